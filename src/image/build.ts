@@ -1,0 +1,166 @@
+import { mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pack } from "tar-fs";
+import { OcboxError, errorMessage } from "../errors.js";
+import type { Engine } from "../runtime/engine.js";
+import { LABEL } from "../runtime/labels.js";
+import { baseCandidates } from "./base.js";
+import {
+  EGRESS_PACKAGES,
+  SANDBOX_PACKAGES,
+  egressDockerfile,
+  sandboxDockerfile,
+  type DockerfileInput,
+} from "./dockerfile.js";
+import { agentEntrypoint, egressEntrypoint } from "./entrypoints.js";
+import { hostCaBundle } from "./host-ca.js";
+import { imageTag, sha256, type ImageInputs } from "./inputs.js";
+import { findOpencodeBinary } from "./opencode-binary.js";
+import { opencodeConfigDigest, stageOpencodeConfig } from "./opencode-config.js";
+
+export interface ImageOptions {
+  /** Base image; default Debian slim, or the bootstrapped base where it cannot be pulled. */
+  base?: string;
+  /** Extra Debian packages for the sandbox image. */
+  packages?: string[];
+  /** Build even when an image with the same inputs exists. */
+  rebuild?: boolean;
+  onLine?: (line: string) => void;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface BuiltImage {
+  kind: "sandbox" | "egress";
+  tag: string;
+  built: boolean;
+  seconds: number;
+}
+
+export interface ImageSet {
+  base: string;
+  sandbox: BuiltImage;
+  egress: BuiltImage;
+  opencodeVersion: string;
+}
+
+async function resolveBase(engine: Engine, options: ImageOptions): Promise<{ ref: string; id: string }> {
+  const candidates = baseCandidates(options.base);
+  for (const ref of candidates) {
+    const id = await engine.imageId(ref);
+    if (id) return { ref, id };
+  }
+  const first = candidates[0] as string;
+  options.onLine?.(`base image ${first} is not here; pulling it`);
+  try {
+    await engine.pullImage(first, options.onLine);
+  } catch (e) {
+    if (e instanceof OcboxError && e.code === "ENGINE_UNAVAILABLE") throw e;
+    throw new OcboxError("IMAGE_MISSING", `base image ${first} is not on this engine and cannot be pulled`, {
+      detail: errorMessage(e),
+      fix: options.base
+        ? `Pull or build ${first} first, or remove the configured base to use the default.`
+        : "Make a base from Debian's packages instead: ocbox image bootstrap",
+    });
+  }
+  const id = await engine.imageId(first);
+  if (!id) throw new OcboxError("IMAGE_MISSING", `base image ${first} is still missing after the pull`);
+  return { ref: first, id };
+}
+
+interface Plan {
+  inputs: ImageInputs;
+  tag: string;
+  /** Context entries: name → text content, or a path on the host (linked, not copied). */
+  context: Record<string, { text: string } | { path: string }>;
+}
+
+async function plan(engine: Engine, options: ImageOptions): Promise<{ base: string; plans: Plan[]; opencode: string }> {
+  const info = await engine.info();
+  const base = await resolveBase(engine, options);
+  const opencode = findOpencodeBinary(info.arch);
+  const configDir = await stageOpencodeConfig(options.onLine);
+  const caPath = hostCaBundle(options.env);
+  const ca = caPath ? await readFile(caPath) : undefined;
+  const dfInput = (packages: readonly string[]): DockerfileInput => ({ base: base.ref, packages, hostCa: ca !== undefined });
+  const caFiles: Plan["context"] = caPath ? { "host-ca.crt": { path: caPath } } : {};
+  const caDigest: Record<string, string> = ca ? { "host-ca.crt": sha256(ca) } : {};
+
+  const sandboxPackages = [...SANDBOX_PACKAGES, ...(options.packages ?? [])];
+  const sandboxDf = sandboxDockerfile(dfInput(sandboxPackages));
+  const sandboxInputs: ImageInputs = {
+    kind: "sandbox",
+    dockerfile: sandboxDf,
+    baseId: base.id,
+    files: {
+      ...caDigest,
+      opencode: `${opencode.packageName}@${opencode.version}`,
+      "opencode-config": await opencodeConfigDigest(),
+      "agent-entrypoint.sh": sha256(agentEntrypoint),
+    },
+  };
+  const egressDf = egressDockerfile(dfInput(EGRESS_PACKAGES));
+  const egressInputs: ImageInputs = {
+    kind: "egress",
+    dockerfile: egressDf,
+    baseId: base.id,
+    files: { ...caDigest, "egress-entrypoint.sh": sha256(egressEntrypoint) },
+  };
+  return {
+    base: base.ref,
+    opencode: opencode.version,
+    plans: [
+      {
+        inputs: sandboxInputs,
+        tag: imageTag(sandboxInputs),
+        context: {
+          ...caFiles,
+          Dockerfile: { text: sandboxDf },
+          opencode: { path: opencode.path },
+          "opencode-config": { path: configDir },
+          "agent-entrypoint.sh": { text: agentEntrypoint },
+        },
+      },
+      {
+        inputs: egressInputs,
+        tag: imageTag(egressInputs),
+        context: { ...caFiles, Dockerfile: { text: egressDf }, "egress-entrypoint.sh": { text: egressEntrypoint } },
+      },
+    ],
+  };
+}
+
+async function buildOne(engine: Engine, p: Plan, options: ImageOptions): Promise<BuiltImage> {
+  const started = performance.now();
+  const dir = await mkdtemp(join(tmpdir(), `ocbox-build-${p.inputs.kind}-`));
+  try {
+    for (const [name, entry] of Object.entries(p.context)) {
+      if ("text" in entry) await writeFile(join(dir, name), entry.text, { mode: 0o644 });
+      else await symlink(entry.path, join(dir, name));
+    }
+    options.onLine?.(`building ${p.tag}`);
+    await engine.buildImage(pack(dir, { dereference: true }) as unknown as NodeJS.ReadableStream, {
+      tag: p.tag,
+      labels: { [LABEL.managed]: "true", [LABEL.imageInputs]: p.tag.split(":")[1] ?? "" },
+      ...(options.onLine ? { onLine: options.onLine } : {}),
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  return { kind: p.inputs.kind, tag: p.tag, built: true, seconds: (performance.now() - started) / 1000 };
+}
+
+/** Make sure the sandbox and egress images for these inputs exist; build what is missing. */
+export async function ensureImages(engine: Engine, options: ImageOptions = {}): Promise<ImageSet> {
+  const { base, plans, opencode } = await plan(engine, options);
+  const results: BuiltImage[] = [];
+  for (const p of plans) {
+    if (!options.rebuild && (await engine.imageId(p.tag))) {
+      results.push({ kind: p.inputs.kind, tag: p.tag, built: false, seconds: 0 });
+      continue;
+    }
+    results.push(await buildOne(engine, p, options));
+  }
+  const [sandbox, egress] = results as [BuiltImage, BuiltImage];
+  return { base, sandbox, egress, opencodeVersion: opencode };
+}

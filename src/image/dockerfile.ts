@@ -1,0 +1,107 @@
+/**
+ * Dockerfile text for the two images ocbox builds. Pure: data in, text out.
+ *
+ * - The sandbox image runs the agent: OpenCode, a non-root user, an init, and an agent's tools.
+ * - The egress image runs the sidecar: the only way in or out of a sandbox.
+ */
+
+export const AGENT_UID = 64000;
+export const AGENT_HOME = "/home/agent";
+export const WORKSPACE = "/workspace";
+export const SOCKET_DIR = "/run/ocbox/sock";
+export const RUN_DIR = "/run/ocbox/run";
+/** Inside the agent container the server listens here; only the relay reaches it. */
+export const SERVER_PORT = 4096;
+
+/** Packages every sandbox image carries (FEATURES A10 adds the project's own). */
+export const SANDBOX_PACKAGES = [
+  "tini",
+  "bash",
+  "coreutils",
+  "findutils",
+  "grep",
+  "ripgrep",
+  "sed",
+  "git",
+  "ca-certificates",
+  "curl",
+  "python3",
+  "socat",
+  "procps",
+  "less",
+  "patch",
+  "diffutils",
+] as const;
+
+export const EGRESS_PACKAGES = ["tini", "bash", "socat", "ca-certificates"] as const;
+
+export interface DockerfileInput {
+  base: string;
+  packages: readonly string[];
+  /** A host CA bundle is in the context as host-ca.crt and is used for apt over HTTPS. */
+  hostCa: boolean;
+}
+
+const quoteList = (items: readonly string[]) => items.join(" ");
+
+function aptLayer(input: DockerfileInput): string[] {
+  const ca = input.hostCa ? " -o Acquire::https::CAInfo=/tmp/ocbox-host-ca.crt" : "";
+  return [
+    ...(input.hostCa ? ["COPY host-ca.crt /tmp/ocbox-host-ca.crt"] : []),
+    "RUN set -eux; \\",
+    `    apt-get${ca} update; \\`,
+    `    apt-get${ca} install -y --no-install-recommends ${quoteList(input.packages)}; \\`,
+    "    apt-get clean; rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/log/* /tmp/ocbox-host-ca.crt",
+  ];
+}
+
+const userLayer = [
+  `RUN groupadd -g ${AGENT_UID} agent \\`,
+  ` && useradd -u ${AGENT_UID} -g ${AGENT_UID} -d ${AGENT_HOME} -M -s /bin/bash agent \\`,
+  ` && mkdir -p ${WORKSPACE} ${SOCKET_DIR} ${RUN_DIR} ${AGENT_HOME} \\`,
+  ` && chown ${AGENT_UID}:${AGENT_UID} ${WORKSPACE} ${AGENT_HOME}`,
+];
+
+export function sandboxDockerfile(input: DockerfileInput): string {
+  return [
+    `FROM ${input.base}`,
+    "ENV DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8",
+    ...aptLayer(input),
+    ...userLayer,
+    "COPY opencode /usr/local/bin/opencode",
+    "COPY opencode-config /opt/ocbox/config/opencode",
+    "COPY agent-entrypoint.sh /usr/local/bin/ocbox-agent-entrypoint",
+    "RUN chmod 0755 /usr/local/bin/opencode /usr/local/bin/ocbox-agent-entrypoint \\",
+    " && chmod -R a+rX,go-w /opt/ocbox \\",
+    " && /usr/local/bin/opencode --version",
+    // Offline by default (OPENCODE-NOTES, "Network at startup"). The plugin packages OpenCode would
+    // fetch from npm at run time are already in the config dir above.
+    [
+      "ENV HOME=/home/agent",
+      "    USER=agent",
+      "    XDG_CONFIG_HOME=/opt/ocbox/config",
+      "    OPENCODE_DISABLE_MODELS_FETCH=1",
+      "    OPENCODE_DISABLE_AUTOUPDATE=1",
+      "    OPENCODE_DISABLE_SHARE=1",
+      "    OPENCODE_DISABLE_LSP_DOWNLOAD=1",
+    ].join(" \\\n"),
+    `USER ${AGENT_UID}:${AGENT_UID}`,
+    `WORKDIR ${WORKSPACE}`,
+    'ENTRYPOINT ["/usr/bin/tini", "-g", "--", "/usr/local/bin/ocbox-agent-entrypoint"]',
+    "",
+  ].join("\n");
+}
+
+export function egressDockerfile(input: DockerfileInput): string {
+  return [
+    `FROM ${input.base}`,
+    "ENV DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8",
+    ...aptLayer(input),
+    ...userLayer,
+    "COPY egress-entrypoint.sh /usr/local/bin/ocbox-egress-entrypoint",
+    "RUN chmod 0755 /usr/local/bin/ocbox-egress-entrypoint",
+    `USER ${AGENT_UID}:${AGENT_UID}`,
+    'ENTRYPOINT ["/usr/bin/tini", "-g", "--", "/usr/local/bin/ocbox-egress-entrypoint"]',
+    "",
+  ].join("\n");
+}

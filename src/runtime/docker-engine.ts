@@ -1,0 +1,412 @@
+import { PassThrough } from "node:stream";
+import type Docker from "dockerode";
+import { OcboxError, tail } from "../errors.js";
+import { chooseEndpoint, dockerClient, engineUnavailable, isConnectionError } from "./connect.js";
+import type {
+  ContainerSpec,
+  ContainerState,
+  ContainerSummary,
+  Engine,
+  EngineInfo,
+  ExecResult,
+} from "./engine.js";
+import { splitLines } from "./lines.js";
+
+interface ProgressEvent {
+  stream?: string;
+  status?: string;
+  progress?: string;
+  id?: string;
+  error?: string;
+  errorDetail?: { message?: string };
+}
+
+function statusCode(e: unknown): number | undefined {
+  return (e as { statusCode?: number } | undefined)?.statusCode;
+}
+
+/** The Docker Engine API through dockerode. Also serves Podman's Docker-compatible socket. */
+export class DockerEngine implements Engine {
+  readonly endpoint: string;
+  private readonly docker: Docker;
+
+  constructor(env: NodeJS.ProcessEnv = process.env) {
+    const choice = chooseEndpoint(env);
+    this.endpoint = choice.endpoint;
+    this.docker = dockerClient(choice);
+  }
+
+  /** Run an engine call; a refused socket becomes ENGINE_UNAVAILABLE with the fix. */
+  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      if (e instanceof OcboxError) throw e;
+      if (isConnectionError(e)) throw engineUnavailable(this.endpoint, e);
+      throw new OcboxError("ENGINE", `engine call failed: ${what}`, {
+        cause: e,
+        detail: e instanceof Error ? e.message : String(e),
+      });
+    }
+  }
+
+  async info(): Promise<EngineInfo> {
+    const version = await this.call("version", () => this.docker.version());
+    const components = (version as { Components?: Array<{ Name?: string }> }).Components ?? [];
+    const podman = components.some((c) => /podman/i.test(c.Name ?? ""));
+    return {
+      endpoint: this.endpoint,
+      version: version.Version,
+      apiVersion: version.ApiVersion,
+      os: version.Os,
+      arch: version.Arch,
+      flavour: podman ? "podman" : "docker",
+    };
+  }
+
+  async imageId(ref: string): Promise<string | undefined> {
+    try {
+      const info = await this.docker.getImage(ref).inspect();
+      return info.Id;
+    } catch (e) {
+      if (statusCode(e) === 404) return undefined;
+      return this.call("inspect image", () => Promise.reject(e));
+    }
+  }
+
+  async imageSize(ref: string): Promise<number | undefined> {
+    try {
+      return (await this.docker.getImage(ref).inspect()).Size;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async buildImage(
+    context: NodeJS.ReadableStream,
+    options: { tag: string; labels: Record<string, string>; onLine?: (line: string) => void },
+  ): Promise<void> {
+    const stream = await this.call("build", () =>
+      this.docker.buildImage(context, { t: options.tag, labels: options.labels, rm: true, forcerm: true }),
+    );
+    let step = "";
+    let stepOutput: string[] = [];
+    const all: string[] = [];
+    await new Promise<void>((resolve, reject) => {
+      this.docker.modem.followProgress(
+        stream,
+        (err: Error | null) => (err ? reject(err) : resolve()),
+        (event: ProgressEvent) => {
+          if (event.error) {
+            reject(
+              new OcboxError("IMAGE_BUILD", `image build failed at ${step || "the first step"}`, {
+                detail: `${tail(stepOutput.join("\n"), 30)}\n${event.errorDetail?.message ?? event.error}`,
+                fix: "Read the step's output above. A failing apt-get usually means the package name is wrong or Debian's mirror is unreachable from containers.",
+              }),
+            );
+            return;
+          }
+          for (const line of splitLines(event.stream ?? event.status ?? "")) {
+            all.push(line);
+            if (/^Step \d+\/\d+ : /.test(line)) {
+              step = line;
+              stepOutput = [];
+            } else {
+              stepOutput.push(line);
+            }
+            options.onLine?.(line);
+          }
+        },
+      );
+    }).catch((e: unknown) => {
+      if (e instanceof OcboxError) throw e;
+      throw new OcboxError("IMAGE_BUILD", `image build failed: ${e instanceof Error ? e.message : String(e)}`, {
+        detail: tail(all.join("\n"), 30),
+      });
+    });
+  }
+
+  async pullImage(ref: string, onLine?: (line: string) => void): Promise<void> {
+    const stream = await this.call(`pull ${ref}`, () => this.docker.pull(ref));
+    await new Promise<void>((resolve, reject) => {
+      this.docker.modem.followProgress(
+        stream,
+        (err: Error | null) => (err ? reject(err) : resolve()),
+        (event: ProgressEvent) => {
+          if (event.error) reject(new Error(event.error));
+          else if (event.status) onLine?.(`${event.id ? `${event.id}: ` : ""}${event.status}`);
+        },
+      );
+    });
+  }
+
+  async importImage(rootfsTar: NodeJS.ReadableStream, ref: string): Promise<void> {
+    const [repo, tag] = splitRef(ref);
+    const stream = await this.call("import image", () => this.docker.importImage(rootfsTar, { repo, tag }));
+    await new Promise<void>((resolve, reject) => {
+      this.docker.modem.followProgress(
+        stream,
+        (err: Error | null) => (err ? reject(err) : resolve()),
+        (event: ProgressEvent) => {
+          if (event.error) reject(new OcboxError("BOOTSTRAP", `image import failed: ${event.error}`));
+        },
+      );
+    });
+  }
+
+  async removeImage(ref: string): Promise<void> {
+    try {
+      await this.docker.getImage(ref).remove({ force: true });
+    } catch (e) {
+      if (statusCode(e) !== 404) throw e;
+    }
+  }
+
+  async createVolume(name: string, labels: Record<string, string>, driverOpts: Record<string, string>) {
+    await this.call("create volume", () =>
+      this.docker.createVolume({ Name: name, Driver: "local", Labels: labels, DriverOpts: driverOpts }),
+    );
+  }
+
+  async removeVolume(name: string): Promise<void> {
+    try {
+      await this.docker.getVolume(name).remove({ force: true });
+    } catch (e) {
+      if (statusCode(e) === 404) return;
+      await this.call("remove volume", () => Promise.reject(e));
+    }
+  }
+
+  async listVolumes(labelFilter: string[]) {
+    const result = await this.call("list volumes", () =>
+      this.docker.listVolumes({ filters: JSON.stringify({ label: labelFilter }) }),
+    );
+    return (result.Volumes ?? []).map((v) => ({ name: v.Name, labels: v.Labels ?? {} }));
+  }
+
+  async createContainer(spec: ContainerSpec): Promise<string> {
+    const ulimits = [{ Name: "core", Soft: 0, Hard: 0 }];
+    if (spec.limits.nofile) ulimits.push({ Name: "nofile", Soft: spec.limits.nofile, Hard: spec.limits.nofile });
+    const container = await this.call("create container", () =>
+      this.docker.createContainer({
+        name: spec.name,
+        Image: spec.image,
+        Labels: spec.labels,
+        Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+        User: spec.user,
+        ...(spec.cmd ? { Cmd: spec.cmd } : {}),
+        ...(spec.workingDir ? { WorkingDir: spec.workingDir } : {}),
+        StopTimeout: spec.stopTimeout,
+        ...(spec.healthcheck
+          ? {
+              Healthcheck: {
+                Test: spec.healthcheck.test,
+                Interval: spec.healthcheck.intervalS * 1e9,
+                Timeout: spec.healthcheck.timeoutS * 1e9,
+                Retries: spec.healthcheck.retries,
+                StartPeriod: spec.healthcheck.startPeriodS * 1e9,
+              },
+            }
+          : {}),
+        HostConfig: {
+          NetworkMode: spec.networkMode,
+          Mounts: spec.mounts.map((m) => ({
+            Type: m.type,
+            Source: m.source,
+            Target: m.target,
+            ReadOnly: m.readOnly ?? false,
+          })),
+          Tmpfs: spec.tmpfs,
+          ReadonlyRootfs: spec.readOnlyRoot,
+          CapDrop: spec.capDrop,
+          CapAdd: spec.capAdd,
+          SecurityOpt: spec.securityOpt,
+          ...(spec.limits.memoryBytes ? { Memory: spec.limits.memoryBytes, MemorySwap: spec.limits.memoryBytes } : {}),
+          ...(spec.limits.nanoCpus ? { NanoCpus: spec.limits.nanoCpus } : {}),
+          ...(spec.limits.pids ? { PidsLimit: spec.limits.pids } : {}),
+          ...(spec.sysctls ? { Sysctls: spec.sysctls } : {}),
+          Ulimits: ulimits,
+          LogConfig: { Type: "json-file", Config: { "max-size": spec.logMaxSize, "max-file": String(spec.logMaxFiles) } },
+        },
+      }),
+    );
+    return container.id;
+  }
+
+  async startContainer(id: string): Promise<void> {
+    await this.call("start container", () => this.docker.getContainer(id).start());
+  }
+
+  async stopContainer(id: string, timeoutS: number): Promise<void> {
+    try {
+      await this.docker.getContainer(id).stop({ t: timeoutS });
+    } catch (e) {
+      const code = statusCode(e);
+      if (code === 304 || code === 404) return;
+      await this.call("stop container", () => Promise.reject(e));
+    }
+  }
+
+  async removeContainer(id: string): Promise<void> {
+    try {
+      await this.docker.getContainer(id).remove({ force: true, v: true });
+    } catch (e) {
+      const code = statusCode(e);
+      // 404: already gone; 409: removal already in progress.
+      if (code === 404 || code === 409) return;
+      await this.call("remove container", () => Promise.reject(e));
+    }
+  }
+
+  async containerState(id: string): Promise<ContainerState | undefined> {
+    try {
+      const info = await this.docker.getContainer(id).inspect();
+      return {
+        running: info.State.Running,
+        exitCode: info.State.Running ? undefined : info.State.ExitCode,
+        health: info.State.Health?.Status,
+        startedAt: info.State.StartedAt,
+      };
+    } catch (e) {
+      if (statusCode(e) === 404) return undefined;
+      return this.call("inspect container", () => Promise.reject(e));
+    }
+  }
+
+  async listContainers(labelFilter: string[], all = true): Promise<ContainerSummary[]> {
+    const list = await this.call("list containers", () =>
+      this.docker.listContainers({ all, filters: JSON.stringify({ label: labelFilter }) }),
+    );
+    return list.map((c) => ({
+      id: c.Id,
+      name: (c.Names[0] ?? "").replace(/^\//, ""),
+      image: c.Image,
+      state: c.State,
+      status: c.Status,
+      labels: c.Labels ?? {},
+      createdAt: new Date(c.Created * 1000),
+    }));
+  }
+
+  async followLogs(
+    id: string,
+    onLine: (line: string, stream: "stdout" | "stderr") => void,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const raw = (await this.call("follow logs", () =>
+      this.docker.getContainer(id).logs({ follow: true, stdout: true, stderr: true }),
+    )) as NodeJS.ReadableStream & { destroy?: () => void };
+    const out = new PassThrough();
+    const err = new PassThrough();
+    this.docker.modem.demuxStream(raw, out, err);
+    const pump = (s: PassThrough, name: "stdout" | "stderr") => {
+      let buffered = "";
+      s.on("data", (chunk: Buffer) => {
+        buffered += chunk.toString("utf8");
+        const parts = buffered.split("\n");
+        buffered = parts.pop() ?? "";
+        for (const line of parts) onLine(line.replace(/\r$/, ""), name);
+      });
+      return () => {
+        if (buffered) onLine(buffered, name);
+      };
+    };
+    const flushOut = pump(out, "stdout");
+    const flushErr = pump(err, "stderr");
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        flushOut();
+        flushErr();
+        resolve();
+      };
+      raw.on("end", done);
+      raw.on("close", done);
+      raw.on("error", done);
+      const abort = () => {
+        raw.destroy?.();
+        done();
+      };
+      if (signal.aborted) abort();
+      else signal.addEventListener("abort", abort, { once: true });
+    });
+  }
+
+  async logsTail(id: string, lines: number): Promise<string> {
+    try {
+      const buffer = (await this.docker
+        .getContainer(id)
+        .logs({ follow: false, stdout: true, stderr: true, tail: lines })) as unknown as Buffer;
+      return demuxBuffer(buffer);
+    } catch {
+      return "";
+    }
+  }
+
+  async exec(id: string, argv: string[], options: { user?: string; env?: Record<string, string> } = {}): Promise<ExecResult> {
+    const container = this.docker.getContainer(id);
+    const exec = await this.call("exec", () =>
+      container.exec({
+        Cmd: argv,
+        AttachStdout: true,
+        AttachStderr: true,
+        ...(options.user ? { User: options.user } : {}),
+        ...(options.env ? { Env: Object.entries(options.env).map(([k, v]) => `${k}=${v}`) } : {}),
+      }),
+    );
+    const stream = await this.call("exec start", () => exec.start({ hijack: true, stdin: false }));
+    const out = new PassThrough();
+    const err = new PassThrough();
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    out.on("data", (c: Buffer) => stdout.push(c));
+    err.on("data", (c: Buffer) => stderr.push(c));
+    this.docker.modem.demuxStream(stream, out, err);
+    await new Promise<void>((resolve) => {
+      stream.on("end", resolve);
+      stream.on("close", resolve);
+      stream.on("error", () => resolve());
+    });
+    const info = await this.call("exec inspect", () => exec.inspect());
+    return {
+      exitCode: info.ExitCode ?? -1,
+      stdout: Buffer.concat(stdout).toString("utf8"),
+      stderr: Buffer.concat(stderr).toString("utf8"),
+    };
+  }
+
+  async memoryUsage(id: string): Promise<number | undefined> {
+    try {
+      const stats = (await this.docker.getContainer(id).stats({ stream: false })) as {
+        memory_stats?: { usage?: number; stats?: Record<string, number> };
+      };
+      const m = stats.memory_stats;
+      if (!m?.usage) return undefined;
+      const cache = m.stats?.total_inactive_file ?? m.stats?.inactive_file ?? m.stats?.cache ?? 0;
+      return m.usage - cache;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+function splitRef(ref: string): [string, string] {
+  const slash = ref.lastIndexOf("/");
+  const colon = ref.lastIndexOf(":");
+  if (colon > slash) return [ref.slice(0, colon), ref.slice(colon + 1)];
+  return [ref, "latest"];
+}
+
+/** Docker's multiplexed log frames (8-byte header) → text. TTY logs come through as they are. */
+function demuxBuffer(buffer: Buffer): string {
+  if (!Buffer.isBuffer(buffer)) return String(buffer);
+  const parts: Buffer[] = [];
+  let offset = 0;
+  while (offset + 8 <= buffer.length) {
+    const kind = buffer[offset];
+    if (kind !== 1 && kind !== 2) return buffer.toString("utf8");
+    const size = buffer.readUInt32BE(offset + 4);
+    parts.push(buffer.subarray(offset + 8, offset + 8 + size));
+    offset += 8 + size;
+  }
+  return Buffer.concat(parts).toString("utf8");
+}

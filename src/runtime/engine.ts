@@ -1,0 +1,113 @@
+/**
+ * The narrow interface ocbox needs from a container engine. Only `docker-engine.ts` knows the
+ * Docker Engine API; everything above talks to this.
+ */
+
+export interface EngineInfo {
+  endpoint: string;
+  version: string;
+  apiVersion: string;
+  os: string;
+  arch: string;
+  /** "podman" when the socket belongs to Podman's Docker-compatible service. */
+  flavour: "docker" | "podman";
+}
+
+export interface Mount {
+  type: "bind" | "volume";
+  source: string;
+  target: string;
+  readOnly?: boolean;
+}
+
+export interface ContainerSpec {
+  name: string;
+  image: string;
+  labels: Record<string, string>;
+  env: Record<string, string>;
+  /** "uid:gid" */
+  user: string;
+  cmd?: string[];
+  workingDir?: string;
+  networkMode: "none" | "host" | "bridge" | string;
+  mounts: Mount[];
+  /** target → mount options (size, mode, uid, gid). */
+  tmpfs: Record<string, string>;
+  readOnlyRoot: boolean;
+  capDrop: string[];
+  capAdd: string[];
+  securityOpt: string[];
+  limits: {
+    memoryBytes?: number;
+    nanoCpus?: number;
+    pids?: number;
+    nofile?: number;
+  };
+  sysctls?: Record<string, string>;
+  /** Seconds between SIGTERM and SIGKILL on stop. */
+  stopTimeout: number;
+  healthcheck?: { test: string[]; intervalS: number; timeoutS: number; retries: number; startPeriodS: number };
+  logMaxSize: string;
+  logMaxFiles: number;
+}
+
+export interface ContainerSummary {
+  id: string;
+  name: string;
+  image: string;
+  state: string;
+  status: string;
+  labels: Record<string, string>;
+  createdAt: Date;
+}
+
+export interface ContainerState {
+  running: boolean;
+  exitCode: number | undefined;
+  health: string | undefined;
+  startedAt: string;
+}
+
+export interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface BuildProgress {
+  /** A line of build output, without the trailing newline. */
+  line: string;
+}
+
+export interface Engine {
+  readonly endpoint: string;
+  info(): Promise<EngineInfo>;
+  imageId(ref: string): Promise<string | undefined>;
+  imageSize(ref: string): Promise<number | undefined>;
+  /** Build from a tar stream of a context; throws IMAGE_BUILD with the failing step. */
+  buildImage(
+    context: NodeJS.ReadableStream,
+    options: { tag: string; labels: Record<string, string>; onLine?: (line: string) => void },
+  ): Promise<void>;
+  pullImage(ref: string, onLine?: (line: string) => void): Promise<void>;
+  importImage(rootfsTar: NodeJS.ReadableStream, ref: string, changes?: string[]): Promise<void>;
+  removeImage(ref: string): Promise<void>;
+
+  createVolume(name: string, labels: Record<string, string>, driverOpts: Record<string, string>): Promise<void>;
+  removeVolume(name: string): Promise<void>;
+  listVolumes(labelFilter: string[]): Promise<Array<{ name: string; labels: Record<string, string> }>>;
+
+  createContainer(spec: ContainerSpec): Promise<string>;
+  startContainer(id: string): Promise<void>;
+  /** SIGTERM, then SIGKILL after `timeoutS`. Missing or stopped containers are fine. */
+  stopContainer(id: string, timeoutS: number): Promise<void>;
+  removeContainer(id: string): Promise<void>;
+  containerState(id: string): Promise<ContainerState | undefined>;
+  listContainers(labelFilter: string[], all?: boolean): Promise<ContainerSummary[]>;
+  /** Follow stdout+stderr line by line until the container stops or `signal` aborts. */
+  followLogs(id: string, onLine: (line: string, stream: "stdout" | "stderr") => void, signal: AbortSignal): Promise<void>;
+  logsTail(id: string, lines: number): Promise<string>;
+  exec(id: string, argv: string[], options?: { user?: string; env?: Record<string, string> }): Promise<ExecResult>;
+  /** Resources in use: memory bytes of a running container. */
+  memoryUsage(id: string): Promise<number | undefined>;
+}

@@ -1,0 +1,89 @@
+/**
+ * Every resource ocbox creates carries these labels, so that it can be found, attributed to the
+ * process that made it, and reaped when that process is gone.
+ */
+export const LABEL = {
+  managed: "dev.ocbox.managed",
+  sandbox: "dev.ocbox.sandbox",
+  run: "dev.ocbox.run",
+  role: "dev.ocbox.role",
+  ownerHost: "dev.ocbox.owner.host",
+  ownerPid: "dev.ocbox.owner.pid",
+  /** The owner's process start time (Linux clock ticks since boot), so a reused pid is not mistaken for it. */
+  ownerStart: "dev.ocbox.owner.start",
+  startedAt: "dev.ocbox.started-at",
+  /** "session": lives while its owner lives. "detached": lives until `ocbox down`/`clean`. */
+  lifetime: "dev.ocbox.lifetime",
+  workspace: "dev.ocbox.workspace",
+  /** Host directory holding the run's staged credentials, removed with the sandbox. */
+  runDir: "dev.ocbox.run-dir",
+  port: "dev.ocbox.port",
+  imageInputs: "dev.ocbox.image.inputs",
+} as const;
+
+export type ResourceRole = "agent" | "egress" | "sockets";
+
+export interface Owner {
+  host: string;
+  pid: number;
+  /** Process start time; empty when it cannot be read (non-Linux). */
+  start: string;
+}
+
+export interface LabelInput {
+  sandboxId: string;
+  runId: string;
+  role: ResourceRole;
+  owner: Owner;
+  lifetime: "session" | "detached";
+  startedAt: Date;
+  workspace?: string;
+  runDir?: string;
+  port?: number;
+}
+
+export function resourceLabels(input: LabelInput): Record<string, string> {
+  return {
+    [LABEL.managed]: "true",
+    [LABEL.sandbox]: input.sandboxId,
+    [LABEL.run]: input.runId,
+    [LABEL.role]: input.role,
+    [LABEL.ownerHost]: input.owner.host,
+    [LABEL.ownerPid]: String(input.owner.pid),
+    [LABEL.ownerStart]: input.owner.start,
+    [LABEL.startedAt]: input.startedAt.toISOString(),
+    [LABEL.lifetime]: input.lifetime,
+    ...(input.workspace === undefined ? {} : { [LABEL.workspace]: input.workspace }),
+    ...(input.runDir === undefined ? {} : { [LABEL.runDir]: input.runDir }),
+    ...(input.port === undefined ? {} : { [LABEL.port]: String(input.port) }),
+  };
+}
+
+/** The owner recorded on a resource, if its labels carry one. */
+export function ownerOf(labels: Record<string, string> | undefined): Owner | undefined {
+  if (!labels) return undefined;
+  const host = labels[LABEL.ownerHost];
+  const pid = Number(labels[LABEL.ownerPid]);
+  if (!host || !Number.isInteger(pid) || pid <= 0) return undefined;
+  return { host, pid, start: labels[LABEL.ownerStart] ?? "" };
+}
+
+export type Liveness = "alive" | "dead" | "unknown";
+
+/**
+ * Decide whether a resource should be reaped. Pure: the caller says which owners are alive.
+ * Resources of another host are never judged here (a shared remote engine); detached ones live
+ * until they are stopped on purpose.
+ */
+export function shouldReap(
+  labels: Record<string, string> | undefined,
+  thisHost: string,
+  liveness: (owner: Owner) => Liveness,
+): boolean {
+  if (labels?.[LABEL.managed] !== "true") return false;
+  if (labels[LABEL.lifetime] === "detached") return false;
+  const owner = ownerOf(labels);
+  if (!owner) return false;
+  if (owner.host !== thisHost) return false;
+  return liveness(owner) === "dead";
+}
