@@ -1,0 +1,47 @@
+import type { Ids } from "./ownership.js";
+
+export type LogLevel = "DEBUG" | "INFO" | "WARN" | "ERROR";
+
+/** Everything needed to start one sandbox. Plain data, produced by config/ and by callers. */
+export interface SandboxSpec {
+  /** Stable id: a name plus a short hash (project sandboxes) or a run-specific id. */
+  sandboxId: string;
+  runId: string;
+  /** Absolute host path, mounted read-write at /workspace. */
+  workspace: string;
+  images: { sandbox: string; egress: string };
+  /** The uid:gid the agent runs as inside the container. Never 0. */
+  agentUser: Ids;
+  /** The user who ran ocbox on the host. */
+  hostUser: Ids;
+  /** Host loopback TCP ports reachable inside the sandbox at 127.0.0.1 on the same port. */
+  forwardPorts: number[];
+  /** Host port for the server on 127.0.0.1; 0 picks a free one. */
+  hostPort: number;
+  /** Environment of the agent container, already filtered by the env rules. */
+  env: Record<string, string>;
+  /** OpenCode config (JSON) handed to the server with OPENCODE_CONFIG. */
+  opencodeConfig?: Record<string, unknown>;
+  /** Host dir kept as OpenCode's data dir (sessions survive restarts); a tmpfs when absent. */
+  dataDir?: string;
+  limits: { memoryBytes: number; nanoCpus: number; pids: number; nofile: number };
+  server: { logLevel: LogLevel; printLogs: boolean };
+  lifetime: "session" | "detached";
+  readyTimeoutMs: number;
+}
+
+export const DEFAULT_LIMITS: SandboxSpec["limits"] = {
+  memoryBytes: 4 * 1024 ** 3,
+  nanoCpus: 2e9,
+  pids: 1024,
+  nofile: 4096,
+};
+
+/** The agent's uid:gid for a host user (A12): the user's own ids, or an unprivileged uid for root. */
+export function agentUserFor(hostUser: Ids, unprivilegedUid: number): Ids {
+  return hostUser.uid === 0 ? { uid: unprivilegedUid, gid: unprivilegedUid } : hostUser;
+}
+
+export function currentHostUser(): Ids {
+  return { uid: process.getuid?.() ?? 1000, gid: process.getgid?.() ?? 1000 };
+}

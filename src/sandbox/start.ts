@@ -1,0 +1,212 @@
+import { randomBytes } from "node:crypto";
+import type { OpencodeClient } from "@opencode-ai/sdk/v2";
+import { OcboxError, errorMessage } from "../errors.js";
+import { clientFor, waitHealthy, type ServerHandle } from "../opencode/client.js";
+import type { Engine } from "../runtime/engine.js";
+import { resourceLabels, type ResourceRole } from "../runtime/labels.js";
+import { currentOwner } from "../runtime/owner.js";
+import { freePort, portInUse } from "../util/free-port.js";
+import { agentContainer, egressContainer, resourceNames, socketVolumeOptions, type Names } from "./containers.js";
+import { lendWorkspace, needsOwnershipLoan, returnWorkspace } from "./ownership.js";
+import { createRunDir, newPassword, removeRunDir } from "./run-dir.js";
+import type { SandboxSpec } from "./spec.js";
+
+const LISTENING = /opencode server listening on/;
+
+export interface StartedSandbox extends AsyncDisposable {
+  readonly spec: SandboxSpec;
+  readonly names: Names;
+  readonly server: ServerHandle;
+  readonly port: number;
+  readonly agentId: string;
+  readonly egressId: string;
+  /** Milliseconds from the call to a healthy server, and its parts. */
+  readonly timings: { createMs: number; listeningMs: number; healthyMs: number };
+  client(directory?: string): OpencodeClient;
+  /** The last lines the agent container printed. */
+  recentLogs(): string[];
+  /** Stop and remove everything this sandbox created; give the workspace back. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  signal?: AbortSignal;
+  onLog?: (line: string, source: "agent" | "egress") => void;
+}
+
+/** Creation steps register their undo here; undo runs in reverse, each step once. */
+class Cleanup {
+  private readonly steps: Array<{ what: string; fn: () => Promise<unknown> }> = [];
+  private running: Promise<void> | undefined;
+  add(what: string, fn: () => Promise<unknown>) {
+    this.steps.push({ what, fn });
+  }
+  run(): Promise<void> {
+    this.running ??= (async () => {
+      const failures: string[] = [];
+      for (const step of this.steps.reverse()) {
+        try {
+          await step.fn();
+        } catch (e) {
+          failures.push(`${step.what}: ${errorMessage(e)}`);
+        }
+      }
+      if (failures.length > 0) {
+        throw new OcboxError("ENGINE", "some sandbox resources could not be removed", {
+          detail: failures.join("\n"),
+          fix: "Run `ocbox clean` to remove leftovers.",
+        });
+      }
+    })();
+    return this.running;
+  }
+}
+
+/**
+ * Start one sandbox: a socket volume, the egress sidecar, and the agent container running
+ * `opencode serve`, then wait until the server answers. On any failure or abort, everything
+ * created so far is removed before the error is thrown.
+ */
+export async function startSandbox(engine: Engine, spec: SandboxSpec, options: StartOptions = {}): Promise<StartedSandbox> {
+  const started = performance.now();
+  const cleanup = new Cleanup();
+  const names = resourceNames(spec.sandboxId, spec.runId);
+  const owner = currentOwner();
+  const password = newPassword();
+  const logs: string[] = [];
+  const remember = (line: string, source: "agent" | "egress") => {
+    logs.push(source === "agent" ? line : `[egress] ${line}`);
+    if (logs.length > 400) logs.shift();
+    options.onLog?.(line, source);
+  };
+  const follow = new AbortController();
+  cleanup.add("stop following logs", () => Promise.resolve(follow.abort()));
+
+  try {
+    let port = spec.hostPort;
+    if (port !== 0 && (await portInUse(port))) {
+      throw new OcboxError("SANDBOX_START", `port ${port} on 127.0.0.1 is already in use`, {
+        fix: "Free the port, choose another, or leave the port unset so ocbox picks a free one.",
+      });
+    }
+    if (port === 0) port = await freePort();
+
+    const runDir = await createRunDir(spec.agentUser, {
+      "server-password": password,
+      ...(spec.opencodeConfig ? { "opencode.json": JSON.stringify(spec.opencodeConfig, null, 2) } : {}),
+    });
+    cleanup.add("remove run dir", () => removeRunDir(runDir));
+
+    const labels = (role: ResourceRole) =>
+      resourceLabels({
+        sandboxId: spec.sandboxId,
+        runId: spec.runId,
+        role,
+        owner,
+        lifetime: spec.lifetime,
+        startedAt: new Date(),
+        workspace: spec.workspace,
+        runDir,
+        port,
+      });
+
+    if (needsOwnershipLoan(spec.hostUser, spec.agentUser)) {
+      await lendWorkspace(spec.workspace, spec.hostUser, spec.agentUser);
+      cleanup.add("give the workspace back", () => returnWorkspace(spec.workspace, spec.hostUser, spec.agentUser));
+    }
+
+    options.signal?.throwIfAborted();
+    await engine.createVolume(names.socketVolume, labels("sockets"), socketVolumeOptions(spec));
+    cleanup.add("remove socket volume", () => engine.removeVolume(names.socketVolume));
+
+    const egressId = await engine.createContainer(egressContainer(spec, names, port, labels("egress")));
+    cleanup.add("remove egress container", () => engine.removeContainer(egressId));
+    const agentId = await engine.createContainer(agentContainer(spec, names, runDir, labels("agent")));
+    cleanup.add("remove agent container", async () => {
+      await engine.stopContainer(agentId, 10);
+      await engine.removeContainer(agentId);
+    });
+    const createMs = performance.now() - started;
+
+    options.signal?.throwIfAborted();
+    await engine.startContainer(egressId);
+    await engine.startContainer(agentId);
+
+    const listening = new Promise<void>((resolve) => {
+      void engine.followLogs(
+        agentId,
+        (line) => {
+          remember(line, "agent");
+          if (LISTENING.test(line)) resolve();
+        },
+        follow.signal,
+      );
+      void engine.followLogs(egressId, (line) => remember(line, "egress"), follow.signal);
+    });
+    const assertAlive = async () => {
+      for (const [id, what] of [
+        [agentId, "agent"],
+        [egressId, "egress sidecar"],
+      ] as const) {
+        const state = await engine.containerState(id);
+        if (!state?.running) {
+          throw new OcboxError("SANDBOX_NOT_READY", `the ${what} container exited (code ${state?.exitCode ?? "?"}) before the server was ready`);
+        }
+      }
+    };
+    const deadline = Date.now() + spec.readyTimeoutMs;
+    await Promise.race([
+      listening,
+      (async () => {
+        // The log line is the fast path; keep checking that the containers live while we wait.
+        for (;;) {
+          await new Promise((r) => setTimeout(r, 250));
+          options.signal?.throwIfAborted();
+          if (Date.now() > deadline) {
+            throw new OcboxError("SANDBOX_NOT_READY", `the OpenCode server did not start listening in ${spec.readyTimeoutMs / 1000} s`);
+          }
+          await assertAlive();
+        }
+      })(),
+    ]);
+    const listeningMs = performance.now() - started;
+
+    const server: ServerHandle = { url: `http://127.0.0.1:${port}`, password };
+    await waitHealthy(server, {
+      timeoutMs: Math.max(1000, deadline - Date.now()),
+      ...(options.signal ? { signal: options.signal } : {}),
+      check: assertAlive,
+    });
+    const healthyMs = performance.now() - started;
+
+    const stop = () => cleanup.run();
+    return {
+      spec,
+      names,
+      server,
+      port,
+      agentId,
+      egressId,
+      timings: { createMs, listeningMs, healthyMs },
+      client: (directory) => clientFor(server, directory),
+      recentLogs: () => [...logs],
+      stop,
+      [Symbol.asyncDispose]: stop,
+    };
+  } catch (e) {
+    await cleanup.run().catch(() => undefined);
+    if (e instanceof OcboxError && e.code === "SANDBOX_NOT_READY") {
+      throw new OcboxError(e.code, e.message, {
+        detail: [e.detail, "last lines of the sandbox's log:", ...logs.slice(-25)].filter(Boolean).join("\n"),
+        fix: "The containers were removed. Read the log above; `ocbox smoke` checks each part in turn.",
+      });
+    }
+    if (options.signal?.aborted) throw new OcboxError("INTERRUPTED", "interrupted; the sandbox was removed");
+    throw e;
+  }
+}
+
+/** A short random id for a run. */
+export function newRunId(): string {
+  return randomBytes(4).toString("hex");
+}
