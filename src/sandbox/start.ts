@@ -155,11 +155,14 @@ export async function startSandbox(engine: Engine, spec: SandboxSpec, options: S
       }
     };
     const deadline = Date.now() + spec.readyTimeoutMs;
+    let heard = false;
+    void listening.then(() => (heard = true));
     await Promise.race([
       listening,
       (async () => {
-        // The log line is the fast path; keep checking that the containers live while we wait.
-        for (;;) {
+        // The log line is the fast path; keep checking that the containers live while we wait,
+        // and stop checking once the line is seen.
+        while (!heard) {
           await new Promise((r) => setTimeout(r, 250));
           options.signal?.throwIfAborted();
           if (Date.now() > deadline) {
