@@ -26,7 +26,8 @@ export type ErrorCode =
   | "SANDBOX_NOT_READY"
   | "OPENCODE"
   | "INTERRUPTED"
-  | "CHECK_FAILED";
+  | "CHECK_FAILED"
+  | "UNEXPECTED";
 
 const exitFor: Record<ErrorCode, ExitCode> = {
   USAGE: ExitCode.usage,
@@ -41,6 +42,7 @@ const exitFor: Record<ErrorCode, ExitCode> = {
   OPENCODE: ExitCode.sandbox,
   INTERRUPTED: ExitCode.interrupted,
   CHECK_FAILED: ExitCode.failure,
+  UNEXPECTED: ExitCode.failure,
 };
 
 export interface OcboxErrorOptions {

@@ -51,7 +51,11 @@ export async function waitHealthy(server: ServerHandle, options: WaitOptions): P
     }
     await sleep(100);
   }
-  throw new OcboxError("SANDBOX_NOT_READY", `the OpenCode server did not answer its health check in ${options.timeoutMs / 1000} s`, {
-    detail: `last attempt: ${last}`,
-  });
+  throw new OcboxError(
+    "SANDBOX_NOT_READY",
+    `the OpenCode server did not answer its health check in ${options.timeoutMs / 1000} s`,
+    {
+      detail: `last attempt: ${last}`,
+    },
+  );
 }

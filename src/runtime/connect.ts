@@ -26,7 +26,11 @@ export function chooseEndpoint(
   for (const [socketPath, source] of candidates) {
     if (exists(socketPath)) return { endpoint: `unix://${socketPath}`, options: { socketPath }, source };
   }
-  return { endpoint: "unix:///var/run/docker.sock", options: { socketPath: "/var/run/docker.sock" }, source: "default" };
+  return {
+    endpoint: "unix:///var/run/docker.sock",
+    options: { socketPath: "/var/run/docker.sock" },
+    source: "default",
+  };
 }
 
 export function engineUnavailable(endpoint: string, cause: unknown): OcboxError {
@@ -46,7 +50,13 @@ export function engineUnavailable(endpoint: string, cause: unknown): OcboxError 
 
 export function isConnectionError(e: unknown): boolean {
   const code = (e as { code?: string } | undefined)?.code;
-  return code === "ECONNREFUSED" || code === "ENOENT" || code === "EACCES" || code === "ECONNRESET" || code === "EHOSTUNREACH";
+  return (
+    code === "ECONNREFUSED" ||
+    code === "ENOENT" ||
+    code === "EACCES" ||
+    code === "ECONNRESET" ||
+    code === "EHOSTUNREACH"
+  );
 }
 
 export function dockerClient(choice: EndpointChoice): Docker {

@@ -120,9 +120,13 @@ export class DockerEngine implements Engine {
       );
     }).catch((e: unknown) => {
       if (e instanceof OcboxError) throw e;
-      throw new OcboxError("IMAGE_BUILD", `image build failed: ${e instanceof Error ? e.message : String(e)}`, {
-        detail: tail(all.join("\n"), 30),
-      });
+      throw new OcboxError(
+        "IMAGE_BUILD",
+        `image build failed: ${e instanceof Error ? e.message : String(e)}`,
+        {
+          detail: tail(all.join("\n"), 30),
+        },
+      );
     });
   }
 
@@ -186,7 +190,8 @@ export class DockerEngine implements Engine {
 
   async createContainer(spec: ContainerSpec): Promise<string> {
     const ulimits = [{ Name: "core", Soft: 0, Hard: 0 }];
-    if (spec.limits.nofile) ulimits.push({ Name: "nofile", Soft: spec.limits.nofile, Hard: spec.limits.nofile });
+    if (spec.limits.nofile)
+      ulimits.push({ Name: "nofile", Soft: spec.limits.nofile, Hard: spec.limits.nofile });
     const container = await this.call("create container", () =>
       this.docker.createContainer({
         name: spec.name,
@@ -221,12 +226,17 @@ export class DockerEngine implements Engine {
           CapDrop: spec.capDrop,
           CapAdd: spec.capAdd,
           SecurityOpt: spec.securityOpt,
-          ...(spec.limits.memoryBytes ? { Memory: spec.limits.memoryBytes, MemorySwap: spec.limits.memoryBytes } : {}),
+          ...(spec.limits.memoryBytes
+            ? { Memory: spec.limits.memoryBytes, MemorySwap: spec.limits.memoryBytes }
+            : {}),
           ...(spec.limits.nanoCpus ? { NanoCpus: spec.limits.nanoCpus } : {}),
           ...(spec.limits.pids ? { PidsLimit: spec.limits.pids } : {}),
           ...(spec.sysctls ? { Sysctls: spec.sysctls } : {}),
           Ulimits: ulimits,
-          LogConfig: { Type: "json-file", Config: { "max-size": spec.logMaxSize, "max-file": String(spec.logMaxFiles) } },
+          LogConfig: {
+            Type: "json-file",
+            Config: { "max-size": spec.logMaxSize, "max-file": String(spec.logMaxFiles) },
+          },
         },
       }),
     );
@@ -342,7 +352,11 @@ export class DockerEngine implements Engine {
     }
   }
 
-  async exec(id: string, argv: string[], options: { user?: string; env?: Record<string, string> } = {}): Promise<ExecResult> {
+  async exec(
+    id: string,
+    argv: string[],
+    options: { user?: string; env?: Record<string, string> } = {},
+  ): Promise<ExecResult> {
     const container = this.docker.getContainer(id);
     const exec = await this.call("exec", () =>
       container.exec({

@@ -46,7 +46,13 @@ export interface ContainerSpec {
   sysctls?: Record<string, string>;
   /** Seconds between SIGTERM and SIGKILL on stop. */
   stopTimeout: number;
-  healthcheck?: { test: string[]; intervalS: number; timeoutS: number; retries: number; startPeriodS: number };
+  healthcheck?: {
+    test: string[];
+    intervalS: number;
+    timeoutS: number;
+    retries: number;
+    startPeriodS: number;
+  };
   logMaxSize: string;
   logMaxFiles: number;
 }
@@ -93,7 +99,11 @@ export interface Engine {
   importImage(rootfsTar: NodeJS.ReadableStream, ref: string, changes?: string[]): Promise<void>;
   removeImage(ref: string): Promise<void>;
 
-  createVolume(name: string, labels: Record<string, string>, driverOpts: Record<string, string>): Promise<void>;
+  createVolume(
+    name: string,
+    labels: Record<string, string>,
+    driverOpts: Record<string, string>,
+  ): Promise<void>;
   removeVolume(name: string): Promise<void>;
   listVolumes(labelFilter: string[]): Promise<Array<{ name: string; labels: Record<string, string> }>>;
 
@@ -105,9 +115,17 @@ export interface Engine {
   containerState(id: string): Promise<ContainerState | undefined>;
   listContainers(labelFilter: string[], all?: boolean): Promise<ContainerSummary[]>;
   /** Follow stdout+stderr line by line until the container stops or `signal` aborts. */
-  followLogs(id: string, onLine: (line: string, stream: "stdout" | "stderr") => void, signal: AbortSignal): Promise<void>;
+  followLogs(
+    id: string,
+    onLine: (line: string, stream: "stdout" | "stderr") => void,
+    signal: AbortSignal,
+  ): Promise<void>;
   logsTail(id: string, lines: number): Promise<string>;
-  exec(id: string, argv: string[], options?: { user?: string; env?: Record<string, string> }): Promise<ExecResult>;
+  exec(
+    id: string,
+    argv: string[],
+    options?: { user?: string; env?: Record<string, string> },
+  ): Promise<ExecResult>;
   /** Resources in use: memory bytes of a running container. */
   memoryUsage(id: string): Promise<number | undefined>;
 }

@@ -18,6 +18,8 @@ export const LABEL = {
   /** Host directory holding the run's staged credentials, removed with the sandbox. */
   runDir: "dev.ocbox.run-dir",
   port: "dev.ocbox.port",
+  /** "AGENT_UID:GID>HOST_UID:GID" while the workspace is lent to the agent user (host root). */
+  loan: "dev.ocbox.loan",
   imageInputs: "dev.ocbox.image.inputs",
 } as const;
 
@@ -40,6 +42,7 @@ export interface LabelInput {
   workspace?: string;
   runDir?: string;
   port?: number;
+  loan?: string;
 }
 
 export function resourceLabels(input: LabelInput): Record<string, string> {
@@ -56,6 +59,7 @@ export function resourceLabels(input: LabelInput): Record<string, string> {
     ...(input.workspace === undefined ? {} : { [LABEL.workspace]: input.workspace }),
     ...(input.runDir === undefined ? {} : { [LABEL.runDir]: input.runDir }),
     ...(input.port === undefined ? {} : { [LABEL.port]: String(input.port) }),
+    ...(input.loan === undefined ? {} : { [LABEL.loan]: input.loan }),
   };
 }
 

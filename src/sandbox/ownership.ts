@@ -46,3 +46,15 @@ export const lendWorkspace = (workspace: string, hostUser: Ids, agentUser: Ids) 
 
 export const returnWorkspace = (workspace: string, hostUser: Ids, agentUser: Ids) =>
   swapOwner(workspace, agentUser, hostUser);
+
+/** The loan as a label value, "AGENT_UID:GID>HOST_UID:GID", and back. */
+export function loanLabel(agentUser: Ids, hostUser: Ids): string {
+  return `${agentUser.uid}:${agentUser.gid}>${hostUser.uid}:${hostUser.gid}`;
+}
+
+export function parseLoan(label: string | undefined): { agentUser: Ids; hostUser: Ids } | undefined {
+  const m = /^(\d+):(\d+)>(\d+):(\d+)$/.exec(label ?? "");
+  if (!m) return undefined;
+  const [, au, ag, hu, hg] = m.map(Number) as [number, number, number, number, number];
+  return { agentUser: { uid: au, gid: ag }, hostUser: { uid: hu, gid: hg } };
+}

@@ -6,8 +6,14 @@ import type { Engine } from "../runtime/engine.js";
 import { resourceLabels, type ResourceRole } from "../runtime/labels.js";
 import { currentOwner } from "../runtime/owner.js";
 import { freePort, portInUse } from "../util/free-port.js";
-import { agentContainer, egressContainer, resourceNames, socketVolumeOptions, type Names } from "./containers.js";
-import { lendWorkspace, needsOwnershipLoan, returnWorkspace } from "./ownership.js";
+import {
+  agentContainer,
+  egressContainer,
+  resourceNames,
+  socketVolumeOptions,
+  type Names,
+} from "./containers.js";
+import { lendWorkspace, loanLabel, needsOwnershipLoan, returnWorkspace } from "./ownership.js";
 import { createRunDir, newPassword, removeRunDir } from "./run-dir.js";
 import type { SandboxSpec } from "./spec.js";
 
@@ -67,7 +73,11 @@ class Cleanup {
  * `opencode serve`, then wait until the server answers. On any failure or abort, everything
  * created so far is removed before the error is thrown.
  */
-export async function startSandbox(engine: Engine, spec: SandboxSpec, options: StartOptions = {}): Promise<StartedSandbox> {
+export async function startSandbox(
+  engine: Engine,
+  spec: SandboxSpec,
+  options: StartOptions = {},
+): Promise<StartedSandbox> {
   const started = performance.now();
   const cleanup = new Cleanup();
   const names = resourceNames(spec.sandboxId, spec.runId);
@@ -91,12 +101,15 @@ export async function startSandbox(engine: Engine, spec: SandboxSpec, options: S
     }
     if (port === 0) port = await freePort();
 
-    const runDir = await createRunDir(spec.agentUser, {
+    const runDir = await createRunDir(owner, spec.agentUser, {
       "server-password": password,
       ...(spec.opencodeConfig ? { "opencode.json": JSON.stringify(spec.opencodeConfig, null, 2) } : {}),
     });
     cleanup.add("remove run dir", () => removeRunDir(runDir));
 
+    const loan = needsOwnershipLoan(spec.hostUser, spec.agentUser)
+      ? loanLabel(spec.agentUser, spec.hostUser)
+      : undefined;
     const labels = (role: ResourceRole) =>
       resourceLabels({
         sandboxId: spec.sandboxId,
@@ -108,11 +121,14 @@ export async function startSandbox(engine: Engine, spec: SandboxSpec, options: S
         workspace: spec.workspace,
         runDir,
         port,
+        ...(loan ? { loan } : {}),
       });
 
-    if (needsOwnershipLoan(spec.hostUser, spec.agentUser)) {
+    if (loan) {
       await lendWorkspace(spec.workspace, spec.hostUser, spec.agentUser);
-      cleanup.add("give the workspace back", () => returnWorkspace(spec.workspace, spec.hostUser, spec.agentUser));
+      cleanup.add("give the workspace back", () =>
+        returnWorkspace(spec.workspace, spec.hostUser, spec.agentUser),
+      );
     }
 
     options.signal?.throwIfAborted();
@@ -150,7 +166,10 @@ export async function startSandbox(engine: Engine, spec: SandboxSpec, options: S
       ] as const) {
         const state = await engine.containerState(id);
         if (!state?.running) {
-          throw new OcboxError("SANDBOX_NOT_READY", `the ${what} container exited (code ${state?.exitCode ?? "?"}) before the server was ready`);
+          throw new OcboxError(
+            "SANDBOX_NOT_READY",
+            `the ${what} container exited (code ${state?.exitCode ?? "?"}) before the server was ready`,
+          );
         }
       }
     };
@@ -166,7 +185,10 @@ export async function startSandbox(engine: Engine, spec: SandboxSpec, options: S
           await new Promise((r) => setTimeout(r, 250));
           options.signal?.throwIfAborted();
           if (Date.now() > deadline) {
-            throw new OcboxError("SANDBOX_NOT_READY", `the OpenCode server did not start listening in ${spec.readyTimeoutMs / 1000} s`);
+            throw new OcboxError(
+              "SANDBOX_NOT_READY",
+              `the OpenCode server did not start listening in ${spec.readyTimeoutMs / 1000} s`,
+            );
           }
           await assertAlive();
         }

@@ -9,9 +9,7 @@ export interface ChatRequest {
 }
 
 export type Selection =
-  | { kind: "side"; text: string }
-  | { kind: "turn"; index: number; turn: Turn }
-  | { kind: "exhausted" };
+  { kind: "side"; text: string } | { kind: "turn"; index: number; turn: Turn } | { kind: "exhausted" };
 
 /** All text of a request's messages, for `match` rules. */
 export function requestText(request: ChatRequest): string {

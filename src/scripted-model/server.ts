@@ -105,14 +105,18 @@ export async function startScriptedModel(options: ScriptedModelOptions): Promise
       sendJson(
         res,
         turn.status,
-        turn.body ?? { error: { message: `scripted error ${turn.status}`, type: "scripted", code: turn.status } },
+        turn.body ?? {
+          error: { message: `scripted error ${turn.status}`, type: "scripted", code: turn.status },
+        },
         turn.headers,
       );
       return;
     }
     if ("malformed" in turn) {
       res.writeHead(200, { "content-type": "text/event-stream" });
-      res.write('data: {"id":"broken","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"par');
+      res.write(
+        'data: {"id":"broken","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"par',
+      );
       res.socket?.destroy();
       return;
     }
@@ -139,7 +143,12 @@ export async function startScriptedModel(options: ScriptedModelOptions): Promise
       if (req.method === "GET" && path.endsWith("/models")) {
         sendJson(res, 200, {
           object: "list",
-          data: scenario.models.map((id) => ({ id, object: "model", created: 0, owned_by: "ocbox-scripted" })),
+          data: scenario.models.map((id) => ({
+            id,
+            object: "model",
+            created: 0,
+            owned_by: "ocbox-scripted",
+          })),
         });
         return;
       }

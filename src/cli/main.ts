@@ -1,0 +1,58 @@
+#!/usr/bin/env node
+/**
+ * The `ocbox` command. Commands are thin layers over library functions; this file is the one
+ * exit point: every command returns an exit code or throws a typed error, rendered here.
+ */
+import { Command, CommanderError } from "commander";
+import { ExitCode, OcboxError } from "../errors.js";
+import { OPENCODE_VERSION } from "../image/opencode-binary.js";
+import { OCBOX_VERSION } from "../version.js";
+import { registerClean } from "./commands/clean.js";
+import { registerImage } from "./commands/image.js";
+import { registerScriptedModel } from "./commands/scripted-model.js";
+import { registerSmoke } from "./commands/smoke.js";
+import { createContext, type Context, type GlobalOptions } from "./context.js";
+import { asOcboxError, renderError } from "./output.js";
+
+async function main(argv: string[]): Promise<number> {
+  let pending: Promise<number> | undefined;
+  let globals: GlobalOptions = {};
+  const program = new Command("ocbox")
+    .description("Run the OpenCode coding agent inside hardened containers.")
+    .version(`ocbox ${OCBOX_VERSION} (opencode ${OPENCODE_VERSION})`, "-V, --version")
+    .option("--json", "print the result as JSON on stdout")
+    .option("-v, --verbose", "show build output and sandbox logs")
+    .showHelpAfterError("(run `ocbox --help` for usage)")
+    .exitOverride();
+  program.hook("preAction", (_this, action) => {
+    globals = action.optsWithGlobals<GlobalOptions>();
+  });
+  const run = (fn: (ctx: Context) => Promise<number>) => {
+    pending = fn(createContext(globals));
+  };
+  registerSmoke(program, run);
+  registerImage(program, run);
+  registerClean(program, run);
+  registerScriptedModel(program, run);
+
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Help and version print and exit 0; usage errors were already printed by commander.
+      return e.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    }
+    throw e;
+  }
+  return pending ? await pending : ExitCode.ok;
+}
+
+const json = process.argv.includes("--json");
+main(process.argv)
+  .then((code) => process.exit(code))
+  .catch((e: unknown) => {
+    const error = asOcboxError(e);
+    const text = renderError(error, json);
+    (json ? process.stdout : process.stderr).write(`${text}\n`);
+    process.exit(error instanceof OcboxError ? error.exitCode : ExitCode.failure);
+  });

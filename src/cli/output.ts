@@ -1,0 +1,61 @@
+/**
+ * Terminal output for every command: human lines on stderr/stdout, or one JSON document on
+ * stdout with `--json`. Errors render as message, detail and fix, never as a stack trace.
+ */
+import { OcboxError, isOcboxError } from "../errors.js";
+
+export interface Output {
+  readonly json: boolean;
+  readonly verbose: boolean;
+  /** A line for people (suppressed with --json). */
+  info(line: string): void;
+  /** Progress noise shown only with --verbose (suppressed with --json). */
+  debug(line: string): void;
+  /** The command's result: printed as JSON with --json, else by `human`. */
+  result<T>(data: T, human: (data: T) => string | string[]): void;
+}
+
+const colour = process.stderr.isTTY && !process.env.NO_COLOR;
+const paint = (code: number) => (s: string) => (colour ? `\u001b[${code}m${s}\u001b[0m` : s);
+export const style = { red: paint(31), green: paint(32), yellow: paint(33), dim: paint(2), bold: paint(1) };
+
+export function createOutput(json: boolean, verbose: boolean): Output {
+  return {
+    json,
+    verbose,
+    info: (line) => {
+      if (!json) process.stderr.write(`${line}\n`);
+    },
+    debug: (line) => {
+      if (!json && verbose) process.stderr.write(`${style.dim(line)}\n`);
+    },
+    result: (data, human) => {
+      if (json) {
+        process.stdout.write(`${JSON.stringify(data, null, 2)}\n`);
+        return;
+      }
+      const text = human(data);
+      const lines = Array.isArray(text) ? text : [text];
+      if (lines.length) process.stdout.write(`${lines.join("\n")}\n`);
+    },
+  };
+}
+
+/** Any thrown value as an OcboxError; an unexpected one keeps its message, not its stack. */
+export function asOcboxError(e: unknown): OcboxError {
+  if (isOcboxError(e)) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  return new OcboxError("UNEXPECTED", `unexpected error: ${message}`, {
+    fix: "This is a bug in ocbox. Run again with OCBOX_DEBUG=1 for the stack trace and report it.",
+    cause: e,
+  });
+}
+
+export function renderError(e: OcboxError, json: boolean): string {
+  if (json) return JSON.stringify({ ok: false, error: e.toJSON() }, null, 2);
+  const lines = [`${style.red("error:")} ${e.message}`];
+  if (e.detail) lines.push(...e.detail.split("\n").map((l) => style.dim(`  ${l}`)));
+  if (e.fix) lines.push(`${style.yellow("fix:")} ${e.fix.split("\n").join("\n     ")}`);
+  if (process.env.OCBOX_DEBUG && e.cause instanceof Error && e.cause.stack) lines.push(e.cause.stack);
+  return lines.join("\n");
+}

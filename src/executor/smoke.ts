@@ -1,0 +1,240 @@
+/**
+ * `ocbox smoke` (FEATURES E12, first version): prove the whole chain on this machine, one step at
+ * a time, with the fix for whatever fails. Engine → images → a sandbox on a temp workspace → one
+ * prompt against the scripted model (no API key) that makes the real OpenCode write a file with a
+ * tool call and answer with an Agent Contract → the file on the host and the contract parsed.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { OcboxError, errorMessage } from "../errors.js";
+import { ensureImages, type ImageOptions } from "../image/build.js";
+import { AGENT_UID, WORKSPACE } from "../image/dockerfile.js";
+import { newSession, promptAndWait } from "../opencode/prompt.js";
+import type { Engine } from "../runtime/engine.js";
+import { startScriptedModel, type ScriptedModel } from "../scripted-model/server.js";
+import { scriptedOpencodeConfig } from "../scripted-model/opencode-config.js";
+import { reap } from "../sandbox/reaper.js";
+import { DEFAULT_LIMITS, agentUserFor, currentHostUser } from "../sandbox/spec.js";
+import { newRunId, startSandbox, type StartedSandbox } from "../sandbox/start.js";
+import { parseOutcome, baseContract } from "./contract.js";
+
+export type SmokeStepName = "engine" | "image" | "sandbox" | "prompt" | "result";
+
+export interface SmokeStep {
+  name: SmokeStepName;
+  status: "ok" | "failed" | "skipped";
+  seconds: number;
+  /** What was found, in a few words. */
+  detail: string;
+  error?: { code: string; message: string; detail?: string };
+  fix?: string;
+}
+
+export interface SmokeReport {
+  ok: boolean;
+  steps: SmokeStep[];
+  seconds: number;
+}
+
+export interface SmokeOptions {
+  image?: Omit<ImageOptions, "onLine">;
+  signal?: AbortSignal;
+  /** Each step as it ends. */
+  onStep?: (step: SmokeStep) => void;
+  /** Build output and sandbox log lines, for a verbose terminal. */
+  onLine?: (line: string) => void;
+  readyTimeoutMs?: number;
+}
+
+const STEPS: readonly SmokeStepName[] = ["engine", "image", "sandbox", "prompt", "result"];
+
+const FIXES: Record<SmokeStepName, string> = {
+  engine: "Start a Docker engine or point DOCKER_HOST at one (see the README, Requirements).",
+  image:
+    "Run `ocbox image build` to see the whole build log; on a machine without a registry run `sudo ocbox image bootstrap` first.",
+  sandbox:
+    "Read the sandbox log above. `ocbox clean` removes leftovers; check the engine's free memory and disk.",
+  prompt:
+    "The server answered but the prompt failed: read the error above and the sandbox log (`--verbose`).",
+  result:
+    "The agent ran but its work did not arrive as expected: check that the workspace is on a local filesystem the engine can mount.",
+};
+
+export async function smoke(engine: Engine, options: SmokeOptions = {}): Promise<SmokeReport> {
+  const started = performance.now();
+  const steps: SmokeStep[] = [];
+  const nonce = randomBytes(6).toString("hex");
+  const expected = `ocbox smoke ${nonce}\n`;
+  let workspace: string | undefined;
+  let model: ScriptedModel | undefined;
+  let sandbox: StartedSandbox | undefined;
+  let finalText = "";
+  let images: Awaited<ReturnType<typeof ensureImages>> | undefined;
+
+  const step = async (name: SmokeStepName, fn: () => Promise<string>): Promise<boolean> => {
+    const t0 = performance.now();
+    try {
+      options.signal?.throwIfAborted();
+      const detail = await fn();
+      const done: SmokeStep = { name, status: "ok", seconds: (performance.now() - t0) / 1000, detail };
+      steps.push(done);
+      options.onStep?.(done);
+      return true;
+    } catch (e) {
+      if (options.signal?.aborted)
+        throw new OcboxError("INTERRUPTED", `smoke interrupted during the ${name} step`);
+      const err = e instanceof OcboxError ? e : undefined;
+      const failed: SmokeStep = {
+        name,
+        status: "failed",
+        seconds: (performance.now() - t0) / 1000,
+        detail: errorMessage(e),
+        error: {
+          code: err?.code ?? "UNEXPECTED",
+          message: errorMessage(e),
+          ...(err?.detail ? { detail: err.detail } : {}),
+        },
+        fix: err?.fix ?? FIXES[name],
+      };
+      steps.push(failed);
+      options.onStep?.(failed);
+      return false;
+    }
+  };
+
+  try {
+    let ok = await step("engine", async () => {
+      const info = await engine.info();
+      const reaped = await reap(engine);
+      const leftovers = reaped.containers.length + reaped.volumes.length + reaped.runDirs.length;
+      return `${info.flavour} ${info.version} at ${info.endpoint}${leftovers ? `; removed ${leftovers} leftovers of dead runs` : ""}`;
+    });
+    ok &&= await step("image", async () => {
+      images = await ensureImages(engine, {
+        ...options.image,
+        ...(options.onLine ? { onLine: options.onLine } : {}),
+      });
+      const built = [images.sandbox, images.egress].filter((i) => i.built);
+      return `${images.sandbox.tag} (opencode ${images.opencodeVersion})${built.length ? `, built ${built.map((b) => b.kind).join(" and ")}` : ", cached"}`;
+    });
+    ok &&= await step("sandbox", async () => {
+      if (!images) throw new Error("no images");
+      workspace = await mkdtemp(join(tmpdir(), "ocbox-smoke-"));
+      model = await startScriptedModel({
+        scenario: {
+          turns: [
+            {
+              toolCalls: [
+                { name: "write", arguments: { filePath: `${WORKSPACE}/smoke.txt`, content: expected } },
+              ],
+            },
+            {
+              text: `I wrote smoke.txt.\n\n\`\`\`json\n${JSON.stringify({ outcome: "COMPLETE", summary: "wrote smoke.txt" })}\n\`\`\``,
+            },
+          ],
+        },
+      });
+      const host = currentHostUser();
+      sandbox = await startSandbox(
+        engine,
+        {
+          sandboxId: "smoke",
+          runId: newRunId(),
+          workspace,
+          images: { sandbox: images.sandbox.tag, egress: images.egress.tag },
+          agentUser: agentUserFor(host, AGENT_UID),
+          hostUser: host,
+          forwardPorts: [model.port],
+          hostPort: 0,
+          env: {},
+          opencodeConfig: scriptedOpencodeConfig(model.url),
+          limits: DEFAULT_LIMITS,
+          server: { logLevel: "INFO", printLogs: true },
+          lifetime: "session",
+          readyTimeoutMs: options.readyTimeoutMs ?? 90_000,
+        },
+        {
+          ...(options.signal ? { signal: options.signal } : {}),
+          ...(options.onLine ? { onLog: (line: string) => options.onLine?.(line) } : {}),
+        },
+      );
+      return `ready in ${(sandbox.timings.healthyMs / 1000).toFixed(1)} s at ${sandbox.server.url}`;
+    });
+    ok &&= await step("prompt", async () => {
+      if (!sandbox || !model) throw new Error("no sandbox");
+      const client = sandbox.client();
+      const sessionId = await newSession(client, "ocbox smoke");
+      const outcome = await promptAndWait(client, {
+        sessionId,
+        text: "ocbox smoke: write smoke.txt, then answer with the Agent Contract.",
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      if (outcome.error) {
+        throw new OcboxError(
+          "OPENCODE",
+          `the model call failed: ${outcome.error.name}: ${outcome.error.message}`,
+          {
+            detail: sandbox.recentLogs().slice(-20).join("\n"),
+          },
+        );
+      }
+      finalText = outcome.text;
+      const turns = model.requests.filter((r) => r.answeredBy === "turn").length;
+      return `session ${sessionId}, ${turns} model turns, ${outcome.tokens.input + outcome.tokens.output} tokens`;
+    });
+    ok &&= await step("result", async () => {
+      if (!workspace) throw new Error("no workspace");
+      // Stop first: a workspace lent to the agent user (ocbox as root) is given back on stop.
+      await sandbox?.stop();
+      const file = join(workspace, "smoke.txt");
+      const content = await readFile(file, "utf8").catch(() => undefined);
+      if (content !== expected) {
+        throw new OcboxError(
+          "CHECK_FAILED",
+          content === undefined
+            ? "the agent's file is not in the workspace"
+            : "the agent's file has other content",
+        );
+      }
+      const parsed = parseOutcome(finalText, baseContract);
+      if (!parsed.ok) {
+        throw new OcboxError(
+          "CHECK_FAILED",
+          `the agent's answer did not parse as an Agent Contract: ${parsed.message}`,
+          {
+            detail: finalText.slice(-2000),
+          },
+        );
+      }
+      if (parsed.contract.outcome !== "COMPLETE")
+        throw new OcboxError("CHECK_FAILED", `the contract says ${parsed.contract.outcome}`);
+      const owner = (await stat(file)).uid;
+      const host = currentHostUser();
+      if (owner !== host.uid)
+        throw new OcboxError(
+          "CHECK_FAILED",
+          `smoke.txt is owned by uid ${owner}, not by you (uid ${host.uid})`,
+        );
+      return `smoke.txt written (owned by uid ${owner}); contract ${parsed.contract.outcome} via ${parsed.strategy}`;
+    });
+    void ok;
+  } finally {
+    await sandbox?.stop().catch(() => undefined);
+    await model?.close().catch(() => undefined);
+    if (workspace) await rm(workspace, { recursive: true, force: true }).catch(() => undefined);
+  }
+
+  for (const name of STEPS.slice(steps.length)) {
+    const skipped: SmokeStep = {
+      name,
+      status: "skipped",
+      seconds: 0,
+      detail: "skipped after an earlier failure",
+    };
+    steps.push(skipped);
+    options.onStep?.(skipped);
+  }
+  return { ok: steps.every((s) => s.status === "ok"), steps, seconds: (performance.now() - started) / 1000 };
+}

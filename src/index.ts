@@ -1,0 +1,18 @@
+/**
+ * ocbox as a library. Every CLI command is a thin layer over one of these.
+ */
+export { OcboxError, ExitCode, isOcboxError, type ErrorCode } from "./errors.js";
+export { OCBOX_VERSION } from "./version.js";
+export { DockerEngine } from "./runtime/docker-engine.js";
+export type { Engine, EngineInfo } from "./runtime/engine.js";
+export { ensureImages, type ImageOptions, type ImageSet } from "./image/build.js";
+export { bootstrapBase, type BootstrapOptions, type BootstrapResult } from "./image/bootstrap.js";
+export { startSandbox, newRunId, type StartedSandbox, type StartOptions } from "./sandbox/start.js";
+export type { SandboxSpec } from "./sandbox/spec.js";
+export { reap, type ReapReport, type ReapOptions } from "./sandbox/reaper.js";
+export { smoke, type SmokeReport, type SmokeStep } from "./executor/smoke.js";
+export { extractContract } from "./executor/extract.js";
+export { parseOutcome, contractSchemaFor, baseContract, instructionBlock, contractJsonSchema } from "./executor/contract.js";
+export { startScriptedModel, type ScriptedModel, type ScriptedModelOptions } from "./scripted-model/server.js";
+export { loadScenarioFile, parseScenario, type Scenario, type ScenarioInput } from "./scripted-model/scenario.js";
+export { scriptedOpencodeConfig } from "./scripted-model/opencode-config.js";

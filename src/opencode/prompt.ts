@@ -1,0 +1,119 @@
+/**
+ * One prompt on a server inside a sandbox, waited for, reduced to what callers need: the final
+ * text, the structured payload, the provider error if any, token usage and cost.
+ */
+import type { AssistantMessage, OpencodeClient, Part } from "@opencode-ai/sdk/v2";
+import { OcboxError, errorMessage } from "../errors.js";
+
+export interface PromptInput {
+  sessionId: string;
+  text: string;
+  /** Wire-enforced structure: OpenCode's StructuredOutput tool with this JSON schema. */
+  schema?: Record<string, unknown>;
+  system?: string;
+  agent?: string;
+  model?: { providerID: string; modelID: string };
+  signal?: AbortSignal;
+}
+
+export interface ProviderError {
+  name: string;
+  message: string;
+  statusCode?: number;
+  retryable?: boolean;
+}
+
+export interface PromptOutcome {
+  messageId: string;
+  /** The text parts of the final assistant message, joined. */
+  text: string;
+  structured: unknown;
+  error: ProviderError | undefined;
+  finish: string | undefined;
+  model: { providerID: string; modelID: string };
+  tokens: { input: number; output: number; reasoning: number; cacheRead: number; cacheWrite: number };
+  cost: number;
+}
+
+/** The error on an assistant message, flattened. Pure. */
+export function providerError(info: AssistantMessage): ProviderError | undefined {
+  const e = info.error as { name?: string; data?: Record<string, unknown> } | undefined;
+  if (!e) return undefined;
+  const data = e.data ?? {};
+  const message = typeof data.message === "string" ? data.message : (e.name ?? "error");
+  return {
+    name: e.name ?? "UnknownError",
+    message,
+    ...(typeof data.statusCode === "number" ? { statusCode: data.statusCode } : {}),
+    ...(typeof data.isRetryable === "boolean" ? { retryable: data.isRetryable } : {}),
+  };
+}
+
+/** Join the text of a message's parts, skipping synthetic and ignored ones. Pure. */
+export function finalText(parts: readonly Part[]): string {
+  return parts
+    .filter((p): p is Extract<Part, { type: "text" }> => p.type === "text" && !p.synthetic && !p.ignored)
+    .map((p) => p.text)
+    .join("");
+}
+
+export async function promptAndWait(client: OpencodeClient, input: PromptInput): Promise<PromptOutcome> {
+  let result;
+  try {
+    result = await client.session.prompt(
+      {
+        sessionID: input.sessionId,
+        parts: [{ type: "text", text: input.text }],
+        ...(input.schema ? { format: { type: "json_schema", schema: input.schema } } : {}),
+        ...(input.system ? { system: input.system } : {}),
+        ...(input.agent ? { agent: input.agent } : {}),
+        ...(input.model ? { model: input.model } : {}),
+      },
+      input.signal ? { signal: input.signal } : {},
+    );
+  } catch (e) {
+    if (input.signal?.aborted) throw e;
+    throw new OcboxError("OPENCODE", `the prompt request to the OpenCode server failed: ${errorMessage(e)}`, {
+      cause: e,
+    });
+  }
+  const data = result.data;
+  if (!data) {
+    throw new OcboxError(
+      "OPENCODE",
+      `the OpenCode server refused the prompt (HTTP ${result.response.status})`,
+      {
+        detail: JSON.stringify(result.error ?? {}).slice(0, 2000),
+      },
+    );
+  }
+  const info = data.info;
+  return {
+    messageId: info.id,
+    text: finalText(data.parts),
+    structured: info.structured,
+    error: providerError(info),
+    finish: info.finish,
+    model: { providerID: info.providerID, modelID: info.modelID },
+    tokens: {
+      input: info.tokens.input,
+      output: info.tokens.output,
+      reasoning: info.tokens.reasoning,
+      cacheRead: info.tokens.cache.read,
+      cacheWrite: info.tokens.cache.write,
+    },
+    cost: info.cost,
+  };
+}
+
+export async function newSession(client: OpencodeClient, title?: string): Promise<string> {
+  const created = await client.session.create(title ? { title } : {});
+  const id = created.data?.id;
+  if (!id) {
+    throw new OcboxError(
+      "OPENCODE",
+      `the OpenCode server did not create a session (HTTP ${created.response.status})`,
+    );
+  }
+  return id;
+}
