@@ -12,7 +12,22 @@ export type { SandboxSpec } from "./sandbox/spec.js";
 export { reap, type ReapReport, type ReapOptions } from "./sandbox/reaper.js";
 export { smoke, type SmokeReport, type SmokeStep } from "./executor/smoke.js";
 export { extractContract } from "./executor/extract.js";
-export { parseOutcome, contractSchemaFor, baseContract, instructionBlock, contractJsonSchema } from "./executor/contract.js";
-export { startScriptedModel, type ScriptedModel, type ScriptedModelOptions } from "./scripted-model/server.js";
-export { loadScenarioFile, parseScenario, type Scenario, type ScenarioInput } from "./scripted-model/scenario.js";
+export {
+  parseOutcome,
+  contractSchemaFor,
+  baseContract,
+  instructionBlock,
+  contractJsonSchema,
+} from "./executor/contract.js";
+export {
+  startScriptedModel,
+  type ScriptedModel,
+  type ScriptedModelOptions,
+} from "./scripted-model/server.js";
+export {
+  loadScenarioFile,
+  parseScenario,
+  type Scenario,
+  type ScenarioInput,
+} from "./scripted-model/scenario.js";
 export { scriptedOpencodeConfig } from "./scripted-model/opencode-config.js";

@@ -7,6 +7,7 @@
  * (`schema/ocbox.schema.json`, see json-schema.ts) and the error messages (parse.ts).
  */
 import { z } from "zod";
+import { workflowKeys } from "./workflow-schema.js";
 import {
   ALLOW_ENTRY_PATTERN,
   allowEntryProblem,
@@ -298,6 +299,7 @@ export const projectConfigSchema = z
     limits,
     model,
     hook,
+    ...workflowKeys,
     autonomous: z
       .boolean()
       .default(false)

@@ -26,14 +26,21 @@ export interface BootstrapResult {
  * Make a Debian base image without a container registry: debootstrap a minimal root filesystem
  * from a Debian mirror, then import it into the engine. Needs root and debootstrap on the host.
  */
-export async function bootstrapBase(engine: Engine, options: BootstrapOptions = {}): Promise<BootstrapResult> {
+export async function bootstrapBase(
+  engine: Engine,
+  options: BootstrapOptions = {},
+): Promise<BootstrapResult> {
   const suite = options.suite ?? "bookworm";
   const mirror = options.mirror ?? "http://deb.debian.org/debian";
   const tag = options.tag ?? BOOTSTRAP_BASE;
   if (process.getuid?.() !== 0) {
-    throw new OcboxError("BOOTSTRAP", "image bootstrap needs root (debootstrap creates device nodes and owners)", {
-      fix: "Run it as root: sudo ocbox image bootstrap",
-    });
+    throw new OcboxError(
+      "BOOTSTRAP",
+      "image bootstrap needs root (debootstrap creates device nodes and owners)",
+      {
+        fix: "Run it as root: sudo ocbox image bootstrap",
+      },
+    );
   }
   await engine.info();
   const which = await run(["sh", "-c", "command -v debootstrap"]);
@@ -55,7 +62,13 @@ export async function bootstrapBase(engine: Engine, options: BootstrapOptions = 
         fix: "Check that the mirror is reachable (curl -I " + mirror + "/dists/" + suite + "/Release).",
       });
     }
-    await run(["sh", "-c", 'rm -rf "$1"/var/cache/apt/archives/*.deb "$1"/var/lib/apt/lists/* "$1"/var/log/*', "sh", rootfs]);
+    await run([
+      "sh",
+      "-c",
+      'rm -rf "$1"/var/cache/apt/archives/*.deb "$1"/var/lib/apt/lists/* "$1"/var/log/*',
+      "sh",
+      rootfs,
+    ]);
     const debootstrapS = (performance.now() - started) / 1000;
     options.onStep?.(`debootstrap ${suite} (minbase)`, debootstrapS);
 
@@ -67,7 +80,8 @@ export async function bootstrapBase(engine: Engine, options: BootstrapOptions = 
     tar.stderr.on("data", (c: Buffer) => (tarErr += c.toString()));
     const tarDone = new Promise<number>((resolve) => tar.on("close", (code) => resolve(code ?? 1)));
     await engine.importImage(tar.stdout, tag);
-    if ((await tarDone) !== 0) throw new OcboxError("BOOTSTRAP", "packing the root filesystem failed", { detail: tarErr });
+    if ((await tarDone) !== 0)
+      throw new OcboxError("BOOTSTRAP", "packing the root filesystem failed", { detail: tarErr });
     const importS = (performance.now() - importStarted) / 1000;
     options.onStep?.(`import as ${tag}`, importS);
     return {

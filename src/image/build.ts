@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pack } from "tar-fs";
+import { ERROR_PAGES } from "../egress/squid.js";
 import { OcboxError, errorMessage } from "../errors.js";
 import type { Engine } from "../runtime/engine.js";
 import { LABEL } from "../runtime/labels.js";
@@ -75,14 +76,21 @@ interface Plan {
   context: Record<string, { text: string } | { path: string }>;
 }
 
-async function plan(engine: Engine, options: ImageOptions): Promise<{ base: string; plans: Plan[]; opencode: string }> {
+async function plan(
+  engine: Engine,
+  options: ImageOptions,
+): Promise<{ base: string; plans: Plan[]; opencode: string }> {
   const info = await engine.info();
   const base = await resolveBase(engine, options);
   const opencode = findOpencodeBinary(info.arch);
   const configDir = await stageOpencodeConfig(options.onLine);
   const caPath = hostCaBundle(options.env);
   const ca = caPath ? await readFile(caPath) : undefined;
-  const dfInput = (packages: readonly string[]): DockerfileInput => ({ base: base.ref, packages, hostCa: ca !== undefined });
+  const dfInput = (packages: readonly string[]): DockerfileInput => ({
+    base: base.ref,
+    packages,
+    hostCa: ca !== undefined,
+  });
   const caFiles: Plan["context"] = caPath ? { "host-ca.crt": { path: caPath } } : {};
   const caDigest: Record<string, string> = ca ? { "host-ca.crt": sha256(ca) } : {};
 
@@ -99,12 +107,17 @@ async function plan(engine: Engine, options: ImageOptions): Promise<{ base: stri
       "agent-entrypoint.sh": sha256(agentEntrypoint),
     },
   };
-  const egressDf = egressDockerfile(dfInput(EGRESS_PACKAGES));
+  const errorPages = Object.keys(ERROR_PAGES).sort();
+  const egressDf = egressDockerfile(dfInput(EGRESS_PACKAGES), errorPages);
   const egressInputs: ImageInputs = {
     kind: "egress",
     dockerfile: egressDf,
     baseId: base.id,
-    files: { ...caDigest, "egress-entrypoint.sh": sha256(egressEntrypoint) },
+    files: {
+      ...caDigest,
+      "egress-entrypoint.sh": sha256(egressEntrypoint),
+      ...Object.fromEntries(errorPages.map((name) => [name, sha256(ERROR_PAGES[name] ?? "")])),
+    },
   };
   return {
     base: base.ref,
@@ -124,7 +137,12 @@ async function plan(engine: Engine, options: ImageOptions): Promise<{ base: stri
       {
         inputs: egressInputs,
         tag: imageTag(egressInputs),
-        context: { ...caFiles, Dockerfile: { text: egressDf }, "egress-entrypoint.sh": { text: egressEntrypoint } },
+        context: {
+          ...caFiles,
+          Dockerfile: { text: egressDf },
+          "egress-entrypoint.sh": { text: egressEntrypoint },
+          ...Object.fromEntries(errorPages.map((name) => [name, { text: ERROR_PAGES[name] ?? "" }])),
+        },
       },
     ],
   };

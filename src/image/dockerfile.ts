@@ -33,7 +33,22 @@ export const SANDBOX_PACKAGES = [
   "diffutils",
 ] as const;
 
-export const EGRESS_PACKAGES = ["tini", "bash", "socat", "ca-certificates"] as const;
+/** The sidecar: relays, and Squid built with OpenSSL (SNI peek and splice need it), openssl for its cert. */
+export const EGRESS_PACKAGES = [
+  "tini",
+  "bash",
+  "socat",
+  "ca-certificates",
+  "squid-openssl",
+  "openssl",
+] as const;
+
+/** Squid's error pages: its own templates plus ocbox's (copied in from the build context). */
+export const SQUID_ERROR_DIR = "/opt/ocbox/squid-errors";
+/** Where the sidecar sees its staged dir (proxy config, decision log); the agent never mounts it. */
+export const EGRESS_DIR = "/run/ocbox/egress";
+/** The sidecar's scratch dir (tmpfs): squid's throwaway cert, pid file, the host's addresses. */
+export const SIDECAR_TMP = "/tmp/ocbox-egress";
 
 export interface DockerfileInput {
   base: string;
@@ -92,12 +107,22 @@ export function sandboxDockerfile(input: DockerfileInput): string {
   ].join("\n");
 }
 
-export function egressDockerfile(input: DockerfileInput): string {
+export function egressDockerfile(input: DockerfileInput, errorPages: readonly string[] = []): string {
   return [
     `FROM ${input.base}`,
     "ENV DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8",
     ...aptLayer(input),
     ...userLayer,
+    ...(errorPages.length > 0 ? [`COPY ${errorPages.join(" ")} /tmp/ocbox-squid-errors/`] : []),
+    // Squid's templates plus ocbox's pages in one dir; its other languages, docs and man pages go.
+    `RUN mkdir -p ${SQUID_ERROR_DIR} \\`,
+    ` && cp /usr/share/squid-langpack/templates/* ${SQUID_ERROR_DIR}/ \\`,
+    ...(errorPages.length > 0
+      ? [` && cp /tmp/ocbox-squid-errors/* ${SQUID_ERROR_DIR}/ && rm -rf /tmp/ocbox-squid-errors \\`]
+      : []),
+    ` && chmod -R a+rX,go-w ${SQUID_ERROR_DIR} \\`,
+    " && find /usr/share/squid-langpack -mindepth 1 -maxdepth 1 ! -name templates -exec rm -rf {} + \\",
+    " && rm -rf /usr/share/doc/* /usr/share/man/* /usr/share/locale/* /etc/squid/squid.conf",
     "COPY egress-entrypoint.sh /usr/local/bin/ocbox-egress-entrypoint",
     "RUN chmod 0755 /usr/local/bin/ocbox-egress-entrypoint",
     `USER ${AGENT_UID}:${AGENT_UID}`,

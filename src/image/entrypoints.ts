@@ -1,4 +1,4 @@
-import { RUN_DIR, SERVER_PORT, SOCKET_DIR } from "./dockerfile.js";
+import { EGRESS_DIR, RUN_DIR, SERVER_PORT, SIDECAR_TMP, SOCKET_DIR } from "./dockerfile.js";
 
 /**
  * The agent container has no network interface but loopback. Its only ways out are Unix sockets
@@ -31,20 +31,44 @@ exit "$code"
 `;
 
 export const egressEntrypoint = `#!/bin/bash
-# ocbox egress sidecar entrypoint: relays between the agent's Unix sockets and the host.
+# ocbox egress sidecar entrypoint: the proxy, and relays between the agent's Unix sockets and the host.
 set -euo pipefail
 SOCK=${SOCKET_DIR}
+EG=${EGRESS_DIR}
+TMPD=${SIDECAR_TMP}
 for port in \${OCBOX_FORWARD_PORTS:-}; do
   rm -f "$SOCK/fwd-$port.sock"
   socat UNIX-LISTEN:"$SOCK/fwd-$port.sock",fork,mode=600 TCP:127.0.0.1:"$port" &
+done
+if [ -f "$EG/squid.conf" ]; then
+  mkdir -p "$TMPD"
+  # A throwaway cert: squid needs one on an ssl-bump port, but it never decrypts allowed traffic.
+  # It is only shown to a client whose CONNECT was denied (squid answers the denial inside TLS).
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \\
+    -subj "/O=ocbox egress/CN=denied by the sandbox allowlist - see ocbox egress log" \\
+    -keyout "$TMPD/cert.pem" -out "$TMPD/cert.pem" 2>/dev/null
+  # Every address of the host's interfaces: the proxy never connects to the host itself.
+  { awk '/\\/32 host LOCAL/ { print prev } $1 == "|--" { prev = $2 }' /proc/net/fib_trie
+    awk '{ s = ""; for (i = 0; i < 8; i++) s = s (i ? ":" : "") substr($1, i * 4 + 1, 4); print s }' /proc/net/if_inet6
+  } 2>/dev/null | sort -u > "$TMPD/local-addrs"
+  squid -N -f "$EG/squid.conf" &
+  for _ in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/\${OCBOX_PROXY_PORT}") 2>/dev/null && break
+    sleep 0.1
+  done
+fi
+for relay in \${OCBOX_RELAYS:-}; do
+  inside=\${relay%%:*}
+  rm -f "$SOCK/fwd-$inside.sock"
+  socat UNIX-LISTEN:"$SOCK/fwd-$inside.sock",fork,mode=600 TCP:127.0.0.1:"\${relay##*:}" &
 done
 if [ -n "\${OCBOX_PUBLISH:-}" ]; then
   socat TCP-LISTEN:"\${OCBOX_PUBLISH##*:}",bind="\${OCBOX_PUBLISH%:*}",fork,reuseaddr UNIX-CONNECT:"$SOCK/server.sock" &
 fi
 echo "ocbox egress ready"
 trap 'kill -TERM $(jobs -p) 2>/dev/null; exit 0' TERM INT
-# Any relay that dies takes the sidecar down with it, so a failure is never silent.
+# Any relay (or the proxy) that dies takes the sidecar down with it, so a failure is never silent.
 wait -n
-echo "ocbox egress: a relay exited" >&2
+echo "ocbox egress: a relay or the proxy exited" >&2
 exit 1
 `;

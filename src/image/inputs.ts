@@ -15,7 +15,9 @@ export function inputsHash(inputs: ImageInputs): string {
     .sort()
     .map((k) => [k, inputs.files[k]]);
   return createHash("sha256")
-    .update(JSON.stringify({ kind: inputs.kind, dockerfile: inputs.dockerfile, baseId: inputs.baseId, files }))
+    .update(
+      JSON.stringify({ kind: inputs.kind, dockerfile: inputs.dockerfile, baseId: inputs.baseId, files }),
+    )
     .digest("hex");
 }
 

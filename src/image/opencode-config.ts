@@ -10,7 +10,8 @@ const FILES = ["package.json", "package-lock.json", ".gitignore", "opencode.json
 /** Digest of the pinned plugin manifest: it names the image's OpenCode config dir contents. */
 export async function opencodeConfigDigest(): Promise<string> {
   const hash = createHash("sha256");
-  for (const file of FILES) hash.update(await readFile(join(packageRoot(), "assets", "opencode-config", file)));
+  for (const file of FILES)
+    hash.update(await readFile(join(packageRoot(), "assets", "opencode-config", file)));
   return hash.digest("hex");
 }
 
@@ -30,12 +31,16 @@ export async function stageOpencodeConfig(onLine?: (line: string) => void): Prom
   const work = `${dir}.tmp-${process.pid}`;
   await rm(work, { recursive: true, force: true });
   await mkdir(work, { recursive: true });
-  for (const file of FILES) await cp(join(packageRoot(), "assets", "opencode-config", file), join(work, file));
+  for (const file of FILES)
+    await cp(join(packageRoot(), "assets", "opencode-config", file), join(work, file));
   onLine?.("installing OpenCode's plugin package for offline use (npm, once)");
   // `npm install` against the pinned lockfile: `npm ci` trips over optional platform packages on npm 11.
-  const result = await run(["npm", "install", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"], {
-    cwd: work,
-  }).catch((e: unknown) => ({ code: -1, stdout: "", stderr: String(e) }));
+  const result = await run(
+    ["npm", "install", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"],
+    {
+      cwd: work,
+    },
+  ).catch((e: unknown) => ({ code: -1, stdout: "", stderr: String(e) }));
   if (result.code !== 0) {
     await rm(work, { recursive: true, force: true });
     throw new OcboxError("IMAGE_BUILD", "could not install OpenCode's plugin package with npm", {

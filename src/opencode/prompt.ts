@@ -29,6 +29,8 @@ export interface PromptOutcome {
   text: string;
   structured: unknown;
   error: ProviderError | undefined;
+  /** The error object exactly as OpenCode reported it, for a classifier. */
+  rawError: unknown;
   finish: string | undefined;
   model: { providerID: string; modelID: string };
   tokens: { input: number; output: number; reasoning: number; cacheRead: number; cacheWrite: number };
@@ -93,6 +95,7 @@ export async function promptAndWait(client: OpencodeClient, input: PromptInput):
     text: finalText(data.parts),
     structured: info.structured,
     error: providerError(info),
+    rawError: info.error,
     finish: info.finish,
     model: { providerID: info.providerID, modelID: info.modelID },
     tokens: {

@@ -70,7 +70,7 @@ export class DockerEngine implements Engine {
       return info.Id;
     } catch (e) {
       if (statusCode(e) === 404) return undefined;
-      return this.call("inspect image", () => Promise.reject(e));
+      return this.call("inspect image", () => Promise.reject(e instanceof Error ? e : new Error(String(e))));
     }
   }
 
@@ -177,7 +177,7 @@ export class DockerEngine implements Engine {
       await this.docker.getVolume(name).remove({ force: true });
     } catch (e) {
       if (statusCode(e) === 404) return;
-      await this.call("remove volume", () => Promise.reject(e));
+      await this.call("remove volume", () => Promise.reject(e instanceof Error ? e : new Error(String(e))));
     }
   }
 
@@ -253,7 +253,7 @@ export class DockerEngine implements Engine {
     } catch (e) {
       const code = statusCode(e);
       if (code === 304 || code === 404) return;
-      await this.call("stop container", () => Promise.reject(e));
+      await this.call("stop container", () => Promise.reject(e instanceof Error ? e : new Error(String(e))));
     }
   }
 
@@ -264,7 +264,9 @@ export class DockerEngine implements Engine {
       const code = statusCode(e);
       // 404: already gone; 409: removal already in progress.
       if (code === 404 || code === 409) return;
-      await this.call("remove container", () => Promise.reject(e));
+      await this.call("remove container", () =>
+        Promise.reject(e instanceof Error ? e : new Error(String(e))),
+      );
     }
   }
 
@@ -279,7 +281,9 @@ export class DockerEngine implements Engine {
       };
     } catch (e) {
       if (statusCode(e) === 404) return undefined;
-      return this.call("inspect container", () => Promise.reject(e));
+      return this.call("inspect container", () =>
+        Promise.reject(e instanceof Error ? e : new Error(String(e))),
+      );
     }
   }
 
@@ -343,9 +347,9 @@ export class DockerEngine implements Engine {
 
   async logsTail(id: string, lines: number): Promise<string> {
     try {
-      const buffer = (await this.docker
+      const buffer = await this.docker
         .getContainer(id)
-        .logs({ follow: false, stdout: true, stderr: true, tail: lines })) as unknown as Buffer;
+        .logs({ follow: false, stdout: true, stderr: true, tail: lines });
       return demuxBuffer(buffer);
     } catch {
       return "";

@@ -29,7 +29,8 @@ export interface ContainerSpec {
   user: string;
   cmd?: string[];
   workingDir?: string;
-  networkMode: "none" | "host" | "bridge" | string;
+  /** "none", "host", "bridge" or a network name. */
+  networkMode: string;
   mounts: Mount[];
   /** target → mount options (size, mode, uid, gid). */
   tmpfs: Record<string, string>;

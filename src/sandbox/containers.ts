@@ -1,4 +1,6 @@
-import { AGENT_HOME, RUN_DIR, SOCKET_DIR, WORKSPACE, SERVER_PORT } from "../image/dockerfile.js";
+import type { EgressPlan } from "../egress/sidecar.js";
+import { AGENT_HOME, EGRESS_DIR, RUN_DIR, SOCKET_DIR, WORKSPACE, SERVER_PORT } from "../image/dockerfile.js";
+import { seccompSecurityOpt } from "../image/seccomp.js";
 import type { ContainerSpec } from "../runtime/engine.js";
 import type { SandboxSpec } from "./spec.js";
 
@@ -35,6 +37,7 @@ export function agentContainer(
   names: Names,
   runDir: string,
   labels: Record<string, string>,
+  egress?: EgressPlan,
 ): ContainerSpec {
   const { uid, gid } = spec.agentUser;
   const home = `rw,nosuid,nodev,size=512m,mode=0700,uid=${uid},gid=${gid}`;
@@ -44,9 +47,15 @@ export function agentContainer(
     image: spec.images.sandbox,
     labels,
     user: `${uid}:${gid}`,
+    // The ocbox seccomp profile replaces the engine's default (C3).
+    securityOpt: [...hardening.securityOpt, seccompSecurityOpt()],
+    // No ICMP sockets for any group (Docker opens ping sockets to all groups by default).
+    sysctls: { "net.ipv4.ping_group_range": "1 0" },
     env: {
       ...spec.env,
-      OCBOX_FORWARD_PORTS: spec.forwardPorts.join(" "),
+      // The proxy (and model gateways) on the agent's loopback, relayed to the sidecar.
+      ...(egress?.agentEnv ?? {}),
+      OCBOX_FORWARD_PORTS: [...spec.forwardPorts, ...(egress?.agentPorts ?? [])].join(" "),
       OCBOX_SERVER_LOG_LEVEL: spec.server.logLevel,
       OCBOX_PRINT_LOGS: spec.server.printLogs ? "1" : "0",
       ...(spec.opencodeConfig ? { OPENCODE_CONFIG: `${RUN_DIR}/opencode.json` } : {}),
@@ -59,6 +68,21 @@ export function agentContainer(
       { type: "volume", source: names.socketVolume, target: SOCKET_DIR },
       ...(spec.dataDir
         ? [{ type: "bind" as const, source: spec.dataDir, target: `${AGENT_HOME}/.local/share/opencode` }]
+        : []),
+      // A per-container copy (D2): OpenCode may refresh tokens in it; the host file is never written.
+      ...(spec.authFile !== undefined && spec.dataDir
+        ? [
+            {
+              type: "bind" as const,
+              source: `${runDir}/auth.json`,
+              target: `${AGENT_HOME}/.local/share/opencode/auth.json`,
+            },
+          ]
+        : []),
+      ...(spec.extraMounts ?? []),
+      // No usable resolver: no DNS query can leave (B2, CVE-2024-29018); the proxy resolves names.
+      ...(egress
+        ? [{ type: "bind" as const, source: egress.resolvConf, target: "/etc/resolv.conf", readOnly: true }]
         : []),
     ],
     tmpfs: {
@@ -91,6 +115,7 @@ export function egressContainer(
   names: Names,
   hostPort: number,
   labels: Record<string, string>,
+  egress?: EgressPlan,
 ): ContainerSpec {
   const { uid, gid } = spec.agentUser;
   return {
@@ -99,12 +124,30 @@ export function egressContainer(
     image: spec.images.egress,
     labels,
     user: `${uid}:${gid}`,
+    securityOpt: [...hardening.securityOpt, seccompSecurityOpt()],
     env: {
       OCBOX_FORWARD_PORTS: spec.forwardPorts.join(" "),
       OCBOX_PUBLISH: `127.0.0.1:${hostPort}`,
+      ...(egress
+        ? { OCBOX_PROXY_PORT: String(egress.proxyPort), OCBOX_RELAYS: egress.relays.join(" ") }
+        : {}),
     },
     networkMode: "host",
-    mounts: [{ type: "volume", source: names.socketVolume, target: SOCKET_DIR }],
+    mounts: [
+      { type: "volume", source: names.socketVolume, target: SOCKET_DIR },
+      ...(egress ? [{ type: "bind" as const, source: egress.dir, target: EGRESS_DIR }] : []),
+    ],
+    ...(egress
+      ? {
+          healthcheck: {
+            test: ["CMD", "bash", "-c", `exec 3<>/dev/tcp/127.0.0.1/${egress.proxyPort}`],
+            intervalS: 10,
+            timeoutS: 3,
+            retries: 3,
+            startPeriodS: 5,
+          },
+        }
+      : {}),
     tmpfs: { "/tmp": "rw,nosuid,nodev,noexec,size=16m,mode=1777" },
     limits: { memoryBytes: 128 * 1024 ** 2, nanoCpus: 1e9, pids: 256, nofile: 4096 },
     stopTimeout: 3,

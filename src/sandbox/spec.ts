@@ -1,3 +1,5 @@
+import type { EgressSpec } from "../egress/spec.js";
+import type { Mount } from "../runtime/engine.js";
 import type { Ids } from "./ownership.js";
 
 export type LogLevel = "DEBUG" | "INFO" | "WARN" | "ERROR";
@@ -24,6 +26,17 @@ export interface SandboxSpec {
   opencodeConfig?: Record<string, unknown>;
   /** Host dir kept as OpenCode's data dir (sessions survive restarts); a tmpfs when absent. */
   dataDir?: string;
+  /** Server password; a fresh random one when absent (project sandboxes keep theirs in the state dir). */
+  password?: string;
+  /**
+   * Host auth.json to copy (0600) into the run dir and mount where OpenCode reads it; needs `dataDir`.
+   * The host file is only read. A missing file stages `{}`.
+   */
+  authFile?: string;
+  /** More bind mounts of the agent container (the project's opencode.json read-only over itself). */
+  extraMounts?: Mount[];
+  /** The egress proxy's allowlist and model gateways; absent: the proxy allows nothing. */
+  egress?: EgressSpec;
   limits: { memoryBytes: number; nanoCpus: number; pids: number; nofile: number };
   server: { logLevel: LogLevel; printLogs: boolean };
   lifetime: "session" | "detached";

@@ -1,10 +1,13 @@
 import { randomBytes } from "node:crypto";
+import { readFile } from "node:fs/promises";
 import type { OpencodeClient } from "@opencode-ai/sdk/v2";
 import { OcboxError, errorMessage } from "../errors.js";
 import { clientFor, waitHealthy, type ServerHandle } from "../opencode/client.js";
 import type { Engine } from "../runtime/engine.js";
 import { resourceLabels, type ResourceRole } from "../runtime/labels.js";
 import { currentOwner } from "../runtime/owner.js";
+import type { Decision } from "../egress/decisions.js";
+import { finishEgress, prepareEgress, readDecisions } from "../egress/sidecar.js";
 import { freePort, portInUse } from "../util/free-port.js";
 import {
   agentContainer,
@@ -31,6 +34,8 @@ export interface StartedSandbox extends AsyncDisposable {
   client(directory?: string): OpencodeClient;
   /** The last lines the agent container printed. */
   recentLogs(): string[];
+  /** The egress proxy's allow/deny decisions so far (B6). */
+  egressDecisions(): Promise<Decision[]>;
   /** Stop and remove everything this sandbox created; give the workspace back. Idempotent. */
   stop(): Promise<void>;
 }
@@ -82,7 +87,7 @@ export async function startSandbox(
   const cleanup = new Cleanup();
   const names = resourceNames(spec.sandboxId, spec.runId);
   const owner = currentOwner();
-  const password = newPassword();
+  const password = spec.password ?? newPassword();
   const logs: string[] = [];
   const remember = (line: string, source: "agent" | "egress") => {
     logs.push(source === "agent" ? line : `[egress] ${line}`);
@@ -104,8 +109,18 @@ export async function startSandbox(
     const runDir = await createRunDir(owner, spec.agentUser, {
       "server-password": password,
       ...(spec.opencodeConfig ? { "opencode.json": JSON.stringify(spec.opencodeConfig, null, 2) } : {}),
+      ...(spec.authFile !== undefined ? { "auth.json": await readAuthFile(spec.authFile) } : {}),
     });
     cleanup.add("remove run dir", () => removeRunDir(runDir));
+    const egress = await prepareEgress(
+      spec.egress ?? { allow: [] },
+      spec.forwardPorts,
+      owner,
+      spec.agentUser,
+    );
+    cleanup.add("keep the egress decisions, remove the proxy's dir", () =>
+      finishEgress(egress, spec.egress?.decisionLog),
+    );
 
     const loan = needsOwnershipLoan(spec.hostUser, spec.agentUser)
       ? loanLabel(spec.agentUser, spec.hostUser)
@@ -135,9 +150,13 @@ export async function startSandbox(
     await engine.createVolume(names.socketVolume, labels("sockets"), socketVolumeOptions(spec));
     cleanup.add("remove socket volume", () => engine.removeVolume(names.socketVolume));
 
-    const egressId = await engine.createContainer(egressContainer(spec, names, port, labels("egress")));
+    const egressId = await engine.createContainer(
+      egressContainer(spec, names, port, labels("egress"), egress),
+    );
     cleanup.add("remove egress container", () => engine.removeContainer(egressId));
-    const agentId = await engine.createContainer(agentContainer(spec, names, runDir, labels("agent")));
+    const agentId = await engine.createContainer(
+      agentContainer(spec, names, runDir, labels("agent"), egress),
+    );
     cleanup.add("remove agent container", async () => {
       await engine.stopContainer(agentId, 10);
       await engine.removeContainer(agentId);
@@ -215,6 +234,7 @@ export async function startSandbox(
       timings: { createMs, listeningMs, healthyMs },
       client: (directory) => clientFor(server, directory),
       recentLogs: () => [...logs],
+      egressDecisions: () => readDecisions(egress),
       stop,
       [Symbol.asyncDispose]: stop,
     };
@@ -229,6 +249,16 @@ export async function startSandbox(
     if (options.signal?.aborted) throw new OcboxError("INTERRUPTED", "interrupted; the sandbox was removed");
     throw e;
   }
+}
+
+/** The host auth.json's content for a per-container copy; `{}` when there is none. Never written. */
+async function readAuthFile(file: string): Promise<string> {
+  return readFile(file, "utf8").catch((e: NodeJS.ErrnoException) => {
+    if (e.code === "ENOENT") return "{}";
+    throw new OcboxError("SANDBOX_START", `cannot read ${file}: ${e.code ?? e.message}`, {
+      fix: "Check the file's permissions, or move it away to start without OpenCode credentials.",
+    });
+  });
 }
 
 /** A short random id for a run. */

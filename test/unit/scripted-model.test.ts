@@ -6,12 +6,18 @@ import { shouldReap, resourceLabels } from "../../src/runtime/labels.js";
 describe("scripted model", () => {
   const scenario = parseScenario({ turns: [{ text: "a" }, { match: "second", text: "b" }] });
   it("answers title requests apart without consuming a turn", () => {
-    expect(selectResponse(scenario, new Set(), "You are a title generator. x")).toEqual({ kind: "side", text: "Scripted session" });
+    expect(selectResponse(scenario, new Set(), "You are a title generator. x")).toEqual({
+      kind: "side",
+      text: "Scripted session",
+    });
   });
   it("answers turns in order and honours match", () => {
     expect(selectResponse(scenario, new Set(), "first")).toMatchObject({ kind: "turn", index: 0 });
     expect(selectResponse(scenario, new Set([0]), "nothing")).toEqual({ kind: "exhausted" });
-    expect(selectResponse(scenario, new Set([0]), "the second one")).toMatchObject({ kind: "turn", index: 1 });
+    expect(selectResponse(scenario, new Set([0]), "the second one")).toMatchObject({
+      kind: "turn",
+      index: 1,
+    });
   });
   it("streams tool calls with a tool_calls finish", () => {
     const c = completionFor({ toolCalls: [{ name: "write", arguments: { a: 1 } }] });
@@ -27,8 +33,12 @@ describe("scripted model", () => {
 
 describe("reaper decisions", () => {
   const labels = resourceLabels({
-    sandboxId: "s", runId: "r", role: "agent", owner: { host: "h", pid: 42, start: "1" },
-    lifetime: "session", startedAt: new Date(0),
+    sandboxId: "s",
+    runId: "r",
+    role: "agent",
+    owner: { host: "h", pid: 42, start: "1" },
+    lifetime: "session",
+    startedAt: new Date(0),
   });
   it("reaps only dead owners on this host, never detached sandboxes", () => {
     expect(shouldReap(labels, "h", () => "dead")).toBe(true);

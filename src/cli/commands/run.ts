@@ -1,0 +1,111 @@
+import type { Command } from "commander";
+import { OcboxError } from "../../errors.js";
+import { runTask } from "../../executor/prepare.js";
+import { exitCodeFor } from "../../executor/task.js";
+import type { Context } from "../context.js";
+import { style } from "../output.js";
+
+interface RunFlags {
+  workspace: string;
+  prompt?: string;
+  promptFile?: string;
+  role?: string;
+  model?: string;
+  workflow?: string;
+  taskId?: string;
+  timeout?: string;
+  inactivity?: string;
+  structuredOutput: boolean;
+  structurer: boolean;
+  retries?: string;
+}
+
+const seconds = (flag: string, v: string | undefined): number | undefined => {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new OcboxError("USAGE", `${flag} must be a positive number of seconds, not ${v}`);
+  return n;
+};
+
+export function registerRun(program: Command, run: (fn: (ctx: Context) => Promise<number>) => void) {
+  program
+    .command("run")
+    .description("run one agent task in a fresh sandbox and print a typed result (exit 0 = COMPLETE)")
+    .requiredOption("-w, --workspace <dir>", "the task's workspace (edited in place)")
+    .option("-p, --prompt <text>", "the task")
+    .option("-f, --prompt-file <file>", "read the task from a file")
+    .option("-r, --role <name>", "a role from ocbox.yaml's roles: (or --workflow)")
+    .option("-m, --model <provider/model>", "the model, overriding the role and the configs")
+    .option(
+      "--workflow <file>",
+      "a file with roles:, pools: and executor: (default: the project's ocbox.yaml)",
+    )
+    .option("--task-id <id>", "a name for the task, used in container names")
+    .option("--timeout <s>", "hard cap in seconds (default 7200)")
+    .option(
+      "--inactivity <s>",
+      "end the task after this many seconds without agent activity (default 1200; 0 disables)",
+    )
+    .option("--retries <n>", "re-prompts after unparseable output (default 2)")
+    .option(
+      "--no-structured-output",
+      "use the schema instruction block instead of OpenCode's structured output",
+    )
+    .option("--no-structurer", "do not ask the structurer model to recover a narrative answer")
+    .action((flags: RunFlags) =>
+      run(async (ctx) => {
+        if ((flags.prompt === undefined) === (flags.promptFile === undefined)) {
+          throw new OcboxError("USAGE", "give exactly one of --prompt and --prompt-file", {
+            fix: 'ocbox run -w DIR -p "the task"',
+          });
+        }
+        const retries = flags.retries === undefined ? undefined : Number(flags.retries);
+        if (retries !== undefined && (!Number.isInteger(retries) || retries < 0)) {
+          throw new OcboxError("USAGE", `--retries must be a whole number ≥ 0, not ${flags.retries}`);
+        }
+        const hardS = seconds("--timeout", flags.timeout);
+        const inactivityS = flags.inactivity === "0" ? null : seconds("--inactivity", flags.inactivity);
+        const result = await runTask({
+          workspace: flags.workspace,
+          ...(flags.prompt !== undefined ? { prompt: flags.prompt } : {}),
+          ...(flags.promptFile !== undefined ? { promptFile: flags.promptFile } : {}),
+          ...(flags.role ? { role: flags.role } : {}),
+          ...(flags.model ? { model: flags.model } : {}),
+          ...(flags.workflow ? { workflowFile: flags.workflow } : {}),
+          ...(flags.taskId ? { taskId: flags.taskId } : {}),
+          ...(retries !== undefined ? { maxRetriesOnMalformedOutput: retries } : {}),
+          timeouts: {
+            ...(hardS !== undefined ? { hardS } : {}),
+            ...(inactivityS !== undefined ? { inactivityS } : {}),
+          },
+          structuredOutput: flags.structuredOutput,
+          structurer: { enabled: flags.structurer },
+          engine: ctx.engine(),
+          signal: ctx.signal,
+          onEvent: (e) => {
+            // E13: the resolved endpoint and model are always logged; phases with --verbose.
+            if (e.phase === "model") ctx.out.info(e.message);
+            else if (e.phase === "log") ctx.out.debug(`  ${e.message}`);
+            else ctx.out.debug(`[${e.phase}] ${e.message}`);
+          },
+        });
+        ctx.out.result(result, (r) => {
+          const head =
+            r.outcome === "COMPLETE"
+              ? style.green(r.outcome)
+              : r.outcome === "NEEDS_INFO"
+                ? style.yellow(r.outcome)
+                : style.red(r.outcome);
+          const lines = [
+            `${head}${r.failureReason ? ` (${r.failureReason}${r.failureKind ? `/${r.failureKind}` : ""})` : ""} in ${r.timings.total.toFixed(1)} s, ${r.attempts} attempt(s)${r.recoveredBy ? `, via ${r.recoveredBy}` : ""}`,
+          ];
+          if (r.hint) lines.push(`${style.yellow("hint:")} ${r.hint}`);
+          if (r.contract) lines.push(JSON.stringify(r.contract, null, 2));
+          if (r.rawOutput && !r.contract) lines.push(style.dim(r.rawOutput.slice(-2000)));
+          return lines;
+        });
+        return exitCodeFor(result);
+      }),
+    );
+}

@@ -1,0 +1,101 @@
+import { appendFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Command } from "commander";
+import { OcboxError } from "../../errors.js";
+import { formatUptime } from "../../project/sandbox-list.js";
+import { logFileName } from "../../project/state-layout.js";
+import { startupSummary } from "../../project/summary.js";
+import { upProject } from "../../project/up.js";
+import { startWebFront } from "../../project/web-front.js";
+import { terminalAsk } from "../ask.js";
+import type { Context } from "../context.js";
+import { parsePort } from "./web.js";
+
+export function registerUp(program: Command, run: (fn: (ctx: Context) => Promise<number>) => void) {
+  program
+    .command("up")
+    .description(
+      "start the project's sandbox (or reattach to it), print how to log in, stream its logs; Ctrl+C stops it",
+    )
+    .option("-d, --detach", "return once the sandbox is ready; `ocbox down` stops it")
+    .option("--approve-hook", "approve a changed pre-start hook or ocbox.yaml without asking")
+    .option("--port <n>", "host port of the server (default: ports.server, else a free port)", parsePort)
+    .action((opts: { detach?: boolean; approveHook?: boolean; port?: number }) =>
+      run(async (ctx) => {
+        const ask = terminalAsk(false);
+        const up = await upProject(ctx.engine(), {
+          cwd: process.cwd(),
+          detach: opts.detach ?? false,
+          approveHook: opts.approveHook ?? false,
+          ...(ask ? { ask } : {}),
+          ...(opts.port !== undefined ? { port: opts.port } : {}),
+          signal: ctx.signal,
+          onLine: (l) => ctx.out.debug(l),
+        });
+        if (up.kind === "running") {
+          const r = up.row;
+          ctx.out.result({ ...r, status: "already-running" }, () => [
+            `sandbox ${r.sandboxId} is already up (${r.state}, ${formatUptime(r.uptimeS)}) at ${r.url}`,
+            "`ocbox web` opens the web UI logged in; `ocbox down` stops it",
+          ]);
+          if (opts.detach) return 0;
+          ctx.out.info("streaming its log; Ctrl+C stops streaming (the sandbox keeps running)");
+          await ctx
+            .engine()
+            .followLogs(r.agentId, (line) => process.stdout.write(`${line}\n`), ctx.signal)
+            .catch(() => undefined);
+          return 0;
+        }
+
+        const { sandbox, project, state } = up;
+        const logFile = join(state.logsDir, logFileName(new Date(), sandbox.spec.runId));
+        const front = opts.detach ? undefined : await startWebFront(sandbox.server);
+        const summary = {
+          sandboxId: project.sandboxId,
+          runId: sandbox.spec.runId,
+          project: project.root,
+          url: sandbox.server.url,
+          port: sandbox.port,
+          readyS: sandbox.timings.healthyMs / 1000,
+          env: { passed: up.env.passed, skipped: up.env.skipped },
+          forwardPorts: sandbox.spec.forwardPorts,
+          stateDir: state.dir,
+          detached: opts.detach ?? false,
+          hookRan: up.hookRan,
+          ...(front ? { loginUrl: front.loginUrl() } : {}),
+        };
+        ctx.out.result(summary, (s) => startupSummary(s));
+        if (opts.detach) {
+          await appendFile(logFile, `${sandbox.recentLogs().join("\n")}\n`, { mode: 0o600 });
+          return 0;
+        }
+
+        // Foreground: stream the log (and keep it in the state dir) until Ctrl+C or the sandbox dies.
+        let pending = Promise.resolve();
+        const keep = (line: string) => {
+          pending = pending.then(() => appendFile(logFile, `${line}\n`).catch(() => undefined));
+          if (!ctx.out.json) process.stdout.write(`${line}\n`);
+        };
+        await ctx
+          .engine()
+          .followLogs(sandbox.agentId, keep, ctx.signal)
+          .catch(() => undefined);
+        await pending;
+        await front?.close();
+        const state2 = await ctx.engine().containerState(sandbox.agentId);
+        await sandbox.stop();
+        if (!ctx.signal.aborted) {
+          throw new OcboxError(
+            "SANDBOX_NOT_READY",
+            `the sandbox stopped on its own (exit code ${state2?.exitCode ?? "?"})`,
+            {
+              detail: `its log is in ${logFile}`,
+              fix: "Read the log; `ocbox up` starts a fresh sandbox.",
+            },
+          );
+        }
+        ctx.out.info("sandbox stopped and removed; its state stays");
+        return 0;
+      }),
+    );
+}

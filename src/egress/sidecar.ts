@@ -1,0 +1,182 @@
+/**
+ * Run-time staging of the egress sidecar: the generated proxy config (with any gateway keys, so
+ * it lives in a dir only the sidecar mounts), the host ports squid listens on, the relays between
+ * the agent's sockets and those ports, the agent's resolv.conf, and reading the decision log.
+ */
+import { existsSync } from "node:fs";
+import { appendFile, mkdir, readFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { OcboxError } from "../errors.js";
+import { EGRESS_DIR, SIDECAR_TMP, SQUID_ERROR_DIR } from "../image/dockerfile.js";
+import { hostCaBundle } from "../image/host-ca.js";
+import type { Owner } from "../runtime/labels.js";
+import { createRunDir, removeRunDir } from "../sandbox/run-dir.js";
+import type { Ids } from "../sandbox/ownership.js";
+import { freePort } from "../util/free-port.js";
+import { parseDecisions, toJsonl, type Decision } from "./decisions.js";
+import { PROXY_PORT, type EgressSpec } from "./spec.js";
+import { squidConfig, type GatewayListener } from "./squid.js";
+
+/**
+ * The agent's /etc/resolv.conf: a resolver on the agent's own loopback, where nothing listens.
+ * Lookups fail at once (connection refused), and no query leaves the container: it has no
+ * interface but loopback. Names of allowed hosts are resolved by the proxy.
+ */
+export const AGENT_RESOLV_CONF = [
+  "# ocbox: this sandbox has no DNS. Allowed hosts are reached through the HTTP(S) proxy,",
+  "# which resolves their names outside. See `ocbox egress log`.",
+  "nameserver 127.0.0.1",
+  "options timeout:1 attempts:1",
+  "",
+].join("\n");
+
+export const NO_PROXY = "127.0.0.1,localhost,::1";
+
+export interface EgressPlan {
+  /** Host dir mounted read-write at EGRESS_DIR in the sidecar only. */
+  dir: string;
+  /** Squid's forward-proxy port on the host's 127.0.0.1. */
+  proxyPort: number;
+  /** Squid gateway listen port → gateway name. */
+  gatewayPorts: Record<number, string>;
+  allow: string[];
+  /** Ports the agent reaches on its loopback, each relayed to the sidecar (proxy and gateways). */
+  agentPorts: number[];
+  /** "insidePort:squidPort" pairs the sidecar relays from fwd-<insidePort>.sock. */
+  relays: string[];
+  /** Environment the agent gets so that tools (and OpenCode) use the proxy. */
+  agentEnv: Record<string, string>;
+  /** Host path of the agent's resolv.conf. */
+  resolvConf: string;
+}
+
+/** Proxy variables in both spellings: curl reads the lower-case ones, most others either. */
+export function proxyEnv(port = PROXY_PORT): Record<string, string> {
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    HTTP_PROXY: url,
+    HTTPS_PROXY: url,
+    http_proxy: url,
+    https_proxy: url,
+    NO_PROXY,
+    no_proxy: NO_PROXY,
+  };
+}
+
+/** Checks the ports of a spec; throws CONFIG with a fix. Pure. */
+export function checkEgressPorts(egress: EgressSpec, forwardPorts: readonly number[]): void {
+  const seen = new Map<number, string>();
+  const claim = (port: number, what: string) => {
+    const prev = seen.get(port);
+    if (prev !== undefined) {
+      throw new OcboxError("CONFIG", `port ${port} inside the sandbox is both ${prev} and ${what}`, {
+        fix: `Use another port for ${what}.`,
+      });
+    }
+    seen.set(port, what);
+  };
+  claim(PROXY_PORT, "the egress proxy");
+  claim(4096, "the OpenCode server");
+  for (const p of forwardPorts) claim(p, `host port ${p}`);
+  for (const gw of egress.gateways ?? []) {
+    claim(gw.agentPort, `the model gateway for ${gw.upstream}`);
+    let url: URL;
+    try {
+      url = new URL(gw.upstream);
+    } catch {
+      throw new OcboxError("CONFIG", `model gateway upstream "${gw.upstream}" is not a URL`, {
+        fix: "Write an origin such as https://api.openai.com or http://127.0.0.1:8080",
+      });
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") {
+      throw new OcboxError("CONFIG", `model gateway upstream "${gw.upstream}" is not http(s)`, {
+        fix: "Write an origin such as https://api.openai.com",
+      });
+    }
+  }
+}
+
+/** Stage the sidecar's dir and pick its ports. Remove it with `finishEgress`. */
+export async function prepareEgress(
+  egress: EgressSpec,
+  forwardPorts: readonly number[],
+  owner: Owner,
+  agentUser: Ids,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<EgressPlan> {
+  checkEgressPorts(egress, forwardPorts);
+  const allow = egress.restricted ? [] : egress.allow;
+  const proxyPort = await freePort();
+  const gateways: GatewayListener[] = [];
+  const gatewayPorts: Record<number, string> = {};
+  const relays = [`${PROXY_PORT}:${proxyPort}`];
+  for (const [i, gw] of (egress.gateways ?? []).entries()) {
+    const listenPort = await freePort();
+    const name = `gw${i}`;
+    gateways.push({
+      name,
+      listenPort,
+      upstream: gw.upstream,
+      ...(gw.key !== undefined ? { key: gw.key } : {}),
+    });
+    gatewayPorts[listenPort] = name;
+    relays.push(`${gw.agentPort}:${listenPort}`);
+  }
+  const needsCa = gateways.some((g) => g.upstream.startsWith("https:"));
+  const caPath = needsCa
+    ? (hostCaBundle(env) ?? ["/etc/ssl/certs/ca-certificates.crt"].find((p) => existsSync(p)))
+    : undefined;
+  const files: Record<string, string> = {
+    "squid.conf": squidConfig({
+      allow,
+      proxyPort,
+      gateways,
+      paths: {
+        accessLog: `${EGRESS_DIR}/access.log`,
+        cert: `${SIDECAR_TMP}/cert.pem`,
+        pidFile: `${SIDECAR_TMP}/squid.pid`,
+        localAddrs: `${SIDECAR_TMP}/local-addrs`,
+        errorDir: SQUID_ERROR_DIR,
+        ...(caPath ? { caFile: `${EGRESS_DIR}/ca.crt` } : {}),
+      },
+    }),
+    "access.log": "",
+    "resolv.conf": AGENT_RESOLV_CONF,
+    ...(caPath ? { "ca.crt": await readFile(caPath, "utf8") } : {}),
+  };
+  const dir = await createRunDir(owner, agentUser, files, env);
+  return {
+    dir,
+    proxyPort,
+    gatewayPorts,
+    allow,
+    agentPorts: [PROXY_PORT, ...(egress.gateways ?? []).map((g) => g.agentPort)],
+    relays,
+    agentEnv: proxyEnv(),
+    resolvConf: join(dir, "resolv.conf"),
+  };
+}
+
+/** The decisions so far, read from the proxy's log. */
+export async function readDecisions(plan: EgressPlan): Promise<Decision[]> {
+  let text = "";
+  try {
+    text = await readFile(join(plan.dir, "access.log"), "utf8");
+  } catch {
+    return [];
+  }
+  return parseDecisions(text, { allow: plan.allow, gatewayPorts: plan.gatewayPorts });
+}
+
+/** Append the decisions to the sandbox's decision log (when it has one) and remove the staged dir. */
+export async function finishEgress(plan: EgressPlan, decisionLog: string | undefined): Promise<void> {
+  try {
+    if (decisionLog) {
+      const decisions = await readDecisions(plan);
+      await mkdir(dirname(decisionLog), { recursive: true, mode: 0o700 });
+      if (decisions.length > 0) await appendFile(decisionLog, toJsonl(decisions), { mode: 0o600 });
+    }
+  } finally {
+    await removeRunDir(plan.dir);
+  }
+}

@@ -1,0 +1,30 @@
+/** What a sandbox's egress sidecar does (FEATURES B, D6). Plain data, part of the SandboxSpec. */
+
+export interface ModelGateway {
+  /**
+   * Port inside the sandbox: the agent's provider baseURL is `http://127.0.0.1:<agentPort>` plus
+   * the upstream's path (for example `/v1`).
+   */
+  agentPort: number;
+  /** Upstream origin, e.g. `https://api.openai.com` or `http://127.0.0.1:8080` (a host server). */
+  upstream: string;
+  /**
+   * The real API key, read on the host by the caller. The gateway sends it as
+   * `Authorization: Bearer <key>` (OpenAI-compatible providers) in place of whatever the agent
+   * sent; the agent container only ever holds a placeholder. Absent: the agent's header passes.
+   */
+  key?: string;
+}
+
+export interface EgressSpec {
+  /** Hosts reachable through the proxy: `.example.com` (domain and subdomains) or an exact host. */
+  allow: string[];
+  /** Restricted mode (B5): the proxy allows nothing; only model gateways and host ports work. */
+  restricted?: boolean;
+  gateways?: ModelGateway[];
+  /** Host path of the JSONL decision log; the sandbox's decisions are appended when it stops. */
+  decisionLog?: string;
+}
+
+/** The proxy's port inside the agent container (127.0.0.1). */
+export const PROXY_PORT = 3128;

@@ -1,0 +1,91 @@
+/**
+ * The executor's public shapes: what a program hands in (TaskInput) and the typed outcome it gets
+ * back (TaskResult). TaskResult is plain JSON; `ocbox run --json` prints exactly this.
+ */
+import type { Outcome } from "./contract.js";
+import type { FailureReason, HintKind } from "./hints.js";
+
+export type RecoveredBy = "structured-output" | "extraction" | "structurer" | "retry";
+
+export interface Timeouts {
+  /** Hard wall-clock cap for the whole task, seconds. Default 7200. */
+  hardS: number;
+  /** No agent activity (event stream) for this long ends the task, seconds; null disables. Default 1200. */
+  inactivityS: number | null;
+  /** The structurer's own cap, seconds. Default 180. */
+  structurerS: number;
+  /** Sandbox start to ready, seconds. Default 90. */
+  readyS: number;
+}
+
+export const DEFAULT_TIMEOUTS: Timeouts = { hardS: 7200, inactivityS: 1200, structurerS: 180, readyS: 90 };
+
+export interface Tokens {
+  input: number;
+  output: number;
+  reasoning: number;
+  cacheRead: number;
+  cacheWrite: number;
+}
+
+export interface TaskResult {
+  /** COMPLETE and NEEDS_INFO come from the agent's contract; ERROR from the contract or from a failure. */
+  outcome: Outcome;
+  /** The validated Agent Contract, or null when none was obtained. */
+  contract: Record<string, unknown> | null;
+  failureReason: FailureReason | null;
+  /** The failure class behind an INFRASTRUCTURE, MODEL or RATE_LIMIT failure. */
+  failureKind: HintKind | null;
+  /** What an operator can do about the failure, in words. Never a secret. */
+  hint: string | null;
+  /** Prompts sent to the agent (1 = no retry). */
+  attempts: number;
+  /** How the contract was obtained; null on failure. */
+  recoveredBy: RecoveredBy | null;
+  sessionId: string | null;
+  model: { providerID: string; modelID: string; endpoint: string | null } | null;
+  tokens: Tokens;
+  /** USD, as OpenCode reports it; 0 for local or unknown prices. */
+  cost: number;
+  /** Seconds. `queued` is the wait for a pool slot; `sandbox` the start (≈0 from the warm pool). */
+  timings: { queued: number; sandbox: number; firstRequest: number | null; agent: number; total: number };
+  /** "warm" when the sandbox came from the warm pool. */
+  sandbox: "warm" | "cold";
+  pool: string | null;
+  /** The raw final output, when parsing failed. */
+  rawOutput: string | null;
+  /** Role used, if any. */
+  role: string | null;
+}
+
+export function emptyTokens(): Tokens {
+  return { input: 0, output: 0, reasoning: 0, cacheRead: 0, cacheWrite: 0 };
+}
+
+export function addTokens(a: Tokens, b: Tokens): Tokens {
+  return {
+    input: a.input + b.input,
+    output: a.output + b.output,
+    reasoning: a.reasoning + b.reasoning,
+    cacheRead: a.cacheRead + b.cacheRead,
+    cacheWrite: a.cacheWrite + b.cacheWrite,
+  };
+}
+
+/** Exit codes of `ocbox run`, per outcome and failure reason. */
+export const RUN_EXIT = {
+  COMPLETE: 0,
+  NEEDS_INFO: 10,
+  ERROR: 11,
+  MALFORMED_OUTPUT: 12,
+  TIMEOUT: 13,
+  INACTIVITY: 14,
+  RATE_LIMIT: 15,
+  MODEL: 16,
+  INFRASTRUCTURE: 17,
+} as const;
+
+export function exitCodeFor(result: Pick<TaskResult, "outcome" | "failureReason">): number {
+  if (result.failureReason) return RUN_EXIT[result.failureReason];
+  return RUN_EXIT[result.outcome];
+}

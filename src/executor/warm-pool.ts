@@ -1,0 +1,140 @@
+/**
+ * The warm pool (issue 5, "beyond every peer"). Peers pay a container start and an OpenCode cold
+ * start on every call. The warm pool keeps N sandboxes started and ready, each on an empty slot
+ * dir and bound to no task yet. A task takes one: its workspace is copied into the slot, the agent
+ * works there, the result is synced back to the task's workspace, and the sandbox is removed, never
+ * reused, so tasks stay as isolated from each other as with cold starts. The pool refills in the
+ * background.
+ */
+import { chown, mkdir, mkdtemp, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { errorMessage } from "../errors.js";
+import type { Engine } from "../runtime/engine.js";
+import { currentOwner } from "../runtime/owner.js";
+import { lendWorkspace, needsOwnershipLoan } from "../sandbox/ownership.js";
+import { runDirPrefix, runDirsRoot } from "../sandbox/run-dir.js";
+import { startSandbox, type StartedSandbox } from "../sandbox/start.js";
+import { copyInto, syncTree } from "../sandbox/workspace-sync.js";
+import { profileKey, specFor, taskSandboxId, type SandboxProfile } from "./sandbox-source.js";
+
+interface Slot {
+  dir: string;
+  sandbox: StartedSandbox;
+}
+
+export interface WarmPoolOptions {
+  size: number;
+  onLine?: (line: string) => void;
+}
+
+export class WarmPool {
+  private readonly key: string;
+  private readonly ready: Slot[] = [];
+  private readonly starting = new Set<Promise<Slot | undefined>>();
+  private closed = false;
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly profile: SandboxProfile,
+    private readonly options: WarmPoolOptions,
+  ) {
+    this.key = profileKey(profile);
+  }
+
+  matches(profile: SandboxProfile): boolean {
+    return !this.closed && profileKey(profile) === this.key;
+  }
+
+  get readyCount(): number {
+    return this.ready.length;
+  }
+
+  /** Start sandboxes until `size` are ready or starting. */
+  fill(): void {
+    while (!this.closed && this.ready.length + this.starting.size < this.options.size) {
+      const p = this.startOne().finally(() => this.starting.delete(p));
+      this.starting.add(p);
+    }
+  }
+
+  /** Resolves when the pool is full (for benchmarks and tests). */
+  async whenFull(): Promise<void> {
+    this.fill();
+    while (this.starting.size > 0) await Promise.race(this.starting);
+  }
+
+  private async startOne(): Promise<Slot | undefined> {
+    const root = runDirsRoot();
+    await mkdir(root, { recursive: true, mode: 0o700 });
+    const dir = await mkdtemp(join(root, runDirPrefix(currentOwner())));
+    try {
+      const spec = specFor(this.profile, dir, taskSandboxId("warm"));
+      if (process.getuid?.() === 0) await chown(dir, spec.agentUser.uid, spec.agentUser.gid);
+      const sandbox = await startSandbox(this.engine, { ...spec, workspace: dir });
+      const slot = { dir, sandbox };
+      if (this.closed) {
+        await this.discard(slot);
+        return undefined;
+      }
+      this.ready.push(slot);
+      return slot;
+    } catch (e) {
+      this.options.onLine?.(`warm pool: a sandbox failed to start: ${errorMessage(e)}`);
+      await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+      return undefined;
+    }
+  }
+
+  private async discard(slot: Slot): Promise<void> {
+    await slot.sandbox.stop().catch(() => undefined);
+    await rm(slot.dir, { recursive: true, force: true }).catch(() => undefined);
+  }
+
+  /**
+   * A ready sandbox with `workspace` copied in, or undefined when none is ready or starting (the
+   * caller then starts one cold). `finish` stops it, syncs the work back and removes the slot.
+   */
+  async take(
+    workspace: string,
+    signal?: AbortSignal,
+  ): Promise<{ sandbox: StartedSandbox; finish: () => Promise<void> } | undefined> {
+    let slot = this.ready.shift();
+    if (!slot && this.starting.size > 0) {
+      // A sandbox already on its way is sooner than a cold start.
+      await Promise.race([...this.starting]);
+      slot = this.ready.shift();
+    }
+    this.fill();
+    if (!slot) return undefined;
+    signal?.throwIfAborted();
+    const s = slot;
+    try {
+      await copyInto(workspace, s.dir);
+      const spec = s.sandbox.spec;
+      if (needsOwnershipLoan(spec.hostUser, spec.agentUser))
+        await lendWorkspace(s.dir, spec.hostUser, spec.agentUser);
+    } catch (e) {
+      await this.discard(s);
+      throw e;
+    }
+    return {
+      sandbox: s.sandbox,
+      finish: async () => {
+        // Stop first: the agent stops writing, and a lent slot is given back to the host user.
+        await s.sandbox.stop();
+        try {
+          await syncTree(s.dir, workspace);
+        } finally {
+          await rm(s.dir, { recursive: true, force: true });
+        }
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const pending = await Promise.all([...this.starting]);
+    const all = [...this.ready.splice(0), ...pending.filter((s): s is Slot => s !== undefined)];
+    await Promise.all(all.map((s) => this.discard(s)));
+  }
+}

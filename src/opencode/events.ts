@@ -1,0 +1,71 @@
+/**
+ * A session's activity from the server's event stream (SSE): every part update, text delta, tool
+ * state change or status counts as activity; `session.status{retry}` carries the provider's
+ * error while OpenCode retries it, which lets a caller stop early on a fatal one.
+ */
+import type { OpencodeClient } from "@opencode-ai/sdk/v2";
+
+export interface SessionWatch {
+  /** Resolves once the server confirmed the subscription (or the stream failed). */
+  ready: Promise<void>;
+  stop(): void;
+}
+
+export interface WatchHandlers {
+  onActivity?: (type: string) => void;
+  onRetry?: (status: { attempt: number; message: string; next: number }) => void;
+  onError?: (error: unknown) => void;
+}
+
+interface RawEvent {
+  type?: string;
+  properties?: {
+    sessionID?: string;
+    status?: { type?: string; attempt?: number; message?: string; next?: number };
+    part?: { sessionID?: string };
+    info?: { sessionID?: string };
+  };
+}
+
+function sessionOf(e: RawEvent): string | undefined {
+  return e.properties?.sessionID ?? e.properties?.part?.sessionID ?? e.properties?.info?.sessionID;
+}
+
+export function watchSession(
+  client: OpencodeClient,
+  sessionId: string,
+  handlers: WatchHandlers,
+): SessionWatch {
+  const controller = new AbortController();
+  let markReady!: () => void;
+  const ready = new Promise<void>((r) => (markReady = r));
+  void (async () => {
+    try {
+      const sub = await client.event.subscribe(
+        {},
+        {
+          signal: controller.signal,
+          sseMaxRetryAttempts: 3,
+        },
+      );
+      for await (const raw of sub.stream as AsyncIterable<RawEvent>) {
+        if (controller.signal.aborted) break;
+        if (raw.type === "server.connected") markReady();
+        if (sessionOf(raw) !== sessionId) continue;
+        const status = raw.properties?.status;
+        if (raw.type === "session.status" && status?.type === "retry") {
+          handlers.onRetry?.({
+            attempt: status.attempt ?? 0,
+            message: status.message ?? "",
+            next: status.next ?? 0,
+          });
+        }
+        handlers.onActivity?.(raw.type ?? "event");
+      }
+    } catch (e) {
+      markReady();
+      if (!controller.signal.aborted) handlers.onError?.(e);
+    }
+  })();
+  return { ready, stop: () => controller.abort() };
+}

@@ -1,0 +1,81 @@
+/**
+ * Stopping a project sandbox that any ocbox process started (`ocbox down`): everything is found
+ * from the labels, so a detached sandbox is stopped as cleanly as a foreground one. The agent's
+ * last log lines are kept in the state dir; the state itself stays.
+ */
+import { appendFile } from "node:fs/promises";
+import { join } from "node:path";
+import { OcboxError, errorMessage } from "../errors.js";
+import type { Engine } from "../runtime/engine.js";
+import { LABEL } from "../runtime/labels.js";
+import { reap } from "../sandbox/reaper.js";
+import { parseLoan, returnWorkspace } from "../sandbox/ownership.js";
+import { removeRunDir } from "../sandbox/run-dir.js";
+import { logFileName, type StateLayout } from "./state-layout.js";
+
+export interface DownReport {
+  sandboxId: string;
+  /** Names of the removed containers. */
+  removed: string[];
+  /** Where the agent's log was saved, if it was running. */
+  log?: string;
+}
+
+export async function downProject(
+  engine: Engine,
+  sandboxId: string,
+  state: StateLayout,
+): Promise<DownReport> {
+  const containers = await engine.listContainers(
+    [`${LABEL.managed}=true`, `${LABEL.sandbox}=${sandboxId}`],
+    true,
+  );
+  const report: DownReport = { sandboxId, removed: [] };
+  const failures: string[] = [];
+  // Agents first: the sidecar relays for them until they are gone.
+  const ordered = [...containers].sort(
+    (a, b) => Number(b.labels[LABEL.role] === "agent") - Number(a.labels[LABEL.role] === "agent"),
+  );
+  for (const c of ordered) {
+    try {
+      if (c.labels[LABEL.role] === "agent") {
+        const text = await engine.logsTail(c.id, 2000).catch(() => "");
+        if (text) {
+          const file = join(state.logsDir, logFileName(new Date(), c.labels[LABEL.run] ?? "run"));
+          await appendFile(file, text, { mode: 0o600 }).catch(() => undefined);
+          report.log = file;
+        }
+      }
+      await engine.stopContainer(c.id, 10);
+      await engine.removeContainer(c.id);
+      report.removed.push(c.name);
+    } catch (e) {
+      failures.push(`container ${c.name}: ${errorMessage(e)}`);
+      continue;
+    }
+    const runDir = c.labels[LABEL.runDir];
+    if (runDir) await removeRunDir(runDir).catch((e) => failures.push(`${runDir}: ${errorMessage(e)}`));
+    const loan = parseLoan(c.labels[LABEL.loan]);
+    const workspace = c.labels[LABEL.workspace];
+    if (c.labels[LABEL.role] === "agent" && loan && workspace) {
+      await returnWorkspace(workspace, loan.hostUser, loan.agentUser).catch((e) =>
+        failures.push(`give back ${workspace}: ${errorMessage(e)}`),
+      );
+    }
+  }
+  const runs = new Set(containers.map((c) => c.labels[LABEL.run]));
+  for (const v of await engine.listVolumes([`${LABEL.managed}=true`, `${LABEL.sandbox}=${sandboxId}`])) {
+    if (!runs.has(v.labels[LABEL.run])) continue;
+    await engine.removeVolume(v.name).catch((e) => failures.push(`volume ${v.name}: ${errorMessage(e)}`));
+  }
+  // What the sandbox's creator would have removed on stop (its other staged dirs) is now an orphan.
+  const reaped = await reap(engine);
+  failures.push(...reaped.errors);
+  if (failures.length > 0) {
+    throw new OcboxError("ENGINE", "some of the sandbox's resources could not be removed", {
+      detail: failures.join("\n"),
+      fix: "Run `ocbox clean` to remove leftovers.",
+    });
+  }
+  return report;
+}

@@ -1,0 +1,140 @@
+/**
+ * From a loaded project config to a SandboxSpec. Pure: every input (host env after the hook,
+ * images, state paths, the project's own opencode.json) arrives as data.
+ */
+import { join } from "node:path";
+import { resolveEnv, projectEnvRules, type EnvResolution } from "../config/env-rules.js";
+import { resolveLimits } from "../config/limits.js";
+import type { LoadedProject } from "../config/load.js";
+import { generateModelConfig } from "../config/provider.js";
+import { AGENT_HOME, WORKSPACE } from "../image/dockerfile.js";
+import type { Mount } from "../runtime/engine.js";
+import type { Ids } from "../sandbox/ownership.js";
+import type { SandboxSpec } from "../sandbox/spec.js";
+import type { StateLayout } from "./state-layout.js";
+
+export interface ProjectSpecInput {
+  project: LoadedProject;
+  hostEnv: Readonly<Record<string, string | undefined>>;
+  images: { sandbox: string; egress: string };
+  state: StateLayout;
+  password: string;
+  agentUser: Ids;
+  hostUser: Ids;
+  runId: string;
+  /** `--port`, over the config's ports.server. */
+  port?: number;
+  lifetime: "session" | "detached";
+  /** The host's OpenCode auth.json (copied per container). */
+  authFile: string;
+  /** The project's opencode.json(c), if any: its file name and content. */
+  opencodeJson?: { file: string; config: Record<string, unknown> };
+  readyTimeoutMs?: number;
+}
+
+export interface ProjectSpec {
+  spec: SandboxSpec;
+  env: EnvResolution;
+}
+
+const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
+
+/** The port of an http(s) URL on the host's loopback, or undefined. */
+export function loopbackPort(url: string): number | undefined {
+  try {
+    const u = new URL(url);
+    if (!LOOPBACK.has(u.hostname)) return undefined;
+    return Number(u.port || (u.protocol === "https:" ? 443 : 80));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Base URLs of every provider in an OpenCode config (`provider.*.options.baseURL`). */
+export function providerBaseURLs(config: Record<string, unknown> | undefined): string[] {
+  const providers = config?.provider;
+  if (typeof providers !== "object" || providers === null) return [];
+  return Object.values(providers as Record<string, { options?: { baseURL?: unknown } }>)
+    .map((p) => p?.options?.baseURL)
+    .filter((u): u is string => typeof u === "string");
+}
+
+/** `localhost` resolves to ::1 first in some runtimes; the sandbox's relays listen on 127.0.0.1. */
+function pinLoopback(url: string): string {
+  const u = new URL(url);
+  if (u.hostname !== "localhost") return url;
+  u.hostname = "127.0.0.1";
+  return u.toString().replace(/\/+$/, "");
+}
+
+export function projectSpec(input: ProjectSpecInput): ProjectSpec {
+  const { config } = input.project;
+  const model = config.model ? generateModelConfig(config.model) : undefined;
+  if (model) {
+    for (const block of Object.values(model.opencode.provider)) {
+      if (block.options?.baseURL !== undefined) block.options.baseURL = pinLoopback(block.options.baseURL);
+    }
+  }
+  const rules = projectEnvRules(
+    { ...config.env, map: { ...(model?.envMap ?? {}), ...config.env.map } },
+    input.hostEnv,
+  );
+  const env = resolveEnv(rules);
+
+  const generated: Record<string, unknown> = {
+    $schema: "https://opencode.ai/config.json",
+    ...(model?.opencode ?? {}),
+    ...(config.autonomous ? { permission: { "*": "allow" } } : {}),
+  };
+  const urls = [...providerBaseURLs(generated), ...providerBaseURLs(input.opencodeJson?.config)];
+  const forwardPorts = [
+    ...new Set([
+      ...config.egress.hostPorts,
+      ...urls.map(loopbackPort).filter((p): p is number => p !== undefined),
+    ]),
+  ].sort((a, b) => a - b);
+
+  // D3: the agent may write the workspace, but not its own OpenCode config.
+  // The whole ~/.local is the state dir's (owned by the agent user): a bind of the data dir alone
+  // would leave ~/.local and ~/.local/share root-owned, and OpenCode writes ~/.local/state too.
+  const homeLocal: Mount = { type: "bind", source: input.state.homeLocal, target: `${AGENT_HOME}/.local` };
+  const extraMounts: Mount[] = input.opencodeJson
+    ? [
+        homeLocal,
+        {
+          type: "bind",
+          source: input.opencodeJson.file,
+          target: join(WORKSPACE, input.opencodeJson.file.slice(input.project.root.length + 1)),
+          readOnly: true,
+        },
+      ]
+    : [homeLocal];
+
+  const spec: SandboxSpec = {
+    sandboxId: input.project.sandboxId,
+    runId: input.runId,
+    workspace: input.project.root,
+    images: input.images,
+    agentUser: input.agentUser,
+    hostUser: input.hostUser,
+    forwardPorts,
+    hostPort: input.port ?? config.ports.server ?? 0,
+    env: env.env,
+    opencodeConfig: generated,
+    dataDir: input.state.dataDir,
+    password: input.password,
+    authFile: input.authFile,
+    extraMounts,
+    limits: resolveLimits(config.limits),
+    egress: { allow: [...config.egress.allow], decisionLog: join(input.state.dir, "egress.jsonl") },
+    server: { logLevel: "INFO", printLogs: true },
+    lifetime: input.lifetime,
+    readyTimeoutMs: input.readyTimeoutMs ?? 120_000,
+  };
+  return { spec, env };
+}
+
+/** The host's OpenCode auth.json: `$XDG_DATA_HOME/opencode/auth.json`, default ~/.local/share. */
+export function hostAuthFile(env: NodeJS.ProcessEnv, home: string): string {
+  return join(env.XDG_DATA_HOME || join(home, ".local", "share"), "opencode", "auth.json");
+}

@@ -1,0 +1,47 @@
+/**
+ * Where a project sandbox keeps its state (FEATURES A3): one folder per sandbox id under the XDG
+ * state home, never inside the project. Pure.
+ *
+ *   $XDG_STATE_HOME/ocbox/sandboxes/<SANDBOX_ID>/
+ *     password        the server password (0600), stable across up/down
+ *     home-local/     the agent's ~/.local (kept, and owned by the agent user); OpenCode's data dir
+ *                     (sessions, snapshots) is home-local/share/opencode
+ *     logs/           one log file per start
+ *     approved.json   hashes of the pre-start hook and ocbox.yaml the person approved
+ *     project         the project's absolute path, for people reading the folder
+ */
+import { join } from "node:path";
+import { stateHome } from "../util/paths.js";
+
+export interface StateLayout {
+  dir: string;
+  password: string;
+  /** Mounted at the agent's ~/.local, so every folder under it belongs to the agent user. */
+  homeLocal: string;
+  dataDir: string;
+  logsDir: string;
+  approved: string;
+  project: string;
+}
+
+export function sandboxesRoot(env: NodeJS.ProcessEnv = process.env): string {
+  return join(stateHome(env), "sandboxes");
+}
+
+export function stateLayout(sandboxId: string, env: NodeJS.ProcessEnv = process.env): StateLayout {
+  const dir = join(sandboxesRoot(env), sandboxId);
+  return {
+    dir,
+    password: join(dir, "password"),
+    homeLocal: join(dir, "home-local"),
+    dataDir: join(dir, "home-local", "share", "opencode"),
+    logsDir: join(dir, "logs"),
+    approved: join(dir, "approved.json"),
+    project: join(dir, "project"),
+  };
+}
+
+/** A log file name for a start at `at`: sortable, no colons. */
+export function logFileName(at: Date, runId: string): string {
+  return `${at.toISOString().replace(/[:.]/g, "-")}-${runId}.log`;
+}

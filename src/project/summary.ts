@@ -1,0 +1,34 @@
+/** The lines `ocbox up` prints once the sandbox is ready. Names only, never a value. Pure. */
+import type { EnvResolution } from "../config/env-rules.js";
+
+export interface SummaryInput {
+  sandboxId: string;
+  project: string;
+  url: string;
+  env: Pick<EnvResolution, "passed" | "skipped">;
+  forwardPorts: readonly number[];
+  stateDir: string;
+  readyS: number;
+  detached: boolean;
+  hookRan: boolean;
+  /** A one-time login link served by this process, if any. */
+  loginUrl?: string;
+}
+
+export function startupSummary(s: SummaryInput): string[] {
+  const lines = [
+    `sandbox ${s.sandboxId} is up in ${s.readyS.toFixed(1)} s`,
+    `  project   ${s.project}`,
+    `  server    ${s.url} (user opencode; the password stays in ${s.stateDir}/password)`,
+    `  env       ${s.env.passed.length ? s.env.passed.join(", ") : "(none passed)"}`,
+  ];
+  for (const skip of s.env.skipped) lines.push(`  skipped   ${skip.name}: ${skip.reason}`);
+  lines.push(`  host ports ${s.forwardPorts.length ? s.forwardPorts.join(", ") : "(none)"}`);
+  if (s.hookRan) lines.push("  pre-start hook ran");
+  if (s.loginUrl) lines.push(`  web UI    ${s.loginUrl}  (one-time login link, valid 60 s)`);
+  lines.push(
+    "next: `ocbox web` opens the web UI logged in, `ocbox attach` a terminal session" +
+      (s.detached ? ", `ocbox down` stops it" : "; Ctrl+C stops it"),
+  );
+  return lines;
+}

