@@ -9,6 +9,8 @@ export interface Output {
   readonly verbose: boolean;
   /** A line for people (suppressed with --json). */
   info(line: string): void;
+  /** A line that must always be logged, on stderr, even with --json (E13: the resolved model). */
+  notice(line: string): void;
   /** Progress noise shown only with --verbose (suppressed with --json). */
   debug(line: string): void;
   /** The command's result: printed as JSON with --json, else by `human`. */
@@ -25,6 +27,9 @@ export function createOutput(json: boolean, verbose: boolean): Output {
     verbose,
     info: (line) => {
       if (!json) process.stderr.write(`${line}\n`);
+    },
+    notice: (line) => {
+      process.stderr.write(`${line}\n`);
     },
     debug: (line) => {
       if (!json && verbose) process.stderr.write(`${style.dim(line)}\n`);

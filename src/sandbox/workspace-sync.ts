@@ -69,7 +69,7 @@ export async function syncTree(source: string, target: string): Promise<SyncStat
         if (
           ds?.isFile() &&
           ds.size === ss.size &&
-          ds.mtimeMs === ss.mtimeMs &&
+          Math.abs(ds.mtimeMs - ss.mtimeMs) < 2 &&
           (ds.mode & 0o7777) === (ss.mode & 0o7777)
         ) {
           stats.unchanged++;

@@ -1,4 +1,7 @@
 import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { once } from "node:events";
 import { expect, it } from "vitest";
 import { ensureImages } from "../../src/image/build.js";
@@ -117,4 +120,36 @@ it("bad usage exits 2 with the usage hint", async () => {
   const r = await ocbox(["smoke", "--no-such-flag"]);
   expect(r.code).toBe(2);
   expect(r.stderr).toMatch(/unknown option/);
+});
+
+it("ocbox run prints a typed result and exits by outcome; the endpoint and model are logged", async () => {
+  const { startScriptedModel } = await import("../../src/scripted-model/server.js");
+  const { scriptedOpencodeConfig } = await import("../../src/scripted-model/opencode-config.js");
+  const model = await startScriptedModel({
+    scenario: {
+      turns: [
+        { structured: { outcome: "COMPLETE", summary: "ok" } },
+        { structured: { outcome: "NEEDS_INFO", questions: ["Which file?"] } },
+      ],
+    },
+  });
+  try {
+    const ws = mkdtempSync(join(tmpdir(), "ocbox-cli-run-"));
+    writeFileSync(join(ws, "opencode.json"), JSON.stringify(scriptedOpencodeConfig(model.url)));
+    const done = await ocbox(["run", "-w", ws, "-p", "do it", "--json"]);
+    expect(done.code).toBe(0);
+    const result = JSON.parse(done.stdout) as { outcome: string; model: { endpoint: string } };
+    expect(result).toMatchObject({ outcome: "COMPLETE", model: { endpoint: model.url } });
+    expect(done.stderr).toContain(`model scripted/scripted at ${model.url}`);
+
+    const ask = await ocbox(["run", "-w", ws, "-p", "do it"]);
+    expect(ask.code).toBe(10);
+    expect(ask.stdout).toMatch(/NEEDS_INFO[\s\S]*Which file\?/);
+
+    const bad = await ocbox(["run", "-w", ws]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/give exactly one of --prompt and --prompt-file/);
+  } finally {
+    await model.close();
+  }
 });

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -272,5 +272,57 @@ describe("runTask", () => {
     });
     expect(result.outcome).toBe("COMPLETE");
     expect(readFileSync(join(ws, "out.txt"), "utf8")).toBe("made by the agent\n");
+  });
+});
+
+describe("the warm pool", () => {
+  it("serves a task from a ready sandbox: fast start, the workspace's own opencode.json honoured, edits and deletions synced back", async () => {
+    model = await startScriptedModel({
+      scenario: {
+        turns: [
+          {
+            toolCalls: [
+              { name: "write", arguments: { filePath: "/workspace/new.txt", content: "new\n" } },
+              {
+                name: "bash",
+                arguments: {
+                  command: "rm /workspace/old.txt && echo changed >> /workspace/README.md",
+                  description: "edit",
+                },
+              },
+            ],
+          },
+          { structured: contract },
+        ],
+      },
+    });
+    const ws = workspace();
+    writeFileSync(join(ws, "old.txt"), "to be removed\n");
+    // The provider comes only from the workspace's own config, which OpenCode reads from the copy.
+    writeFileSync(join(ws, "opencode.json"), JSON.stringify(scriptedOpencodeConfig(model.url)));
+    const { planTask } = await import("../../src/executor/prepare.js");
+    const { executeTask } = await import("../../src/executor/run-task.js");
+    const { WarmPool } = await import("../../src/executor/warm-pool.js");
+    const plan = await planTask({
+      workspace: ws,
+      prompt: "edit",
+      model: "scripted/scripted",
+      engine,
+      images,
+    });
+    const pool = new WarmPool(engine, plan.profile, { size: 1 });
+    try {
+      await pool.whenFull();
+      expect(pool.readyCount).toBe(1);
+      const result = await executeTask(plan, { workspace: ws, prompt: "edit", warmPool: pool });
+      expect(result).toMatchObject({ outcome: "COMPLETE", sandbox: "warm" });
+      expect(result.timings.sandbox).toBeLessThan(1);
+      expect(readFileSync(join(ws, "new.txt"), "utf8")).toBe("new\n");
+      expect(readFileSync(join(ws, "README.md"), "utf8")).toBe("a task workspace\nchanged\n");
+      expect(() => readFileSync(join(ws, "old.txt"))).toThrow();
+      expect(statSync(join(ws, "new.txt")).uid).toBe(process.getuid?.());
+    } finally {
+      await pool.close();
+    }
   });
 });
