@@ -31,3 +31,16 @@ export {
   type ScenarioInput,
 } from "./scripted-model/scenario.js";
 export { scriptedOpencodeConfig } from "./scripted-model/opencode-config.js";
+export { runTask, planTask, type RunTaskOptions } from "./executor/prepare.js";
+export { executeTask, type TaskPlan, type TaskEvent, type TaskRequest } from "./executor/run-task.js";
+export { WarmPool, type WarmPoolOptions } from "./executor/warm-pool.js";
+export { Pools, sharedPools, type PoolLease } from "./executor/pool.js";
+export {
+  DEFAULT_TIMEOUTS,
+  RUN_EXIT,
+  exitCodeFor,
+  type TaskResult,
+  type Timeouts,
+  type RecoveredBy,
+} from "./executor/task.js";
+export { classifyFailure, type FailureHint, type FailureReason } from "./executor/hints.js";
