@@ -1,4 +1,5 @@
 // Shared helpers for the benchmark harness. Plain ESM over the built package (dist/).
+import { spawnSync } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
@@ -22,6 +23,7 @@ export const machine = () => ({
   cpuModel: cpus()[0]?.model,
   memoryGiB: Math.round(totalmem() / 2 ** 30),
   node: process.version,
+  docker: spawnSync("docker", ["version", "--format", "{{.Server.Version}}"], { encoding: "utf8" }).stdout?.trim(),
 });
 
 export async function writeResults(name, data) {
@@ -34,3 +36,9 @@ export async function writeResults(name, data) {
 
 export const fmt = (s) =>
   `median ${s.median.toFixed(2)} s (min ${s.min.toFixed(2)}, max ${s.max.toFixed(2)}, n=${s.n})`;
+
+/** Pair by pair: `xs[i] / base[i]` for every measured pair, summarised. */
+export const ratios = (xs, base) => {
+  const r = xs.map((x, i) => (x === null || !base[i] ? null : x / base[i])).filter((x) => x !== null);
+  return r.length ? summary(r) : null;
+};

@@ -1,12 +1,59 @@
-// `npm run bench`: the benchmark harness. Real engine, real image, real opencode, scripted model.
-import { benchStart } from "./start.js";
-import { benchUp } from "./up.js";
+// `npm run bench [-- SCENARIO] [-- --quick]`: the benchmark harness (issue 8). Real engine, real
+// image, real opencode, the scripted model answering instantly. Scenarios: one, throughput, up,
+// footprint, scaling, start. A full run (no scenario, not quick) writes
+// bench/results/<date>-bench.json and regenerates BENCHMARKS.md; a single scenario or --quick
+// writes <date>-<name>.json and leaves BENCHMARKS.md alone. It fails only when the bench itself
+// breaks (a task did not succeed, a container did not start), never on a timing.
+import { benchFootprint } from "./footprint.js";
 import { machine, writeResults } from "./lib.js";
+import { writeReport } from "./report.js";
+import { benchStart } from "./start.js";
+import { benchOne, benchScaling, benchThroughput, setup } from "./task.js";
+import { benchUp } from "./up.js";
 
-const only = process.argv[2];
-const results = { at: new Date().toISOString(), machine: machine() };
-if (!only || only === "start") results.start = await benchStart();
-if (!only || only === "up") results.up = await benchUp();
-const file = await writeResults("bench", results);
-console.log(`results: ${file}`);
+const args = process.argv.slice(2);
+const quick = args.includes("--quick");
+const only = args.find((a) => !a.startsWith("--"));
+const SCENARIOS = ["one", "throughput", "up", "footprint", "scaling", "start"];
+if (only && !SCENARIOS.includes(only)) {
+  console.error(`unknown scenario ${only}; one of: ${SCENARIOS.join(", ")}`);
+  process.exit(2);
+}
+const want = (name) => !only || only === name;
+
+const started = performance.now();
+const results = { at: new Date().toISOString(), quick, machine: machine(), sharedMachine: true };
+const env = await setup();
+try {
+  if (want("one")) {
+    console.log("== 1. one task, end to end");
+    results.one = await benchOne(env, { rounds: quick ? 3 : 10 });
+  }
+  if (want("throughput")) {
+    console.log("== 2. throughput");
+    results.throughput = await benchThroughput(env, quick ? { count: 4, workers: [1, 2] } : {});
+  }
+  if (want("up")) {
+    console.log("== 3. interactive start");
+    results.up = await benchUp({ runs: quick ? 2 : 5, idleS: quick ? 5 : 15, bare: env.bare });
+  }
+  if (want("footprint")) {
+    console.log("== 4. footprint");
+    results.footprint = await benchFootprint(env, { idleS: quick ? 5 : 15 });
+  }
+  if (want("scaling")) {
+    console.log("== 5. scaling");
+    results.scaling = await benchScaling(env, quick ? { delaysS: [0, 2], rounds: 1 } : {});
+  }
+  if (want("start")) {
+    console.log("== sandbox start, smoke");
+    results.start = await benchStart({ runs: quick ? 2 : 5 });
+  }
+} finally {
+  await env.close();
+}
+results.seconds = (performance.now() - started) / 1000;
+const file = await writeResults(only ?? (quick ? "quick" : "bench"), results);
+console.log(`results: ${file} (${results.seconds.toFixed(0)} s)`);
+if (!only && !quick) console.log(`report: ${await writeReport(results, file)}`);
 process.exit(0);

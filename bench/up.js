@@ -6,11 +6,29 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { authorization } from "../dist/opencode/client.js";
 import { DockerEngine } from "../dist/runtime/docker-engine.js";
-import { fmt, summary } from "./lib.js";
+import { fmt, ratios, summary } from "./lib.js";
 
 const CLI = join(import.meta.dirname, "..", "dist", "cli", "main.js");
 
-export async function benchUp({ runs = 5, idleS = 15 } = {}) {
+/** A bare `opencode serve` on the host, from the spawn to its first healthy answer. */
+async function bareServeReady(bare, dir) {
+  const t = performance.now();
+  const server = await bare.serve(dir);
+  try {
+    for (;;) {
+      const res = await fetch(`http://127.0.0.1:${server.port}/global/health`, {
+        signal: AbortSignal.timeout(1000),
+      }).catch(() => undefined);
+      if (res?.ok) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return (performance.now() - t) / 1000;
+  } finally {
+    server.stop();
+  }
+}
+
+export async function benchUp({ runs = 5, idleS = 15, bare } = {}) {
   const home = mkdtempSync(join(tmpdir(), "ocbox-bench-up-"));
   const root = join(home, "project");
   mkdirSync(root);
@@ -31,6 +49,7 @@ export async function benchUp({ runs = 5, idleS = 15 } = {}) {
     ocbox("up", "--detach"); // warm: images built, state created
     ocbox("down");
     const ready = [];
+    const bareReady = [];
     let memory;
     for (let i = 0; i < runs; i++) {
       const t = performance.now();
@@ -57,9 +76,17 @@ export async function benchUp({ runs = 5, idleS = 15 } = {}) {
         };
       }
       ocbox("down");
+      if (bare) bareReady.push(await bareServeReady(bare, root));
     }
     const result = { upToUiReady: summary(ready), idleMemory: memory };
     console.log(`ocbox up --detach to UI-ready (warm): ${fmt(result.upToUiReady)}`);
+    if (bare) {
+      result.bareServeToHealthy = summary(bareReady);
+      result.ratioToBareServe = ratios(ready, bareReady);
+      console.log(
+        `bare opencode serve to healthy: ${fmt(result.bareServeToHealthy)}; ratio median ${result.ratioToBareServe.median.toFixed(2)}`,
+      );
+    }
     console.log(
       `idle sandbox memory after ${idleS} s: ${memory.totalMiB.toFixed(0)} MiB (agent + sidecar: ${memory.perContainerMiB.map((m) => m.toFixed(0)).join(" + ")})`,
     );

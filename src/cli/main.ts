@@ -13,12 +13,17 @@ import { registerRun } from "./commands/run.js";
 import { registerScriptedModel } from "./commands/scripted-model.js";
 import { registerAttach } from "./commands/attach.js";
 import { registerDown } from "./commands/down.js";
+import { registerEgress } from "./commands/egress.js";
+import { registerEval } from "./commands/eval.js";
 import { registerExec } from "./commands/exec.js";
 import { registerInit } from "./commands/init.js";
 import { registerLs } from "./commands/ls.js";
 import { registerUp } from "./commands/up.js";
 import { registerWeb } from "./commands/web.js";
 import { registerSmoke } from "./commands/smoke.js";
+import { registerBridge } from "./commands/bridge.js";
+import { registerCheck } from "./commands/check.js";
+import { registerDashboard } from "./commands/dashboard.js";
 import { createContext, type Context, type GlobalOptions } from "./context.js";
 import { asOcboxError, renderError } from "./output.js";
 
@@ -45,11 +50,16 @@ async function main(argv: string[]): Promise<number> {
   registerLs(program, run);
   registerExec(program, run);
   registerDown(program, run);
+  registerEgress(program, run);
   registerSmoke(program, run);
   registerRun(program, run);
+  registerEval(program, run);
   registerImage(program, run);
   registerClean(program, run);
   registerScriptedModel(program, run);
+  registerDashboard(program, run);
+  registerBridge(program, run);
+  registerCheck(program, run);
 
   try {
     await program.parseAsync(argv);

@@ -23,6 +23,7 @@ import {
 } from "./checks.js";
 import { reservedEnvReason } from "./env-rules.js";
 import { MIN_MEMORY_BYTES, parseMemory } from "./limits.js";
+import { monitorsSchema } from "./monitors-schema.js";
 
 export const PROJECT_CONFIG_FILE = "ocbox.yaml";
 export const DEFAULT_HOOK_PATH = ".ocbox/pre-start.sh";
@@ -43,6 +44,34 @@ const containerVar = withProblem(z.string(), (name) => {
 }).meta({ pattern: ENV_NAME_PATTERN });
 const hostVar = withProblem(z.string(), hostVarProblem).meta({ pattern: ENV_NAME_PATTERN });
 
+const gateway = z
+  .strictObject({
+    upstream: withProblem(z.string(), (text) => {
+      const found = httpUrlProblem(text);
+      if (found) return found;
+      const url = new URL(text);
+      return url.pathname !== "/" || url.search !== "" || url.hash !== ""
+        ? {
+            problem: `"${text}" has a path; a gateway forwards to an origin`,
+            fix: `write just ${url.origin}; the agent's baseURL carries the path: http://127.0.0.1:<port>${url.pathname.replace(/\/+$/, "")}`,
+          }
+        : undefined;
+    })
+      .meta({ format: "uri" })
+      .describe("Origin of the OpenAI-compatible API, e.g. https://api.openai.com or http://127.0.0.1:8080."),
+    port: port.describe(
+      "Port on 127.0.0.1 inside the sandbox; point the provider's baseURL at http://127.0.0.1:<port>/v1.",
+    ),
+    keyEnv: hostVar
+      .optional()
+      .describe(
+        "NAME of the host variable holding the real API key (never the key itself). The gateway sends it as " +
+          "`Authorization: Bearer`; inside the sandbox any variable with that value holds a placeholder instead. " +
+          "Absent: the agent's own Authorization header passes.",
+      ),
+  })
+  .describe("One model gateway.");
+
 const egress = z
   .strictObject({
     allow: z
@@ -58,6 +87,39 @@ const egress = z
       .describe(
         "TCP ports on the host that the sandbox may connect to (databases, dev servers, a local model server).",
       ),
+    restricted: z
+      .boolean()
+      .optional()
+      .describe(
+        "Restricted mode: the proxy allows no host at all (egress.allow is ignored); only the model gateways and " +
+          "egress.hostPorts are reachable. Default: false.",
+      ),
+    gateways: z
+      .array(gateway)
+      .optional()
+      .describe(
+        "Model gateways (OpenAI-compatible): each listens on 127.0.0.1:<port> inside the sandbox and forwards to its " +
+          "upstream outside, adding the real API key from a host variable, so the agent only holds a placeholder.",
+      ),
+  })
+  .superRefine((e, ctx) => {
+    const taken = new Map<number, string>([
+      [3128, "the egress proxy"],
+      [4096, "the OpenCode server"],
+    ]);
+    for (const p of e.hostPorts) taken.set(p, `host port ${p} (egress.hostPorts)`);
+    for (const [i, gw] of (e.gateways ?? []).entries()) {
+      const prev = taken.get(gw.port);
+      if (prev !== undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["gateways", i, "port"],
+          message: `${gw.port} is already ${prev} inside the sandbox`,
+          params: { fix: "choose another port for the gateway, e.g. 9101" },
+        });
+      }
+      taken.set(gw.port, `the port of gateway ${i + 1}`);
+    }
   })
   .prefault({})
   .describe("Network access out of the sandbox. Default: nothing.");
@@ -300,12 +362,27 @@ export const projectConfigSchema = z
     model,
     hook,
     ...workflowKeys,
+    unsafe: z
+      .strictObject({
+        hostDockerSocket: z
+          .boolean()
+          .optional()
+          .describe(
+            "Mount the host's Docker socket at /var/run/docker.sock in the agent container. This gives the agent " +
+              "control of the host (it can start a privileged container and bypass the egress proxy). Default: false.",
+          ),
+      })
+      .optional()
+      .describe(
+        "Opt-ins that weaken the sandbox, each asked for by name; the startup summary warns about each.",
+      ),
     autonomous: z
       .boolean()
       .default(false)
       .describe(
         "Approve every OpenCode permission inside the sandbox without asking. The hardening stays the same.",
       ),
+    monitors: monitorsSchema,
   })
   .describe("ocbox project config (ocbox.yaml)");
 

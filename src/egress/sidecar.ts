@@ -4,7 +4,7 @@
  * the agent's sockets and those ports, the agent's resolv.conf, and reading the decision log.
  */
 import { existsSync } from "node:fs";
-import { appendFile, mkdir, readFile } from "node:fs/promises";
+import { appendFile, mkdir, readFile, rename, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { OcboxError } from "../errors.js";
 import { EGRESS_DIR, SIDECAR_TMP, SQUID_ERROR_DIR } from "../image/dockerfile.js";
@@ -13,7 +13,7 @@ import type { Owner } from "../runtime/labels.js";
 import { createRunDir, removeRunDir } from "../sandbox/run-dir.js";
 import type { Ids } from "../sandbox/ownership.js";
 import { freePort } from "../util/free-port.js";
-import { parseDecisions, toJsonl, type Decision } from "./decisions.js";
+import { parseDecisions, toJsonl, type Decision, type LogContext } from "./decisions.js";
 import { PROXY_PORT, type EgressSpec } from "./spec.js";
 import { squidConfig, type GatewayListener } from "./squid.js";
 
@@ -141,6 +141,13 @@ export async function prepareEgress(
       },
     }),
     "access.log": "",
+    // What turns the access log into decisions, for whoever collects it: `ocbox down`, `ocbox
+    // egress log` and the reaper (the sandbox may outlive the process that started it).
+    [CONTEXT_FILE]: JSON.stringify({
+      allow,
+      gatewayPorts,
+      ...(egress.decisionLog ? { decisionLog: egress.decisionLog } : {}),
+    } satisfies EgressDirContext),
     "resolv.conf": AGENT_RESOLV_CONF,
     ...(caPath ? { "ca.crt": await readFile(caPath, "utf8") } : {}),
   };
@@ -168,14 +175,59 @@ export async function readDecisions(plan: EgressPlan): Promise<Decision[]> {
   return parseDecisions(text, { allow: plan.allow, gatewayPorts: plan.gatewayPorts });
 }
 
+/** The staged dir's `context.json`: how to read its access log, and where decisions go. */
+export interface EgressDirContext extends LogContext {
+  decisionLog?: string;
+}
+
+const CONTEXT_FILE = "context.json";
+const ACCESS_LOG = "access.log";
+
+/** The context of a staged egress dir, or undefined for a dir that is not one (a run dir). */
+export async function readEgressDirContext(dir: string): Promise<EgressDirContext | undefined> {
+  try {
+    const parsed = JSON.parse(await readFile(join(dir, CONTEXT_FILE), "utf8")) as EgressDirContext;
+    return Array.isArray(parsed.allow) ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The decisions in a staged dir's access log so far, without taking them (`ocbox egress log`). */
+export async function peekEgressDir(dir: string): Promise<Decision[]> {
+  const ctx = await readEgressDirContext(dir);
+  if (!ctx) return [];
+  const text = await readFile(join(dir, ACCESS_LOG), "utf8").catch(() => "");
+  return parseDecisions(text, ctx);
+}
+
+/**
+ * Move the decisions of a staged dir's access log into its decision log, once: the log is renamed
+ * before it is read, so two collectors (`ocbox down` and the starting process's stop, or the
+ * reaper) never append the same lines twice. Call it once the proxy has stopped writing.
+ * Returns the decisions moved.
+ */
+export async function collectEgressDir(dir: string, decisionLog?: string): Promise<Decision[]> {
+  const ctx = await readEgressDirContext(dir);
+  const target = decisionLog ?? ctx?.decisionLog;
+  if (!ctx || !target) return [];
+  const taken = join(dir, `${ACCESS_LOG}.${process.pid}.collecting`);
+  try {
+    await rename(join(dir, ACCESS_LOG), taken);
+  } catch {
+    return []; // gone, or another collector took it
+  }
+  const decisions = parseDecisions(await readFile(taken, "utf8").catch(() => ""), ctx);
+  await mkdir(dirname(target), { recursive: true, mode: 0o700 });
+  if (decisions.length > 0) await appendFile(target, toJsonl(decisions), { mode: 0o600 });
+  await rm(taken, { force: true });
+  return decisions;
+}
+
 /** Append the decisions to the sandbox's decision log (when it has one) and remove the staged dir. */
 export async function finishEgress(plan: EgressPlan, decisionLog: string | undefined): Promise<void> {
   try {
-    if (decisionLog) {
-      const decisions = await readDecisions(plan);
-      await mkdir(dirname(decisionLog), { recursive: true, mode: 0o700 });
-      if (decisions.length > 0) await appendFile(decisionLog, toJsonl(decisions), { mode: 0o600 });
-    }
+    if (decisionLog) await collectEgressDir(plan.dir, decisionLog);
   } finally {
     await removeRunDir(plan.dir);
   }

@@ -14,6 +14,8 @@ export interface ModelGateway {
    * sent; the agent container only ever holds a placeholder. Absent: the agent's header passes.
    */
   key?: string;
+  /** NAME of the host variable the key came from, for summaries (never the value). */
+  keyEnv?: string;
 }
 
 export interface EgressSpec {

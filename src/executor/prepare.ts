@@ -13,18 +13,26 @@ import { readWorkspaceOpencodeConfig } from "../config/opencode-json.js";
 import { parseProjectConfig } from "../config/parse.js";
 import { defaultProjectConfig, type ProjectConfig } from "../config/project-schema.js";
 import { generateModelConfig } from "../config/provider.js";
+import { egressSpecFromConfig, gatewayPorts, withholdGatewayKeys } from "../egress/config.js";
 import { OcboxError, errorMessage } from "../errors.js";
 import { ensureImages, type ImageSet } from "../image/build.js";
 import { DockerEngine } from "../runtime/docker-engine.js";
 import type { Engine } from "../runtime/engine.js";
 import { reap } from "../sandbox/reaper.js";
-import { DEFAULT_LIMITS } from "../sandbox/spec.js";
+import { DEFAULT_LIMITS, type SandboxSpec } from "../sandbox/spec.js";
 import { compilePattern } from "./hints.js";
 import { baseContract, type ContractSchema } from "./contract.js";
 import { configuredModel, loopbackPorts, parseModelRef, type ModelRef } from "./model.js";
 import { sharedPools, type Pools } from "./pool.js";
 import { knownModels, checkModel, resolveRole } from "./roles.js";
-import { checkWorkspace, executeTask, readPromptFile, type TaskEvent, type TaskPlan } from "./run-task.js";
+import {
+  checkWorkspace,
+  executeTask,
+  readPromptFile,
+  type TaskEvent,
+  type TaskPlan,
+  type TaskRequest,
+} from "./run-task.js";
 import type { SandboxProfile } from "./sandbox-source.js";
 import { DEFAULT_TIMEOUTS, type TaskResult, type Timeouts } from "./task.js";
 import type { WarmPool } from "./warm-pool.js";
@@ -60,6 +68,10 @@ export interface RunTaskOptions {
   warmPool?: WarmPool;
   signal?: AbortSignal;
   onEvent?: (e: TaskEvent) => void;
+  /** The sandbox's OpenCode server logging; default INFO, printed. */
+  server?: SandboxSpec["server"];
+  onSession?: TaskRequest["onSession"];
+  afterAgent?: TaskRequest["afterAgent"];
 }
 
 let reaped: Promise<unknown> | undefined;
@@ -164,19 +176,23 @@ export async function planTask(options: RunTaskOptions): Promise<TaskPlan> {
     ...projectEnvRules(config.env, process.env),
     map: { ...config.env.map, ...(generated?.envMap ?? {}) },
   }).env;
+  const egress = egressSpecFromConfig(config.egress, process.env);
+  const viaGateway = gatewayPorts(egress);
   const profile: SandboxProfile = {
     images: { sandbox: images.sandbox.tag, egress: images.egress.tag },
     opencodeConfig,
     forwardPorts: [
       ...new Set([
-        ...loopbackPorts(opencodeConfig, workspaceConfig),
+        ...loopbackPorts(opencodeConfig, workspaceConfig).filter((p) => !viaGateway.has(p)),
         ...config.egress.hostPorts,
         ...(options.forwardPorts ?? []),
       ]),
     ].sort((a, b) => a - b),
-    env: { ...env, ...(options.env ?? {}) },
+    env: withholdGatewayKeys({ ...env, ...(options.env ?? {}) }, egress).env,
     limits: resolveLimits(config.limits, DEFAULT_LIMITS),
     readyTimeoutMs: timeouts.readyS * 1000,
+    egress,
+    ...(options.server ? { server: options.server } : {}),
   };
 
   return {
@@ -218,5 +234,7 @@ export async function runTask(options: RunTaskOptions): Promise<TaskResult> {
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     ...(options.pools ? { pools: options.pools } : {}),
     ...(options.warmPool ? { warmPool: options.warmPool } : {}),
+    ...(options.onSession ? { onSession: options.onSession } : {}),
+    ...(options.afterAgent ? { afterAgent: options.afterAgent } : {}),
   });
 }

@@ -14,7 +14,8 @@ import { OcboxError, errorMessage } from "../errors.js";
 import type { ImageSet } from "../image/build.js";
 import { watchSession } from "../opencode/events.js";
 import { newSession, promptAndWait, type PromptOutcome } from "../opencode/prompt.js";
-import type { Engine } from "../runtime/engine.js";
+import type { OpencodeClient } from "@opencode-ai/sdk/v2";
+import type { Engine, ExecResult } from "../runtime/engine.js";
 import { judgeAttempt } from "./attempt.js";
 import { contractJsonSchema, instructionBlock, type ContractSchema } from "./contract.js";
 import { backoffMs, classifyFailure, type FailureHint } from "./hints.js";
@@ -51,6 +52,16 @@ export interface TaskPlan {
   maxRateLimitRetries: number;
 }
 
+/** The agent's session inside its sandbox, for callers that watch or inspect it (the eval runner). */
+export interface AgentSession {
+  client: OpencodeClient;
+  sessionId: string;
+  /** The server's host port (127.0.0.1). */
+  port: number;
+  /** Run a command in the agent container (as the agent's user, cwd /workspace). */
+  exec(argv: string[]): Promise<ExecResult>;
+}
+
 export interface TaskRequest {
   workspace: string;
   prompt: string;
@@ -59,6 +70,10 @@ export interface TaskRequest {
   onEvent?: (e: TaskEvent) => void;
   pools?: Pools;
   warmPool?: WarmPool;
+  /** Called once the session exists (live logs, heartbeats); the function it returns is called when the agent ends. */
+  onSession?: (session: AgentSession) => (() => void) | void;
+  /** Runs after the agent, before the sandbox is removed (a check command, the session export); errors are logged. */
+  afterAgent?: (session: AgentSession) => Promise<void>;
 }
 
 type Ended = Pick<
@@ -177,6 +192,7 @@ export async function executeTask(plan: TaskPlan, request: TaskRequest): Promise
   timings.queued = seconds(tq);
 
   let box: Awaited<ReturnType<typeof acquireSandbox>> | undefined;
+  let session: AgentSession | undefined;
   try {
     const ts = performance.now();
     try {
@@ -212,6 +228,9 @@ export async function executeTask(plan: TaskPlan, request: TaskRequest): Promise
 
     const client = box.sandbox.client();
     sessionId = await newSession(client, request.taskId ?? "ocbox task");
+    const agentId = box.sandbox.agentId;
+    session = { client, sessionId, port: box.sandbox.port, exec: (argv) => plan.engine.exec(agentId, argv) };
+    const stopWatching = request.onSession?.(session);
     const ta = performance.now();
 
     // The event stream feeds the inactivity timer and reveals provider retries early.
@@ -375,10 +394,15 @@ export async function executeTask(plan: TaskPlan, request: TaskRequest): Promise
       }
     } finally {
       watch.stop();
+      stopWatching?.();
       timings.agent = seconds(ta);
     }
   } finally {
     watchdog.stop();
+    if (session && request.afterAgent && !request.signal?.aborted)
+      await request
+        .afterAgent(session)
+        .catch((e: unknown) => emit("log", `after the agent: ${errorMessage(e)}`));
     await box?.finish().catch((e: unknown) => emit("log", `cleanup: ${errorMessage(e)}`));
     lease.release();
   }

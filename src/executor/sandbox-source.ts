@@ -20,11 +20,25 @@ export interface SandboxProfile {
   env: Record<string, string>;
   limits: SandboxSpec["limits"];
   readyTimeoutMs: number;
+  /** The project's egress keys (allowlist, restricted mode, model gateways); absent: nothing out. */
+  egress?: SandboxSpec["egress"];
+  /** The server's log level and log printing; absent: INFO, printed. */
+  server?: SandboxSpec["server"];
 }
 
 export function profileKey(p: SandboxProfile): string {
   return createHash("sha256")
-    .update(JSON.stringify([p.images, p.opencodeConfig, p.forwardPorts, p.env, p.limits]))
+    .update(
+      JSON.stringify([
+        p.images,
+        p.opencodeConfig,
+        p.forwardPorts,
+        p.env,
+        p.limits,
+        p.egress ?? null,
+        p.server ?? null,
+      ]),
+    )
     .digest("hex")
     .slice(0, 16);
 }
@@ -58,9 +72,10 @@ export function specFor(profile: SandboxProfile, workspace: string, sandboxId: s
     env: profile.env,
     opencodeConfig: profile.opencodeConfig,
     limits: profile.limits ?? DEFAULT_LIMITS,
-    server: { logLevel: "INFO", printLogs: true },
+    server: profile.server ?? { logLevel: "INFO", printLogs: true },
     lifetime: "session",
     readyTimeoutMs: profile.readyTimeoutMs,
+    ...(profile.egress ? { egress: profile.egress } : {}),
   };
 }
 

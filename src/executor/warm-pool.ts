@@ -5,10 +5,17 @@
  * works there, the result is synced back to the task's workspace, and the sandbox is removed, never
  * reused, so tasks stay as isolated from each other as with cold starts. The pool refills in the
  * background.
+ *
+ * A ready sandbox has also loaded OpenCode's instance for /workspace (config and providers): on a
+ * new server that is most of the first prompt's cost, 1-3 s on 2 cores (BENCHMARKS.md). When the
+ * task's workspace brings something that instance read at load time (its own OpenCode config, a
+ * git repository, skills), the instance is disposed after the copy and loads again from the copy,
+ * as a cold sandbox would.
  */
-import { chown, mkdir, mkdtemp, rm } from "node:fs/promises";
+import { access, chown, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { errorMessage } from "../errors.js";
+import { authorization } from "../opencode/client.js";
 import type { Engine } from "../runtime/engine.js";
 import { currentOwner } from "../runtime/owner.js";
 import { lendWorkspace, needsOwnershipLoan } from "../sandbox/ownership.js";
@@ -20,6 +27,32 @@ import { profileKey, specFor, taskSandboxId, type SandboxProfile } from "./sandb
 interface Slot {
   dir: string;
   sandbox: StartedSandbox;
+}
+
+/** What OpenCode reads from the directory when it loads an instance (config, project, skills). */
+const INSTANCE_INPUTS = ["opencode.json", "opencode.jsonc", ".opencode", ".git", ".claude", ".agents"];
+
+async function readsInstanceInputs(workspace: string): Promise<boolean> {
+  const found = await Promise.all(
+    INSTANCE_INPUTS.map((name) =>
+      access(join(workspace, name)).then(
+        () => true,
+        () => false,
+      ),
+    ),
+  );
+  return found.includes(true);
+}
+
+/** One request to the server with a bounded wait; throws on a non-2xx answer. */
+async function serverCall(sandbox: StartedSandbox, method: string, path: string): Promise<void> {
+  const res = await fetch(`${sandbox.server.url}${path}`, {
+    method,
+    headers: { Authorization: authorization(sandbox.server.password) },
+    signal: AbortSignal.timeout(30_000),
+  });
+  await res.arrayBuffer();
+  if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status}`);
 }
 
 export interface WarmPoolOptions {
@@ -71,6 +104,10 @@ export class WarmPool {
       const spec = specFor(this.profile, dir, taskSandboxId("warm"));
       if (process.getuid?.() === 0) await chown(dir, spec.agentUser.uid, spec.agentUser.gid);
       const sandbox = await startSandbox(this.engine, { ...spec, workspace: dir });
+      // Load the /workspace instance and its providers now, not on the task's first prompt.
+      await serverCall(sandbox, "GET", "/provider").catch((e: unknown) =>
+        this.options.onLine?.(`warm pool: preloading OpenCode's instance failed: ${errorMessage(e)}`),
+      );
       const slot = { dir, sandbox };
       if (this.closed) {
         await this.discard(slot);
@@ -113,6 +150,8 @@ export class WarmPool {
       const spec = s.sandbox.spec;
       if (needsOwnershipLoan(spec.hostUser, spec.agentUser))
         await lendWorkspace(s.dir, spec.hostUser, spec.agentUser);
+      // The preloaded instance saw an empty dir: reload it when the copy brings what it reads.
+      if (await readsInstanceInputs(s.dir)) await serverCall(s.sandbox, "POST", "/instance/dispose");
     } catch (e) {
       await this.discard(s);
       throw e;

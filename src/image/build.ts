@@ -169,6 +169,18 @@ async function buildOne(engine: Engine, p: Plan, options: ImageOptions): Promise
 }
 
 /** Make sure the sandbox and egress images for these inputs exist; build what is missing. */
+/** The tags these inputs give and whether each image exists, without building (`ocbox check`). */
+export async function imageStatus(
+  engine: Engine,
+  options: ImageOptions = {},
+): Promise<Array<{ kind: "sandbox" | "egress"; tag: string; present: boolean }>> {
+  const { plans } = await plan(engine, options);
+  const out = [];
+  for (const p of plans)
+    out.push({ kind: p.inputs.kind, tag: p.tag, present: (await engine.imageId(p.tag)) !== undefined });
+  return out;
+}
+
 export async function ensureImages(engine: Engine, options: ImageOptions = {}): Promise<ImageSet> {
   const { base, plans, opencode } = await plan(engine, options);
   const results: BuiltImage[] = [];

@@ -6,6 +6,7 @@
 import { appendFile } from "node:fs/promises";
 import { join } from "node:path";
 import { OcboxError, errorMessage } from "../errors.js";
+import { collectEgressDir } from "../egress/sidecar.js";
 import type { Engine } from "../runtime/engine.js";
 import { LABEL } from "../runtime/labels.js";
 import { reap } from "../sandbox/reaper.js";
@@ -19,6 +20,8 @@ export interface DownReport {
   removed: string[];
   /** Where the agent's log was saved, if it was running. */
   log?: string;
+  /** Egress decisions moved into the state dir's decision log (egress.jsonl). */
+  egressDecisions?: number;
 }
 
 export async function downProject(
@@ -52,6 +55,14 @@ export async function downProject(
     } catch (e) {
       failures.push(`container ${c.name}: ${errorMessage(e)}`);
       continue;
+    }
+    // The proxy has stopped: its decisions go to the state dir before its staged dir goes (B6).
+    const egressDir = c.labels[LABEL.egressDir];
+    if (egressDir) {
+      await collectEgressDir(egressDir, state.egressLog)
+        .then((d) => (report.egressDecisions = (report.egressDecisions ?? 0) + d.length))
+        .catch((e) => failures.push(`egress decisions of ${c.name}: ${errorMessage(e)}`));
+      await removeRunDir(egressDir).catch((e) => failures.push(`${egressDir}: ${errorMessage(e)}`));
     }
     const runDir = c.labels[LABEL.runDir];
     if (runDir) await removeRunDir(runDir).catch((e) => failures.push(`${runDir}: ${errorMessage(e)}`));

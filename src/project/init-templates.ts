@@ -12,6 +12,11 @@ egress:
   #  - registry.npmjs.org
   # TCP ports on this host the sandbox may reach at 127.0.0.1 (databases, dev servers).
   hostPorts: []
+  # restricted: true   # no host through the proxy at all; only gateways and host ports
+  # Model gateways: the real key stays on the host (keyEnv names the host variable); point the
+  # provider's baseURL at http://127.0.0.1:9101/v1 and the agent only ever holds a placeholder.
+  # gateways:
+  #   - { upstream: https://api.openai.com, port: 9101, keyEnv: OPENAI_API_KEY }
 
 ports: {}
   # server: 4096     # host port of the web UI; default: a free port at each start

@@ -5,12 +5,14 @@
 import { join } from "node:path";
 import { resolveEnv, projectEnvRules, type EnvResolution } from "../config/env-rules.js";
 import { resolveLimits } from "../config/limits.js";
+import { egressSpecFromConfig, gatewayPorts, withholdGatewayKeys } from "../egress/config.js";
 import type { LoadedProject } from "../config/load.js";
 import { generateModelConfig } from "../config/provider.js";
 import { AGENT_HOME, WORKSPACE } from "../image/dockerfile.js";
 import type { Mount } from "../runtime/engine.js";
 import type { Ids } from "../sandbox/ownership.js";
 import type { SandboxSpec } from "../sandbox/spec.js";
+import { autonomousPermission } from "./autonomous.js";
 import type { StateLayout } from "./state-layout.js";
 
 export interface ProjectSpecInput {
@@ -79,7 +81,11 @@ export function projectSpec(input: ProjectSpecInput): ProjectSpec {
     { ...config.env, map: { ...(model?.envMap ?? {}), ...config.env.map } },
     input.hostEnv,
   );
-  const env = resolveEnv(rules);
+  const resolved = resolveEnv(rules);
+  // D6: a gateway holds its key; the agent's copy of it (by prefix, map or apiKeyEnv) is a placeholder.
+  const egress = egressSpecFromConfig(config.egress, input.hostEnv, input.state.egressLog);
+  const env: EnvResolution = { ...resolved, env: withholdGatewayKeys(resolved.env, egress).env };
+  const viaGateway = gatewayPorts(egress);
 
   const generated: Record<string, unknown> = {
     $schema: "https://opencode.ai/config.json",
@@ -90,7 +96,7 @@ export function projectSpec(input: ProjectSpecInput): ProjectSpec {
   const forwardPorts = [
     ...new Set([
       ...config.egress.hostPorts,
-      ...urls.map(loopbackPort).filter((p): p is number => p !== undefined),
+      ...urls.map(loopbackPort).filter((p): p is number => p !== undefined && !viaGateway.has(p)),
     ]),
   ].sort((a, b) => a - b);
 
@@ -119,14 +125,18 @@ export function projectSpec(input: ProjectSpecInput): ProjectSpec {
     hostUser: input.hostUser,
     forwardPorts,
     hostPort: input.port ?? config.ports.server ?? 0,
-    env: env.env,
+    // G4: OpenCode applies OPENCODE_PERMISSION after the project's own opencode.json(c).
+    env: config.autonomous
+      ? { ...env.env, OPENCODE_PERMISSION: autonomousPermission(input.opencodeJson?.config) }
+      : env.env,
     opencodeConfig: generated,
     dataDir: input.state.dataDir,
     password: input.password,
     authFile: input.authFile,
     extraMounts,
     limits: resolveLimits(config.limits),
-    egress: { allow: [...config.egress.allow], decisionLog: join(input.state.dir, "egress.jsonl") },
+    egress,
+    ...(config.unsafe?.hostDockerSocket ? { hostDockerSocket: true } : {}),
     server: { logLevel: "INFO", printLogs: true },
     lifetime: input.lifetime,
     readyTimeoutMs: input.readyTimeoutMs ?? 120_000,

@@ -7,6 +7,7 @@
  *     home-local/     the agent's ~/.local (kept, and owned by the agent user); OpenCode's data dir
  *                     (sessions, snapshots) is home-local/share/opencode
  *     logs/           one log file per start
+ *     egress.jsonl    the egress proxy's allow/deny decisions, one JSON line each (B6)
  *     approved.json   hashes of the pre-start hook and ocbox.yaml the person approved
  *     project         the project's absolute path, for people reading the folder
  */
@@ -20,6 +21,8 @@ export interface StateLayout {
   homeLocal: string;
   dataDir: string;
   logsDir: string;
+  /** The egress decision log (JSONL), read by `ocbox egress log` and `ocbox egress suggest`. */
+  egressLog: string;
   approved: string;
   project: string;
 }
@@ -36,6 +39,7 @@ export function stateLayout(sandboxId: string, env: NodeJS.ProcessEnv = process.
     homeLocal: join(dir, "home-local"),
     dataDir: join(dir, "home-local", "share", "opencode"),
     logsDir: join(dir, "logs"),
+    egressLog: join(dir, "egress.jsonl"),
     approved: join(dir, "approved.json"),
     project: join(dir, "project"),
   };

@@ -1,5 +1,6 @@
 /** The lines `ocbox up` prints once the sandbox is ready. Names only, never a value. Pure. */
 import type { EnvResolution } from "../config/env-rules.js";
+import { securityLines, type SecurityProfile } from "../sandbox/profile.js";
 
 export interface SummaryInput {
   sandboxId: string;
@@ -13,6 +14,12 @@ export interface SummaryInput {
   hookRan: boolean;
   /** A one-time login link served by this process, if any. */
   loginUrl?: string;
+  /** The active security profile (network, egress, gateways, hardening, limits, unsafe opt-ins). */
+  security?: SecurityProfile;
+  /** G4: every OpenCode permission approved inside. */
+  autonomous?: boolean;
+  /** G5: lines about the agent's MCP servers (mcpSummaryLines). */
+  mcp?: string[];
 }
 
 export function startupSummary(s: SummaryInput): string[] {
@@ -24,6 +31,13 @@ export function startupSummary(s: SummaryInput): string[] {
   ];
   for (const skip of s.env.skipped) lines.push(`  skipped   ${skip.name}: ${skip.reason}`);
   lines.push(`  host ports ${s.forwardPorts.length ? s.forwardPorts.join(", ") : "(none)"}`);
+  if (s.security) lines.push(...securityLines(s.security));
+  if (s.autonomous)
+    lines.push(
+      "  mode      autonomous: every OpenCode permission is approved inside the sandbox; the hardening " +
+        "profile and the egress allowlist are unchanged",
+    );
+  if (s.mcp) lines.push(...s.mcp);
   if (s.hookRan) lines.push("  pre-start hook ran");
   if (s.loginUrl) lines.push(`  web UI    ${s.loginUrl}  (one-time login link, valid 60 s)`);
   lines.push(

@@ -10,6 +10,7 @@ import { OcboxError } from "../errors.js";
 import { loadProjectConfig, requireProjectRoot, type LoadedProject } from "../config/load.js";
 import { readWorkspaceOpencodeConfig } from "../config/opencode-json.js";
 import type { EnvResolution } from "../config/env-rules.js";
+import { checkMcpServers, type McpReport } from "../config/mcp-servers.js";
 import { ensureImages } from "../image/build.js";
 import { AGENT_UID } from "../image/dockerfile.js";
 import type { Engine } from "../runtime/engine.js";
@@ -43,6 +44,8 @@ export interface UpOptions {
   onLine?: (line: string) => void;
   onLog?: (line: string, source: "agent" | "egress") => void;
   readyTimeoutMs?: number;
+  /** `--autonomous`: approve every OpenCode permission inside (also the config key `autonomous`). */
+  autonomous?: boolean;
 }
 
 export type UpResult =
@@ -53,6 +56,7 @@ export type UpResult =
       sandbox: StartedSandbox;
       env: EnvResolution;
       hookRan: boolean;
+      mcp: McpReport;
     }
   | { kind: "running"; project: LoadedProject; state: StateLayout; row: SandboxRow };
 
@@ -139,6 +143,8 @@ export async function upProject(engine: Engine, options: UpOptions): Promise<UpR
     ...(options.onLine ? { onLine: options.onLine } : {}),
   });
   const opencodeJson = await readWorkspaceOpencodeConfig(project.root);
+  const mcp = checkMcpServers(opencodeJson?.config, project.config.egress, opencodeJson?.file);
+  if (options.autonomous) project.config.autonomous = true;
   const { spec, env: envResolution } = projectSpec({
     project,
     hostEnv,
@@ -158,5 +164,5 @@ export async function upProject(engine: Engine, options: UpOptions): Promise<UpR
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onLog ? { onLog: options.onLog } : {}),
   });
-  return { kind: "started", project, state, sandbox, env: envResolution, hookRan };
+  return { kind: "started", project, state, sandbox, env: envResolution, hookRan, mcp };
 }

@@ -3,7 +3,9 @@ import type Docker from "dockerode";
 import { OcboxError, tail } from "../errors.js";
 import { chooseEndpoint, dockerClient, engineUnavailable, isConnectionError } from "./connect.js";
 import type {
+  ContainerProcess,
   ContainerSpec,
+  ContainerStats,
   ContainerState,
   ContainerSummary,
   Engine,
@@ -232,6 +234,7 @@ export class DockerEngine implements Engine {
           ...(spec.limits.nanoCpus ? { NanoCpus: spec.limits.nanoCpus } : {}),
           ...(spec.limits.pids ? { PidsLimit: spec.limits.pids } : {}),
           ...(spec.sysctls ? { Sysctls: spec.sysctls } : {}),
+          ...(spec.groupAdd?.length ? { GroupAdd: spec.groupAdd } : {}),
           Ulimits: ulimits,
           LogConfig: {
             Type: "json-file",
@@ -405,6 +408,54 @@ export class DockerEngine implements Engine {
       return undefined;
     }
   }
+
+  async stats(id: string): Promise<ContainerStats | undefined> {
+    const raw = (await this.docker
+      .getContainer(id)
+      .stats({ stream: false })
+      .catch(() => undefined)) as DockerStats | undefined;
+    if (!raw?.memory_stats?.usage) return undefined;
+    return statsFromDocker(raw);
+  }
+
+  async top(id: string): Promise<ContainerProcess[]> {
+    const raw = (await this.call("top", () =>
+      this.docker.getContainer(id).top({ ps_args: "-o pid,user,args" }),
+    )) as {
+      Titles?: string[];
+      Processes?: string[][];
+    };
+    const titles = (raw.Titles ?? []).map((t) => t.toUpperCase());
+    const col = (name: string) => titles.findIndex((t) => t === name || (t === "CMD" && name === "COMMAND"));
+    const [pid, user, cmd] = [col("PID"), col("USER"), Math.max(col("COMMAND"), col("ARGS"))];
+    return (raw.Processes ?? []).map((p) => ({
+      pid: Number(p[pid] ?? 0),
+      user: p[user] ?? "",
+      command: p[cmd] ?? "",
+    }));
+  }
+}
+
+interface DockerStats {
+  cpu_stats?: { cpu_usage?: { total_usage?: number }; system_cpu_usage?: number; online_cpus?: number };
+  precpu_stats?: { cpu_usage?: { total_usage?: number }; system_cpu_usage?: number };
+  memory_stats?: { usage?: number; limit?: number; stats?: Record<string, number> };
+  pids_stats?: { current?: number };
+}
+
+/** Docker's stats document → ContainerStats (the `docker stats` CPU formula). */
+function statsFromDocker(s: DockerStats): ContainerStats {
+  const cpuDelta = (s.cpu_stats?.cpu_usage?.total_usage ?? 0) - (s.precpu_stats?.cpu_usage?.total_usage ?? 0);
+  const sysDelta = (s.cpu_stats?.system_cpu_usage ?? 0) - (s.precpu_stats?.system_cpu_usage ?? 0);
+  const cpus = s.cpu_stats?.online_cpus ?? 1;
+  const m = s.memory_stats ?? {};
+  const cache = m.stats?.total_inactive_file ?? m.stats?.inactive_file ?? m.stats?.cache ?? 0;
+  return {
+    cpuPercent: cpuDelta > 0 && sysDelta > 0 ? (cpuDelta / sysDelta) * cpus * 100 : 0,
+    memoryBytes: Math.max(0, (m.usage ?? 0) - cache),
+    memoryLimitBytes: m.limit ?? 0,
+    pids: s.pids_stats?.current ?? 0,
+  };
 }
 
 function splitRef(ref: string): [string, string] {

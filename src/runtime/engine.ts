@@ -45,6 +45,8 @@ export interface ContainerSpec {
     nofile?: number;
   };
   sysctls?: Record<string, string>;
+  /** Supplementary groups (numeric gids) of the container's user. */
+  groupAdd?: string[];
   /** Seconds between SIGTERM and SIGKILL on stop. */
   stopTimeout: number;
   healthcheck?: {
@@ -129,4 +131,24 @@ export interface Engine {
   ): Promise<ExecResult>;
   /** Resources in use: memory bytes of a running container. */
   memoryUsage(id: string): Promise<number | undefined>;
+  /** One stats sample of a running container (undefined when it is not running). */
+  stats(id: string): Promise<ContainerStats | undefined>;
+  /** The container's processes as the engine sees them (host pids), without entering it. */
+  top(id: string): Promise<ContainerProcess[]>;
+}
+
+export interface ContainerStats {
+  /** Percent of one CPU (200 = two CPUs busy), from the engine's two readings. */
+  cpuPercent: number;
+  /** Memory in use without the page cache, bytes. */
+  memoryBytes: number;
+  memoryLimitBytes: number;
+  pids: number;
+}
+
+export interface ContainerProcess {
+  /** The process id on the engine's host. */
+  pid: number;
+  user: string;
+  command: string;
 }

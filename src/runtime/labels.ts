@@ -17,6 +17,8 @@ export const LABEL = {
   workspace: "dev.ocbox.workspace",
   /** Host directory holding the run's staged credentials, removed with the sandbox. */
   runDir: "dev.ocbox.run-dir",
+  /** Host directory staged for the egress sidecar (proxy config, access log); on the egress container. */
+  egressDir: "dev.ocbox.egress-dir",
   port: "dev.ocbox.port",
   /** "AGENT_UID:GID>HOST_UID:GID" while the workspace is lent to the agent user (host root). */
   loan: "dev.ocbox.loan",
@@ -41,6 +43,7 @@ export interface LabelInput {
   startedAt: Date;
   workspace?: string;
   runDir?: string;
+  egressDir?: string;
   port?: number;
   loan?: string;
 }
@@ -58,6 +61,7 @@ export function resourceLabels(input: LabelInput): Record<string, string> {
     [LABEL.lifetime]: input.lifetime,
     ...(input.workspace === undefined ? {} : { [LABEL.workspace]: input.workspace }),
     ...(input.runDir === undefined ? {} : { [LABEL.runDir]: input.runDir }),
+    ...(input.egressDir === undefined ? {} : { [LABEL.egressDir]: input.egressDir }),
     ...(input.port === undefined ? {} : { [LABEL.port]: String(input.port) }),
     ...(input.loan === undefined ? {} : { [LABEL.loan]: input.loan }),
   };

@@ -31,14 +31,22 @@ export function socketVolumeOptions(spec: SandboxSpec): Record<string, string> {
   return { type: "tmpfs", device: "tmpfs", o: `size=1m,mode=0700,uid=${uid},gid=${gid}` };
 }
 
-/** The agent container: no network at all, read-only root, no capabilities, limits. Pure. */
+/** Where the host's Docker socket is, and where the agent sees it with `hostDockerSocket` (C8). */
+export const DOCKER_SOCKET = "/var/run/docker.sock";
+
+/**
+ * The agent container: no network at all, read-only root, no capabilities, limits. Pure.
+ * `dockerSocketGid`: the group of the host's Docker socket, given only with `spec.hostDockerSocket`.
+ */
 export function agentContainer(
   spec: SandboxSpec,
   names: Names,
   runDir: string,
   labels: Record<string, string>,
   egress?: EgressPlan,
+  dockerSocketGid?: number,
 ): ContainerSpec {
+  const docker = spec.hostDockerSocket === true && dockerSocketGid !== undefined;
   const { uid, gid } = spec.agentUser;
   const home = `rw,nosuid,nodev,size=512m,mode=0700,uid=${uid},gid=${gid}`;
   return {
@@ -51,6 +59,8 @@ export function agentContainer(
     securityOpt: [...hardening.securityOpt, seccompSecurityOpt()],
     // No ICMP sockets for any group (Docker opens ping sockets to all groups by default).
     sysctls: { "net.ipv4.ping_group_range": "1 0" },
+    // C8 (opt-in, unsafe): the socket's group lets the non-root agent use the host's engine.
+    ...(docker ? { groupAdd: [String(dockerSocketGid)] } : {}),
     env: {
       ...spec.env,
       // The proxy (and model gateways) on the agent's loopback, relayed to the sidecar.
@@ -59,6 +69,7 @@ export function agentContainer(
       OCBOX_SERVER_LOG_LEVEL: spec.server.logLevel,
       OCBOX_PRINT_LOGS: spec.server.printLogs ? "1" : "0",
       ...(spec.opencodeConfig ? { OPENCODE_CONFIG: `${RUN_DIR}/opencode.json` } : {}),
+      ...(docker ? { DOCKER_HOST: `unix://${DOCKER_SOCKET}` } : {}),
     },
     workingDir: WORKSPACE,
     networkMode: "none",
@@ -80,6 +91,7 @@ export function agentContainer(
           ]
         : []),
       ...(spec.extraMounts ?? []),
+      ...(docker ? [{ type: "bind" as const, source: DOCKER_SOCKET, target: DOCKER_SOCKET }] : []),
       // No usable resolver: no DNS query can leave (B2, CVE-2024-29018); the proxy resolves names.
       ...(egress
         ? [{ type: "bind" as const, source: egress.resolvConf, target: "/etc/resolv.conf", readOnly: true }]

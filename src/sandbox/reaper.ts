@@ -9,6 +9,7 @@ import { readdir } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { errorMessage } from "../errors.js";
+import { collectEgressDir } from "../egress/sidecar.js";
 import type { ContainerSummary, Engine } from "../runtime/engine.js";
 import { LABEL, ownerOf, shouldReap, type Liveness, type Owner } from "../runtime/labels.js";
 import { ownerLiveness } from "../runtime/owner.js";
@@ -48,6 +49,18 @@ export function containersToReap(
         c.state !== "running" &&
         c.labels[LABEL.ownerHost] === host &&
         c.labels[LABEL.lifetime] === "detached"),
+  );
+}
+
+/**
+ * Host dirs that containers still name (staged credentials and the egress sidecar's dir), so the
+ * reaper leaves them while those containers live, whoever started them. Pure.
+ */
+export function dirsInUse(containers: readonly ContainerSummary[]): Set<string> {
+  return new Set(
+    containers
+      .flatMap((c) => [c.labels[LABEL.runDir], c.labels[LABEL.egressDir]])
+      .filter((d): d is string => d !== undefined && d !== ""),
   );
 }
 
@@ -93,9 +106,7 @@ export async function reap(engine: Engine, options: ReapOptions = {}): Promise<R
   }
 
   const survivors = all.filter((c) => !doomedIds.has(c.id));
-  const stillUsed = new Set(
-    survivors.map((c) => c.labels[LABEL.runDir]).filter((d): d is string => d !== undefined),
-  );
+  const stillUsed = dirsInUse(survivors);
   const survivingRuns = new Set(survivors.map((c) => `${c.labels[LABEL.sandbox]}/${c.labels[LABEL.run]}`));
 
   for (const v of await engine.listVolumes([`${LABEL.managed}=true`])) {
@@ -113,6 +124,8 @@ export async function reap(engine: Engine, options: ReapOptions = {}): Promise<R
     const dir = join(root, name);
     const owner = runDirOwner(name, host);
     if (!owner || stillUsed.has(dir) || liveness(owner) !== "dead") continue;
+    // An egress dir's decisions go to the sandbox's decision log first (its creator crashed).
+    await collectEgressDir(dir).catch(() => undefined);
     if (await attempt(`run dir ${dir}`, () => removeRunDir(dir))) report.runDirs.push(dir);
   }
   return report;

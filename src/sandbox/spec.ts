@@ -37,6 +37,11 @@ export interface SandboxSpec {
   extraMounts?: Mount[];
   /** The egress proxy's allowlist and model gateways; absent: the proxy allows nothing. */
   egress?: EgressSpec;
+  /**
+   * C8, opt-in and unsafe: mount the host's Docker socket at /var/run/docker.sock in the agent
+   * container (with the socket's group). The agent then controls the host's engine.
+   */
+  hostDockerSocket?: boolean;
   limits: { memoryBytes: number; nanoCpus: number; pids: number; nofile: number };
   server: { logLevel: LogLevel; printLogs: boolean };
   lifetime: "session" | "detached";

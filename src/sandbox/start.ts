@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import type { OpencodeClient } from "@opencode-ai/sdk/v2";
 import { OcboxError, errorMessage } from "../errors.js";
 import { clientFor, waitHealthy, type ServerHandle } from "../opencode/client.js";
@@ -10,6 +10,7 @@ import type { Decision } from "../egress/decisions.js";
 import { finishEgress, prepareEgress, readDecisions } from "../egress/sidecar.js";
 import { freePort, portInUse } from "../util/free-port.js";
 import {
+  DOCKER_SOCKET,
   agentContainer,
   egressContainer,
   resourceNames,
@@ -135,6 +136,8 @@ export async function startSandbox(
         startedAt: new Date(),
         workspace: spec.workspace,
         runDir,
+        // The reaper keeps a staged dir while a container names it (detached sandboxes outlive us).
+        ...(role === "egress" ? { egressDir: egress.dir } : {}),
         port,
         ...(loan ? { loan } : {}),
       });
@@ -155,7 +158,7 @@ export async function startSandbox(
     );
     cleanup.add("remove egress container", () => engine.removeContainer(egressId));
     const agentId = await engine.createContainer(
-      agentContainer(spec, names, runDir, labels("agent"), egress),
+      agentContainer(spec, names, runDir, labels("agent"), egress, await dockerSocketGid(spec)),
     );
     cleanup.add("remove agent container", async () => {
       await engine.stopContainer(agentId, 10);
@@ -249,6 +252,22 @@ export async function startSandbox(
     if (options.signal?.aborted) throw new OcboxError("INTERRUPTED", "interrupted; the sandbox was removed");
     throw e;
   }
+}
+
+/** The group of the host's Docker socket, for a sandbox that asked for it by name (C8). */
+async function dockerSocketGid(spec: SandboxSpec): Promise<number | undefined> {
+  if (spec.hostDockerSocket !== true) return undefined;
+  const st = await stat(DOCKER_SOCKET).catch(() => undefined);
+  if (!st?.isSocket()) {
+    throw new OcboxError(
+      "CONFIG",
+      `unsafe.hostDockerSocket is on, but ${DOCKER_SOCKET} is not a socket here`,
+      {
+        fix: "Run the engine with its default socket, or turn unsafe.hostDockerSocket off.",
+      },
+    );
+  }
+  return st.gid;
 }
 
 /** The host auth.json's content for a per-container copy; `{}` when there is none. Never written. */

@@ -13,7 +13,13 @@ export function registerDown(program: Command, run: (fn: (ctx: Context) => Promi
         const report = await downProject(ctx.engine(), project.sandboxId, state);
         ctx.out.result(report, (r) =>
           r.removed.length
-            ? [`stopped ${r.sandboxId}`, ...(r.log ? [`its log: ${r.log}`] : [])]
+            ? [
+                `stopped ${r.sandboxId}`,
+                ...(r.log ? [`its log: ${r.log}`] : []),
+                ...(r.egressDecisions
+                  ? [`${r.egressDecisions} egress decisions kept; \`ocbox egress log\``]
+                  : []),
+              ]
             : [`${r.sandboxId} was not running`],
         );
         return 0;

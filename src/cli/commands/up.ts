@@ -4,7 +4,10 @@ import type { Command } from "commander";
 import { OcboxError } from "../../errors.js";
 import { formatUptime } from "../../project/sandbox-list.js";
 import { logFileName } from "../../project/state-layout.js";
+import { mcpSummaryLines } from "../../config/mcp-servers.js";
+import { anyMonitorOn, startMonitors } from "../../monitor/run-monitors.js";
 import { startupSummary } from "../../project/summary.js";
+import { securityProfile } from "../../sandbox/profile.js";
 import { upProject } from "../../project/up.js";
 import { startWebFront } from "../../project/web-front.js";
 import { terminalAsk } from "../ask.js";
@@ -19,14 +22,16 @@ export function registerUp(program: Command, run: (fn: (ctx: Context) => Promise
     )
     .option("-d, --detach", "return once the sandbox is ready; `ocbox down` stops it")
     .option("--approve-hook", "approve a changed pre-start hook or ocbox.yaml without asking")
+    .option("--autonomous", "approve every OpenCode permission inside (hardening and egress unchanged)")
     .option("--port <n>", "host port of the server (default: ports.server, else a free port)", parsePort)
-    .action((opts: { detach?: boolean; approveHook?: boolean; port?: number }) =>
+    .action((opts: { detach?: boolean; approveHook?: boolean; autonomous?: boolean; port?: number }) =>
       run(async (ctx) => {
         const ask = terminalAsk(false);
         const up = await upProject(ctx.engine(), {
           cwd: process.cwd(),
           detach: opts.detach ?? false,
           approveHook: opts.approveHook ?? false,
+          ...(opts.autonomous ? { autonomous: true } : {}),
           ...(ask ? { ask } : {}),
           ...(opts.port !== undefined ? { port: opts.port } : {}),
           signal: ctx.signal,
@@ -63,13 +68,35 @@ export function registerUp(program: Command, run: (fn: (ctx: Context) => Promise
           detached: opts.detach ?? false,
           hookRan: up.hookRan,
           ...(front ? { loginUrl: front.loginUrl() } : {}),
+          security: securityProfile(sandbox.spec),
+          autonomous: project.config.autonomous,
+          mcp: mcpSummaryLines(up.mcp),
         };
         ctx.out.result(summary, (s) => startupSummary(s));
+        // Loud, every time, and on stderr even with --json (C8).
+        if (summary.security.unsafe.length > 0 && ctx.out.json) {
+          for (const l of startupSummary(summary).filter((x) => x.includes("WARNING")))
+            ctx.out.notice(l.trim());
+        }
         if (opts.detach) {
           await appendFile(logFile, `${sandbox.recentLogs().join("\n")}\n`, { mode: 0o600 });
           return 0;
         }
 
+        // G1: the monitors run in this process, on the host, while the sandbox is in the foreground.
+        const monitors = anyMonitorOn(project.config.monitors)
+          ? startMonitors(
+              ctx.engine(),
+              {
+                sandboxId: project.sandboxId,
+                runId: sandbox.spec.runId,
+                agentId: sandbox.agentId,
+                stateDir: state.dir,
+              },
+              project.config.monitors,
+            )
+          : undefined;
+        if (monitors) ctx.out.info(`monitors: ${monitors.names.join(", ")} → ${state.dir}/monitors/`);
         // Foreground: stream the log (and keep it in the state dir) until Ctrl+C or the sandbox dies.
         let pending = Promise.resolve();
         const keep = (line: string) => {
@@ -81,6 +108,7 @@ export function registerUp(program: Command, run: (fn: (ctx: Context) => Promise
           .followLogs(sandbox.agentId, keep, ctx.signal)
           .catch(() => undefined);
         await pending;
+        await monitors?.stop();
         await front?.close();
         const state2 = await ctx.engine().containerState(sandbox.agentId);
         await sandbox.stop();

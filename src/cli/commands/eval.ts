@@ -1,0 +1,301 @@
+/**
+ * `ocbox eval run | judge | report`: thin layers over src/eval. This file draws the progress
+ * (a live block on a terminal, plain lines elsewhere) and prefixes the live logs.
+ */
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import type { Command } from "commander";
+import { parseOpencodeConfig, readWorkspaceOpencodeConfig } from "../../config/opencode-json.js";
+import { OcboxError, errorMessage } from "../../errors.js";
+import { runJudge } from "../../eval/judge.js";
+import { describeLogging, loggingSettings, type LoggingSettings } from "../../eval/logging.js";
+import { Progress } from "../../eval/progress.js";
+import { writeReport } from "../../eval/report-file.js";
+import { runEval } from "../../eval/run.js";
+import type { Context } from "../context.js";
+import { style } from "../output.js";
+
+type Runner = (fn: (ctx: Context) => Promise<number>) => void;
+
+const positiveInt = (flag: string, v: string | undefined, fallback: number): number => {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1)
+    throw new OcboxError("USAGE", `${flag} must be a whole number ≥ 1, not ${v}`);
+  return n;
+};
+
+const seconds = (flag: string, v: string | undefined): number | undefined => {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new OcboxError("USAGE", `${flag} must be a positive number of seconds, not ${v}`);
+  return n;
+};
+
+async function opencodeConfigFrom(file: string | undefined, fallbackDir?: string) {
+  if (!file) return fallbackDir ? (await readWorkspaceOpencodeConfig(fallbackDir))?.config : undefined;
+  const text = await readFile(file, "utf8").catch((e: unknown) => {
+    throw new OcboxError("USAGE", `cannot read ${file}: ${errorMessage(e)}`, {
+      fix: "Check --opencode-config.",
+    });
+  });
+  return parseOpencodeConfig(text, file);
+}
+
+/** Log lines above a live progress block that is redrawn in place on a terminal. */
+function liveOutput(ctx: Context, progress: Progress) {
+  const tty = process.stderr.isTTY && !ctx.out.json;
+  let drawn = 0;
+  const clear = () => {
+    if (drawn) process.stderr.write(`\u001b[${drawn}A\u001b[J`);
+    drawn = 0;
+  };
+  const draw = () => {
+    if (!tty) return;
+    clear();
+    const lines = [progress.line(), ...progress.runningLines()];
+    process.stderr.write(`${lines.join("\n")}\n`);
+    drawn = lines.length;
+  };
+  const timer = tty ? setInterval(draw, 1000) : undefined;
+  timer?.unref();
+  return {
+    log(line: string) {
+      clear();
+      process.stderr.write(`${line}\n`);
+      draw();
+    },
+    /** Off a terminal: one plain progress line per finished unit. */
+    milestone() {
+      if (tty) draw();
+      else if (!ctx.out.json) process.stderr.write(`${progress.line()}\n`);
+    },
+    redraw: draw,
+    stop() {
+      if (timer) clearInterval(timer);
+      clear();
+    },
+  };
+}
+
+interface RunFlags {
+  model: string;
+  tasks: string;
+  output: string;
+  workers?: string;
+  agentLogs?: boolean;
+  verbose?: boolean;
+  filter?: string;
+  repeat?: string;
+  force?: boolean;
+  retryFailed?: string;
+  role?: string;
+  timeout?: string;
+  opencodeConfig?: string;
+  workflow?: string;
+}
+
+interface JudgeFlags {
+  model: string;
+  input: string;
+  workers?: string;
+  rerun?: string;
+  agentLogs?: boolean;
+  verbose?: boolean;
+  timeout?: string;
+  opencodeConfig?: string;
+}
+
+const prefix = (unit: string, kind: string) => `[ocbox][${unit}][${kind}]`;
+
+function settings(ctx: Context, flags: { agentLogs?: boolean; verbose?: boolean }): LoggingSettings {
+  const s = loggingSettings(
+    { agentLogs: flags.agentLogs ?? false, verbose: (flags.verbose ?? false) || ctx.out.verbose },
+    process.env,
+  );
+  ctx.out.notice(describeLogging(s));
+  return s;
+}
+
+export function registerEval(program: Command, run: Runner) {
+  const evalCmd = program
+    .command("eval")
+    .description("run the agent over a task set, judge the results, report");
+
+  evalCmd
+    .command("run")
+    .description("run every task of a task set in its own sandbox (resumable)")
+    .requiredOption("-m, --model <provider/model>", "the solver model")
+    .requiredOption("--tasks <dir>", "the task set: one folder per task")
+    .requiredOption("--output <dir>", "where results go; the same dir again resumes")
+    .option("--workers <n>", "tasks run at once (default 1)")
+    .option("--repeat <k>", "runs per task (default 1)")
+    .option("--filter <glob>", "only tasks whose id matches (* and ?, comma-separated)")
+    .option("--agent-logs", "stream live agent activity and the server's DEBUG logs")
+    .option("--verbose", "also trace each model call, phases and 3 s heartbeats (implies --agent-logs)")
+    .option("--force", "continue a run whose config or tasks changed (changed tasks rerun)")
+    .option("--retry-failed <kind>", "rerun finished units that failed for this reason: infra")
+    .option("--role <name>", "a role from the workflow (ocbox.yaml roles:)")
+    .option("--timeout <s>", "hard cap per task in seconds, unless task.yaml says otherwise")
+    .option("--opencode-config <file>", "extra OpenCode config (providers); default <tasks>/opencode.json")
+    .option("--workflow <file>", "a file with roles:, pools: and executor:")
+    .action((flags: RunFlags) =>
+      run(async (ctx) => {
+        if (flags.retryFailed !== undefined && flags.retryFailed !== "infra")
+          throw new OcboxError("USAGE", `--retry-failed takes infra, not ${flags.retryFailed}`);
+        const workers = positiveInt("--workers", flags.workers, 1);
+        const logging = settings(ctx, flags);
+        const opencodeConfig = await opencodeConfigFrom(flags.opencodeConfig, resolve(flags.tasks));
+        let progress = new Progress(0, workers);
+        let live = liveOutput(ctx, progress);
+        const result = await runEval({
+          model: flags.model,
+          tasksDir: flags.tasks,
+          outputDir: flags.output,
+          workers,
+          repeat: positiveInt("--repeat", flags.repeat, 1),
+          ...(flags.filter ? { filter: flags.filter } : {}),
+          ...(flags.role ? { role: flags.role } : {}),
+          ...(flags.timeout ? { timeoutS: seconds("--timeout", flags.timeout) } : {}),
+          ...(flags.force ? { force: true } : {}),
+          ...(flags.retryFailed ? { retryFailed: "infra" as const } : {}),
+          ...(opencodeConfig ? { opencodeConfig } : {}),
+          ...(flags.workflow ? { workflowFile: flags.workflow } : {}),
+          logging,
+          engine: ctx.engine(),
+          signal: ctx.signal,
+          onEvent: (e) => {
+            switch (e.type) {
+              case "start":
+                live.stop();
+                progress = new Progress(e.units, workers);
+                for (let i = 0; i < e.kept; i++) progress.end(`kept-${i}`, true, false);
+                live = liveOutput(ctx, progress);
+                for (const bad of e.invalid)
+                  live.log(
+                    `${style.yellow("skipped invalid task")} ${bad.id}: ${bad.path}: ${bad.field}: ${bad.problem}`,
+                  );
+                live.log(
+                  `${e.units} run(s): ${e.kept} already finished, ${e.todo} to do${e.resumed.length ? ` (${e.resumed.length} interrupted, rerun)` : ""}; ${e.invalid.length} invalid task(s) skipped`,
+                );
+                live.milestone();
+                return;
+              case "unit-start":
+                progress.start(e.unit);
+                return;
+              case "phase":
+                progress.phase(e.unit, e.phase);
+                return;
+              case "agent":
+              case "container":
+              case "trace":
+                live.log(`${prefix(e.unit, e.type)} ${e.line}`);
+                return;
+              case "unit-end":
+                progress.end(e.unit, e.result.outcome === "COMPLETE", e.record.infra);
+                live.log(
+                  `${e.unit}: ${e.result.outcome}${e.result.failureReason ? ` (${e.result.failureReason})` : ""} in ${e.result.timings.total.toFixed(1)} s${e.record.check ? `, check exit ${e.record.check.exitCode}` : ""}`,
+                );
+                live.milestone();
+                return;
+            }
+          },
+        }).finally(() => live.stop());
+        await writeReport(result.outputDir);
+        ctx.out.result(result, (r) => [
+          `${r.units} run(s) in ${r.seconds.toFixed(1)} s (${r.ran} ran, ${r.kept} kept): ${style.green(`${r.completed} complete`)}, ${r.agentFailed} agent failure(s), ${r.infraFailed} infrastructure failure(s), ${r.invalid.length} invalid task(s)`,
+          `results in ${r.outputDir}; next: ocbox eval judge --model M --input ${r.outputDir}`,
+        ]);
+        return 0;
+      }),
+    );
+
+  evalCmd
+    .command("judge")
+    .description("grade every finished task of a run against its requirements (cached)")
+    .requiredOption("-m, --model <provider/model>", "the judge model")
+    .requiredOption("--input <dir>", "the --output dir of `ocbox eval run`")
+    .option("--workers <n>", "judges at once (default 1)")
+    .option("--rerun <what>", "missing (default), all, or a task id / unit key to judge again")
+    .option("--agent-logs", "stream live judge activity and the server's DEBUG logs")
+    .option("--verbose", "also trace phases and 3 s heartbeats (implies --agent-logs)")
+    .option("--timeout <s>", "hard cap per judgement in seconds")
+    .option("--opencode-config <file>", "extra OpenCode config (providers) for the judge")
+    .action((flags: JudgeFlags) =>
+      run(async (ctx) => {
+        const workers = positiveInt("--workers", flags.workers, 1);
+        const logging = settings(ctx, flags);
+        const opencodeConfig = await opencodeConfigFrom(flags.opencodeConfig);
+        let progress = new Progress(0, workers);
+        let live = liveOutput(ctx, progress);
+        const timeoutS = seconds("--timeout", flags.timeout);
+        const result = await runJudge({
+          model: flags.model,
+          inputDir: flags.input,
+          workers,
+          ...(flags.rerun ? { rerun: flags.rerun } : {}),
+          ...(opencodeConfig ? { opencodeConfig } : {}),
+          ...(timeoutS ? { timeoutS } : {}),
+          logging,
+          engine: ctx.engine(),
+          signal: ctx.signal,
+          onEvent: (e) => {
+            switch (e.type) {
+              case "start":
+                live.stop();
+                progress = new Progress(e.todo, workers);
+                live = liveOutput(ctx, progress);
+                live.log(
+                  `${e.units} run(s): ${e.cached} verdict(s) cached, ${e.todo} to judge, ${e.skipped} infrastructure failure(s) not judged`,
+                );
+                return;
+              case "unit-start":
+                progress.start(e.unit);
+                return;
+              case "phase":
+                progress.phase(e.unit, e.phase);
+                return;
+              case "agent":
+              case "container":
+              case "trace":
+                live.log(`${prefix(e.unit, e.type)} ${e.line}`);
+                return;
+              case "unit-end":
+                if (e.cached) return;
+                progress.end(e.unit, e.record.grade !== null, false);
+                live.log(
+                  e.record.grade
+                    ? `${e.unit}: score ${(e.record.grade.score * 100).toFixed(0)}%, ${e.record.grade.requirements.filter((r) => r.passed).length}/${e.record.grade.requirements.length} passed`
+                    : `${e.unit}: ${style.red("not judged")}: ${e.record.error ?? ""}`,
+                );
+                live.milestone();
+                return;
+            }
+          },
+        }).finally(() => live.stop());
+        const report = await writeReport(flags.input);
+        const t = result.summary.totals;
+        ctx.out.result({ ...result, report }, (r) => [
+          `judged ${r.judged}, cached ${r.cached}, judge failures ${r.failed}, infrastructure failures not judged ${r.skipped}`,
+          `mean score ${t.score ? `${(t.score.mean * 100).toFixed(1)}% ± ${(t.score.spread * 100).toFixed(1)}` : "–"}, pass rate ${t.passRate ? `${(t.passRate.mean * 100).toFixed(1)}%` : "–"}, ${t.infraFailed} infrastructure failure(s), ${t.tokens.input + t.tokens.output} tokens, $${t.cost.toFixed(4)}`,
+          `report: ${r.report}`,
+        ]);
+        return result.failed > 0 ? 1 : 0;
+      }),
+    );
+
+  evalCmd
+    .command("report")
+    .description("write the self-contained HTML report of a run")
+    .argument("<dir>", "the output dir of `ocbox eval run`")
+    .option("--compare <dir2>", "a second run to compare side by side")
+    .option("--out <file>", "where to write it (default <dir>/report.html)")
+    .action((dir: string, flags: { compare?: string; out?: string }) =>
+      run(async (ctx) => {
+        const file = await writeReport(dir, flags);
+        ctx.out.result({ report: file }, (r) => `report: ${r.report}`);
+        return 0;
+      }),
+    );
+}

@@ -1,0 +1,204 @@
+/**
+ * `ocbox eval judge` as a library call (FEATURES F2, F3): for every finished unit of a run, a
+ * judge agent in its own sandbox grades the solver's final workspace against the task's
+ * requirements. The judge works on a temporary copy that is deleted afterwards and never synced
+ * back, so the solver's output stays as it was. Verdicts are cached under
+ * `<input>/judge-cache/<sha256(output digest, requirements digest, judge model)>.json`.
+ */
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { OcboxError, errorMessage } from "../errors.js";
+import type { ImageSet } from "../image/build.js";
+import { planTask, reapOnce } from "../executor/prepare.js";
+import { sharedPools, type Pools } from "../executor/pool.js";
+import { executeTask } from "../executor/run-task.js";
+import { DockerEngine } from "../runtime/docker-engine.js";
+import type { Engine } from "../runtime/engine.js";
+import { startHeartbeat, streamAgentLog } from "./agent-log.js";
+import { sha256, treeDigest } from "./digest.js";
+import { envByPrefixes, type LoggingSettings } from "./logging.js";
+import { writeJson } from "./manifest.js";
+import { loadRun, type JudgeRecord, type LoadedUnit } from "./run-view.js";
+import { writeSummary } from "./summary-file.js";
+import type { Summary } from "./summary.js";
+import { runWorkers } from "./units.js";
+import { grade, judgeContract, judgePrompt } from "./verdict.js";
+import { freshCopy } from "./workspace.js";
+
+export type JudgeEvent =
+  | { type: "start"; units: number; todo: number; cached: number; skipped: number }
+  | { type: "unit-start"; unit: string }
+  | { type: "phase"; unit: string; phase: string; message: string }
+  | { type: "agent" | "container" | "trace"; unit: string; line: string }
+  | { type: "unit-end"; unit: string; record: JudgeRecord; cached: boolean };
+
+export interface JudgeOptions {
+  model: string;
+  inputDir: string;
+  workers?: number;
+  /** `missing` (default): only units without a cached verdict; `all`; or a task id / unit key. */
+  rerun?: string;
+  opencodeConfig?: Record<string, unknown>;
+  timeoutS?: number;
+  logging: LoggingSettings;
+  engine?: Engine;
+  images?: ImageSet;
+  pools?: Pools;
+  signal?: AbortSignal;
+  onEvent?: (e: JudgeEvent) => void;
+}
+
+export interface JudgeRunResult {
+  judged: number;
+  cached: number;
+  failed: number;
+  skipped: number;
+  summary: Summary;
+}
+
+export function cacheKey(outputDigest: string, requirementsDigest: string, model: string): string {
+  return sha256("ocbox-judge-v1", outputDigest, requirementsDigest, model);
+}
+
+const selected = (rerun: string, u: LoadedUnit) =>
+  rerun === "all" || u.record.task === rerun || u.record.key === rerun;
+
+export async function runJudge(options: JudgeOptions): Promise<JudgeRunResult> {
+  const inputDir = resolve(options.inputDir);
+  const emit = (e: JudgeEvent) => options.onEvent?.(e);
+  const rerun = options.rerun ?? "missing";
+  const run = await loadRun(inputDir);
+  if (rerun !== "missing" && rerun !== "all" && !run.units.some((u) => selected(rerun, u)))
+    throw new OcboxError("USAGE", `--rerun ${rerun}: no finished task or unit with that id`, {
+      fix: "Give --rerun missing, all, a task id or a unit key (task#repeat).",
+    });
+  const cacheDir = join(inputDir, "judge-cache");
+  await mkdir(cacheDir, { recursive: true });
+
+  const todo: Array<{ unit: LoadedUnit; key: string }> = [];
+  let cached = 0;
+  let skipped = 0;
+  for (const unit of run.units) {
+    // An infrastructure failure has no agent output worth grading.
+    if (unit.record.infra) {
+      skipped++;
+      continue;
+    }
+    const key = cacheKey(
+      await treeDigest(join(unit.dir, "workspace")),
+      sha256(JSON.stringify(unit.record.requirements)),
+      options.model,
+    );
+    const hit = await readFile(join(cacheDir, `${key}.json`), "utf8").then(
+      (t) => JSON.parse(t) as JudgeRecord,
+      () => undefined,
+    );
+    if (hit && !selected(rerun, unit)) {
+      cached++;
+      if (unit.judge?.cacheKey !== key) await writeJson(join(unit.dir, "judge.json"), hit);
+      emit({ type: "unit-end", unit: unit.record.key, record: hit, cached: true });
+      continue;
+    }
+    todo.push({ unit, key });
+  }
+  emit({ type: "start", units: run.units.length, todo: todo.length, cached, skipped });
+
+  const engine = options.engine ?? new DockerEngine();
+  await reapOnce(engine);
+  let planned: ReturnType<typeof planTask> | undefined;
+  const plan = () =>
+    (planned ??= planTask({
+      workspace: inputDir,
+      model: options.model,
+      contract: judgeContract,
+      ...(options.opencodeConfig ? { opencodeConfig: options.opencodeConfig } : {}),
+      ...(options.timeoutS ? { timeouts: { hardS: options.timeoutS } } : {}),
+      env: envByPrefixes(options.logging.extraEnvPrefixes, process.env),
+      server: { logLevel: options.logging.serverLogLevel, printLogs: options.logging.printServerLogs },
+      engine,
+      ...(options.images ? { images: options.images } : {}),
+      pools: options.pools ?? sharedPools,
+    }));
+
+  let judged = 0;
+  let failed = 0;
+  await runWorkers(todo, options.workers ?? 1, async ({ unit, key }) => {
+    if (options.signal?.aborted) return;
+    const name = unit.record.key;
+    emit({ type: "unit-start", unit: name });
+    const record = await judgeUnit(unit, key, await plan(), options, (e) => emit(e));
+    if (record.grade) {
+      judged++;
+      await writeJson(join(cacheDir, `${key}.json`), record);
+    } else failed++;
+    await writeJson(join(unit.dir, "judge.json"), record);
+    emit({ type: "unit-end", unit: name, record, cached: false });
+  });
+  if (options.signal?.aborted)
+    throw new OcboxError("INTERRUPTED", "interrupted; verdicts so far are cached, re-run to judge the rest");
+  const summary = await writeSummary(inputDir, options.model);
+  return { judged, cached, failed, skipped, summary };
+}
+
+async function judgeUnit(
+  unit: LoadedUnit,
+  key: string,
+  plan: Awaited<ReturnType<typeof planTask>>,
+  options: JudgeOptions,
+  emit: (e: JudgeEvent) => void,
+): Promise<JudgeRecord> {
+  const name = unit.record.key;
+  const scratch = await mkdtemp(join(tmpdir(), "ocbox-judge-"));
+  const copy = join(scratch, "workspace");
+  const log = options.logging;
+  const base = { model: options.model, cacheKey: key, judgedAt: new Date().toISOString() };
+  try {
+    await freshCopy(join(unit.dir, "workspace"), copy);
+    const result = await executeTask(plan, {
+      workspace: copy,
+      prompt: judgePrompt(unit.record),
+      taskId: `judge-${unit.record.task}-r${unit.record.repeat}`,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.pools ? { pools: options.pools } : {}),
+      onEvent: (e) => {
+        if (e.phase === "log") {
+          if (log.streamContainerLogs) emit({ type: "container", unit: name, line: e.message });
+        } else emit({ type: "phase", unit: name, phase: e.phase, message: e.message });
+      },
+      onSession: (s) => {
+        const stops = [
+          log.agentLogs
+            ? streamAgentLog(s.client, s.sessionId, (line) => emit({ type: "agent", unit: name, line }))
+            : undefined,
+          log.verbose
+            ? startHeartbeat(s.client, s.sessionId, (line) => emit({ type: "trace", unit: name, line }))
+            : undefined,
+        ];
+        return () => stops.forEach((stop) => stop?.());
+      },
+    });
+    const tokens = result.tokens.input + result.tokens.output + result.tokens.reasoning;
+    const verdicts = (result.contract as { verdicts?: unknown[] } | null)?.verdicts;
+    if (!verdicts)
+      return {
+        ...base,
+        grade: null,
+        error: `the judge gave no verdicts: ${result.failureReason ?? result.outcome}${result.hint ? ` (${result.hint})` : ""}`,
+        tokens,
+        cost: result.cost,
+      };
+    return {
+      ...base,
+      grade: grade(unit.record.requirements, verdicts),
+      error: null,
+      tokens,
+      cost: result.cost,
+    };
+  } catch (e) {
+    if (options.signal?.aborted) throw e;
+    return { ...base, grade: null, error: errorMessage(e), tokens: 0, cost: 0 };
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * The HTML report (FEATURES F7): one self-contained page, no script or style from elsewhere. A
+ * table of units (score, outcome, failure class, check, time, tokens), a bar chart of scores,
+ * and per unit its diff, the judge's reasons and evidence and the agent's tool-call timeline.
+ * With a second run, the table compares the two side by side per task. Pure: data in, HTML out.
+ */
+import type { TimelineEntry } from "./session-export.js";
+import type { Summary } from "./summary.js";
+import type { Grade } from "./verdict.js";
+
+export interface ReportUnit {
+  key: string;
+  task: string;
+  repeat: number;
+  outcome: string;
+  failureReason: string | null;
+  infra: boolean;
+  checkExit: number | null;
+  seconds: number;
+  tokens: number;
+  cost: number;
+  grade: Grade | null;
+  judgeError: string | null;
+  diff: string;
+  timeline: TimelineEntry[];
+}
+
+export interface ReportRun {
+  title: string;
+  model: string;
+  summary: Summary;
+  units: ReportUnit[];
+}
+
+const esc = (s: string) =>
+  s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+const pct = (x: number | null | undefined) =>
+  x === null || x === undefined ? "–" : `${(x * 100).toFixed(0)}%`;
+const anchor = (key: string) => `u-${key.replace(/[^A-Za-z0-9_-]/g, "-")}`;
+
+const CSS = `body{font:14px/1.45 system-ui,sans-serif;margin:2rem;color:#222}table{border-collapse:collapse;margin:1rem 0}
+th,td{border:1px solid #ccc;padding:.3rem .6rem;text-align:left;vertical-align:top}th{background:#f3f3f3}
+.ok{color:#17702a}.bad{color:#b3261e}.infra{color:#8a5a00}pre{background:#f7f7f7;padding:.6rem;overflow:auto;max-height:30rem}
+.bar{background:#4a7bd0;height:1rem;display:inline-block}.chart td{border:none;padding:.1rem .4rem}
+details{margin:.6rem 0;border:1px solid #ddd;padding:.4rem .8rem}summary{cursor:pointer;font-weight:600}
+.add{color:#17702a}.del{color:#b3261e}`;
+
+function outcomeCell(u: ReportUnit): string {
+  const cls = u.infra ? "infra" : u.outcome === "COMPLETE" ? "ok" : "bad";
+  return `<span class="${cls}">${esc(u.outcome)}</span>`;
+}
+
+function diffHtml(diff: string): string {
+  if (!diff.trim()) return "<p>No changes.</p>";
+  const lines = diff.slice(0, 200_000).split("\n");
+  return `<pre class="diff">${lines
+    .map((l) => {
+      const e = esc(l);
+      if (l.startsWith("+") && !l.startsWith("+++")) return `<span class="add">${e}</span>`;
+      if (l.startsWith("-") && !l.startsWith("---")) return `<span class="del">${e}</span>`;
+      return e;
+    })
+    .join("\n")}</pre>`;
+}
+
+function unitDetail(u: ReportUnit): string {
+  const verdicts = u.grade
+    ? `<table class="verdicts"><tr><th>requirement</th><th>weight</th><th>score</th><th>passed</th><th>reason</th><th>evidence</th></tr>${u.grade.requirements
+        .map(
+          (r) =>
+            `<tr><td>${esc(r.id)}</td><td>${r.weight}</td><td>${r.score.toFixed(2)}</td><td class="${r.passed ? "ok" : "bad"}">${r.passed ? "yes" : "no"}</td><td>${esc(r.reason)}</td><td>${r.evidence.map((e) => `<code>${esc(e)}</code>`).join("<br>")}</td></tr>`,
+        )
+        .join("")}</table>`
+    : `<p>${u.judgeError ? `Judge failed: ${esc(u.judgeError)}` : "Not judged yet."}</p>`;
+  const timeline = u.timeline.length
+    ? `<table class="timeline"><tr><th>at (s)</th><th>tool</th><th>status</th><th>title</th><th>took (s)</th></tr>${u.timeline
+        .map(
+          (t) =>
+            `<tr><td>${t.at?.toFixed(1) ?? "–"}</td><td>${esc(t.tool)}</td><td>${esc(t.status)}</td><td>${esc(t.title)}</td><td>${t.seconds?.toFixed(2) ?? "–"}</td></tr>`,
+        )
+        .join("")}</table>`
+    : "<p>No tool calls.</p>";
+  return `<details id="${anchor(u.key)}" class="unit"><summary>${esc(u.key)} — ${esc(u.outcome)}${u.failureReason ? ` (${esc(u.failureReason)})` : ""}, score ${pct(u.grade?.score)}</summary>
+<h4>Judge</h4>${verdicts}<h4>Tool calls</h4>${timeline}<h4>Diff</h4>${diffHtml(u.diff)}</details>`;
+}
+
+function chart(run: ReportRun): string {
+  const rows = run.summary.tasks
+    .map(
+      (t) =>
+        `<tr><td>${esc(t.id)}</td><td><span class="bar" style="width:${((t.score?.mean ?? 0) * 300).toFixed(0)}px"></span> ${pct(t.score?.mean)}${t.score && t.score.n > 1 ? ` ± ${pct(t.score.spread)}` : ""}</td></tr>`,
+    )
+    .join("");
+  return `<table class="chart" aria-label="scores">${rows}</table>`;
+}
+
+function unitTable(run: ReportRun): string {
+  const rows = run.units
+    .map(
+      (u) =>
+        `<tr class="unit-row" data-unit="${esc(u.key)}"><td><a href="#${anchor(u.key)}">${esc(u.key)}</a></td><td>${pct(u.grade?.score)}</td><td>${outcomeCell(u)}</td><td>${esc(u.failureReason ?? "")}${u.infra ? " (infra)" : ""}</td><td>${u.checkExit ?? "–"}</td><td>${u.seconds.toFixed(1)}</td><td>${u.tokens}</td><td>${u.cost.toFixed(4)}</td></tr>`,
+    )
+    .join("");
+  return `<table class="units"><tr><th>task</th><th>score</th><th>outcome</th><th>failure</th><th>check exit</th><th>time (s)</th><th>tokens</th><th>cost ($)</th></tr>${rows}</table>`;
+}
+
+function compareTable(a: ReportRun, b: ReportRun): string {
+  const ids = [...new Set([...a.summary.tasks.map((t) => t.id), ...b.summary.tasks.map((t) => t.id)])].sort();
+  const find = (r: ReportRun, id: string) => r.summary.tasks.find((t) => t.id === id);
+  const rows = ids
+    .map((id) => {
+      const x = find(a, id);
+      const y = find(b, id);
+      const d = x?.score && y?.score ? y.score.mean - x.score.mean : null;
+      return `<tr class="compare-row"><td>${esc(id)}</td><td>${pct(x?.score?.mean)}</td><td>${pct(y?.score?.mean)}</td><td>${d === null ? "–" : `${d >= 0 ? "+" : ""}${(d * 100).toFixed(0)}`}</td></tr>`;
+    })
+    .join("");
+  return `<h2>Comparison</h2><table class="compare"><tr><th>task</th><th>${esc(a.title)}</th><th>${esc(b.title)}</th><th>Δ points</th></tr>${rows}</table>`;
+}
+
+export function renderReport(run: ReportRun, compare?: ReportRun): string {
+  const t = run.summary.totals;
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>ocbox eval — ${esc(run.title)}</title><style>${CSS}</style></head><body>
+<h1>ocbox eval — ${esc(run.title)}</h1>
+<p>Model <code>${esc(run.model)}</code>${run.summary.judgeModel ? `, judge <code>${esc(run.summary.judgeModel)}</code>` : ""}. ${t.units} run(s) of ${t.tasks} task(s): ${t.completed} complete, ${t.agentFailed} agent failure(s), <span class="infra">${t.infraFailed} infrastructure failure(s)</span>, ${t.invalidTasks} invalid task(s) skipped.
+Mean score <strong id="mean-score">${pct(t.score?.mean)}</strong>, pass rate ${pct(t.passRate?.mean)}; ${t.tokens.input + t.tokens.output} tokens, $${t.cost.toFixed(4)}.</p>
+<h2>Scores</h2>${chart(run)}
+${compare ? compareTable(run, compare) : ""}
+<h2>Tasks</h2>${unitTable(run)}
+${run.summary.invalid.length ? `<h2>Invalid tasks</h2><ul>${run.summary.invalid.map((i) => `<li><code>${esc(i.path)}</code> ${esc(i.field)}: ${esc(i.problem)}</li>`).join("")}</ul>` : ""}
+<h2>Details</h2>${run.units.map(unitDetail).join("\n")}
+</body></html>
+`;
+}

@@ -1,0 +1,58 @@
+/**
+ * An output dir read back: the manifest, and every finished unit (per the journal) with its
+ * records and, once judged, its verdict. Summaries and the report are made from this.
+ */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { OcboxError } from "../errors.js";
+import { journalState, readJournal } from "./journal.js";
+import { readManifest, type Manifest } from "./manifest.js";
+import { readUnit } from "./unit-record.js";
+import type { UnitView } from "./summary.js";
+import { unitDir } from "./units.js";
+import type { Grade } from "./verdict.js";
+
+export interface JudgeRecord {
+  model: string;
+  cacheKey: string;
+  judgedAt: string;
+  grade: Grade | null;
+  error: string | null;
+  tokens: number;
+  cost: number;
+}
+
+export interface LoadedUnit extends UnitView {
+  dir: string;
+  judge: JudgeRecord | undefined;
+}
+
+export interface LoadedRun {
+  dir: string;
+  manifest: Manifest;
+  units: LoadedUnit[];
+}
+
+export async function readJudgeRecord(dir: string): Promise<JudgeRecord | undefined> {
+  const text = await readFile(join(dir, "judge.json"), "utf8").catch(() => undefined);
+  return text === undefined ? undefined : (JSON.parse(text) as JudgeRecord);
+}
+
+export async function loadRun(dir: string): Promise<LoadedRun> {
+  const manifest = await readManifest(dir);
+  if (!manifest)
+    throw new OcboxError("USAGE", `${dir} holds no eval run (no manifest.json)`, {
+      fix: "Give the --output folder of an `ocbox eval run`.",
+    });
+  const state = journalState(await readJournal(join(dir, "journal.jsonl")));
+  const units: LoadedUnit[] = [];
+  for (const key of [...state.finished.keys()].sort()) {
+    const [task = "", repeat = "1"] = key.split("#");
+    const udir = join(dir, unitDir(task, Number(repeat)));
+    const loaded = await readUnit(udir);
+    if (!loaded) continue;
+    const judge = await readJudgeRecord(udir);
+    units.push({ ...loaded, dir: udir, judge, grade: judge?.grade ?? undefined });
+  }
+  return { dir, manifest, units };
+}

@@ -1,0 +1,358 @@
+/**
+ * `ocbox eval run` as a library call (FEATURES F1, F3–F9): every task × repeat through the
+ * executor in its own sandbox, N workers in one process sharing the executor's pools, a journal
+ * for resume, and one folder per unit:
+ *
+ *   <output>/manifest.json, journal.jsonl, summary.json
+ *   <output>/tasks/<id>/r<k>/{workspace/, diff.patch, result.json, unit.json, session.json}
+ */
+import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { OcboxError, errorMessage } from "../errors.js";
+import type { ImageSet } from "../image/build.js";
+import { OPENCODE_VERSION } from "../image/opencode-binary.js";
+import { planTask, reapOnce } from "../executor/prepare.js";
+import { sharedPools, type Pools } from "../executor/pool.js";
+import { executeTask, type AgentSession, type TaskPlan } from "../executor/run-task.js";
+import { emptyTokens, type TaskResult } from "../executor/task.js";
+import { DockerEngine } from "../runtime/docker-engine.js";
+import type { Engine } from "../runtime/engine.js";
+import { OCBOX_VERSION } from "../version.js";
+import { startHeartbeat, streamAgentLog } from "./agent-log.js";
+import { Journal, journalState, readJournal } from "./journal.js";
+import { envByPrefixes, type LoggingSettings } from "./logging.js";
+import {
+  configChanges,
+  configDigest,
+  readManifest,
+  writeJson,
+  MANIFEST,
+  type Manifest,
+  type RunConfig,
+} from "./manifest.js";
+import { exportSession } from "./session-export.js";
+import { writeSummary } from "./summary-file.js";
+import { loadTaskSet, type InvalidTask, type TaskDef } from "./task-set.js";
+import { isInfraFailure, type CheckOutcome, type UnitRecord } from "./unit-record.js";
+import { planUnits, runWorkers, type Unit } from "./units.js";
+import { freshCopy, writeDiff } from "./workspace.js";
+
+export type EvalEvent =
+  | { type: "start"; units: number; todo: number; kept: number; resumed: string[]; invalid: InvalidTask[] }
+  | { type: "unit-start"; unit: string }
+  | { type: "phase"; unit: string; phase: string; message: string }
+  | { type: "agent" | "container" | "trace"; unit: string; line: string }
+  | { type: "unit-end"; unit: string; result: TaskResult; record: UnitRecord };
+
+export interface EvalRunOptions {
+  model: string;
+  tasksDir: string;
+  outputDir: string;
+  workers?: number;
+  repeat?: number;
+  filter?: string;
+  role?: string;
+  /** Hard cap per task (seconds), unless task.yaml says otherwise. */
+  timeoutS?: number;
+  force?: boolean;
+  retryFailed?: "infra";
+  opencodeConfig?: Record<string, unknown>;
+  workflowFile?: string;
+  logging: LoggingSettings;
+  engine?: Engine;
+  images?: ImageSet;
+  pools?: Pools;
+  signal?: AbortSignal;
+  onEvent?: (e: EvalEvent) => void;
+}
+
+export interface EvalRunResult {
+  outputDir: string;
+  units: number;
+  ran: number;
+  kept: number;
+  completed: number;
+  agentFailed: number;
+  infraFailed: number;
+  invalid: InvalidTask[];
+  seconds: number;
+}
+
+const JOURNAL = "journal.jsonl";
+
+async function openOutput(
+  options: EvalRunOptions,
+  config: RunConfig,
+  tasks: TaskDef[],
+  invalid: InvalidTask[],
+) {
+  const out = options.outputDir;
+  await mkdir(out, { recursive: true });
+  const old = await readManifest(out);
+  if (!old) {
+    const entries = await readdir(out);
+    if (entries.length > 0 && !options.force)
+      throw new OcboxError("USAGE", `the output dir ${out} is not empty and holds no eval run`, {
+        fix: "Give --output a new or empty folder, or pass --force to use it anyway.",
+      });
+  }
+  const changes = old ? configChanges(old.config, config) : [];
+  for (const t of tasks) {
+    const before = old?.tasks[t.id]?.digest;
+    if (before && before !== t.digest) changes.push(`task ${t.id} changed since the last run`);
+  }
+  if (changes.length && !options.force)
+    throw new OcboxError("USAGE", `the run in ${out} was started with another config`, {
+      detail: changes.join("\n"),
+      fix: "Re-run with the same flags to resume, pass --force to continue with the new config (changed tasks rerun), or use a new --output.",
+    });
+  const now = new Date().toISOString();
+  const manifest: Manifest = {
+    kind: "ocbox-eval-run",
+    version: 1,
+    config,
+    ocbox: OCBOX_VERSION,
+    opencode: OPENCODE_VERSION,
+    createdAt: old?.createdAt ?? now,
+    updatedAt: now,
+    tasks: { ...(old?.tasks ?? {}), ...Object.fromEntries(tasks.map((t) => [t.id, { digest: t.digest }])) },
+    invalid,
+  };
+  await writeJson(join(out, MANIFEST), manifest);
+  return manifest;
+}
+
+export async function runEval(options: EvalRunOptions): Promise<EvalRunResult> {
+  const t0 = performance.now();
+  const tasksDir = resolve(options.tasksDir);
+  const outputDir = resolve(options.outputDir);
+  const repeat = options.repeat ?? 1;
+  const emit = (e: EvalEvent) => options.onEvent?.(e);
+  const engine = options.engine ?? new DockerEngine();
+  // Leftovers of a killed run go first, so a resume never finds the old containers.
+  await reapOnce(engine);
+
+  const { tasks, invalid } = await loadTaskSet(tasksDir, options.filter);
+  const config: RunConfig = {
+    model: options.model,
+    tasksDir,
+    repeat,
+    filter: options.filter ?? null,
+    role: options.role ?? null,
+    timeoutS: options.timeoutS ?? null,
+  };
+  await openOutput({ ...options, outputDir }, config, tasks, invalid);
+  const journalFile = join(outputDir, JOURNAL);
+  const state = journalState(await readJournal(journalFile));
+  const plan = planUnits(tasks, repeat, state, { retryInfra: options.retryFailed === "infra" });
+  const journal = new Journal(journalFile);
+  journal.append({
+    type: "open",
+    at: new Date().toISOString(),
+    pid: process.pid,
+    configDigest: configDigest(config),
+  });
+  emit({
+    type: "start",
+    units: plan.todo.length + plan.kept.length,
+    todo: plan.todo.length,
+    kept: plan.kept.length,
+    resumed: plan.resumed,
+    invalid,
+  });
+
+  const pools = options.pools ?? sharedPools;
+  const plans = new Map<string, Promise<TaskPlan>>();
+  const planFor = (task: TaskDef): Promise<TaskPlan> => {
+    const model = task.config.model ?? options.model;
+    const role = task.config.role ?? options.role;
+    const hardS = task.config.timeoutS ?? options.timeoutS;
+    const inactivityS = task.config.inactivityS;
+    const key = JSON.stringify([model, role, hardS, inactivityS]);
+    let p = plans.get(key);
+    if (!p) {
+      p = planTask({
+        workspace: tasksDir,
+        model,
+        ...(role ? { role } : {}),
+        ...(options.workflowFile ? { workflowFile: options.workflowFile } : {}),
+        ...(options.opencodeConfig ? { opencodeConfig: options.opencodeConfig } : {}),
+        timeouts: {
+          ...(hardS !== undefined ? { hardS } : {}),
+          ...(inactivityS !== undefined ? { inactivityS } : {}),
+        },
+        env: envByPrefixes(options.logging.extraEnvPrefixes, process.env),
+        server: { logLevel: options.logging.serverLogLevel, printLogs: options.logging.printServerLogs },
+        engine,
+        ...(options.images ? { images: options.images } : {}),
+        pools,
+      });
+      plans.set(key, p);
+    }
+    return p;
+  };
+
+  const counts = { completed: 0, agentFailed: 0, infraFailed: 0, ran: 0 };
+  for (const u of plan.kept) {
+    const done = state.finished.get(u.key);
+    if (done?.infra) counts.infraFailed++;
+    else if (done?.outcome === "COMPLETE") counts.completed++;
+    else counts.agentFailed++;
+  }
+
+  try {
+    await runWorkers(plan.todo, options.workers ?? 1, async (unit) => {
+      if (options.signal?.aborted) return;
+      journal.append({ type: "begin", at: new Date().toISOString(), unit: unit.key });
+      emit({ type: "unit-start", unit: unit.key });
+      const { result, record } = await runUnit(unit, await planFor(unit.task), outputDir, options);
+      counts.ran++;
+      if (record.infra) counts.infraFailed++;
+      else if (result.outcome === "COMPLETE") counts.completed++;
+      else counts.agentFailed++;
+      journal.append({
+        type: "end",
+        at: record.finishedAt,
+        unit: unit.key,
+        digest: unit.task.digest,
+        outcome: result.outcome,
+        failureReason: result.failureReason,
+        infra: record.infra,
+      });
+      emit({ type: "unit-end", unit: unit.key, result, record });
+    });
+  } finally {
+    journal.close();
+  }
+  if (options.signal?.aborted)
+    throw new OcboxError(
+      "INTERRUPTED",
+      "interrupted; finished tasks are kept, re-run the same command to resume",
+    );
+  await writeSummary(outputDir);
+  return {
+    outputDir,
+    units: plan.todo.length + plan.kept.length,
+    ran: counts.ran,
+    kept: plan.kept.length,
+    completed: counts.completed,
+    agentFailed: counts.agentFailed,
+    infraFailed: counts.infraFailed,
+    invalid,
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+async function runUnit(
+  unit: Unit,
+  plan: TaskPlan,
+  outputDir: string,
+  options: EvalRunOptions,
+): Promise<{ result: TaskResult; record: UnitRecord }> {
+  const dir = join(outputDir, unit.dir);
+  const workspace = join(dir, "workspace");
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  await freshCopy(unit.task.app, workspace);
+  const emit = (e: EvalEvent) => options.onEvent?.(e);
+  const log = options.logging;
+  const trace = (line: string) => log.verbose && emit({ type: "trace", unit: unit.key, line });
+  let check: CheckOutcome | null = null;
+  let exported: unknown;
+  const started = performance.now();
+  const modelName = plan.model ? `${plan.model.providerID}/${plan.model.modelID}` : options.model;
+
+  const afterAgent = async (s: AgentSession) => {
+    const c = unit.task.config.check;
+    if (c) {
+      emit({ type: "phase", unit: unit.key, phase: "check", message: c.command });
+      const t = performance.now();
+      const r = await s.exec(["timeout", String(c.timeoutS), "sh", "-c", `cd /workspace && ${c.command}`]);
+      check = {
+        command: c.command,
+        exitCode: r.exitCode,
+        seconds: (performance.now() - t) / 1000,
+        output: `${r.stdout}${r.stderr}`.slice(-4096),
+      };
+    }
+    exported = await exportSession(s.client, s.sessionId).catch((e: unknown) => ({ error: errorMessage(e) }));
+  };
+
+  let result: TaskResult;
+  try {
+    result = await executeTask(plan, {
+      workspace,
+      prompt: unit.task.prompt,
+      taskId: `${unit.task.id}-r${unit.repeat}`,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.pools ? { pools: options.pools } : {}),
+      onEvent: (e) => {
+        if (e.phase === "log") {
+          if (log.streamContainerLogs) emit({ type: "container", unit: unit.key, line: e.message });
+          return;
+        }
+        emit({ type: "phase", unit: unit.key, phase: e.phase, message: e.message });
+        trace(`phase ${e.phase}: ${e.message}`);
+      },
+      onSession: (s) => {
+        trace(
+          `call start: model ${modelName}, port ${s.port}, timeout ${plan.timeouts.hardS} s, workspace ${workspace}, session ${s.sessionId}`,
+        );
+        const stops = [
+          log.agentLogs
+            ? streamAgentLog(s.client, s.sessionId, (line) => emit({ type: "agent", unit: unit.key, line }))
+            : undefined,
+          log.verbose ? startHeartbeat(s.client, s.sessionId, (line) => trace(line)) : undefined,
+        ];
+        return () => {
+          for (const stop of stops) stop?.();
+          trace(`call stop: model ${modelName}, ${((performance.now() - started) / 1000).toFixed(1)} s`);
+        };
+      },
+      afterAgent,
+    });
+  } catch (e) {
+    if (options.signal?.aborted) throw e;
+    // An executor exception here is not the agent's doing (the server broke, the engine failed).
+    result = infraResult(errorMessage(e), (performance.now() - started) / 1000);
+  }
+
+  const diffBytes = await writeDiff(unit.task.app, workspace, join(dir, "diff.patch"));
+  const record: UnitRecord = {
+    key: unit.key,
+    task: unit.task.id,
+    repeat: unit.repeat,
+    taskDigest: unit.task.digest,
+    prompt: unit.task.prompt,
+    requirements: unit.task.requirements,
+    check,
+    infra: isInfraFailure(result),
+    diffBytes,
+    finishedAt: new Date().toISOString(),
+  };
+  await writeFile(join(dir, "session.json"), `${JSON.stringify(exported ?? null)}\n`);
+  await writeJson(join(dir, "result.json"), result);
+  await writeJson(join(dir, "unit.json"), record);
+  return { result, record };
+}
+
+function infraResult(message: string, seconds: number): TaskResult {
+  return {
+    outcome: "ERROR",
+    contract: null,
+    failureReason: "INFRASTRUCTURE",
+    failureKind: null,
+    hint: message,
+    attempts: 0,
+    recoveredBy: null,
+    sessionId: null,
+    model: null,
+    tokens: emptyTokens(),
+    cost: 0,
+    timings: { queued: 0, sandbox: 0, firstRequest: null, agent: 0, total: seconds },
+    sandbox: "cold",
+    pool: null,
+    rawOutput: null,
+    role: null,
+  };
+}

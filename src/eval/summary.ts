@@ -1,0 +1,127 @@
+/**
+ * `summary.json`: per task and overall, the outcomes, the weighted scores and pass rates (with
+ * mean and spread across repeats), tokens, cost and time, infrastructure failures apart. Pure.
+ */
+import { addTokens, emptyTokens, type TaskResult, type Tokens } from "../executor/task.js";
+import type { InvalidTask } from "./task-set.js";
+import type { UnitRecord } from "./unit-record.js";
+import type { Grade } from "./verdict.js";
+
+export interface UnitView {
+  record: UnitRecord;
+  result: TaskResult;
+  grade: Grade | undefined;
+}
+
+export interface Stats {
+  n: number;
+  mean: number;
+  /** Population standard deviation. */
+  spread: number;
+  min: number;
+  max: number;
+}
+
+export function stats(values: readonly number[]): Stats | null {
+  if (values.length === 0) return null;
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  const spread = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length);
+  return { n: values.length, mean, spread, min: Math.min(...values), max: Math.max(...values) };
+}
+
+export interface TaskSummary {
+  id: string;
+  repeats: number;
+  outcomes: Record<string, number>;
+  infraFailed: number;
+  score: Stats | null;
+  passRate: Stats | null;
+  checkPassed: number | null;
+  tokens: Tokens;
+  cost: number;
+  seconds: Stats | null;
+}
+
+export interface Summary {
+  kind: "ocbox-eval-summary";
+  generatedAt: string;
+  judgeModel: string | null;
+  totals: {
+    units: number;
+    tasks: number;
+    completed: number;
+    agentFailed: number;
+    infraFailed: number;
+    invalidTasks: number;
+    judged: number;
+    score: Stats | null;
+    passRate: Stats | null;
+    failures: Record<string, number>;
+    tokens: Tokens;
+    cost: number;
+    agentSeconds: number;
+  };
+  tasks: TaskSummary[];
+  invalid: InvalidTask[];
+}
+
+export function summarise(
+  units: readonly UnitView[],
+  invalid: readonly InvalidTask[],
+  judgeModel: string | null,
+  now = new Date(),
+): Summary {
+  const byTask = new Map<string, UnitView[]>();
+  for (const u of units) byTask.set(u.record.task, [...(byTask.get(u.record.task) ?? []), u]);
+  const tasks = [...byTask.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([id, list]): TaskSummary => {
+      const outcomes: Record<string, number> = {};
+      for (const u of list) {
+        const k = u.result.failureReason ?? u.result.outcome;
+        outcomes[k] = (outcomes[k] ?? 0) + 1;
+      }
+      const checks = list.filter((u) => u.record.check);
+      const judged = list.filter((u) => u.grade && !u.record.infra);
+      return {
+        id,
+        repeats: list.length,
+        outcomes,
+        infraFailed: list.filter((u) => u.record.infra).length,
+        score: stats(judged.map((u) => u.grade?.score ?? 0)),
+        passRate: stats(judged.map((u) => u.grade?.passRate ?? 0)),
+        checkPassed: checks.length ? checks.filter((u) => u.record.check?.exitCode === 0).length : null,
+        tokens: list.reduce((t, u) => addTokens(t, u.result.tokens), emptyTokens()),
+        cost: list.reduce((c, u) => c + u.result.cost, 0),
+        seconds: stats(list.map((u) => u.result.timings.total)),
+      };
+    });
+  const failures: Record<string, number> = {};
+  for (const u of units) {
+    if (u.result.failureReason)
+      failures[u.result.failureReason] = (failures[u.result.failureReason] ?? 0) + 1;
+  }
+  const judged = units.filter((u) => u.grade && !u.record.infra);
+  return {
+    kind: "ocbox-eval-summary",
+    generatedAt: now.toISOString(),
+    judgeModel,
+    totals: {
+      units: units.length,
+      tasks: tasks.length,
+      completed: units.filter((u) => u.result.outcome === "COMPLETE").length,
+      agentFailed: units.filter((u) => u.result.outcome !== "COMPLETE" && !u.record.infra).length,
+      infraFailed: units.filter((u) => u.record.infra).length,
+      invalidTasks: invalid.length,
+      judged: judged.length,
+      score: stats(judged.map((u) => u.grade?.score ?? 0)),
+      passRate: stats(judged.map((u) => u.grade?.passRate ?? 0)),
+      failures,
+      tokens: units.reduce((t, u) => addTokens(t, u.result.tokens), emptyTokens()),
+      cost: units.reduce((c, u) => c + u.result.cost, 0),
+      agentSeconds: units.reduce((s, u) => s + u.result.timings.total, 0),
+    },
+    tasks,
+    invalid: [...invalid],
+  };
+}

@@ -1,0 +1,48 @@
+/**
+ * What a unit's folder holds besides the workspace: `unit.json` (the task's prompt and
+ * requirements as run, the check's outcome, whether the failure was infrastructure), next to
+ * `result.json` (the executor's TaskResult), `diff.patch` and `session.json`.
+ */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { TaskResult } from "../executor/task.js";
+import type { Requirement } from "./task-schema.js";
+
+export interface CheckOutcome {
+  command: string;
+  exitCode: number;
+  seconds: number;
+  /** The last 4 kB of its output. */
+  output: string;
+}
+
+export interface UnitRecord {
+  key: string;
+  task: string;
+  repeat: number;
+  taskDigest: string;
+  prompt: string;
+  requirements: Requirement[];
+  check: CheckOutcome | null;
+  /** Infrastructure failure (sandbox, network, auth, rate limit): counted apart, retryable. */
+  infra: boolean;
+  diffBytes: number;
+  finishedAt: string;
+}
+
+/** Failure reasons that say nothing about the agent. */
+export function isInfraFailure(result: Pick<TaskResult, "failureReason">): boolean {
+  return result.failureReason === "INFRASTRUCTURE" || result.failureReason === "RATE_LIMIT";
+}
+
+export async function readUnit(dir: string): Promise<{ record: UnitRecord; result: TaskResult } | undefined> {
+  try {
+    const [record, result] = await Promise.all([
+      readFile(join(dir, "unit.json"), "utf8"),
+      readFile(join(dir, "result.json"), "utf8"),
+    ]);
+    return { record: JSON.parse(record) as UnitRecord, result: JSON.parse(result) as TaskResult };
+  } catch {
+    return undefined;
+  }
+}

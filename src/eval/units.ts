@@ -1,0 +1,64 @@
+/**
+ * What a (resumed) run has to do: one unit per task and repeat, minus the units the journal says
+ * are finished for the same task digest. Infrastructure failures count as finished unless
+ * `--retry-failed infra` asks for them again. Pure.
+ */
+import type { UnitState } from "./journal.js";
+import type { TaskDef } from "./task-set.js";
+
+export interface Unit {
+  /** `<task id>#<repeat>`, the journal's key. */
+  key: string;
+  task: TaskDef;
+  repeat: number;
+  /** Relative to the output dir: `tasks/<id>/r<repeat>`. */
+  dir: string;
+}
+
+export interface UnitPlan {
+  todo: Unit[];
+  kept: Unit[];
+  /** Units rerun because they were in flight when the last run stopped. */
+  resumed: string[];
+}
+
+export const unitKey = (id: string, repeat: number) => `${id}#${repeat}`;
+export const unitDir = (id: string, repeat: number) => `tasks/${id}/r${repeat}`;
+
+export function planUnits(
+  tasks: readonly TaskDef[],
+  repeat: number,
+  state: UnitState,
+  options: { retryInfra?: boolean } = {},
+): UnitPlan {
+  const plan: UnitPlan = { todo: [], kept: [], resumed: [] };
+  for (const task of tasks) {
+    for (let r = 1; r <= repeat; r++) {
+      const unit = { key: unitKey(task.id, r), task, repeat: r, dir: unitDir(task.id, r) };
+      const done = state.finished.get(unit.key);
+      const keep = done && done.digest === task.digest && !(done.infra && options.retryInfra);
+      if (keep) plan.kept.push(unit);
+      else plan.todo.push(unit);
+      if (state.interrupted.has(unit.key)) plan.resumed.push(unit.key);
+    }
+  }
+  return plan;
+}
+
+/** Run `fn` over `items` with at most `n` at a time, in order of the list. */
+export async function runWorkers<T>(
+  items: readonly T[],
+  n: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    for (;;) {
+      const i = next++;
+      const item = items[i];
+      if (item === undefined) return;
+      await fn(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(n, items.length)) }, worker));
+}

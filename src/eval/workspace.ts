@@ -1,0 +1,50 @@
+/**
+ * A unit's workspace: a fresh copy of the task's `app/` (the task folder itself is never
+ * touched), and afterwards the diff from start to finish.
+ *
+ * The diff is `git diff --no-index`: a standard patch that `git apply` takes back, with binary
+ * files, deletions and mode changes handled, which a hand-rolled line diff would have to
+ * re-implement. git is a host prerequisite already (the project sandbox's hooks use it); without
+ * it, `diff.patch` says so instead of failing the unit.
+ */
+import { cp, mkdir, rm, writeFile } from "node:fs/promises";
+import { run } from "../util/spawn.js";
+
+export async function freshCopy(from: string | undefined, to: string): Promise<void> {
+  await rm(to, { recursive: true, force: true });
+  if (from) await cp(from, to, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
+  else await mkdir(to, { recursive: true });
+}
+
+/** Strip the absolute roots git prints, so paths read `a/src/x.ts`. Pure. */
+export function relativizeDiff(diff: string, from: string, to: string): string {
+  const strip = (p: string) => p.replace(/^\/+/, "").replace(/\/+$/, "");
+  return diff
+    .split(`a/${strip(from)}/`)
+    .join("a/")
+    .split(`b/${strip(to)}/`)
+    .join("b/")
+    .split(`a/${strip(to)}/`)
+    .join("a/")
+    .split(`b/${strip(from)}/`)
+    .join("b/");
+}
+
+export async function writeDiff(start: string | undefined, final: string, file: string): Promise<number> {
+  const empty = start ?? `${final}.empty-start`;
+  if (!start) await mkdir(empty, { recursive: true });
+  try {
+    const r = await run(["git", "diff", "--no-index", "--binary", "--no-color", "--", empty, final], {
+      env: { ...process.env, GIT_CONFIG_NOSYSTEM: "1", HOME: "/nonexistent" },
+    }).catch((e: unknown) => ({ code: -1, stdout: "", stderr: String(e) }));
+    if (r.code !== 0 && r.code !== 1) {
+      await writeFile(file, `# no diff: git diff --no-index failed (${r.code}): ${r.stderr.trim()}\n`);
+      return 0;
+    }
+    const diff = relativizeDiff(r.stdout, empty, final);
+    await writeFile(file, diff);
+    return diff.length;
+  } finally {
+    if (!start) await rm(empty, { recursive: true, force: true });
+  }
+}

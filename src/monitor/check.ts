@@ -1,0 +1,112 @@
+/**
+ * `ocbox check` (FEATURES G6): is the project ready to start, without starting it? The config
+ * parses, the pre-start hook and ocbox.yaml are approved as they are, the agent's MCP servers pass
+ * (no inline secrets; remote hosts reachable), and the images for the current inputs are built.
+ */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { checkMcpServers, mcpSummaryLines } from "../config/mcp-servers.js";
+import { readWorkspaceOpencodeConfig } from "../config/opencode-json.js";
+import { errorMessage, isOcboxError } from "../errors.js";
+import { imageStatus } from "../image/build.js";
+import type { Engine } from "../runtime/engine.js";
+import { approvalDecision, readApprovals } from "../project/approval.js";
+import { readHook } from "../project/hook.js";
+import { openProject } from "../project/up.js";
+
+export interface CheckItem {
+  name: "config" | "approval" | "mcp" | "images";
+  ok: boolean;
+  detail: string;
+  fix?: string;
+}
+
+export interface CheckReport {
+  project: string | null;
+  ok: boolean;
+  items: CheckItem[];
+}
+
+export async function checkProject(
+  engine: Engine,
+  cwd: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<CheckReport> {
+  const items: CheckItem[] = [];
+  let opened;
+  try {
+    opened = await openProject(cwd, env);
+    items.push({ name: "config", ok: true, detail: `${opened.project.file} is valid` });
+  } catch (e) {
+    items.push({
+      name: "config",
+      ok: false,
+      detail: errorMessage(e),
+      ...(isOcboxError(e) && e.fix ? { fix: e.fix } : {}),
+    });
+    return { project: null, ok: false, items };
+  }
+  const { project, state } = opened;
+
+  const hook = await readHook(join(project.root, project.config.hook.preStart));
+  const decision = approvalDecision(
+    await readApprovals(state.approved),
+    { hook, config: await readFile(project.file, "utf8") },
+    { flag: false, interactive: false },
+  );
+  items.push(
+    decision.action === "proceed"
+      ? { name: "approval", ok: true, detail: "the pre-start hook and ocbox.yaml are approved as they are" }
+      : {
+          name: "approval",
+          ok: false,
+          detail: `${decision.changed.map((c) => (c === "hook" ? project.config.hook.preStart : "ocbox.yaml")).join(" and ")} changed since you last approved it`,
+          fix: "Read it; then `ocbox up --approve-hook` (or `ocbox up` in a terminal) approves it.",
+        },
+  );
+
+  try {
+    const opencode = await readWorkspaceOpencodeConfig(project.root);
+    const report = checkMcpServers(opencode?.config, project.config.egress, opencode?.file);
+    const unreachable = report.remote.filter((r) => !r.allowedBy);
+    const lines = mcpSummaryLines(report).map((l) => l.trim());
+    items.push({
+      name: "mcp",
+      ok: unreachable.length === 0,
+      detail: lines.length ? lines.join("; ") : "no MCP servers configured",
+      ...(unreachable.length ? { fix: unreachable.map((r) => r.fix).join("; ") } : {}),
+    });
+  } catch (e) {
+    items.push({
+      name: "mcp",
+      ok: false,
+      detail: errorMessage(e),
+      ...(isOcboxError(e) && e.fix ? { fix: e.fix } : {}),
+    });
+  }
+
+  try {
+    const images = await imageStatus(engine, {
+      ...(project.config.image.base ? { base: project.config.image.base } : {}),
+      packages: project.config.image.packages,
+      env,
+    });
+    const missing = images.filter((i) => !i.present);
+    items.push({
+      name: "images",
+      ok: missing.length === 0,
+      detail: missing.length
+        ? `not built for the current inputs: ${missing.map((i) => i.tag).join(", ")}`
+        : `up to date: ${images.map((i) => i.tag).join(", ")}`,
+      ...(missing.length ? { fix: "`ocbox image build` builds them (`ocbox up` does too)." } : {}),
+    });
+  } catch (e) {
+    items.push({
+      name: "images",
+      ok: false,
+      detail: errorMessage(e),
+      ...(isOcboxError(e) && e.fix ? { fix: e.fix } : {}),
+    });
+  }
+  return { project: project.root, ok: items.every((i) => i.ok), items };
+}

@@ -1,0 +1,107 @@
+/**
+ * The active security profile of a sandbox, as data and as the lines of the startup summary
+ * (issue 4: "the startup summary shows the active profile"). Names and numbers only, never a key
+ * or a host variable's value. Pure.
+ */
+import { PROXY_PORT, type EgressSpec } from "../egress/spec.js";
+import { BLOCKED_SYSCALLS } from "../image/seccomp.js";
+import type { SandboxSpec } from "./spec.js";
+
+export interface SecurityProfile {
+  /** The agent container's own network: always "none"; it reaches out only through relays. */
+  network: "none";
+  /** Ports on the agent's 127.0.0.1 relayed to the sidecar: the proxy, gateways, host ports. */
+  relays: { proxy: number; gateways: number[]; hostPorts: number[] };
+  egress: { restricted: boolean; allowCount: number; decisionLog?: string };
+  /** Model gateways: agent port, upstream origin, and the NAME of the key's host variable. */
+  gateways: Array<{ port: number; upstream: string; keyEnv?: string }>;
+  seccomp: { profile: "ocbox"; blocked: number };
+  capabilities: "none";
+  noNewPrivileges: true;
+  readOnlyRoot: true;
+  user: string;
+  limits: { memoryBytes: number; cpus: number; pids: number; nofile: number };
+  /** Opt-ins that weaken the sandbox, by config key. */
+  unsafe: string[];
+}
+
+function gatewaysOf(egress: EgressSpec | undefined): SecurityProfile["gateways"] {
+  return (egress?.gateways ?? []).map((g) => ({
+    port: g.agentPort,
+    upstream: g.upstream,
+    ...(g.keyEnv !== undefined ? { keyEnv: g.keyEnv } : {}),
+  }));
+}
+
+export function securityProfile(spec: SandboxSpec): SecurityProfile {
+  const egress = spec.egress;
+  const restricted = egress?.restricted === true;
+  return {
+    network: "none",
+    relays: {
+      proxy: PROXY_PORT,
+      gateways: (egress?.gateways ?? []).map((g) => g.agentPort),
+      hostPorts: [...spec.forwardPorts],
+    },
+    egress: {
+      restricted,
+      allowCount: restricted ? 0 : (egress?.allow.length ?? 0),
+      ...(egress?.decisionLog !== undefined ? { decisionLog: egress.decisionLog } : {}),
+    },
+    gateways: gatewaysOf(egress),
+    seccomp: { profile: "ocbox", blocked: BLOCKED_SYSCALLS.length },
+    capabilities: "none",
+    noNewPrivileges: true,
+    readOnlyRoot: true,
+    user: `${spec.agentUser.uid}:${spec.agentUser.gid}`,
+    limits: {
+      memoryBytes: spec.limits.memoryBytes,
+      cpus: spec.limits.nanoCpus / 1e9,
+      pids: spec.limits.pids,
+      nofile: spec.limits.nofile,
+    },
+    unsafe: spec.hostDockerSocket === true ? ["unsafe.hostDockerSocket"] : [],
+  };
+}
+
+function size(bytes: number): string {
+  const g = bytes / 1024 ** 3;
+  return Number.isInteger(g) ? `${g}g` : `${Math.round(bytes / 1024 ** 2)}m`;
+}
+
+const UNSAFE_WARNINGS: Record<string, string> = {
+  "unsafe.hostDockerSocket":
+    "the host's Docker socket is mounted in the sandbox: the agent controls the host's engine and can " +
+    "start containers that bypass every restriction listed here",
+};
+
+/** The summary's lines for the profile, indented like the rest of it. */
+export function securityLines(p: SecurityProfile): string[] {
+  const relays = [
+    `proxy ${p.relays.proxy}`,
+    ...p.relays.gateways.map((g) => `gateway ${g}`),
+    ...p.relays.hostPorts.map((h) => `host ${h}`),
+  ];
+  const egress = p.egress.restricted
+    ? "restricted: no host through the proxy; only model gateways and host ports"
+    : `${p.egress.allowCount} allowlist ${p.egress.allowCount === 1 ? "entry" : "entries"} through the proxy, everything else denied`;
+  const lines = [
+    `  network   none; relays on 127.0.0.1: ${relays.join(", ")}`,
+    `  egress    ${egress}${p.egress.decisionLog ? ` (decisions: ${p.egress.decisionLog})` : ""}`,
+  ];
+  for (const g of p.gateways) {
+    lines.push(
+      `  gateway   127.0.0.1:${g.port} -> ${g.upstream}` +
+        (g.keyEnv ? ` (key from host ${g.keyEnv}; the agent holds a placeholder)` : " (agent's own key)"),
+    );
+  }
+  lines.push(
+    `  hardening user ${p.user}, no capabilities, no-new-privileges, read-only root, ` +
+      `seccomp ocbox (${p.seccomp.blocked} calls blocked)`,
+    `  limits    memory ${size(p.limits.memoryBytes)}, cpus ${p.limits.cpus}, pids ${p.limits.pids}, nofile ${p.limits.nofile}`,
+  );
+  for (const key of p.unsafe) {
+    lines.push(`  WARNING   ${key}: ${UNSAFE_WARNINGS[key] ?? "weakens the sandbox"}`);
+  }
+  return lines;
+}

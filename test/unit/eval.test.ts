@@ -1,0 +1,285 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { describeEvent } from "../../src/eval/agent-log.js";
+import { journalState, readJournal, Journal } from "../../src/eval/journal.js";
+import { loggingSettings } from "../../src/eval/logging.js";
+import { configChanges } from "../../src/eval/manifest.js";
+import { Progress } from "../../src/eval/progress.js";
+import { renderReport } from "../../src/eval/report.js";
+import { summarise, type UnitView } from "../../src/eval/summary.js";
+import { globMatcher, loadTaskSet, type TaskDef } from "../../src/eval/task-set.js";
+import { planUnits } from "../../src/eval/units.js";
+import { grade } from "../../src/eval/verdict.js";
+import { relativizeDiff } from "../../src/eval/workspace.js";
+import { emptyTokens, type TaskResult } from "../../src/executor/task.js";
+
+function taskDir(root: string, id: string, files: Record<string, string>) {
+  const dir = join(root, id);
+  mkdirSync(join(dir, "app"), { recursive: true });
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+}
+
+describe("task set", () => {
+  it("loads valid tasks and reports a bad one with path, line and field", async () => {
+    const root = mkdtempSync(join(tmpdir(), "ocbox-ts-"));
+    taskDir(root, "good", {
+      "prompt.md": "Add a README.",
+      "requirements.yaml": "- id: readme\n  description: README.md exists\n",
+      "task.yaml": "timeoutS: 60\ncheck: test -f README.md\n",
+    });
+    taskDir(root, "bad", {
+      "prompt.md": "x",
+      "requirements.yaml": "- id: a\n  description: fine\n- id: b\n  description: ok\n  weight: -2\n",
+    });
+    taskDir(root, "typo", { "prompt.md": "x", "requirements.yaml": "- id: a\n  desc: oops\n" });
+    mkdirSync(join(root, "not-a-task"));
+    const set = await loadTaskSet(root);
+    expect(set.tasks.map((t) => t.id)).toEqual(["good"]);
+    expect(set.tasks[0]?.config.check).toEqual({ command: "test -f README.md", timeoutS: 300 });
+    expect(set.tasks[0]?.requirements[0]?.weight).toBe(1);
+    const bad = set.invalid.find((i) => i.id === "bad");
+    expect(bad).toMatchObject({ field: "[1].weight" });
+    expect(bad?.path).toMatch(/bad\/requirements\.yaml:5:\d+$/);
+    expect(set.invalid.find((i) => i.id === "typo")?.path).toMatch(/requirements\.yaml:\d+:\d+$/);
+  });
+
+  it("filters with globs", () => {
+    const m = globMatcher("fix-*,add-?");
+    expect(["fix-a", "add-b", "add-bb", "other"].filter(m)).toEqual(["fix-a", "add-b"]);
+  });
+});
+
+const task = (id: string, digest = "d1") => ({ id, digest }) as TaskDef;
+
+describe("journal and resume", () => {
+  it("keeps finished units, reruns interrupted ones and tolerates a torn line", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "ocbox-j-")), "journal.jsonl");
+    const j = new Journal(file);
+    const at = "t";
+    j.append({ type: "begin", at, unit: "a#1" });
+    j.append({ type: "begin", at, unit: "b#1" });
+    j.append({
+      type: "end",
+      at,
+      unit: "a#1",
+      digest: "d1",
+      outcome: "COMPLETE",
+      failureReason: null,
+      infra: false,
+    });
+    j.append({ type: "begin", at, unit: "c#1" });
+    j.append({
+      type: "end",
+      at,
+      unit: "c#1",
+      digest: "d1",
+      outcome: "ERROR",
+      failureReason: "INFRASTRUCTURE",
+      infra: true,
+    });
+    j.close();
+    writeFileSync(file, '{"type":"end","unit":"b#1"', { flag: "a" });
+    const state = journalState(await readJournal(file));
+    expect([...state.finished.keys()].sort()).toEqual(["a#1", "c#1"]);
+    expect([...state.interrupted]).toEqual(["b#1"]);
+
+    const plan = planUnits([task("a"), task("b"), task("c")], 1, state);
+    expect(plan.kept.map((u) => u.key)).toEqual(["a#1", "c#1"]);
+    expect(plan.todo.map((u) => u.key)).toEqual(["b#1"]);
+    expect(plan.resumed).toEqual(["b#1"]);
+    expect(planUnits([task("a"), task("c")], 1, state, { retryInfra: true }).todo.map((u) => u.key)).toEqual([
+      "c#1",
+    ]);
+    expect(planUnits([task("a", "changed")], 2, state).todo.map((u) => u.dir)).toEqual([
+      "tasks/a/r1",
+      "tasks/a/r2",
+    ]);
+  });
+
+  it("names every changed config field", () => {
+    const base = { model: "a/b", tasksDir: "/t", repeat: 1, filter: null, role: null, timeoutS: null };
+    expect(configChanges(base, { ...base, model: "a/c", repeat: 2 })).toEqual([
+      'model: "a/b" → "a/c"',
+      "repeat: 1 → 2",
+    ]);
+    expect(configChanges(base, base)).toEqual([]);
+  });
+});
+
+describe("verdicts and summary", () => {
+  const reqs = [
+    { id: "r1", description: "x", weight: 3 },
+    { id: "r2", description: "y", weight: 1 },
+  ];
+  it("missing ids count as failed, unknown ids are dropped, scores are weighted", () => {
+    const g = grade(reqs, [
+      { id: "r1", score: 1, passed: true, reason: "ok", evidence: ["a.ts:1"] },
+      { id: "zz", score: 1, passed: true, reason: "made up" },
+    ]);
+    expect(g.score).toBeCloseTo(0.75);
+    expect(g.passRate).toBeCloseTo(0.75);
+    expect(g.missing).toBe(1);
+    expect(g.unknown).toEqual(["zz"]);
+    expect(g.requirements[1]).toMatchObject({ id: "r2", passed: false, score: 0, missing: true });
+  });
+
+  const result = (over: Partial<TaskResult> = {}): TaskResult => ({
+    outcome: "COMPLETE",
+    contract: null,
+    failureReason: null,
+    failureKind: null,
+    hint: null,
+    attempts: 1,
+    recoveredBy: null,
+    sessionId: null,
+    model: null,
+    tokens: { ...emptyTokens(), input: 10, output: 5 },
+    cost: 0.01,
+    timings: { queued: 0, sandbox: 1, firstRequest: null, agent: 2, total: 4 },
+    sandbox: "cold",
+    pool: null,
+    rawOutput: null,
+    role: null,
+    ...over,
+  });
+  const unit = (
+    taskId: string,
+    repeat: number,
+    score: number | null,
+    over: Partial<TaskResult> = {},
+    infra = false,
+  ): UnitView => ({
+    record: {
+      key: `${taskId}#${repeat}`,
+      task: taskId,
+      repeat,
+      taskDigest: "d",
+      prompt: "p",
+      requirements: reqs,
+      check: null,
+      infra,
+      diffBytes: 0,
+      finishedAt: "t",
+    },
+    result: result(over),
+    grade: score === null ? undefined : { requirements: [], score, passRate: score, missing: 0, unknown: [] },
+  });
+
+  it("reports mean and spread across repeats and counts infra failures apart", () => {
+    const s = summarise(
+      [
+        unit("a", 1, 1),
+        unit("a", 2, 0.5),
+        unit("b", 1, null, { outcome: "ERROR", failureReason: "TIMEOUT" }),
+        unit("c", 1, null, { outcome: "ERROR", failureReason: "INFRASTRUCTURE" }, true),
+      ],
+      [{ id: "bad", path: "p", field: "f", problem: "x" }],
+      "j/m",
+    );
+    expect(s.tasks[0]?.score).toMatchObject({ n: 2, mean: 0.75, spread: 0.25 });
+    expect(s.totals).toMatchObject({
+      units: 4,
+      completed: 2,
+      agentFailed: 1,
+      infraFailed: 1,
+      invalidTasks: 1,
+      judged: 2,
+    });
+    expect(s.totals.failures).toEqual({ TIMEOUT: 1, INFRASTRUCTURE: 1 });
+    expect(s.totals.tokens.input).toBe(40);
+    expect(s.totals.cost).toBeCloseTo(0.04);
+  });
+});
+
+describe("logs, progress, report", () => {
+  it("describes tool calls, errors and lifecycle of the watched session only", () => {
+    const tool = {
+      type: "message.part.updated",
+      properties: {
+        part: {
+          sessionID: "s1",
+          type: "tool",
+          tool: "write",
+          state: { status: "completed", title: "a.txt" },
+        },
+      },
+    };
+    expect(describeEvent(tool, "s1")).toBe("tool write completed: a.txt");
+    expect(describeEvent(tool, "s2")).toBeUndefined();
+    expect(
+      describeEvent(
+        {
+          type: "session.error",
+          properties: { sessionID: "s1", error: { name: "APIError", data: { message: "502" } } },
+        },
+        "s1",
+      ),
+    ).toBe("session error: APIError: 502");
+  });
+
+  it("logging: --verbose implies agent logs and DEBUG; variables are honoured", () => {
+    expect(loggingSettings({ verbose: true }, {})).toMatchObject({
+      agentLogs: true,
+      serverLogLevel: "DEBUG",
+      printServerLogs: true,
+    });
+    expect(
+      loggingSettings({}, { OCBOX_SERVER_LOG_LEVEL: "warn", OCBOX_EXTRA_ENV_PREFIXES: "MY_, X_" }),
+    ).toMatchObject({
+      agentLogs: false,
+      serverLogLevel: "WARN",
+      printServerLogs: false,
+      extraEnvPrefixes: ["MY_", "X_"],
+    });
+    expect(
+      loggingSettings({ agentLogs: true }, { OCBOX_STREAM_CONTAINER_LOGS: "0" }).streamContainerLogs,
+    ).toBe(false);
+  });
+
+  it("progress gives an ETA from finished units", () => {
+    let now = 0;
+    const p = new Progress(4, 2, () => now);
+    p.start("a");
+    p.start("b");
+    now = 10_000;
+    p.end("a", true, false);
+    p.phase("b", "prompt");
+    expect(p.etaS()).toBeCloseTo(15);
+    expect(p.line()).toContain("1/4 done, 1 running, 0 failed");
+    expect(p.runningLines()).toEqual(["  b: prompt (10 s)"]);
+  });
+
+  it("diff paths are relative and the report escapes what it shows", () => {
+    expect(relativizeDiff("diff --git a/tmp/x/app/f b/tmp/y/ws/f", "/tmp/x/app", "/tmp/y/ws")).toBe(
+      "diff --git a/f b/f",
+    );
+    const html = renderReport({
+      title: "run",
+      model: "m/x",
+      summary: summarise([], [], null),
+      units: [
+        {
+          key: "t#1",
+          task: "t",
+          repeat: 1,
+          outcome: "COMPLETE",
+          failureReason: null,
+          infra: false,
+          checkExit: 0,
+          seconds: 1,
+          tokens: 3,
+          cost: 0,
+          grade: null,
+          judgeError: null,
+          diff: "+<script>",
+          timeline: [],
+        },
+      ],
+    });
+    expect(html).toContain("&lt;script&gt;");
+    expect(html).not.toContain("<script>");
+    expect(html).not.toMatch(/(src|href)="https?:/);
+  });
+});
