@@ -30,7 +30,7 @@ import {
   type Manifest,
   type RunConfig,
 } from "./manifest.js";
-import { exportSession } from "./session-export.js";
+import { recordSession } from "./session-export.js";
 import { writeSummary } from "./summary-file.js";
 import { loadTaskSet, type InvalidTask, type TaskDef } from "./task-set.js";
 import { isInfraFailure, type CheckOutcome, type UnitRecord } from "./unit-record.js";
@@ -259,6 +259,7 @@ async function runUnit(
   const trace = (line: string) => log.verbose && emit({ type: "trace", unit: unit.key, line });
   let check: CheckOutcome | null = null;
   let exported: unknown;
+  let recorder: ReturnType<typeof recordSession> | undefined;
   const started = performance.now();
   const modelName = plan.model ? `${plan.model.providerID}/${plan.model.modelID}` : options.model;
 
@@ -275,7 +276,8 @@ async function runUnit(
         output: `${r.stdout}${r.stderr}`.slice(-4096),
       };
     }
-    exported = await exportSession(s.client, s.sessionId).catch((e: unknown) => ({ error: errorMessage(e) }));
+    exported = await recorder?.export().catch((e: unknown) => ({ error: errorMessage(e) }));
+    recorder?.stop();
   };
 
   let result: TaskResult;
@@ -298,6 +300,7 @@ async function runUnit(
         trace(
           `call start: model ${modelName}, port ${s.port}, timeout ${plan.timeouts.hardS} s, workspace ${workspace}, session ${s.sessionId}`,
         );
+        recorder = recordSession(s.client, s.sessionId);
         const stops = [
           log.agentLogs
             ? streamAgentLog(s.client, s.sessionId, (line) => emit({ type: "agent", unit: unit.key, line }))

@@ -57,3 +57,60 @@ export function toolTimeline(exported: Pick<SessionExport, "messages"> | undefin
   }
   return out;
 }
+
+interface RecordedEvent {
+  type?: string;
+  properties?: {
+    info?: Record<string, unknown> & { id?: string; sessionID?: string };
+    part?: Record<string, unknown> & { id?: string; messageID?: string; sessionID?: string };
+  };
+}
+
+/**
+ * Records a session's messages and parts from the event stream. The server's own message list
+ * (`GET /session/{id}/message`) answers 400 for a session prompted with a JSON-schema format
+ * (OpenCode 1.18, "Expected OutputFormatJsonSchema"), so the export falls back to this record.
+ */
+export function recordSession(client: OpencodeClient, sessionId: string) {
+  const messages = new Map<
+    string,
+    { info: Record<string, unknown>; parts: Map<string, Record<string, unknown>> }
+  >();
+  const controller = new AbortController();
+  void (async () => {
+    try {
+      const sub = await client.event.subscribe({}, { signal: controller.signal, sseMaxRetryAttempts: 3 });
+      for await (const raw of sub.stream as AsyncIterable<RecordedEvent>) {
+        const { info, part } = raw.properties ?? {};
+        if (raw.type === "message.updated" && info?.id && info.sessionID === sessionId) {
+          const m = messages.get(info.id);
+          if (m) m.info = info;
+          else messages.set(info.id, { info, parts: new Map() });
+        }
+        if (
+          raw.type === "message.part.updated" &&
+          part?.id &&
+          part.messageID &&
+          part.sessionID === sessionId
+        ) {
+          const m = messages.get(part.messageID) ?? { info: { id: part.messageID }, parts: new Map() };
+          m.parts.set(part.id, part);
+          messages.set(part.messageID, m);
+        }
+      }
+    } catch {
+      // the stream ends with the sandbox
+    }
+  })();
+  return {
+    stop: () => controller.abort(),
+    async export(): Promise<SessionExport> {
+      const served = await exportSession(client, sessionId).catch(() => undefined);
+      if (served && served.messages.length > 0) return served;
+      return {
+        info: served?.info ?? null,
+        messages: [...messages.values()].map((m) => ({ info: m.info, parts: [...m.parts.values()] })),
+      };
+    },
+  };
+}

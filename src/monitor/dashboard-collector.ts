@@ -132,6 +132,7 @@ export class DashboardCollector {
           sandboxId: row.sandboxId,
           runId: row.runId,
           agentId: row.agentId,
+          startedAt: row.startedAt,
           stateDir: stateLayout(row.sandboxId, this.env).dir,
         },
         monitors,

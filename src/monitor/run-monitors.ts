@@ -17,6 +17,8 @@ export interface MonitorTarget {
   runId: string;
   agentId: string;
   stateDir: string;
+  /** When the sandbox started (ISO): the first summary covers the time since. Default: now. */
+  startedAt?: string;
 }
 
 export interface RunningMonitors {
@@ -42,7 +44,7 @@ export function startMonitors(
   const inFlight = new Set<Promise<void>>();
   let lastScan: ListenerScan | undefined;
   let snapshots: ResourceSnapshot[] = [];
-  let since = new Date();
+  let since = target.startedAt ? new Date(target.startedAt) : new Date();
   let stopped = false;
 
   const every = (seconds: number, file: string, tick: () => Promise<unknown>, now = true) => {
