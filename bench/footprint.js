@@ -39,13 +39,18 @@ export async function benchFootprint(env, { idleS = 15 } = {}) {
     ]);
     const result = {
       idleS,
-      ocbox: { agentMiB: (agent ?? 0) / MiB, sidecarMiB: (egress ?? 0) / MiB, totalMiB: ((agent ?? 0) + (egress ?? 0)) / MiB },
+      ocbox: {
+        agentMiB: (agent ?? 0) / MiB,
+        sidecarMiB: (egress ?? 0) / MiB,
+        totalMiB: ((agent ?? 0) + (egress ?? 0)) / MiB,
+      },
       bareServeRssMiB: treeRss(bare.child.pid) / MiB,
       peerDockerServeMiB: (peerBytes ?? 0) / MiB,
       imageMB: {
         sandbox: (await env.engine.imageSize(env.images.sandbox.tag)) / 1e6,
         egress: (await env.engine.imageSize(env.images.egress.tag)) / 1e6,
-        bareOpencodeBinary: statSync(findOpencodeBinary(process.arch === "arm64" ? "arm64" : "x64").path).size / 1e6,
+        bareOpencodeBinary:
+          statSync(findOpencodeBinary(process.arch === "arm64" ? "arm64" : "x64").path).size / 1e6,
       },
     };
     result.ratioToBareServe = result.ocbox.totalMiB / result.bareServeRssMiB;

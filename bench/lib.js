@@ -23,7 +23,9 @@ export const machine = () => ({
   cpuModel: cpus()[0]?.model,
   memoryGiB: Math.round(totalmem() / 2 ** 30),
   node: process.version,
-  docker: spawnSync("docker", ["version", "--format", "{{.Server.Version}}"], { encoding: "utf8" }).stdout?.trim(),
+  docker: spawnSync("docker", ["version", "--format", "{{.Server.Version}}"], {
+    encoding: "utf8",
+  }).stdout?.trim(),
 });
 
 export async function writeResults(name, data) {

@@ -140,7 +140,8 @@ export function dockerPeers(image, opencodeConfig) {
         "scripted/scripted",
         prompt,
       ]);
-      if (r.code !== 0) throw new Error(`docker run … opencode run failed (${r.code}): ${r.stderr.slice(-800)}`);
+      if (r.code !== 0)
+        throw new Error(`docker run … opencode run failed (${r.code}): ${r.stderr.slice(-800)}`);
       return r.stdout;
     },
     /** Start `opencode serve` detached; resolves with its id and port once the start call returns. */
@@ -179,7 +180,9 @@ export function dockerPeers(image, opencodeConfig) {
           if (res?.ok) break;
           await new Promise((r) => setTimeout(r, pollMs));
         }
-        const session = await (await fetch(`${server.url}/session`, { method: "POST", headers, body: "{}" })).json();
+        const session = await (
+          await fetch(`${server.url}/session`, { method: "POST", headers, body: "{}" })
+        ).json();
         const res = await fetch(`${server.url}/session/${session.id}/message`, {
           method: "POST",
           headers,

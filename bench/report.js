@@ -28,12 +28,20 @@ function goals(r) {
   const sidecarMB = r.footprint ? (r.footprint.ocbox.sidecarMiB * 2 ** 20) / 1e6 : undefined;
   const sc = r.scaling;
   const drift = sc?.[10] && sc?.[0] ? sc[10].overheadS.median - sc[0].overheadS.median : undefined;
-  const peersBeaten = one
-    ? Object.values(one.vsPeers).every((x) => x && x.median < 1)
-    : undefined;
+  const peersBeaten = one ? Object.values(one.vsPeers).every((x) => x && x.median < 1) : undefined;
   return [
-    ["One task, warm pool", "≤ 1.0× bare", one && ratio(one.ratioToBare.warm), one && one.ratioToBare.warm.median <= 1.0],
-    ["One task, cold", "≤ 1.3× bare", one && ratio(one.ratioToBare.cold), one && one.ratioToBare.cold.median <= 1.3],
+    [
+      "One task, warm pool",
+      "≤ 1.0× bare",
+      one && ratio(one.ratioToBare.warm),
+      one && one.ratioToBare.warm.median <= 1.0,
+    ],
+    [
+      "One task, cold",
+      "≤ 1.3× bare",
+      one && ratio(one.ratioToBare.cold),
+      one && one.ratioToBare.cold.median <= 1.3,
+    ],
     [
       "Each peer pattern beaten",
       "< 1.0× each peer",
@@ -42,14 +50,22 @@ function goals(r) {
       peersBeaten,
     ],
     ["Throughput, 4 workers", "≥ 0.9× bare", t4 && `${s2(t4.ratio)}×`, t4 && t4.ratio >= 0.9],
-    ["Idle sidecar", "< 30 MB", sidecarMB !== undefined && `${sidecarMB.toFixed(1)} MB`, sidecarMB !== undefined && sidecarMB < 30],
+    [
+      "Idle sidecar",
+      "< 30 MB",
+      sidecarMB !== undefined && `${sidecarMB.toFixed(1)} MB`,
+      sidecarMB !== undefined && sidecarMB < 30,
+    ],
     [
       "Flat overhead (scaling)",
       "overhead at 10 s within 0.5 s of 0 s",
       drift !== undefined && `${drift >= 0 ? "+" : ""}${s2(drift)} s`,
       drift !== undefined && Math.abs(drift) <= 0.5,
     ],
-  ].map(([g, target, measured, ok]) => `| ${g} | ${target} | ${measured || "n/a"} | ${mark(measured ? ok : undefined)} |`);
+  ].map(
+    ([g, target, measured, ok]) =>
+      `| ${g} | ${target} | ${measured || "n/a"} | ${mark(measured ? ok : undefined)} |`,
+  );
 }
 
 function sections(r, file) {
@@ -86,7 +102,10 @@ function sections(r, file) {
       "",
       "| pattern | wall time, median (min–max) | ratio to bare (paired) |",
       "|---|---|---|",
-      ...Object.keys(NAMES).map((n) => `| ${NAMES[n]} | ${sec(r.one.wallS[n])} | ${n === "bare" ? "1" : ratio(r.one.ratioToBare[n])} |`),
+      ...Object.keys(NAMES).map(
+        (n) =>
+          `| ${NAMES[n]} | ${sec(r.one.wallS[n])} | ${n === "bare" ? "1" : ratio(r.one.ratioToBare[n])} |`,
+      ),
       "",
       `### Task start to first model request (issue 5), n=${r.one.firstRequestS.bare.n}`,
       "",
@@ -95,7 +114,8 @@ function sections(r, file) {
       "| pattern | call → first model request, median (min–max) | ratio to bare (paired) |",
       "|---|---|---|",
       ...Object.keys(NAMES).map(
-        (n) => `| ${NAMES[n]} | ${sec(r.one.firstRequestS[n])} | ${n === "bare" ? "1" : ratio(r.one.firstRequestRatioToBare[n])} |`,
+        (n) =>
+          `| ${NAMES[n]} | ${sec(r.one.firstRequestS[n])} | ${n === "bare" ? "1" : ratio(r.one.firstRequestRatioToBare[n])} |`,
       ),
       "",
     );

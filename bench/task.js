@@ -143,7 +143,9 @@ export async function benchOne(env, { rounds = 10 } = {}) {
   process.stdout.write("\n");
   const result = {
     wallS: Object.fromEntries(names.map((n) => [n, summary(wall[n])])),
-    ratioToBare: Object.fromEntries(names.filter((n) => n !== "bare").map((n) => [n, ratios(wall[n], wall.bare)])),
+    ratioToBare: Object.fromEntries(
+      names.filter((n) => n !== "bare").map((n) => [n, ratios(wall[n], wall.bare)]),
+    ),
     firstRequestS: Object.fromEntries(names.map((n) => [n, summary(first[n].filter((x) => x !== null))])),
     // ocbox against each peer, pair by pair (below 1: ocbox is faster).
     vsPeers: {
@@ -162,8 +164,7 @@ export async function benchOne(env, { rounds = 10 } = {}) {
       `one task, ${n}: ${fmt(result.wallS[n])}${r ? `; ratio to bare median ${r.median.toFixed(2)} (${r.min.toFixed(2)}–${r.max.toFixed(2)})` : ""}`,
     );
   }
-  for (const n of names)
-    console.log(`call to first model request, ${n}: ${fmt(result.firstRequestS[n])}`);
+  for (const n of names) console.log(`call to first model request, ${n}: ${fmt(result.firstRequestS[n])}`);
   return result;
 }
 

@@ -44,3 +44,8 @@ export {
   type RecoveredBy,
 } from "./executor/task.js";
 export { classifyFailure, type FailureHint, type FailureReason } from "./executor/hints.js";
+export { openBridge, type Bridge, type BridgeOptions } from "./bridge/bridge.js";
+export { openDashboard, type Dashboard } from "./monitor/dashboard.js";
+export { startMonitors, type MonitorTarget, type RunningMonitors } from "./monitor/run-monitors.js";
+export { checkProject, type CheckReport } from "./monitor/check.js";
+export { scanImage, type ScanReport } from "./monitor/scan.js";

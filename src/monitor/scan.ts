@@ -67,7 +67,7 @@ async function dpkgList(
     },
     env: {},
     user: "65534:65534",
-    cmd: ["sh", "-c", SCRIPT],
+    entrypoint: ["sh", "-c", SCRIPT],
     networkMode: "none",
     mounts: [],
     tmpfs: {},

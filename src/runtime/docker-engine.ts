@@ -202,6 +202,7 @@ export class DockerEngine implements Engine {
         Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
         User: spec.user,
         ...(spec.cmd ? { Cmd: spec.cmd } : {}),
+        ...(spec.entrypoint ? { Entrypoint: spec.entrypoint } : {}),
         ...(spec.workingDir ? { WorkingDir: spec.workingDir } : {}),
         StopTimeout: spec.stopTimeout,
         ...(spec.healthcheck

@@ -28,6 +28,8 @@ export interface ContainerSpec {
   /** "uid:gid" */
   user: string;
   cmd?: string[];
+  /** Replaces the image's entrypoint (a one-shot command such as `ocbox scan`'s dpkg-query). */
+  entrypoint?: string[];
   workingDir?: string;
   /** "none", "host", "bridge" or a network name. */
   networkMode: string;

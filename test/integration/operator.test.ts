@@ -337,3 +337,47 @@ it("autonomous: `up --autonomous` says the hardening is unchanged, and a tool ca
   expect(text).toContain("wrote it");
   expect((await readFile(join(p.root, "auto.txt"), "utf8")).trim()).toBe("ran");
 });
+
+it("check and scan: config, approval, images; packages listed, never 'no vulnerabilities' without data", async () => {
+  const p = await project("checked", "");
+  await p.run(["up", "--detach", "--approve-hook"]).then(() => p.run(["down"])); // approves and builds
+  const ok = await p.run(["check", "--json"]);
+  expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+  const report = JSON.parse(ok.stdout) as { items: Array<{ name: string; ok: boolean }> };
+  expect(report.items.map((i) => [i.name, i.ok])).toEqual([
+    ["config", true],
+    ["approval", true],
+    ["mcp", true],
+    ["images", true],
+  ]);
+  await writeFile(join(p.root, "ocbox.yaml"), "egress:\n  allow: [.example.com]\n", { flag: "a" });
+  const changed = await p.run(["check"]);
+  expect(changed.code).toBe(1);
+  expect(changed.stdout).toMatch(/FAIL approval/);
+
+  const scan = ocbox(["scan", "--json"], { cwd: p.root, env: p.env });
+  const unchecked = await scan;
+  expect(unchecked.code, unchecked.stderr).toBe(0);
+  const u = JSON.parse(unchecked.stdout) as {
+    packages: Array<{ name: string }>;
+    findings: unknown;
+    notes: string[];
+  };
+  expect(u.packages.map((x) => x.name)).toContain("bash");
+  expect(u.findings).toBeNull();
+  expect(u.notes.join(" ")).toMatch(/NOT checked/);
+  const scanners = await engine.listContainers([`${LABEL.managed}=true`, `${LABEL.sandbox}=scan`], true);
+  expect(scanners.filter((c) => c.labels[LABEL.ownerPid] === String(scan.child.pid))).toEqual([]);
+
+  const feed = join(home, "tracker.json");
+  await writeFile(
+    feed,
+    JSON.stringify({
+      bash: { "CVE-2099-1": { releases: { bookworm: { status: "open", urgency: "low" } } } },
+    }),
+  );
+  const checked = await p.run(["scan", "--json"], { OCBOX_VULN_FEED: feed });
+  const c = JSON.parse(checked.stdout) as { findings: Array<{ cve: string }> };
+  expect(checked.code).toBe(1);
+  expect(c.findings.map((f) => f.cve)).toEqual(["CVE-2099-1"]);
+});
