@@ -65,6 +65,11 @@ describe("parseProjectConfig", () => {
       image: { packages: [] },
       limits: {},
       hook: { preStart: DEFAULT_HOOK_PATH },
+      monitors: {
+        listeners: { enabled: false, expected: [], intervalS: 15 },
+        resources: { enabled: false, intervalS: 30 },
+        summary: { enabled: false, intervalS: 3600 },
+      },
       autonomous: false,
     });
   });
