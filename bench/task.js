@@ -33,7 +33,9 @@ export async function setup() {
     images,
     pools: new Pools(),
   });
-  const plan = await planTask(options(newWorkspace()));
+  const planWs = newWorkspace();
+  const plan = await planTask(options(planWs));
+  rmSync(planWs, { recursive: true, force: true });
   return {
     engine,
     images,
