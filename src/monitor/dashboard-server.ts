@@ -8,6 +8,7 @@ import { createServer, type ServerResponse } from "node:http";
 import { LoginCodes, cookieValue, systemClock, type Clock } from "../project/login-codes.js";
 import type { DashboardSnapshot } from "./dashboard-model.js";
 import { DASHBOARD_PAGE } from "./dashboard-page.js";
+import { listenLoopback } from "../util/listen.js";
 
 export const DASHBOARD_LOGIN_PATH = "/__ocbox/login";
 
@@ -95,13 +96,9 @@ export async function startDashboardServer(
     res.writeHead(404, { "content-type": "text/plain", ...SECURITY_HEADERS }).end("not found\n");
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, "127.0.0.1", () => resolve());
-  });
-  const address = server.address();
-  port = typeof address === "object" && address ? address.port : 0;
-  const url = `http://127.0.0.1:${port}`;
+  const bound = await listenLoopback(server, options.port ?? 0);
+  port = bound.port;
+  const url = bound.url;
   return {
     url,
     port,

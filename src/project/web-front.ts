@@ -20,6 +20,7 @@ import {
 import type { Socket } from "node:net";
 import { authorization, type ServerHandle } from "../opencode/client.js";
 import { LoginCodes, cookieValue, systemClock, withoutCookie, type Clock } from "./login-codes.js";
+import { listenLoopback } from "../util/listen.js";
 
 export const LOGIN_PATH = "/__ocbox/login";
 
@@ -157,13 +158,9 @@ export async function startWebFront(
     up.end();
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, "127.0.0.1", () => resolve());
-  });
-  const address = server.address();
-  port = typeof address === "object" && address ? address.port : 0;
-  const url = `http://127.0.0.1:${port}`;
+  const bound = await listenLoopback(server, options.port ?? 0);
+  port = bound.port;
+  const url = bound.url;
   return {
     url,
     port,

@@ -13,6 +13,7 @@ import { Progress } from "../../eval/progress.js";
 import { writeReport } from "../../eval/report-file.js";
 import { runEval } from "../../eval/run.js";
 import type { Context } from "../context.js";
+import { secondsFlag } from "../flags.js";
 import { style } from "../output.js";
 
 type Runner = (fn: (ctx: Context) => Promise<number>) => void;
@@ -22,14 +23,6 @@ const positiveInt = (flag: string, v: string | undefined, fallback: number): num
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1)
     throw new OcboxError("USAGE", `${flag} must be a whole number ≥ 1, not ${v}`);
-  return n;
-};
-
-const seconds = (flag: string, v: string | undefined): number | undefined => {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0)
-    throw new OcboxError("USAGE", `${flag} must be a positive number of seconds, not ${v}`);
   return n;
 };
 
@@ -157,7 +150,7 @@ export function registerEval(program: Command, run: Runner) {
           repeat: positiveInt("--repeat", flags.repeat, 1),
           ...(flags.filter ? { filter: flags.filter } : {}),
           ...(flags.role ? { role: flags.role } : {}),
-          ...(flags.timeout ? { timeoutS: seconds("--timeout", flags.timeout) } : {}),
+          ...(flags.timeout ? { timeoutS: secondsFlag("--timeout", flags.timeout) } : {}),
           ...(flags.force ? { force: true } : {}),
           ...(flags.retryFailed ? { retryFailed: "infra" as const } : {}),
           ...(opencodeConfig ? { opencodeConfig } : {}),
@@ -229,7 +222,7 @@ export function registerEval(program: Command, run: Runner) {
         const opencodeConfig = await opencodeConfigFrom(flags.opencodeConfig);
         let progress = new Progress(0, workers);
         let live = liveOutput(ctx, progress);
-        const timeoutS = seconds("--timeout", flags.timeout);
+        const timeoutS = secondsFlag("--timeout", flags.timeout);
         const result = await runJudge({
           model: flags.model,
           inputDir: flags.input,

@@ -3,6 +3,7 @@ import { OcboxError } from "../../errors.js";
 import { runTask } from "../../executor/prepare.js";
 import { exitCodeFor } from "../../executor/task.js";
 import type { Context } from "../context.js";
+import { secondsFlag } from "../flags.js";
 import { style } from "../output.js";
 
 interface RunFlags {
@@ -19,14 +20,6 @@ interface RunFlags {
   structurer: boolean;
   retries?: string;
 }
-
-const seconds = (flag: string, v: string | undefined): number | undefined => {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0)
-    throw new OcboxError("USAGE", `${flag} must be a positive number of seconds, not ${v}`);
-  return n;
-};
 
 export function registerRun(program: Command, run: (fn: (ctx: Context) => Promise<number>) => void) {
   program
@@ -64,8 +57,8 @@ export function registerRun(program: Command, run: (fn: (ctx: Context) => Promis
         if (retries !== undefined && (!Number.isInteger(retries) || retries < 0)) {
           throw new OcboxError("USAGE", `--retries must be a whole number ≥ 0, not ${flags.retries}`);
         }
-        const hardS = seconds("--timeout", flags.timeout);
-        const inactivityS = flags.inactivity === "0" ? null : seconds("--inactivity", flags.inactivity);
+        const hardS = secondsFlag("--timeout", flags.timeout);
+        const inactivityS = flags.inactivity === "0" ? null : secondsFlag("--inactivity", flags.inactivity);
         const result = await runTask({
           workspace: flags.workspace,
           ...(flags.prompt !== undefined ? { prompt: flags.prompt } : {}),

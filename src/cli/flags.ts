@@ -1,0 +1,11 @@
+/** Numeric flag values, checked the same way by every command. */
+import { OcboxError } from "../errors.js";
+
+/** A positive number of seconds, or undefined when the flag was not given. */
+export function secondsFlag(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new OcboxError("USAGE", `${flag} must be a positive number of seconds, not ${v}`);
+  return n;
+}
