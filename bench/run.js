@@ -1,9 +1,10 @@
 // `npm run bench [-- SCENARIO] [-- --quick]`: the benchmark harness (issue 8). Real engine, real
 // image, real opencode, the scripted model answering instantly. Scenarios: one, throughput, up,
-// footprint, scaling, start. A full run (no scenario, not quick) writes
+// footprint, scaling, start, eval. A full run (no scenario, not quick) writes
 // bench/results/<date>-bench.json and regenerates BENCHMARKS.md; a single scenario or --quick
 // writes <date>-<name>.json and leaves BENCHMARKS.md alone. It fails only when the bench itself
 // breaks (a task did not succeed, a container did not start), never on a timing.
+import { benchEval } from "./eval.js";
 import { benchFootprint } from "./footprint.js";
 import { machine, writeResults } from "./lib.js";
 import { writeReport } from "./report.js";
@@ -14,7 +15,7 @@ import { benchUp } from "./up.js";
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 const only = args.find((a) => !a.startsWith("--"));
-const SCENARIOS = ["one", "throughput", "up", "footprint", "scaling", "start"];
+const SCENARIOS = ["one", "throughput", "up", "footprint", "scaling", "start", "eval"];
 if (only && !SCENARIOS.includes(only)) {
   console.error(`unknown scenario ${only}; one of: ${SCENARIOS.join(", ")}`);
   process.exit(2);
@@ -48,6 +49,13 @@ try {
   if (want("start")) {
     console.log("== sandbox start, smoke");
     results.start = await benchStart({ runs: quick ? 2 : 5 });
+  }
+  if (want("eval")) {
+    console.log("== eval runner: throughput and per-task overhead");
+    results.eval = await benchEval(
+      env,
+      quick ? { count: 4, workers: [1, 2], cold: false, overheadCount: 2 } : {},
+    );
   }
 } finally {
   await env.close();

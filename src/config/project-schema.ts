@@ -8,6 +8,7 @@
  */
 import { z } from "zod";
 import { workflowKeys } from "./workflow-schema.js";
+import { volumeListProblems, volumePathProblem } from "./volume-paths.js";
 import {
   ALLOW_ENTRY_PATTERN,
   allowEntryProblem,
@@ -22,6 +23,8 @@ import {
   withProblem,
 } from "./checks.js";
 import { reservedEnvReason } from "./env-rules.js";
+import { gatewayNetwork, gatewayNetworkProblems } from "./gateway-network-schema.js";
+import { hardeningSchema } from "./hardening-schema.js";
 import { MIN_MEMORY_BYTES, parseMemory } from "./limits.js";
 import { monitorsSchema } from "./monitors-schema.js";
 
@@ -69,7 +72,9 @@ const gateway = z
           "`Authorization: Bearer`; inside the sandbox any variable with that value holds a placeholder instead. " +
           "Absent: the agent's own Authorization header passes.",
       ),
+    network: gatewayNetwork,
   })
+  .superRefine(gatewayNetworkProblems)
   .describe("One model gateway.");
 
 const egress = z
@@ -359,8 +364,23 @@ export const projectConfigSchema = z
     env,
     image,
     limits,
+    hardening: hardeningSchema,
     model,
     hook,
+    volumes: z
+      .array(withProblem(z.string(), volumePathProblem))
+      .superRefine((paths, ctx) => {
+        for (const p of volumeListProblems(paths)) {
+          ctx.addIssue({ code: "custom", path: [p.index], message: p.problem, params: { fix: p.fix } });
+        }
+      })
+      .optional()
+      .describe(
+        "Performance volumes (E11): workspace dirs such as node_modules, target or .venv that a named Docker volume " +
+          "shadows inside the sandbox, so installs and builds there skip the bind mount and persist between runs of " +
+          "the project. Relative to the workspace. The host's own copy of the dir is not what the agent sees. " +
+          "`ocbox clean --volumes` removes them.",
+      ),
     ...workflowKeys,
     unsafe: z
       .strictObject({

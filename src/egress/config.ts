@@ -24,7 +24,8 @@ export function egressSpecFromConfig(
 ): EgressSpec {
   const gateways: ModelGateway[] = (config.gateways ?? []).map((gw, i) => {
     const upstream = new URL(gw.upstream).origin;
-    if (gw.keyEnv === undefined) return { agentPort: gw.port, upstream };
+    const network = gw.network !== undefined ? { network: gw.network } : {};
+    if (gw.keyEnv === undefined) return { agentPort: gw.port, upstream, ...network };
     const key = hostEnv[gw.keyEnv];
     if (key === undefined || key === "") {
       throw new OcboxError(
@@ -35,7 +36,7 @@ export function egressSpecFromConfig(
         },
       );
     }
-    return { agentPort: gw.port, upstream, key, keyEnv: gw.keyEnv };
+    return { agentPort: gw.port, upstream, key, keyEnv: gw.keyEnv, ...network };
   });
   return {
     allow: [...config.allow],

@@ -118,6 +118,7 @@ export async function prepareEgress(
       listenPort,
       upstream: gw.upstream,
       ...(gw.key !== undefined ? { key: gw.key } : {}),
+      ...(gw.address !== undefined ? { address: gw.address } : {}),
     });
     gatewayPorts[listenPort] = name;
     relays.push(`${gw.agentPort}:${listenPort}`);

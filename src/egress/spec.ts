@@ -16,6 +16,14 @@ export interface ModelGateway {
   key?: string;
   /** NAME of the host variable the key came from, for summaries (never the value). */
   keyEnv?: string;
+  /**
+   * B4: a Docker network on which the upstream's host is a container name or alias (a model server
+   * on `llm-net`). The sidecar connects to the address the engine reports at start; the agent
+   * container never joins the network.
+   */
+  network?: string;
+  /** The upstream host's IPv4 address on `network`, filled in at start (gateway-network.ts). */
+  address?: string;
 }
 
 export interface EgressSpec {

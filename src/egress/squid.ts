@@ -25,6 +25,8 @@ export interface GatewayListener {
   upstream: string;
   /** The real API key, sent as `Authorization: Bearer <key>`; absent: the agent's header passes. */
   key?: string;
+  /** Where to connect instead of resolving the upstream's host (a container on a Docker network). */
+  address?: string;
 }
 
 export interface SquidConfigInput {
@@ -91,7 +93,7 @@ export function squidConfig(input: SquidConfigInput): string {
         ? ` tls tls-servername=${up.hostname}${p.caFile ? ` tls-cafile=${p.caFile}` : ""}`
         : "";
     lines.push(
-      `cache_peer ${up.hostname} parent ${port} 0 no-query no-digest originserver name=${gw.name}_up${tls}`,
+      `cache_peer ${gw.address ?? up.hostname} parent ${port} 0 no-query no-digest originserver name=${gw.name}_up${tls}`,
     );
   }
   lines.push(

@@ -8,6 +8,8 @@ import { readFile } from "node:fs/promises";
 export type JournalEntry =
   | { type: "open"; at: string; pid: number; configDigest: string }
   | { type: "begin"; at: string; unit: string }
+  /** Ctrl+C (or SIGTERM) stopped the unit; its sandbox was removed. It reruns at the next start. */
+  | { type: "interrupt"; at: string; unit: string }
   | {
       type: "end";
       at: string;
@@ -49,7 +51,7 @@ export async function readJournal(file: string): Promise<JournalEntry[]> {
 
 export interface UnitState {
   finished: Map<string, Extract<JournalEntry, { type: "end" }>>;
-  /** Begun and never ended: interrupted. */
+  /** Begun and never ended (killed), or stopped by an interrupt: rerun at the next start. */
   interrupted: Set<string>;
 }
 
@@ -62,6 +64,7 @@ export function journalState(entries: readonly JournalEntry[]): UnitState {
       begun.add(e.unit);
       finished.delete(e.unit);
     }
+    // An interrupt entry leaves the unit begun: it is not finished.
     if (e.type === "end") {
       begun.delete(e.unit);
       finished.set(e.unit, e);

@@ -13,6 +13,7 @@ import type { ImageSet } from "../image/build.js";
 import { planTask, reapOnce } from "../executor/prepare.js";
 import { sharedPools, type Pools } from "../executor/pool.js";
 import { executeTask } from "../executor/run-task.js";
+import { WarmPool } from "../executor/warm-pool.js";
 import { DockerEngine } from "../runtime/docker-engine.js";
 import type { Engine } from "../runtime/engine.js";
 import { startHeartbeat, streamAgentLog } from "./agent-log.js";
@@ -45,6 +46,8 @@ export interface JudgeOptions {
   engine?: Engine;
   images?: ImageSet;
   pools?: Pools;
+  /** Take sandboxes from the executor's warm pool (default true), as `runEval` does. */
+  warmPool?: boolean;
   signal?: AbortSignal;
   onEvent?: (e: JudgeEvent) => void;
 }
@@ -121,20 +124,40 @@ export async function runJudge(options: JudgeOptions): Promise<JudgeRunResult> {
       pools: options.pools ?? sharedPools,
     }));
 
+  const workers = options.workers ?? 1;
+  let warm: WarmPool | undefined;
+  const warmPoolFor = (p: Awaited<ReturnType<typeof planTask>>): WarmPool | undefined => {
+    if (options.warmPool === false) return undefined;
+    warm ??= new WarmPool(engine, p.profile, {
+      size: Math.min(workers, todo.length),
+      limit: todo.length,
+      onLine: (line) => emit({ type: "trace", unit: "warm-pool", line }),
+    });
+    warm.fill();
+    return warm;
+  };
+
   let judged = 0;
   let failed = 0;
-  await runWorkers(todo, options.workers ?? 1, async ({ unit, key }) => {
-    if (options.signal?.aborted) return;
-    const name = unit.record.key;
-    emit({ type: "unit-start", unit: name });
-    const record = await judgeUnit(unit, key, await plan(), options, (e) => emit(e));
-    if (record.grade) {
-      judged++;
-      await writeJson(join(cacheDir, `${key}.json`), record);
-    } else failed++;
-    await writeJson(join(unit.dir, "judge.json"), record);
-    emit({ type: "unit-end", unit: name, record, cached: false });
-  });
+  try {
+    await runWorkers(todo, workers, async ({ unit, key }) => {
+      if (options.signal?.aborted) return;
+      const name = unit.record.key;
+      emit({ type: "unit-start", unit: name });
+      const planned = await plan();
+      const record = await judgeUnit(unit, key, planned, warmPoolFor(planned), options, (e) => emit(e));
+      if (record.grade) {
+        judged++;
+        await writeJson(join(cacheDir, `${key}.json`), record);
+      } else failed++;
+      await writeJson(join(unit.dir, "judge.json"), record);
+      emit({ type: "unit-end", unit: name, record, cached: false });
+    });
+  } catch (e) {
+    if (!options.signal?.aborted) throw e;
+  } finally {
+    await warm?.close();
+  }
   if (options.signal?.aborted)
     throw new OcboxError("INTERRUPTED", "interrupted; verdicts so far are cached, re-run to judge the rest");
   const summary = await writeSummary(inputDir, options.model);
@@ -145,6 +168,7 @@ async function judgeUnit(
   unit: LoadedUnit,
   key: string,
   plan: Awaited<ReturnType<typeof planTask>>,
+  warmPool: WarmPool | undefined,
   options: JudgeOptions,
   emit: (e: JudgeEvent) => void,
 ): Promise<JudgeRecord> {
@@ -161,6 +185,7 @@ async function judgeUnit(
       taskId: `judge-${unit.record.task}-r${unit.record.repeat}`,
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.pools ? { pools: options.pools } : {}),
+      ...(warmPool ? { warmPool } : {}),
       onEvent: (e) => {
         if (e.phase === "log") {
           if (log.streamContainerLogs) emit({ type: "container", unit: name, line: e.message });

@@ -14,6 +14,7 @@ import { OPENCODE_VERSION } from "../image/opencode-binary.js";
 import { planTask, reapOnce } from "../executor/prepare.js";
 import { sharedPools, type Pools } from "../executor/pool.js";
 import { executeTask, type AgentSession, type TaskPlan } from "../executor/run-task.js";
+import { WarmPool } from "../executor/warm-pool.js";
 import { emptyTokens, type TaskResult } from "../executor/task.js";
 import { DockerEngine } from "../runtime/docker-engine.js";
 import type { Engine } from "../runtime/engine.js";
@@ -62,6 +63,11 @@ export interface EvalRunOptions {
   engine?: Engine;
   images?: ImageSet;
   pools?: Pools;
+  /**
+   * Take sandboxes from the executor's warm pool (default true): as many ready as there are
+   * workers, started while the units before them work, and never more than the units to run.
+   */
+  warmPool?: boolean;
   signal?: AbortSignal;
   onEvent?: (e: EvalEvent) => void;
 }
@@ -192,6 +198,19 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunResult> {
     return p;
   };
 
+  const workers = options.workers ?? 1;
+  let warm: WarmPool | undefined;
+  const warmPoolFor = (p: TaskPlan): WarmPool | undefined => {
+    if (options.warmPool === false) return undefined;
+    warm ??= new WarmPool(engine, p.profile, {
+      size: Math.min(workers, plan.todo.length),
+      limit: plan.todo.length,
+      onLine: (line) => emit({ type: "trace", unit: "warm-pool", line }),
+    });
+    warm.fill();
+    return warm;
+  };
+
   const counts = { completed: 0, agentFailed: 0, infraFailed: 0, ran: 0 };
   for (const u of plan.kept) {
     const done = state.finished.get(u.key);
@@ -201,11 +220,20 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunResult> {
   }
 
   try {
-    await runWorkers(plan.todo, options.workers ?? 1, async (unit) => {
+    await runWorkers(plan.todo, workers, async (unit) => {
       if (options.signal?.aborted) return;
       journal.append({ type: "begin", at: new Date().toISOString(), unit: unit.key });
       emit({ type: "unit-start", unit: unit.key });
-      const { result, record } = await runUnit(unit, await planFor(unit.task), outputDir, options);
+      let ran: Awaited<ReturnType<typeof runUnit>>;
+      try {
+        ran = await runUnit(unit, () => planFor(unit.task), warmPoolFor, outputDir, options);
+      } catch (e) {
+        // The unit's sandbox is gone (executeTask removes it before it throws); it reruns at the next start.
+        if (options.signal?.aborted)
+          journal.append({ type: "interrupt", at: new Date().toISOString(), unit: unit.key });
+        throw e;
+      }
+      const { result, record } = ran;
       counts.ran++;
       if (record.infra) counts.infraFailed++;
       else if (result.outcome === "COMPLETE") counts.completed++;
@@ -221,8 +249,12 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunResult> {
       });
       emit({ type: "unit-end", unit: unit.key, result, record });
     });
+  } catch (e) {
+    // An interrupt ends the units in flight with their own error; the run says what to do next.
+    if (!options.signal?.aborted) throw e;
   } finally {
     journal.close();
+    await warm?.close();
   }
   if (options.signal?.aborted)
     throw new OcboxError(
@@ -245,7 +277,8 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunResult> {
 
 async function runUnit(
   unit: Unit,
-  plan: TaskPlan,
+  planned: () => Promise<TaskPlan>,
+  warmPoolFor: (plan: TaskPlan) => WarmPool | undefined,
   outputDir: string,
   options: EvalRunOptions,
 ): Promise<{ result: TaskResult; record: UnitRecord }> {
@@ -261,7 +294,7 @@ async function runUnit(
   let exported: unknown;
   let recorder: ReturnType<typeof recordSession> | undefined;
   const started = performance.now();
-  const modelName = plan.model ? `${plan.model.providerID}/${plan.model.modelID}` : options.model;
+  let modelName = unit.task.config.model ?? options.model;
 
   const afterAgent = async (s: AgentSession) => {
     const c = unit.task.config.check;
@@ -282,12 +315,17 @@ async function runUnit(
 
   let result: TaskResult;
   try {
+    // A task whose plan fails (task.yaml names an unknown model) fails alone, as infrastructure.
+    const plan = await planned();
+    if (plan.model) modelName = `${plan.model.providerID}/${plan.model.modelID}`;
+    const warmPool = warmPoolFor(plan);
     result = await executeTask(plan, {
       workspace,
       prompt: unit.task.prompt,
       taskId: `${unit.task.id}-r${unit.repeat}`,
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.pools ? { pools: options.pools } : {}),
+      ...(warmPool ? { warmPool } : {}),
       onEvent: (e) => {
         if (e.phase === "log") {
           if (log.streamContainerLogs) emit({ type: "container", unit: unit.key, line: e.message });

@@ -45,20 +45,29 @@ export function planUnits(
   return plan;
 }
 
-/** Run `fn` over `items` with at most `n` at a time, in order of the list. */
+/**
+ * Run `fn` over `items` with at most `n` at a time, in order of the list. When one call throws
+ * (an interrupt), no further item starts, the calls in flight are awaited (they clean up after
+ * themselves), and then the first error is thrown.
+ */
 export async function runWorkers<T>(
   items: readonly T[],
   n: number,
   fn: (item: T) => Promise<void>,
 ): Promise<void> {
   let next = 0;
+  let failed: { error: unknown } | undefined;
   const worker = async () => {
-    for (;;) {
-      const i = next++;
-      const item = items[i];
+    while (!failed) {
+      const item = items[next++];
       if (item === undefined) return;
-      await fn(item);
+      try {
+        await fn(item);
+      } catch (error) {
+        failed ??= { error };
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(n, items.length)) }, worker));
+  if (failed) throw failed.error;
 }

@@ -12,12 +12,14 @@ import { findProjectRoot, loadProjectConfig } from "../config/load.js";
 import { readWorkspaceOpencodeConfig } from "../config/opencode-json.js";
 import { parseProjectConfig } from "../config/parse.js";
 import { defaultProjectConfig, type ProjectConfig } from "../config/project-schema.js";
+import { normalizeVolumePath, volumeListProblems, volumePathProblem } from "../config/volume-paths.js";
 import { generateModelConfig } from "../config/provider.js";
 import { egressSpecFromConfig, gatewayPorts, withholdGatewayKeys } from "../egress/config.js";
 import { OcboxError, errorMessage } from "../errors.js";
 import { ensureImages, type ImageSet } from "../image/build.js";
 import { DockerEngine } from "../runtime/docker-engine.js";
 import type { Engine } from "../runtime/engine.js";
+import { hardeningFromConfig } from "../sandbox/hardening.js";
 import { reap } from "../sandbox/reaper.js";
 import { DEFAULT_LIMITS, type SandboxSpec } from "../sandbox/spec.js";
 import { compilePattern } from "./hints.js";
@@ -68,6 +70,16 @@ export interface RunTaskOptions {
   warmPool?: WarmPool;
   signal?: AbortSignal;
   onEvent?: (e: TaskEvent) => void;
+  /**
+   * E11: workspace dirs shadowed by named volumes that persist between runs (node_modules, target);
+   * default ocbox.yaml's `volumes`. Tasks with volumes start cold.
+   */
+  volumes?: string[];
+  /**
+   * C8, unsafe: mount the host's Docker socket in the agent container (the agent then controls
+   * the host's engine); default ocbox.yaml's `unsafe.hostDockerSocket`. Warned about on every task.
+   */
+  hostDockerSocket?: boolean;
   /** The sandbox's OpenCode server logging; default INFO, printed. */
   server?: SandboxSpec["server"];
   onSession?: TaskRequest["onSession"];
@@ -84,12 +96,32 @@ export function reapOnce(engine: Engine): Promise<unknown> {
 async function projectConfigFor(
   options: RunTaskOptions,
   workspace: string,
-): Promise<{ config: ProjectConfig; base: string }> {
+): Promise<{ config: ProjectConfig; base: string; project?: { root: string; sandboxId: string } }> {
   if (options.config) return { config: options.config, base: workspace };
   const root = await findProjectRoot(workspace);
   if (!root) return { config: defaultProjectConfig(), base: workspace };
   const loaded = await loadProjectConfig(root);
-  return { config: loaded.config, base: loaded.root };
+  return {
+    config: loaded.config,
+    base: loaded.root,
+    project: { root: loaded.root, sandboxId: loaded.sandboxId },
+  };
+}
+
+/** The library's `volumes` option, checked like ocbox.yaml's key. */
+function checkVolumes(paths: readonly string[]): string[] {
+  const problems = [
+    ...paths.flatMap((p, index) => {
+      const found = volumePathProblem(p);
+      return found ? [{ index, ...found }] : [];
+    }),
+  ];
+  if (problems.length === 0) problems.push(...volumeListProblems(paths));
+  const first = problems[0];
+  if (first) {
+    throw new OcboxError("USAGE", `volumes[${first.index}] ${first.problem}`, { fix: first.fix });
+  }
+  return paths.map(normalizeVolumePath);
 }
 
 async function workflowFrom(file: string): Promise<ProjectConfig> {
@@ -104,7 +136,7 @@ async function workflowFrom(file: string): Promise<ProjectConfig> {
 /** Resolve and check everything a task needs; no sandbox is started. */
 export async function planTask(options: RunTaskOptions): Promise<TaskPlan> {
   const workspace = await checkWorkspace(options.workspace);
-  const { config, base } = await projectConfigFor(options, workspace);
+  const { config, base, project } = await projectConfigFor(options, workspace);
   const workflow = options.workflowFile ? await workflowFrom(resolve(options.workflowFile)) : config;
   const workflowBase = options.workflowFile ? dirname(resolve(options.workflowFile)) : base;
   const exec = workflow.executor ?? {};
@@ -177,6 +209,7 @@ export async function planTask(options: RunTaskOptions): Promise<TaskPlan> {
     map: { ...config.env.map, ...(generated?.envMap ?? {}) },
   }).env;
   const egress = egressSpecFromConfig(config.egress, process.env);
+  const volumes = checkVolumes(options.volumes ?? config.volumes ?? []);
   const viaGateway = gatewayPorts(egress);
   const profile: SandboxProfile = {
     images: { sandbox: images.sandbox.tag, egress: images.egress.tag },
@@ -192,6 +225,9 @@ export async function planTask(options: RunTaskOptions): Promise<TaskPlan> {
     limits: resolveLimits(config.limits, DEFAULT_LIMITS),
     readyTimeoutMs: timeouts.readyS * 1000,
     egress,
+    hardening: hardeningFromConfig(config.hardening),
+    ...((options.hostDockerSocket ?? config.unsafe?.hostDockerSocket) ? { hostDockerSocket: true } : {}),
+    ...(volumes.length ? { cacheVolumes: { paths: volumes, ...(project ? { project } : {}) } } : {}),
     ...(options.server ? { server: options.server } : {}),
   };
 

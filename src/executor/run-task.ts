@@ -16,19 +16,20 @@ import { watchSession } from "../opencode/events.js";
 import { newSession, promptAndWait, type PromptOutcome } from "../opencode/prompt.js";
 import type { OpencodeClient } from "@opencode-ai/sdk/v2";
 import type { Engine, ExecResult } from "../runtime/engine.js";
+import { DEFAULT_HARDENING, hardeningWeakenings } from "../sandbox/hardening.js";
 import { judgeAttempt } from "./attempt.js";
 import { contractJsonSchema, instructionBlock, type ContractSchema } from "./contract.js";
 import { backoffMs, classifyFailure, type FailureHint } from "./hints.js";
 import { formatModelRef, providerBaseURL, type ModelRef } from "./model.js";
 import { sharedPools, type Pools } from "./pool.js";
-import { acquireSandbox, type SandboxProfile } from "./sandbox-source.js";
+import { acquireSandbox, profileWarnings, type SandboxProfile } from "./sandbox-source.js";
 import { runStructurer } from "./structurer.js";
 import { addTokens, emptyTokens, type RecoveredBy, type TaskResult, type Timeouts } from "./task.js";
 import { Watchdog } from "./watchdog.js";
 import type { WarmPool } from "./warm-pool.js";
 
 export interface TaskEvent {
-  phase: "queued" | "sandbox" | "model" | "prompt" | "retry" | "structurer" | "result" | "log";
+  phase: "queued" | "sandbox" | "model" | "prompt" | "retry" | "structurer" | "result" | "log" | "warning";
   message: string;
 }
 
@@ -116,7 +117,11 @@ export async function readPromptFile(file: string): Promise<string> {
 export async function executeTask(plan: TaskPlan, request: TaskRequest): Promise<TaskResult> {
   const t0 = performance.now();
   const seconds = (from: number) => (performance.now() - from) / 1000;
-  const emit = (phase: TaskEvent["phase"], message: string) => request.onEvent?.({ phase, message });
+  const warnings: string[] = [];
+  const emit = (phase: TaskEvent["phase"], message: string) => {
+    if (phase === "warning") warnings.push(message);
+    request.onEvent?.({ phase, message });
+  };
   const workspace = await checkWorkspace(request.workspace);
   if (!request.prompt.trim())
     throw new OcboxError("USAGE", "the prompt is empty", {
@@ -151,6 +156,7 @@ export async function executeTask(plan: TaskPlan, request: TaskRequest): Promise
       cost,
       timings,
       sandbox: warm ? "warm" : "cold",
+      ...(warnings.length ? { warnings: [...warnings] } : {}),
       pool: plan.pool,
       role: plan.role,
     };
@@ -179,6 +185,12 @@ export async function executeTask(plan: TaskPlan, request: TaskRequest): Promise
   };
 
   const tq = performance.now();
+  // Loud, for every task: an unsafe.* opt-in (the host's Docker socket) weakens this sandbox.
+  for (const w of profileWarnings(plan.profile).filter((l) => l.startsWith("WARNING unsafe.")))
+    emit("warning", w);
+  // Loud, for every task: ocbox.yaml's hardening weakens this sandbox.
+  for (const w of hardeningWeakenings(plan.profile.hardening ?? DEFAULT_HARDENING))
+    emit("warning", `WARNING ${w.key}: ${w.warning}`);
   emit("queued", `waiting for a slot in pool ${plan.pool}`);
   let lease;
   try {

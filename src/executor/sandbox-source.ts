@@ -5,8 +5,12 @@
  * sandbox serves exactly one task and is removed after it.
  */
 import { createHash } from "node:crypto";
+import { realpath } from "node:fs/promises";
 import { hostname } from "node:os";
 import { AGENT_UID } from "../image/dockerfile.js";
+import { DEFAULT_HARDENING } from "../sandbox/hardening.js";
+import { cacheIdentity, cacheVolumes } from "../sandbox/cache-volumes.js";
+import { securityLines, securityProfile } from "../sandbox/profile.js";
 import { DEFAULT_LIMITS, agentUserFor, currentHostUser, type SandboxSpec } from "../sandbox/spec.js";
 import { newRunId, startSandbox, type StartedSandbox } from "../sandbox/start.js";
 import type { TaskPlan } from "./run-task.js";
@@ -24,6 +28,15 @@ export interface SandboxProfile {
   egress?: SandboxSpec["egress"];
   /** The server's log level and log printing; absent: INFO, printed. */
   server?: SandboxSpec["server"];
+  /** The agent container's hardening (ocbox.yaml `hardening`); absent: the hardened default. */
+  hardening?: SandboxSpec["hardening"];
+  /** C8, opt-in and unsafe: the host's Docker socket in the agent container. */
+  hostDockerSocket?: boolean;
+  /**
+   * E11: workspace dirs shadowed by named volumes, and the project whose root shares `ocbox up`'s
+   * volumes. Only cold sandboxes mount them (see acquireSandbox).
+   */
+  cacheVolumes?: { paths: string[]; project?: { root: string; sandboxId: string } };
 }
 
 export function profileKey(p: SandboxProfile): string {
@@ -37,6 +50,10 @@ export function profileKey(p: SandboxProfile): string {
         p.limits,
         p.egress ?? null,
         p.server ?? null,
+        // Absent and the default are the same sandbox.
+        p.hardening ?? DEFAULT_HARDENING,
+        p.hostDockerSocket === true,
+        p.cacheVolumes ?? null,
       ]),
     )
     .digest("hex")
@@ -76,7 +93,16 @@ export function specFor(profile: SandboxProfile, workspace: string, sandboxId: s
     lifetime: "session",
     readyTimeoutMs: profile.readyTimeoutMs,
     ...(profile.egress ? { egress: profile.egress } : {}),
+    ...(profile.hardening ? { hardening: profile.hardening } : {}),
+    ...(profile.hostDockerSocket ? { hostDockerSocket: true } : {}),
   };
+}
+
+/** The profile's WARNING lines (unsafe opt-ins, weakened hardening), as the startup summary prints them. */
+export function profileWarnings(profile: SandboxProfile): string[] {
+  return securityLines(securityProfile(specFor(profile, "/workspace", "warnings")))
+    .filter((l) => l.trimStart().startsWith("WARNING"))
+    .map((l) => l.trim().replace(/^WARNING\s+/, "WARNING "));
 }
 
 export interface TaskSandbox {
@@ -92,11 +118,21 @@ export async function acquireSandbox(
   taskId: string,
   options: { signal?: AbortSignal; warmPool?: WarmPool | undefined; onLine?: (line: string) => void },
 ): Promise<TaskSandbox> {
-  if (options.warmPool?.matches(plan.profile)) {
+  // E11: warm sandboxes start before the workspace is known, on a copy; a task with performance
+  // volumes mounts its project's volumes over its own workspace, so it always starts cold.
+  const cache = plan.profile.cacheVolumes;
+  if (!cache?.paths.length && options.warmPool?.matches(plan.profile)) {
     const taken = await options.warmPool.take(workspace, options.signal);
     if (taken) return { sandbox: taken.sandbox, warm: true, finish: taken.finish };
   }
-  const sandbox = await startSandbox(plan.engine, specFor(plan.profile, workspace, taskSandboxId(taskId)), {
+  const real = cache?.paths.length ? await realpath(workspace) : workspace;
+  const spec: SandboxSpec = {
+    ...specFor(plan.profile, real, taskSandboxId(taskId)),
+    ...(cache?.paths.length
+      ? { cacheVolumes: cacheVolumes(cacheIdentity(real, cache.project), cache.paths) }
+      : {}),
+  };
+  const sandbox = await startSandbox(plan.engine, spec, {
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onLine ? { onLog: (l: string) => options.onLine?.(l) } : {}),
   });

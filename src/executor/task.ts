@@ -56,6 +56,8 @@ export interface TaskResult {
   rawOutput: string | null;
   /** Role used, if any. */
   role: string | null;
+  /** WARNING lines about this task's sandbox (an `unsafe.*` opt-in, weakened hardening); absent when none. */
+  warnings?: string[];
 }
 
 export function emptyTokens(): Tokens {

@@ -57,6 +57,8 @@ async function serverCall(sandbox: StartedSandbox, method: string, path: string)
 
 export interface WarmPoolOptions {
   size: number;
+  /** At most this many sandboxes in all, for a batch of known length (the eval runner); default no cap. */
+  limit?: number;
   onLine?: (line: string) => void;
 }
 
@@ -65,6 +67,7 @@ export class WarmPool {
   private readonly ready: Slot[] = [];
   private readonly starting = new Set<Promise<Slot | undefined>>();
   private closed = false;
+  private started = 0;
 
   constructor(
     private readonly engine: Engine,
@@ -84,7 +87,12 @@ export class WarmPool {
 
   /** Start sandboxes until `size` are ready or starting. */
   fill(): void {
-    while (!this.closed && this.ready.length + this.starting.size < this.options.size) {
+    while (
+      !this.closed &&
+      this.ready.length + this.starting.size < this.options.size &&
+      this.started < (this.options.limit ?? Infinity)
+    ) {
+      this.started++;
       const p = this.startOne().finally(() => this.starting.delete(p));
       this.starting.add(p);
     }
@@ -136,15 +144,19 @@ export class WarmPool {
     signal?: AbortSignal,
   ): Promise<{ sandbox: StartedSandbox; finish: () => Promise<void> } | undefined> {
     let slot = this.ready.shift();
-    if (!slot && this.starting.size > 0) {
-      // A sandbox already on its way is sooner than a cold start.
+    // A sandbox already on its way is sooner than a cold start. Several callers may wait at once:
+    // one that loses the race for a slot waits for the next sandbox.
+    while (!slot && this.starting.size > 0) {
       await Promise.race([...this.starting]);
       slot = this.ready.shift();
     }
     this.fill();
     if (!slot) return undefined;
-    signal?.throwIfAborted();
     const s = slot;
+    if (signal?.aborted) {
+      await this.discard(s);
+      signal.throwIfAborted();
+    }
     try {
       await copyInto(workspace, s.dir);
       const spec = s.sandbox.spec;

@@ -10,7 +10,9 @@ import type { LoadedProject } from "../config/load.js";
 import { generateModelConfig } from "../config/provider.js";
 import { AGENT_HOME, WORKSPACE } from "../image/dockerfile.js";
 import type { Mount } from "../runtime/engine.js";
+import { hardeningFromConfig } from "../sandbox/hardening.js";
 import type { Ids } from "../sandbox/ownership.js";
+import { cacheVolumes } from "../sandbox/cache-volumes.js";
 import type { SandboxSpec } from "../sandbox/spec.js";
 import { autonomousPermission } from "./autonomous.js";
 import type { StateLayout } from "./state-layout.js";
@@ -137,6 +139,10 @@ export function projectSpec(input: ProjectSpecInput): ProjectSpec {
     limits: resolveLimits(config.limits),
     egress,
     ...(config.unsafe?.hostDockerSocket ? { hostDockerSocket: true } : {}),
+    ...(config.volumes?.length
+      ? { cacheVolumes: cacheVolumes(input.project.sandboxId, config.volumes) }
+      : {}),
+    hardening: hardeningFromConfig(config.hardening),
     server: { logLevel: "INFO", printLogs: true },
     lifetime: input.lifetime,
     readyTimeoutMs: input.readyTimeoutMs ?? 120_000,

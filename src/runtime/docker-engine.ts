@@ -11,6 +11,7 @@ import type {
   Engine,
   EngineInfo,
   ExecResult,
+  NetworkMember,
 } from "./engine.js";
 import { splitLines } from "./lines.js";
 
@@ -434,6 +435,43 @@ export class DockerEngine implements Engine {
       user: p[user] ?? "",
       command: p[cmd] ?? "",
     }));
+  }
+
+  async networkMembers(network: string): Promise<NetworkMember[] | undefined> {
+    let name: string;
+    try {
+      name = ((await this.docker.getNetwork(network).inspect()) as { Name: string }).Name;
+    } catch (e) {
+      if (statusCode(e) === 404) return undefined;
+      return this.call("inspect network", () =>
+        Promise.reject(e instanceof Error ? e : new Error(String(e))),
+      );
+    }
+    // Stopped containers keep their endpoint config, so the filter finds them too.
+    const list = await this.call("list containers", () =>
+      this.docker.listContainers({ all: true, filters: JSON.stringify({ network: [name] }) }),
+    );
+    const members = await Promise.all(
+      list.map(async (c): Promise<NetworkMember | undefined> => {
+        const info = await this.docker
+          .getContainer(c.Id)
+          .inspect()
+          .catch((e: unknown) => {
+            if (statusCode(e) === 404) return undefined; // removed meanwhile
+            throw e;
+          });
+        if (!info) return undefined;
+        const ep = info.NetworkSettings.Networks[name];
+        const ipv4 = info.State.Running ? ep?.IPAddress : undefined;
+        return {
+          name: info.Name.replace(/^\//, ""),
+          aliases: (ep?.Aliases as string[] | null | undefined) ?? [],
+          running: info.State.Running,
+          ...(ipv4 ? { ipv4 } : {}),
+        };
+      }),
+    );
+    return members.filter((m): m is NetworkMember => m !== undefined);
   }
 }
 

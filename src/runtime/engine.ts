@@ -79,6 +79,16 @@ export interface ContainerState {
   startedAt: string;
 }
 
+/** A container attached to a Docker network, as that network sees it. */
+export interface NetworkMember {
+  name: string;
+  /** Its aliases on the network (the engine adds the short container id). */
+  aliases: string[];
+  running: boolean;
+  /** Its IPv4 address on the network; absent when it is not running (or has none). */
+  ipv4?: string;
+}
+
 export interface ExecResult {
   exitCode: number;
   stdout: string;
@@ -137,6 +147,8 @@ export interface Engine {
   stats(id: string): Promise<ContainerStats | undefined>;
   /** The container's processes as the engine sees them (host pids), without entering it. */
   top(id: string): Promise<ContainerProcess[]>;
+  /** Containers attached to a network, running or not; undefined when there is no such network. */
+  networkMembers(network: string): Promise<NetworkMember[] | undefined>;
 }
 
 export interface ContainerStats {

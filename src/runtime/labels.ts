@@ -23,6 +23,11 @@ export const LABEL = {
   /** "AGENT_UID:GID>HOST_UID:GID" while the workspace is lent to the agent user (host root). */
   loan: "dev.ocbox.loan",
   imageInputs: "dev.ocbox.image.inputs",
+  /** "cache": a performance volume (E11). The reaper never removes these; `ocbox clean --volumes` does. */
+  kind: "dev.ocbox.kind",
+  /** A cache volume's workspace-relative dir, and the "uid:gid" its root was given to. */
+  cachePath: "dev.ocbox.cache.path",
+  cacheOwner: "dev.ocbox.cache.owner",
 } as const;
 
 export type ResourceRole = "agent" | "egress" | "sockets";

@@ -1,7 +1,8 @@
 import type { EgressPlan } from "../egress/sidecar.js";
 import { AGENT_HOME, EGRESS_DIR, RUN_DIR, SOCKET_DIR, WORKSPACE, SERVER_PORT } from "../image/dockerfile.js";
-import { seccompSecurityOpt } from "../image/seccomp.js";
 import type { ContainerSpec } from "../runtime/engine.js";
+import { cacheMounts } from "./cache-volumes.js";
+import { hardeningOptions } from "./hardening.js";
 import type { SandboxSpec } from "./spec.js";
 
 export interface Names {
@@ -16,14 +17,7 @@ export function resourceNames(sandboxId: string, runId: string): Names {
   return { agent: `${base}-agent`, egress: `${base}-egress`, socketVolume: `${base}-sock` };
 }
 
-const hardening = {
-  readOnlyRoot: true,
-  capDrop: ["ALL"],
-  capAdd: [] as string[],
-  securityOpt: ["no-new-privileges:true"],
-  logMaxSize: "10m",
-  logMaxFiles: 3,
-};
+const logRotation = { logMaxSize: "10m", logMaxFiles: 3 };
 
 /** Driver options of the shared socket volume: a small tmpfs owned by the agent user. */
 export function socketVolumeOptions(spec: SandboxSpec): Record<string, string> {
@@ -50,15 +44,14 @@ export function agentContainer(
   const { uid, gid } = spec.agentUser;
   const home = `rw,nosuid,nodev,size=512m,mode=0700,uid=${uid},gid=${gid}`;
   return {
-    ...hardening,
+    ...logRotation,
+    // Read-only root, no capabilities, no-new-privileges, the ocbox seccomp profile (C3) and no
+    // ping sockets, unless ocbox.yaml's `hardening` weakens an item (the summary warns).
+    ...hardeningOptions(spec.hardening),
     name: names.agent,
     image: spec.images.sandbox,
     labels,
     user: `${uid}:${gid}`,
-    // The ocbox seccomp profile replaces the engine's default (C3).
-    securityOpt: [...hardening.securityOpt, seccompSecurityOpt()],
-    // No ICMP sockets for any group (Docker opens ping sockets to all groups by default).
-    sysctls: { "net.ipv4.ping_group_range": "1 0" },
     // C8 (opt-in, unsafe): the socket's group lets the non-root agent use the host's engine.
     ...(docker ? { groupAdd: [String(dockerSocketGid)] } : {}),
     env: {
@@ -75,6 +68,8 @@ export function agentContainer(
     networkMode: "none",
     mounts: [
       { type: "bind", source: spec.workspace, target: WORKSPACE },
+      // E11: performance volumes over workspace dirs (the engine mounts them after /workspace).
+      ...cacheMounts(spec.cacheVolumes ?? []),
       { type: "bind", source: runDir, target: RUN_DIR, readOnly: true },
       { type: "volume", source: names.socketVolume, target: SOCKET_DIR },
       ...(spec.dataDir
@@ -130,13 +125,19 @@ export function egressContainer(
   egress?: EgressPlan,
 ): ContainerSpec {
   const { uid, gid } = spec.agentUser;
+  // Always the full profile: ocbox.yaml's `hardening` is about the agent container. No sysctls:
+  // the sidecar shares the host's network namespace.
+  const { readOnlyRoot, capDrop, capAdd, securityOpt } = hardeningOptions();
   return {
-    ...hardening,
+    ...logRotation,
+    readOnlyRoot,
+    capDrop,
+    capAdd,
+    securityOpt,
     name: names.egress,
     image: spec.images.egress,
     labels,
     user: `${uid}:${gid}`,
-    securityOpt: [...hardening.securityOpt, seccompSecurityOpt()],
     env: {
       OCBOX_FORWARD_PORTS: spec.forwardPorts.join(" "),
       OCBOX_PUBLISH: `127.0.0.1:${hostPort}`,

@@ -5,6 +5,7 @@
  */
 import { PROXY_PORT, type EgressSpec } from "../egress/spec.js";
 import { BLOCKED_SYSCALLS } from "../image/seccomp.js";
+import { DEFAULT_HARDENING, hardeningWeakenings, type Hardening } from "./hardening.js";
 import type { SandboxSpec } from "./spec.js";
 
 export interface SecurityProfile {
@@ -14,14 +15,18 @@ export interface SecurityProfile {
   relays: { proxy: number; gateways: number[]; hostPorts: number[] };
   egress: { restricted: boolean; allowCount: number; decisionLog?: string };
   /** Model gateways: agent port, upstream origin, and the NAME of the key's host variable. */
-  gateways: Array<{ port: number; upstream: string; keyEnv?: string }>;
-  seccomp: { profile: "ocbox"; blocked: number };
-  capabilities: "none";
-  noNewPrivileges: true;
-  readOnlyRoot: true;
+  gateways: Array<{ port: number; upstream: string; keyEnv?: string; network?: string }>;
+  /** `blocked`: the calls the ocbox profile removes from the engine's default (ocbox only). */
+  seccomp: { profile: Hardening["seccomp"]; blocked?: number };
+  /** Capabilities added back after CapDrop ALL (ocbox.yaml hardening.capAdd); [] = none. */
+  capabilities: string[];
+  noNewPrivileges: boolean;
+  readOnlyRoot: boolean;
+  /** Ping sockets for every group (hardening.icmp). */
+  icmp: boolean;
   user: string;
   limits: { memoryBytes: number; cpus: number; pids: number; nofile: number };
-  /** Opt-ins that weaken the sandbox, by config key. */
+  /** Opt-ins that weaken the sandbox, by config key (`unsafe.*`, `hardening.*`). */
   unsafe: string[];
 }
 
@@ -30,12 +35,14 @@ function gatewaysOf(egress: EgressSpec | undefined): SecurityProfile["gateways"]
     port: g.agentPort,
     upstream: g.upstream,
     ...(g.keyEnv !== undefined ? { keyEnv: g.keyEnv } : {}),
+    ...(g.network !== undefined ? { network: g.network } : {}),
   }));
 }
 
 export function securityProfile(spec: SandboxSpec): SecurityProfile {
   const egress = spec.egress;
   const restricted = egress?.restricted === true;
+  const h = spec.hardening ?? DEFAULT_HARDENING;
   return {
     network: "none",
     relays: {
@@ -49,10 +56,11 @@ export function securityProfile(spec: SandboxSpec): SecurityProfile {
       ...(egress?.decisionLog !== undefined ? { decisionLog: egress.decisionLog } : {}),
     },
     gateways: gatewaysOf(egress),
-    seccomp: { profile: "ocbox", blocked: BLOCKED_SYSCALLS.length },
-    capabilities: "none",
-    noNewPrivileges: true,
-    readOnlyRoot: true,
+    seccomp: { profile: h.seccomp, ...(h.seccomp === "ocbox" ? { blocked: BLOCKED_SYSCALLS.length } : {}) },
+    capabilities: [...h.capAdd],
+    noNewPrivileges: h.noNewPrivileges,
+    readOnlyRoot: h.readOnlyRoot,
+    icmp: h.icmp,
     user: `${spec.agentUser.uid}:${spec.agentUser.gid}`,
     limits: {
       memoryBytes: spec.limits.memoryBytes,
@@ -60,7 +68,10 @@ export function securityProfile(spec: SandboxSpec): SecurityProfile {
       pids: spec.limits.pids,
       nofile: spec.limits.nofile,
     },
-    unsafe: spec.hostDockerSocket === true ? ["unsafe.hostDockerSocket"] : [],
+    unsafe: [
+      ...(spec.hostDockerSocket === true ? ["unsafe.hostDockerSocket"] : []),
+      ...new Set(hardeningWeakenings(h).map((w) => w.key)),
+    ],
   };
 }
 
@@ -74,6 +85,34 @@ const UNSAFE_WARNINGS: Record<string, string> = {
     "the host's Docker socket is mounted in the sandbox: the agent controls the host's engine and can " +
     "start containers that bypass every restriction listed here",
 };
+
+/** The hardening a profile shows (the inverse of securityProfile's hardening fields). */
+function hardeningOf(p: SecurityProfile): Hardening {
+  return {
+    readOnlyRoot: p.readOnlyRoot,
+    noNewPrivileges: p.noNewPrivileges,
+    seccomp: p.seccomp.profile,
+    capAdd: p.capabilities,
+    icmp: p.icmp,
+  };
+}
+
+function hardeningLine(p: SecurityProfile): string {
+  const seccomp =
+    p.seccomp.profile === "ocbox"
+      ? `seccomp ocbox (${p.seccomp.blocked ?? 0} calls blocked)`
+      : `seccomp ${p.seccomp.profile}`;
+  return [
+    `user ${p.user}`,
+    p.capabilities.length
+      ? `capabilities ${p.capabilities.join(", ")} (bounding set only)`
+      : "no capabilities",
+    p.noNewPrivileges ? "no-new-privileges" : "new privileges allowed",
+    p.readOnlyRoot ? "read-only root" : "writable root",
+    seccomp,
+    p.icmp ? "ping sockets allowed" : "no ping sockets",
+  ].join(", ");
+}
 
 /** The summary's lines for the profile, indented like the rest of it. */
 export function securityLines(p: SecurityProfile): string[] {
@@ -91,17 +130,18 @@ export function securityLines(p: SecurityProfile): string[] {
   ];
   for (const g of p.gateways) {
     lines.push(
-      `  gateway   127.0.0.1:${g.port} -> ${g.upstream}` +
+      `  gateway   127.0.0.1:${g.port} -> ${g.upstream}${g.network ? ` on Docker network ${g.network}` : ""}` +
         (g.keyEnv ? ` (key from host ${g.keyEnv}; the agent holds a placeholder)` : " (agent's own key)"),
     );
   }
   lines.push(
-    `  hardening user ${p.user}, no capabilities, no-new-privileges, read-only root, ` +
-      `seccomp ocbox (${p.seccomp.blocked} calls blocked)`,
+    `  hardening ${hardeningLine(p)}`,
     `  limits    memory ${size(p.limits.memoryBytes)}, cpus ${p.limits.cpus}, pids ${p.limits.pids}, nofile ${p.limits.nofile}`,
   );
+  const weakenings = hardeningWeakenings(hardeningOf(p));
   for (const key of p.unsafe) {
-    lines.push(`  WARNING   ${key}: ${UNSAFE_WARNINGS[key] ?? "weakens the sandbox"}`);
+    const texts = weakenings.filter((w) => w.key === key).map((w) => w.warning);
+    lines.push(`  WARNING   ${key}: ${UNSAFE_WARNINGS[key] ?? (texts.join("; ") || "weakens the sandbox")}`);
   }
   return lines;
 }

@@ -13,6 +13,7 @@ import { collectEgressDir } from "../egress/sidecar.js";
 import type { ContainerSummary, Engine } from "../runtime/engine.js";
 import { LABEL, ownerOf, shouldReap, type Liveness, type Owner } from "../runtime/labels.js";
 import { ownerLiveness } from "../runtime/owner.js";
+import { isCacheVolume } from "./cache-volumes.js";
 import { parseLoan, returnWorkspace } from "./ownership.js";
 import { removeRunDir, runDirOwner, runDirsRoot } from "./run-dir.js";
 
@@ -110,6 +111,8 @@ export async function reap(engine: Engine, options: ReapOptions = {}): Promise<R
   const survivingRuns = new Set(survivors.map((c) => `${c.labels[LABEL.sandbox]}/${c.labels[LABEL.run]}`));
 
   for (const v of await engine.listVolumes([`${LABEL.managed}=true`])) {
+    // Performance volumes (E11) outlive every run on purpose: only `ocbox clean --volumes` removes them.
+    if (isCacheVolume(v.labels)) continue;
     const inUse = survivingRuns.has(`${v.labels[LABEL.sandbox]}/${v.labels[LABEL.run]}`);
     // A volume outlives nothing: once no container of its run is left and its creator is gone
     // (detached sandboxes included), it is garbage.

@@ -1,5 +1,7 @@
 import type { EgressSpec } from "../egress/spec.js";
 import type { Mount } from "../runtime/engine.js";
+import type { Hardening } from "./hardening.js";
+import type { CacheVolume } from "./cache-volumes.js";
 import type { Ids } from "./ownership.js";
 
 export type LogLevel = "DEBUG" | "INFO" | "WARN" | "ERROR";
@@ -42,6 +44,10 @@ export interface SandboxSpec {
    * container (with the socket's group). The agent then controls the host's engine.
    */
   hostDockerSocket?: boolean;
+  /** E11: named volumes over workspace dirs (node_modules, target), owned by the agent user. */
+  cacheVolumes?: CacheVolume[];
+  /** The agent container's hardening (ocbox.yaml `hardening`); absent: DEFAULT_HARDENING. */
+  hardening?: Hardening;
   limits: { memoryBytes: number; nanoCpus: number; pids: number; nofile: number };
   server: { logLevel: LogLevel; printLogs: boolean };
   lifetime: "session" | "detached";

@@ -7,6 +7,7 @@ import type { Engine } from "../runtime/engine.js";
 import { resourceLabels, type ResourceRole } from "../runtime/labels.js";
 import { currentOwner } from "../runtime/owner.js";
 import type { Decision } from "../egress/decisions.js";
+import { resolveGatewayNetworks } from "../egress/gateway-network.js";
 import { finishEgress, prepareEgress, readDecisions } from "../egress/sidecar.js";
 import { freePort, portInUse } from "../util/free-port.js";
 import {
@@ -17,6 +18,7 @@ import {
   socketVolumeOptions,
   type Names,
 } from "./containers.js";
+import { prepareCacheVolumes } from "./cache-volume-init.js";
 import { lendWorkspace, loanLabel, needsOwnershipLoan, returnWorkspace } from "./ownership.js";
 import { createRunDir, newPassword, removeRunDir } from "./run-dir.js";
 import type { SandboxSpec } from "./spec.js";
@@ -114,7 +116,8 @@ export async function startSandbox(
     });
     cleanup.add("remove run dir", () => removeRunDir(runDir));
     const egress = await prepareEgress(
-      spec.egress ?? { allow: [] },
+      // B4: a gateway upstream on another Docker network is looked up now, for the sidecar only.
+      await resolveGatewayNetworks(engine, spec.egress ?? { allow: [] }),
       spec.forwardPorts,
       owner,
       spec.agentUser,
@@ -141,6 +144,17 @@ export async function startSandbox(
         port,
         ...(loan ? { loan } : {}),
       });
+
+    // E11: the volumes exist and are the agent's before any container mounts them.
+    if (spec.cacheVolumes?.length) {
+      await prepareCacheVolumes(engine, {
+        image: spec.images.sandbox,
+        workspace: spec.workspace,
+        agentUser: spec.agentUser,
+        volumes: spec.cacheVolumes,
+        onLine: (line) => remember(`ocbox: ${line}`, "agent"),
+      });
+    }
 
     if (loan) {
       await lendWorkspace(spec.workspace, spec.hostUser, spec.agentUser);

@@ -64,6 +64,7 @@ describe("parseProjectConfig", () => {
       env: { passthroughPrefixes: [], map: {}, set: {} },
       image: { packages: [] },
       limits: {},
+      hardening: { readOnlyRoot: true, noNewPrivileges: true, seccomp: "ocbox", capAdd: [], icmp: false },
       hook: { preStart: DEFAULT_HOOK_PATH },
       monitors: {
         listeners: { enabled: false, expected: [], intervalS: 15 },

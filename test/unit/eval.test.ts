@@ -10,7 +10,7 @@ import { Progress } from "../../src/eval/progress.js";
 import { renderReport } from "../../src/eval/report.js";
 import { summarise, type UnitView } from "../../src/eval/summary.js";
 import { globMatcher, loadTaskSet, type TaskDef } from "../../src/eval/task-set.js";
-import { planUnits } from "../../src/eval/units.js";
+import { planUnits, runWorkers } from "../../src/eval/units.js";
 import { grade } from "../../src/eval/verdict.js";
 import { relativizeDiff } from "../../src/eval/workspace.js";
 import { emptyTokens, type TaskResult } from "../../src/executor/task.js";
@@ -96,6 +96,29 @@ describe("journal and resume", () => {
       "tasks/a/r1",
       "tasks/a/r2",
     ]);
+  });
+
+  it("an interrupt entry leaves the unit to rerun", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "ocbox-j-")), "journal.jsonl");
+    const j = new Journal(file);
+    j.append({ type: "begin", at: "t", unit: "a#1" });
+    j.append({ type: "interrupt", at: "t", unit: "a#1" });
+    j.close();
+    const state = journalState(await readJournal(file));
+    expect(state.finished.size).toBe(0);
+    expect([...state.interrupted]).toEqual(["a#1"]);
+  });
+
+  it("workers: an error starts nothing new, waits for the calls in flight, then throws", async () => {
+    const log: string[] = [];
+    const run = runWorkers([1, 2, 3, 4, 5], 2, async (n) => {
+      log.push(`start ${n}`);
+      if (n === 1) throw new Error("interrupted");
+      await new Promise((r) => setTimeout(r, 20));
+      log.push(`end ${n}`);
+    });
+    await expect(run).rejects.toThrow("interrupted");
+    expect(log).toEqual(["start 1", "start 2", "end 2"]);
   });
 
   it("names every changed config field", () => {

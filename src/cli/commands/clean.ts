@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { OcboxError } from "../../errors.js";
 import { removeProjectState } from "../../project/clean-state.js";
 import { openProject } from "../../project/up.js";
+import { removeCacheVolumes } from "../../sandbox/cache-volume-init.js";
 import { reap } from "../../sandbox/reaper.js";
 import { terminalAsk } from "../ask.js";
 import type { Context } from "../context.js";
@@ -17,9 +18,15 @@ export function registerClean(program: Command, run: (fn: (ctx: Context) => Prom
       "also remove the current project's state (password, OpenCode sessions, logs), after asking",
     )
     .option("-y, --yes", "with --state: do not ask")
-    .action((opts: { state?: boolean; yes?: boolean }) =>
+    .option(
+      "--volumes",
+      "also remove the performance volumes (ocbox.yaml `volumes:`, e.g. node_modules) of every project; kept otherwise",
+    )
+    .action((opts: { state?: boolean; yes?: boolean; volumes?: boolean }) =>
       run(async (ctx) => {
         const report = await reap(ctx.engine(), { stopped: true });
+        const cache = opts.volumes ? await removeCacheVolumes(ctx.engine()) : undefined;
+        if (cache) report.errors.push(...cache.errors);
         let stateRemoved: string | undefined;
         if (opts.state) {
           const { project, state } = await openProject(process.cwd());
@@ -41,10 +48,16 @@ export function registerClean(program: Command, run: (fn: (ctx: Context) => Prom
           }
           stateRemoved = await removeProjectState(ctx.engine(), project.sandboxId, state);
         }
-        ctx.out.result({ ...report, ...(stateRemoved ? { stateRemoved } : {}) }, (r) => {
+        const result = {
+          ...report,
+          ...(cache ? { cacheVolumes: cache.removed } : {}),
+          ...(stateRemoved ? { stateRemoved } : {}),
+        };
+        ctx.out.result(result, (r) => {
           const lines = [
             ...r.containers.map((c) => `removed container ${c}`),
             ...r.volumes.map((v) => `removed volume ${v}`),
+            ...(r.cacheVolumes ?? []).map((v) => `removed cache volume ${v}`),
             ...r.runDirs.map((d) => `removed ${d}`),
             ...r.workspaces.map((w) => `gave ${w} back to its owner`),
             ...r.errors.map((e) => `could not remove ${e}`),

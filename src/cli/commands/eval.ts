@@ -188,7 +188,7 @@ export function registerEval(program: Command, run: Runner) {
               case "unit-end":
                 progress.end(e.unit, e.result.outcome === "COMPLETE", e.record.infra);
                 live.log(
-                  `${e.unit}: ${e.result.outcome}${e.result.failureReason ? ` (${e.result.failureReason})` : ""} in ${e.result.timings.total.toFixed(1)} s${e.record.check ? `, check exit ${e.record.check.exitCode}` : ""}`,
+                  `${e.unit}: ${e.result.outcome}${e.result.failureReason ? ` (${e.result.failureReason})` : ""} in ${e.result.timings.total.toFixed(1)} s, ${e.result.sandbox} sandbox${e.record.check ? `, check exit ${e.record.check.exitCode}` : ""}`,
                 );
                 live.milestone();
                 return;

@@ -78,7 +78,7 @@ export function registerRun(program: Command, run: (fn: (ctx: Context) => Promis
           signal: ctx.signal,
           onEvent: (e) => {
             // E13: the resolved endpoint and model are always logged; phases with --verbose.
-            if (e.phase === "model") ctx.out.notice(e.message);
+            if (e.phase === "model" || e.phase === "warning") ctx.out.notice(e.message);
             else if (e.phase === "log") ctx.out.debug(`  ${e.message}`);
             else ctx.out.debug(`[${e.phase}] ${e.message}`);
           },
