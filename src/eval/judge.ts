@@ -127,7 +127,8 @@ export async function runJudge(options: JudgeOptions): Promise<JudgeRunResult> {
   const workers = options.workers ?? 1;
   let warm: WarmPool | undefined;
   const warmPoolFor = (p: Awaited<ReturnType<typeof planTask>>): WarmPool | undefined => {
-    if (options.warmPool === false) return undefined;
+    // A profile with performance volumes (E11) always starts cold: no pool for it.
+    if (options.warmPool === false || p.profile.cacheVolumes?.paths.length) return undefined;
     warm ??= new WarmPool(engine, p.profile, {
       size: Math.min(workers, todo.length),
       limit: todo.length,

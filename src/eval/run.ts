@@ -201,7 +201,8 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunResult> {
   const workers = options.workers ?? 1;
   let warm: WarmPool | undefined;
   const warmPoolFor = (p: TaskPlan): WarmPool | undefined => {
-    if (options.warmPool === false) return undefined;
+    // A profile with performance volumes (E11) always starts cold: no pool for it.
+    if (options.warmPool === false || p.profile.cacheVolumes?.paths.length) return undefined;
     warm ??= new WarmPool(engine, p.profile, {
       size: Math.min(workers, plan.todo.length),
       limit: plan.todo.length,

@@ -16,7 +16,6 @@ import { watchSession } from "../opencode/events.js";
 import { newSession, promptAndWait, type PromptOutcome } from "../opencode/prompt.js";
 import type { OpencodeClient } from "@opencode-ai/sdk/v2";
 import type { Engine, ExecResult } from "../runtime/engine.js";
-import { DEFAULT_HARDENING, hardeningWeakenings } from "../sandbox/hardening.js";
 import { judgeAttempt } from "./attempt.js";
 import { contractJsonSchema, instructionBlock, type ContractSchema } from "./contract.js";
 import { backoffMs, classifyFailure, type FailureHint } from "./hints.js";
@@ -185,12 +184,9 @@ export async function executeTask(plan: TaskPlan, request: TaskRequest): Promise
   };
 
   const tq = performance.now();
-  // Loud, for every task: an unsafe.* opt-in (the host's Docker socket) weakens this sandbox.
-  for (const w of profileWarnings(plan.profile).filter((l) => l.startsWith("WARNING unsafe.")))
-    emit("warning", w);
-  // Loud, for every task: ocbox.yaml's hardening weakens this sandbox.
-  for (const w of hardeningWeakenings(plan.profile.hardening ?? DEFAULT_HARDENING))
-    emit("warning", `WARNING ${w.key}: ${w.warning}`);
+  // Loud, for every task: each opt-in that weakens this sandbox (unsafe.*, hardening.*), as the
+  // startup summary words it.
+  for (const w of profileWarnings(plan.profile)) emit("warning", w);
   emit("queued", `waiting for a slot in pool ${plan.pool}`);
   let lease;
   try {

@@ -90,7 +90,9 @@ beforeAll(async () => {
   task("b-broken", BROKEN, "model: broken/scripted\n");
   for (const [id, marker] of Object.entries(OK)) task(id, marker);
   solver = await startScriptedModel({ scenario: { turns: [] } });
-  broken = await startScriptedModel({ scenario: { turns: Array(6).fill(unauthorized(BROKEN)) } });
+  broken = await startScriptedModel({
+    scenario: { turns: Array.from({ length: 6 }, () => unauthorized(BROKEN)) },
+  });
   judge = await startScriptedModel({ scenario: { turns: [] } });
   const solverOpencode = scriptedOpencodeConfig(solver.url);
   const brokenProvider = (scriptedOpencodeConfig(broken.url).provider as Record<string, unknown>).scripted;
@@ -216,8 +218,8 @@ describe("ocbox eval, 6 tasks and 3 workers", () => {
         verdict(OK["c-one"]),
         verdict(OK["d-two"]),
         verdict(OK["e-three"]),
-        ...Array(3).fill(unauthorized(OK["f-four"])),
-        ...Array(3).fill(unauthorized(SLOW)),
+        ...Array.from({ length: 3 }, () => unauthorized(OK["f-four"])),
+        ...Array.from({ length: 3 }, () => unauthorized(SLOW)),
       ],
     });
     const first = await ocbox(judgeArgs());
