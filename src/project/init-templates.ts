@@ -17,6 +17,8 @@ egress:
   # provider's baseURL at http://127.0.0.1:9101/v1 and the agent only ever holds a placeholder.
   # gateways:
   #   - { upstream: https://api.openai.com, port: 9101, keyEnv: OPENAI_API_KEY }
+  #   # a model server in a container on another Docker network (the agent never joins it):
+  #   - { upstream: http://llama:8080, network: llm-net, port: 9102 }
 
 ports: {}
   # server: 4096     # host port of the web UI; default: a free port at each start
@@ -36,6 +38,17 @@ image:
 limits:
   memory: 4g
   cpus: 2
+
+# Heavy dirs kept in named volumes, shadowing the workspace's own copy (fast installs, kept between runs).
+# volumes: [node_modules]
+
+# Every item is on by default; turning one off prints a WARNING at each start.
+# hardening:
+#   readOnlyRoot: true
+#   noNewPrivileges: true
+#   seccomp: ocbox       # ocbox | engine-default | unconfined
+#   capAdd: []
+#   icmp: false
 
 # A local OpenAI-compatible server (llama.cpp, vLLM, Ollama): ocbox generates the provider for it
 # and forwards a 127.0.0.1 port into the sandbox.

@@ -8,6 +8,8 @@ export interface SummaryInput {
   url: string;
   env: Pick<EnvResolution, "passed" | "skipped">;
   forwardPorts: readonly number[];
+  /** E11: workspace dirs shadowed by named volumes. */
+  volumes?: ReadonlyArray<{ path: string; volume: string }>;
   stateDir: string;
   readyS: number;
   detached: boolean;
@@ -31,6 +33,8 @@ export function startupSummary(s: SummaryInput): string[] {
   ];
   for (const skip of s.env.skipped) lines.push(`  skipped   ${skip.name}: ${skip.reason}`);
   lines.push(`  host ports ${s.forwardPorts.length ? s.forwardPorts.join(", ") : "(none)"}`);
+  for (const v of s.volumes ?? [])
+    lines.push(`  volume    /workspace/${v.path} on ${v.volume} (kept between runs)`);
   if (s.security) lines.push(...securityLines(s.security));
   if (s.autonomous)
     lines.push(

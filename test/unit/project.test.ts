@@ -98,11 +98,13 @@ describe("startup summary", () => {
         skipped: [{ name: "GH_TOKEN", code: "unset", reason: "host variable GH_TOKEN is not set" }],
       },
       forwardPorts: [8080],
+      volumes: [{ path: "node_modules", volume: "ocbox-app-1-cache-node_modules" }],
       stateDir: "/s",
       readyS: 2.04,
       detached: true,
       hookRan: false,
     }).join("\n");
+    expect(lines).toContain("volume    /workspace/node_modules on ocbox-app-1-cache-node_modules");
     expect(lines).toContain("env       OPENAI_API_KEY");
     expect(lines).toContain("skipped   GH_TOKEN: host variable GH_TOKEN is not set");
     expect(lines).toContain("`ocbox down` stops it");

@@ -64,6 +64,7 @@ export function registerUp(program: Command, run: (fn: (ctx: Context) => Promise
           readyS: sandbox.timings.healthyMs / 1000,
           env: { passed: up.env.passed, skipped: up.env.skipped },
           forwardPorts: sandbox.spec.forwardPorts,
+          volumes: (sandbox.spec.cacheVolumes ?? []).map((v) => ({ path: v.path, volume: v.name })),
           stateDir: state.dir,
           detached: opts.detach ?? false,
           hookRan: up.hookRan,
