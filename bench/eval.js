@@ -44,6 +44,7 @@ async function batch(env, tasksDir, count, { workers, delayMs = 0, warm = true }
       images: env.images,
       pools: new Pools(),
       warmPool: warm,
+      timeoutS: 120,
     });
     if (r.completed !== count) throw new Error(`eval ${workers} worker(s): ${r.completed}/${count} complete`);
     const journal = readFileSync(join(outputDir, "journal.jsonl"), "utf8")
@@ -78,7 +79,10 @@ export async function benchEval(
   const tasksDir = taskSet(count);
   const result = { count, throughput: {}, overhead: {} };
   try {
-    await batch(env, tasksDir, Math.min(2, count), { workers: 1 }); // warm-up, not counted
+    const warmUp = taskSet(2);
+    await batch(env, warmUp, 2, { workers: 1 }).finally(() =>
+      rmSync(warmUp, { recursive: true, force: true }),
+    ); // not counted
     for (const w of workers) {
       const warm = await batch(env, tasksDir, count, { workers: w });
       const coldRun = cold ? await batch(env, tasksDir, count, { workers: w, warm: false }) : undefined;

@@ -122,14 +122,14 @@ function sections(r, file) {
   }
   if (r.throughput) {
     out.push(
-      `## 2. Throughput (${r.throughput.count} trivial tasks)`,
+      "## 2. Throughput (trivial tasks)",
       "",
-      "| workers | ocbox (warm pool of one per worker), tasks/min | bare `opencode run`, tasks/min | ratio |",
-      "|---|---|---|---|",
-      ...Object.entries(r.throughput.workers).map(
-        ([w, x]) =>
-          `| ${w} | ${x.ocbox.tasksPerMinute.toFixed(1)} (${x.warmTasks} of ${r.throughput.count} warm) | ${x.bare.tasksPerMinute.toFixed(1)} | ${s2(x.ratio)}× |`,
-      ),
+      "| workers | tasks | ocbox (warm pool of one per worker), tasks/min | bare `opencode run`, tasks/min | ratio |",
+      "|---|---|---|---|---|",
+      ...Object.entries(r.throughput.workers).map(([w, x]) => {
+        const count = x.count ?? r.throughput.count;
+        return `| ${w} | ${count} | ${x.ocbox.tasksPerMinute.toFixed(1)} (${x.warmTasks} of ${count} warm) | ${x.bare.tasksPerMinute.toFixed(1)} | ${s2(x.ratio)}× |`;
+      }),
       "",
     );
   }
@@ -178,6 +178,33 @@ function sections(r, file) {
       ...Object.entries(r.scaling).map(
         ([d, x]) => `| ${d} s | ${sec(x.warm)} | ${sec(x.bare)} | ${sec(x.overheadS)} | ${ratio(x.ratio)} |`,
       ),
+      "",
+    );
+  }
+  if (r.egress) {
+    const e = r.egress;
+    const ms = (x) => `${x.median.toFixed(2)} ms (${x.min.toFixed(2)}–${x.max.toFixed(2)})`;
+    out.push(
+      `## 6. Egress sidecar (issue 4)`,
+      "",
+      `Start, n=${e.start.fullToListening.n}, paired, alternating: the full \`startSandbox\` against the hardened agent container started alone through the engine (same spec, socket volume and run dir; no sidecar, no proxy staging), both to OpenCode's listening line.`,
+      "",
+      "| what | median (min–max) |",
+      "|---|---|",
+      `| full sandbox, call to listening | ${sec(e.start.fullToListening)} |`,
+      `| full sandbox, call to healthy | ${sec(e.start.fullToHealthy)} |`,
+      `| agent container alone, call to listening | ${sec(e.start.agentAloneToListening)} |`,
+      `| **the sidecar adds** (full − alone, paired) | ${sec(e.start.sidecarAddsS)} |`,
+      "",
+      `Memory of the sidecar (squid and the socat relays, engine stats): idle ${e.memory.idleS} s ${e.memory.idleMB.toFixed(1)} MB; after ${e.memory.requests} requests (chat completions through the gateway and the forwarded port, CONNECTs the proxy denied) ${e.memory.afterRequestsMB.toFixed(1)} MB.`,
+      "",
+      `One chat completion to the scripted model (curl's \`time_total\`, a new connection each, n=${e.roundTripMs.requests} each, interleaved batches):`,
+      "",
+      "| path | median (min–max) | adds (median − host's median) |",
+      "|---|---|---|",
+      `| host → scripted model, directly | ${ms(e.roundTripMs.hostDirect)} | 0 |`,
+      `| sandbox → forwarded port (socat → socket → socat) → host | ${ms(e.roundTripMs.forwardedPort)} | ${e.roundTripMs.forwardedAddsMs.toFixed(2)} ms |`,
+      `| sandbox → model gateway (socat → socket → squid) → host | ${ms(e.roundTripMs.gateway)} | ${e.roundTripMs.gatewayAddsMs.toFixed(2)} ms |`,
       "",
     );
   }

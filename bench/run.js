@@ -1,9 +1,10 @@
 // `npm run bench [-- SCENARIO] [-- --quick]`: the benchmark harness (issue 8). Real engine, real
 // image, real opencode, the scripted model answering instantly. Scenarios: one, throughput, up,
-// footprint, scaling, start, eval. A full run (no scenario, not quick) writes
+// footprint, scaling, start, egress, eval. A full run (no scenario, not quick) writes
 // bench/results/<date>-bench.json and regenerates BENCHMARKS.md; a single scenario or --quick
 // writes <date>-<name>.json and leaves BENCHMARKS.md alone. It fails only when the bench itself
 // breaks (a task did not succeed, a container did not start), never on a timing.
+import { benchEgress } from "./egress.js";
 import { benchEval } from "./eval.js";
 import { benchFootprint } from "./footprint.js";
 import { machine, writeResults } from "./lib.js";
@@ -15,7 +16,7 @@ import { benchUp } from "./up.js";
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
 const only = args.find((a) => !a.startsWith("--"));
-const SCENARIOS = ["one", "throughput", "up", "footprint", "scaling", "start", "eval"];
+const SCENARIOS = ["one", "throughput", "up", "footprint", "scaling", "start", "egress", "eval"];
 if (only && !SCENARIOS.includes(only)) {
   console.error(`unknown scenario ${only}; one of: ${SCENARIOS.join(", ")}`);
   process.exit(2);
@@ -28,11 +29,15 @@ const env = await setup();
 try {
   if (want("one")) {
     console.log("== 1. one task, end to end");
-    results.one = await benchOne(env, { rounds: quick ? 3 : 10 });
+    results.one = await benchOne(env, { rounds: quick ? 3 : 6 });
   }
   if (want("throughput")) {
     console.log("== 2. throughput");
-    results.throughput = await benchThroughput(env, quick ? { count: 4, workers: [1, 2] } : {});
+    results.throughput = await benchThroughput(
+      env,
+      // 24 tasks where the goal is (4 workers); fewer at 1 and 2 workers, whose tasks queue anyway.
+      quick ? { count: 4, workers: [1, 2] } : { counts: { 1: 12, 2: 12, 4: 24 } },
+    );
   }
   if (want("up")) {
     console.log("== 3. interactive start");
@@ -49,6 +54,10 @@ try {
   if (want("start")) {
     console.log("== sandbox start, smoke");
     results.start = await benchStart({ runs: quick ? 2 : 5 });
+  }
+  if (want("egress")) {
+    console.log("== 6. egress sidecar (issue 4)");
+    results.egress = await benchEgress(env, quick ? { runs: 2, requests: 20, idleS: 3 } : {});
   }
   if (want("eval")) {
     console.log("== eval runner: throughput and per-task overhead");

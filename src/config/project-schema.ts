@@ -27,6 +27,7 @@ import { gatewayNetwork, gatewayNetworkProblems } from "./gateway-network-schema
 import { hardeningSchema } from "./hardening-schema.js";
 import { MIN_MEMORY_BYTES, parseMemory } from "./limits.js";
 import { monitorsSchema } from "./monitors-schema.js";
+import { aptSchema } from "./apt-schema.js";
 
 export const PROJECT_CONFIG_FILE = "ocbox.yaml";
 export const DEFAULT_HOOK_PATH = ".ocbox/pre-start.sh";
@@ -365,6 +366,7 @@ export const projectConfigSchema = z
     image,
     limits,
     hardening: hardeningSchema,
+    apt: aptSchema,
     model,
     hook,
     volumes: z

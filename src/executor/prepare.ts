@@ -228,6 +228,7 @@ export async function planTask(options: RunTaskOptions): Promise<TaskPlan> {
     hardening: hardeningFromConfig(config.hardening),
     ...((options.hostDockerSocket ?? config.unsafe?.hostDockerSocket) ? { hostDockerSocket: true } : {}),
     ...(volumes.length ? { cacheVolumes: { paths: volumes, ...(project ? { project } : {}) } } : {}),
+    ...(config.apt.allow.length ? { aptAllow: [...config.apt.allow] } : {}),
     ...(options.server ? { server: options.server } : {}),
   };
 

@@ -13,6 +13,7 @@ import { cacheIdentity, cacheVolumes } from "../sandbox/cache-volumes.js";
 import { securityLines, securityProfile } from "../sandbox/profile.js";
 import { DEFAULT_LIMITS, agentUserFor, currentHostUser, type SandboxSpec } from "../sandbox/spec.js";
 import { newRunId, startSandbox, type StartedSandbox } from "../sandbox/start.js";
+import { preloadInstance } from "./preload.js";
 import type { TaskPlan } from "./run-task.js";
 import type { WarmPool } from "./warm-pool.js";
 
@@ -37,6 +38,8 @@ export interface SandboxProfile {
    * volumes. Only cold sandboxes mount them (see acquireSandbox).
    */
   cacheVolumes?: { paths: string[]; project?: { root: string; sandboxId: string } };
+  /** C9: packages `ocbox-apt install` may add (ocbox.yaml `apt.allow`); absent or empty: off. */
+  aptAllow?: string[];
 }
 
 export function profileKey(p: SandboxProfile): string {
@@ -54,6 +57,7 @@ export function profileKey(p: SandboxProfile): string {
         p.hardening ?? DEFAULT_HARDENING,
         p.hostDockerSocket === true,
         p.cacheVolumes ?? null,
+        p.aptAllow ?? [],
       ]),
     )
     .digest("hex")
@@ -95,6 +99,7 @@ export function specFor(profile: SandboxProfile, workspace: string, sandboxId: s
     ...(profile.egress ? { egress: profile.egress } : {}),
     ...(profile.hardening ? { hardening: profile.hardening } : {}),
     ...(profile.hostDockerSocket ? { hostDockerSocket: true } : {}),
+    ...(profile.aptAllow?.length ? { aptAllow: profile.aptAllow } : {}),
   };
 }
 
@@ -136,5 +141,8 @@ export async function acquireSandbox(
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onLine ? { onLog: (l: string) => options.onLine?.(l) } : {}),
   });
+  // Load OpenCode's instance while the caller creates its session and event stream; a failure
+  // here shows again, with its cause, on the first prompt.
+  void preloadInstance(sandbox.server).catch(() => undefined);
   return { sandbox, warm: false, finish: () => sandbox.stop() };
 }

@@ -48,8 +48,8 @@ export async function runStructurer(
   const workspace = await mkdtemp(join(tmpdir(), "ocbox-structurer-"));
   const sandbox = await startSandbox(
     plan.engine,
-    // Only text in, text out: no Docker socket (C8) even when the task has one.
-    specFor({ ...plan.profile, hostDockerSocket: false }, workspace, taskSandboxId("structurer")),
+    // Only text in, text out: no Docker socket (C8) and no apt helper (C9) even when the task has one.
+    specFor({ ...plan.profile, hostDockerSocket: false, aptAllow: [] }, workspace, taskSandboxId("structurer")),
     { signal },
   );
   try {

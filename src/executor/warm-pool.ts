@@ -15,13 +15,13 @@
 import { access, chown, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { errorMessage } from "../errors.js";
-import { authorization } from "../opencode/client.js";
 import type { Engine } from "../runtime/engine.js";
 import { currentOwner } from "../runtime/owner.js";
 import { lendWorkspace, needsOwnershipLoan } from "../sandbox/ownership.js";
 import { runDirPrefix, runDirsRoot } from "../sandbox/run-dir.js";
 import { startSandbox, type StartedSandbox } from "../sandbox/start.js";
 import { copyInto, syncTree } from "../sandbox/workspace-sync.js";
+import { preloadInstance, serverCall } from "./preload.js";
 import { profileKey, specFor, taskSandboxId, type SandboxProfile } from "./sandbox-source.js";
 
 interface Slot {
@@ -42,17 +42,6 @@ async function readsInstanceInputs(workspace: string): Promise<boolean> {
     ),
   );
   return found.includes(true);
-}
-
-/** One request to the server with a bounded wait; throws on a non-2xx answer. */
-async function serverCall(sandbox: StartedSandbox, method: string, path: string): Promise<void> {
-  const res = await fetch(`${sandbox.server.url}${path}`, {
-    method,
-    headers: { Authorization: authorization(sandbox.server.password) },
-    signal: AbortSignal.timeout(30_000),
-  });
-  await res.arrayBuffer();
-  if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status}`);
 }
 
 export interface WarmPoolOptions {
@@ -113,7 +102,7 @@ export class WarmPool {
       if (process.getuid?.() === 0) await chown(dir, spec.agentUser.uid, spec.agentUser.gid);
       const sandbox = await startSandbox(this.engine, { ...spec, workspace: dir });
       // Load the /workspace instance and its providers now, not on the task's first prompt.
-      await serverCall(sandbox, "GET", "/provider").catch((e: unknown) =>
+      await preloadInstance(sandbox.server).catch((e: unknown) =>
         this.options.onLine?.(`warm pool: preloading OpenCode's instance failed: ${errorMessage(e)}`),
       );
       const slot = { dir, sandbox };
@@ -163,7 +152,7 @@ export class WarmPool {
       if (needsOwnershipLoan(spec.hostUser, spec.agentUser))
         await lendWorkspace(s.dir, spec.hostUser, spec.agentUser);
       // The preloaded instance saw an empty dir: reload it when the copy brings what it reads.
-      if (await readsInstanceInputs(s.dir)) await serverCall(s.sandbox, "POST", "/instance/dispose");
+      if (await readsInstanceInputs(s.dir)) await serverCall(s.sandbox.server, "POST", "/instance/dispose");
     } catch (e) {
       await this.discard(s);
       throw e;

@@ -14,6 +14,7 @@ import {
   sandboxDockerfile,
   type DockerfileInput,
 } from "./dockerfile.js";
+import { aptClientScript, aptHelperScript } from "./apt-scripts.js";
 import { agentEntrypoint, egressEntrypoint } from "./entrypoints.js";
 import { hostCaBundle } from "./host-ca.js";
 import { imageTag, sha256, type ImageInputs } from "./inputs.js";
@@ -105,6 +106,8 @@ async function plan(
       opencode: `${opencode.packageName}@${opencode.version}`,
       "opencode-config": await opencodeConfigDigest(),
       "agent-entrypoint.sh": sha256(agentEntrypoint),
+      "ocbox-apt": sha256(aptClientScript),
+      "ocbox-apt-helper": sha256(aptHelperScript),
     },
   };
   const errorPages = Object.keys(ERROR_PAGES).sort();
@@ -132,6 +135,8 @@ async function plan(
           opencode: { path: opencode.path },
           "opencode-config": { path: configDir },
           "agent-entrypoint.sh": { text: agentEntrypoint },
+          "ocbox-apt": { text: aptClientScript },
+          "ocbox-apt-helper": { text: aptHelperScript },
         },
       },
       {

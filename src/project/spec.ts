@@ -143,6 +143,7 @@ export function projectSpec(input: ProjectSpecInput): ProjectSpec {
       ? { cacheVolumes: cacheVolumes(input.project.sandboxId, config.volumes) }
       : {}),
     hardening: hardeningFromConfig(config.hardening),
+    ...(config.apt.allow.length ? { aptAllow: [...config.apt.allow] } : {}),
     server: { logLevel: "INFO", printLogs: true },
     lifetime: input.lifetime,
     readyTimeoutMs: input.readyTimeoutMs ?? 120_000,

@@ -30,7 +30,8 @@ export const LABEL = {
   cacheOwner: "dev.ocbox.cache.owner",
 } as const;
 
-export type ResourceRole = "agent" | "egress" | "sockets";
+/** "apt" and "apt-prefix": the apt helper and its package volume (C9, only with `apt.allow`). */
+export type ResourceRole = "agent" | "egress" | "sockets" | "apt" | "apt-prefix";
 
 export interface Owner {
   host: string;

@@ -1,6 +1,7 @@
 import type { EgressPlan } from "../egress/sidecar.js";
 import { AGENT_HOME, EGRESS_DIR, RUN_DIR, SOCKET_DIR, WORKSPACE, SERVER_PORT } from "../image/dockerfile.js";
 import type { ContainerSpec } from "../runtime/engine.js";
+import { aptAgentEnv, aptAgentMounts } from "./apt-helper.js";
 import { cacheMounts } from "./cache-volumes.js";
 import { hardeningOptions } from "./hardening.js";
 import type { SandboxSpec } from "./spec.js";
@@ -63,6 +64,8 @@ export function agentContainer(
       OCBOX_PRINT_LOGS: spec.server.printLogs ? "1" : "0",
       ...(spec.opencodeConfig ? { OPENCODE_CONFIG: `${RUN_DIR}/opencode.json` } : {}),
       ...(docker ? { DOCKER_HOST: `unix://${DOCKER_SOCKET}` } : {}),
+      // C9: the apt helper's prefix on PATH and LD_LIBRARY_PATH (only with apt.allow).
+      ...aptAgentEnv(spec),
     },
     workingDir: WORKSPACE,
     networkMode: "none",
@@ -72,6 +75,7 @@ export function agentContainer(
       ...cacheMounts(spec.cacheVolumes ?? []),
       { type: "bind", source: runDir, target: RUN_DIR, readOnly: true },
       { type: "volume", source: names.socketVolume, target: SOCKET_DIR },
+      ...aptAgentMounts(spec),
       ...(spec.dataDir
         ? [{ type: "bind" as const, source: spec.dataDir, target: `${AGENT_HOME}/.local/share/opencode` }]
         : []),

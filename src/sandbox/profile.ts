@@ -5,6 +5,7 @@
  */
 import { PROXY_PORT, type EgressSpec } from "../egress/spec.js";
 import { BLOCKED_SYSCALLS } from "../image/seccomp.js";
+import { aptAllowList, aptEnabled } from "./apt-helper.js";
 import { DEFAULT_HARDENING, hardeningWeakenings, type Hardening } from "./hardening.js";
 import type { SandboxSpec } from "./spec.js";
 
@@ -28,6 +29,8 @@ export interface SecurityProfile {
   limits: { memoryBytes: number; cpus: number; pids: number; nofile: number };
   /** Opt-ins that weaken the sandbox, by config key (`unsafe.*`, `hardening.*`). */
   unsafe: string[];
+  /** C9: packages `ocbox-apt install` may add (apt.allow); absent when off. A notice, not a weakening. */
+  apt?: string[];
 }
 
 function gatewaysOf(egress: EgressSpec | undefined): SecurityProfile["gateways"] {
@@ -72,6 +75,7 @@ export function securityProfile(spec: SandboxSpec): SecurityProfile {
       ...(spec.hostDockerSocket === true ? ["unsafe.hostDockerSocket"] : []),
       ...new Set(hardeningWeakenings(h).map((w) => w.key)),
     ],
+    ...(aptEnabled(spec) ? { apt: aptAllowList(spec) } : {}),
   };
 }
 
@@ -132,6 +136,12 @@ export function securityLines(p: SecurityProfile): string[] {
     lines.push(
       `  gateway   127.0.0.1:${g.port} -> ${g.upstream}${g.network ? ` on Docker network ${g.network}` : ""}` +
         (g.keyEnv ? ` (key from host ${g.keyEnv}; the agent holds a placeholder)` : " (agent's own key)"),
+    );
+  }
+  if (p.apt?.length) {
+    lines.push(
+      `  apt       ocbox-apt may install ${p.apt.join(", ")} (a non-root helper container fetches them from ` +
+        "Debian; the agent gets them read-only, without root)",
     );
   }
   lines.push(

@@ -48,6 +48,11 @@ export interface SandboxSpec {
   cacheVolumes?: CacheVolume[];
   /** The agent container's hardening (ocbox.yaml `hardening`); absent: DEFAULT_HARDENING. */
   hardening?: Hardening;
+  /**
+   * C9: Debian packages the agent may install at run time (`ocbox-apt install`), by exact name.
+   * Non-empty starts the apt helper container; absent or empty: off.
+   */
+  aptAllow?: string[];
   limits: { memoryBytes: number; nanoCpus: number; pids: number; nofile: number };
   server: { logLevel: LogLevel; printLogs: boolean };
   lifetime: "session" | "detached";

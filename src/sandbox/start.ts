@@ -18,6 +18,7 @@ import {
   socketVolumeOptions,
   type Names,
 } from "./containers.js";
+import { startAptHelper } from "./apt-helper.js";
 import { prepareCacheVolumes } from "./cache-volume-init.js";
 import { lendWorkspace, loanLabel, needsOwnershipLoan, returnWorkspace } from "./ownership.js";
 import { createRunDir, newPassword, removeRunDir } from "./run-dir.js";
@@ -166,23 +167,24 @@ export async function startSandbox(
     options.signal?.throwIfAborted();
     await engine.createVolume(names.socketVolume, labels("sockets"), socketVolumeOptions(spec));
     cleanup.add("remove socket volume", () => engine.removeVolume(names.socketVolume));
+    // C9 (only with apt.allow): the apt helper, before the agent that mounts its package volume.
+    await startAptHelper(engine, spec, names.socketVolume, labels, (what, fn) => cleanup.add(what, fn));
 
-    const egressId = await engine.createContainer(
-      egressContainer(spec, names, port, labels("egress"), egress),
+    // Neither container needs the other to exist or run (they meet through the socket volume,
+    // each side's relays connect lazily): create, start and remove them together.
+    const [egressId, agentId] = await createBoth(
+      engine,
+      cleanup,
+      () => engine.createContainer(egressContainer(spec, names, port, labels("egress"), egress)),
+      async () =>
+        engine.createContainer(
+          agentContainer(spec, names, runDir, labels("agent"), egress, await dockerSocketGid(spec)),
+        ),
     );
-    cleanup.add("remove egress container", () => engine.removeContainer(egressId));
-    const agentId = await engine.createContainer(
-      agentContainer(spec, names, runDir, labels("agent"), egress, await dockerSocketGid(spec)),
-    );
-    cleanup.add("remove agent container", async () => {
-      await engine.stopContainer(agentId, 10);
-      await engine.removeContainer(agentId);
-    });
     const createMs = performance.now() - started;
 
     options.signal?.throwIfAborted();
-    await engine.startContainer(egressId);
-    await engine.startContainer(agentId);
+    await Promise.all([engine.startContainer(egressId), engine.startContainer(agentId)]);
 
     const listening = new Promise<void>((resolve) => {
       void engine.followLogs(
@@ -266,6 +268,33 @@ export async function startSandbox(
     if (options.signal?.aborted) throw new OcboxError("INTERRUPTED", "interrupted; the sandbox was removed");
     throw e;
   }
+}
+
+/**
+ * Create the egress sidecar and the agent container at once; one cleanup step removes whichever
+ * exist, both at once (the agent gets its stop timeout, for OpenCode's own shutdown, before it is
+ * removed). Throws the first creation failure.
+ */
+async function createBoth(
+  engine: Engine,
+  cleanup: Cleanup,
+  createEgress: () => Promise<string>,
+  createAgent: () => Promise<string>,
+): Promise<[egressId: string, agentId: string]> {
+  const [egress, agent] = await Promise.allSettled([createEgress(), createAgent()]);
+  const egressId = egress.status === "fulfilled" ? egress.value : undefined;
+  const agentId = agent.status === "fulfilled" ? agent.value : undefined;
+  cleanup.add("remove the agent and egress containers", async () => {
+    const removed = await Promise.allSettled([
+      agentId && engine.stopContainer(agentId, 10).then(() => engine.removeContainer(agentId)),
+      egressId && engine.removeContainer(egressId),
+    ]);
+    const failed = removed.flatMap((r) => (r.status === "rejected" ? [errorMessage(r.reason)] : []));
+    if (failed.length > 0) throw new Error(failed.join("; "));
+  });
+  if (egress.status === "rejected") throw egress.reason;
+  if (agent.status === "rejected") throw agent.reason;
+  return [egress.value, agent.value];
 }
 
 /** The group of the host's Docker socket, for a sandbox that asked for it by name (C8). */

@@ -65,6 +65,7 @@ describe("parseProjectConfig", () => {
       image: { packages: [] },
       limits: {},
       hardening: { readOnlyRoot: true, noNewPrivileges: true, seccomp: "ocbox", capAdd: [], icmp: false },
+      apt: { allow: [] },
       hook: { preStart: DEFAULT_HOOK_PATH },
       monitors: {
         listeners: { enabled: false, expected: [], intervalS: 15 },

@@ -1,0 +1,23 @@
+/**
+ * Loading OpenCode's instance ahead of the first prompt. On a new server, the first request for a
+ * directory loads its instance (config, plugins, providers): 1-3 s on 2 cores (BENCHMARKS.md).
+ * `GET /provider` triggers that load without creating anything; a prompt that arrives meanwhile
+ * waits for the same load instead of starting its own.
+ */
+import { authorization, type ServerHandle } from "../opencode/client.js";
+
+/** One request to the server with a bounded wait; throws on a non-2xx answer. */
+export async function serverCall(server: ServerHandle, method: string, path: string): Promise<void> {
+  const res = await fetch(`${server.url}${path}`, {
+    method,
+    headers: { Authorization: authorization(server.password) },
+    signal: AbortSignal.timeout(30_000),
+  });
+  await res.arrayBuffer();
+  if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status}`);
+}
+
+/** Load the /workspace instance and its providers now. */
+export function preloadInstance(server: ServerHandle): Promise<void> {
+  return serverCall(server, "GET", "/provider");
+}
