@@ -32,9 +32,7 @@ export function aptPackageProblem(name: string): Problem | undefined {
 export const aptSchema = z
   .strictObject({
     allow: z
-      .array(
-        withProblem(z.string(), aptPackageProblem).meta({ pattern: APT_PACKAGE_PATTERN.source }),
-      )
+      .array(withProblem(z.string(), aptPackageProblem).meta({ pattern: APT_PACKAGE_PATTERN.source }))
       .default([])
       .describe(
         "Debian packages the agent may install at run time with `ocbox-apt install NAME`, e.g. [jq, sqlite3]. " +

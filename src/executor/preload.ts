@@ -1,8 +1,9 @@
 /**
  * Loading OpenCode's instance ahead of the first prompt. On a new server, the first request for a
  * directory loads its instance (config, plugins, providers): 1-3 s on 2 cores (BENCHMARKS.md).
- * `GET /provider` triggers that load without creating anything; a prompt that arrives meanwhile
- * waits for the same load instead of starting its own.
+ * `GET /provider` triggers that load without creating anything. The warm pool does it while a
+ * sandbox waits for a task. A cold task does not: a preload running next to the task's own session
+ * and prompt made the cold task slower on 2 cores (BENCHMARKS.md, findings).
  */
 import { authorization, type ServerHandle } from "../opencode/client.js";
 

@@ -13,7 +13,6 @@ import { cacheIdentity, cacheVolumes } from "../sandbox/cache-volumes.js";
 import { securityLines, securityProfile } from "../sandbox/profile.js";
 import { DEFAULT_LIMITS, agentUserFor, currentHostUser, type SandboxSpec } from "../sandbox/spec.js";
 import { newRunId, startSandbox, type StartedSandbox } from "../sandbox/start.js";
-import { preloadInstance } from "./preload.js";
 import type { TaskPlan } from "./run-task.js";
 import type { WarmPool } from "./warm-pool.js";
 
@@ -141,8 +140,5 @@ export async function acquireSandbox(
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onLine ? { onLog: (l: string) => options.onLine?.(l) } : {}),
   });
-  // Load OpenCode's instance while the caller creates its session and event stream; a failure
-  // here shows again, with its cause, on the first prompt.
-  void preloadInstance(sandbox.server).catch(() => undefined);
   return { sandbox, warm: false, finish: () => sandbox.stop() };
 }

@@ -49,7 +49,11 @@ export async function runStructurer(
   const sandbox = await startSandbox(
     plan.engine,
     // Only text in, text out: no Docker socket (C8) and no apt helper (C9) even when the task has one.
-    specFor({ ...plan.profile, hostDockerSocket: false, aptAllow: [] }, workspace, taskSandboxId("structurer")),
+    specFor(
+      { ...plan.profile, hostDockerSocket: false, aptAllow: [] },
+      workspace,
+      taskSandboxId("structurer"),
+    ),
     { signal },
   );
   try {

@@ -1,10 +1,10 @@
-import { APT_PREFIX, SOCKET_DIR } from "./dockerfile.js";
+import { APT_PREFIX } from "./dockerfile.js";
 
 /**
  * Run-time package installs without root (FEATURES C9): the two scripts the sandbox image carries.
  *
- * - `ocbox-apt` runs in the agent container: it sends one request line over a Unix socket in the
- *   socket volume and prints the answer, exiting with the helper's status.
+ * - `ocbox-apt` runs in the agent container: it sends one request line over the helper's Unix
+ *   socket and prints the answer, exiting with the helper's status.
  * - `ocbox-apt-helper` runs in the apt helper container (same image, the agent's uid, no
  *   capabilities, no-new-privileges, read-only root). It accepts only names that equal an entry of
  *   the allowlist, lets apt download them (and their missing dependencies) into its own tmpfs, and
@@ -13,8 +13,12 @@ import { APT_PREFIX, SOCKET_DIR } from "./dockerfile.js";
  */
 
 export { APT_PREFIX };
-/** The helper's socket in the shared socket volume. */
-export const APT_SOCKET = `${SOCKET_DIR}/apt.sock`;
+/**
+ * The helper's socket, in the prefix volume (the agent may connect to a socket on its read-only
+ * mount, but cannot remove or replace it). Not in the sidecar's socket volume: the helper never
+ * shares a volume with the sidecar.
+ */
+export const APT_SOCKET = `${APT_PREFIX}/.ocbox-apt.sock`;
 /** The helper's apt state and download cache (its own tmpfs). */
 export const APT_STATE = "/tmp/ocbox-apt";
 /** The config key named in every refusal. */
@@ -78,7 +82,7 @@ read -r -a ALLOW <<< "\${OCBOX_APT_ALLOW:-}"
 # apt as this non-root user: lists and downloads in the helper's tmpfs, no dpkg lock (dpkg never runs).
 APT=(-q -o Dir::State::Lists="$STATE/lists" -o Dir::Cache="$STATE/cache" -o Dir::Log="$STATE/log"
   -o Debug::NoLocking=1 -o APT::Sandbox::User="$(id -un 2>/dev/null || id -u)"
-  -o Acquire::Languages=none -o Acquire::GzipIndexes=true)
+  -o Acquire::Languages=none -o Acquire::GzipIndexes=true -o Dir::Cache::srcpkgcache=)
 if [ -n "\${OCBOX_APT_CA:-}" ]; then APT+=(-o Acquire::https::CAInfo="$OCBOX_APT_CA"); fi
 
 reply() { printf '%s\\n' "$*"; }

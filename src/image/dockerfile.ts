@@ -10,7 +10,7 @@ export const AGENT_HOME = "/home/agent";
 export const WORKSPACE = "/workspace";
 export const SOCKET_DIR = "/run/ocbox/sock";
 export const RUN_DIR = "/run/ocbox/run";
-/** Run-time packages (C9) are unpacked here by the apt helper; read-only in the agent. */
+/** Run-time packages (C9) are unpacked here by the apt helper; read-only in the agent. Not in the image. */
 export const APT_PREFIX = "/opt/ocbox/apt";
 /** Inside the agent container the server listens here; only the relay reaches it. */
 export const SERVER_PORT = 4096;
@@ -93,7 +93,9 @@ export function sandboxDockerfile(input: DockerfileInput): string {
     " && /usr/local/bin/opencode --version",
     // C9: the agent's `ocbox-apt` and the apt helper's server (src/image/apt-scripts.ts).
     "COPY ocbox-apt ocbox-apt-helper /usr/local/bin/",
-    `RUN chmod 0755 /usr/local/bin/ocbox-apt /usr/local/bin/ocbox-apt-helper && mkdir -p ${APT_PREFIX}`,
+    // No APT_PREFIX dir in the image: the engine would give a fresh volume mounted there the dir's
+    // owner (root) when a container is created, even while the helper is writing to it.
+    "RUN chmod 0755 /usr/local/bin/ocbox-apt /usr/local/bin/ocbox-apt-helper",
     // Offline by default (OPENCODE-NOTES, "Network at startup"). The plugin packages OpenCode would
     // fetch from npm at run time are already in the config dir above.
     [

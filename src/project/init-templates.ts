@@ -39,6 +39,10 @@ limits:
   memory: 4g
   cpus: 2
 
+# Debian packages the agent may install at run time with `ocbox-apt install NAME` (no root, no rebuild).
+# apt:
+#   allow: [jq]
+
 # Heavy dirs kept in named volumes, shadowing the workspace's own copy (fast installs, kept between runs).
 # volumes: [node_modules]
 

@@ -4,10 +4,10 @@
  *
  * A third container per sandbox, from the sandbox image, runs `ocbox-apt-helper` as the agent's
  * own uid with the sidecar's hardening (no capabilities, no-new-privileges, read-only root, the
- * ocbox seccomp profile). It listens on a Unix socket in the socket volume; `ocbox-apt install`
- * in the agent container talks to it. It fetches with apt's download-only mode as a non-root
- * user (apt still checks the archive's signatures) and unpacks each .deb with `dpkg -x` into the
- * prefix volume, a tmpfs that the agent mounts read-only at APT_PREFIX.
+ * ocbox seccomp profile). It fetches with apt's download-only mode as a non-root user (apt still
+ * checks the archive's signatures) and unpacks each .deb with `dpkg -x` into the prefix volume, a
+ * tmpfs that the agent mounts read-only at APT_PREFIX. Its Unix socket is in that volume too;
+ * `ocbox-apt install` in the agent container talks to it. It shares no volume with the sidecar.
  *
  * Network: the helper is on the engine's default bridge network, because apt must reach the
  * image's Debian mirror and the agent's proxy allowlist should not have to include it (which
@@ -16,7 +16,7 @@
  *
  * The container specs are pure; `startAptHelper` is the I/O.
  */
-import { APT_PREFIX, SOCKET_DIR } from "../image/dockerfile.js";
+import { APT_PREFIX } from "../image/dockerfile.js";
 import { hostCaBundle } from "../image/host-ca.js";
 import type { ContainerSpec, Engine, Mount } from "../runtime/engine.js";
 import type { ResourceRole } from "../runtime/labels.js";
@@ -88,7 +88,6 @@ export function aptAgentMounts(spec: Pick<SandboxSpec, "aptAllow" | "sandboxId" 
 /** The helper container. `caFile`: the host's CA bundle, mounted read-only for apt. Pure. */
 export function aptHelperContainer(
   spec: SandboxSpec,
-  socketVolume: string,
   labels: Record<string, string>,
   caFile?: string,
 ): ContainerSpec {
@@ -115,7 +114,6 @@ export function aptHelperContainer(
     },
     networkMode: "bridge",
     mounts: [
-      { type: "volume", source: socketVolume, target: SOCKET_DIR },
       { type: "volume", source: names.prefixVolume, target: APT_PREFIX },
       ...(caFile ? [{ type: "bind" as const, source: caFile, target: APT_HELPER_CA, readOnly: true }] : []),
     ],
@@ -128,14 +126,13 @@ export function aptHelperContainer(
 
 /**
  * Start the helper when `apt.allow` names packages: its prefix volume, then the container, each
- * registered with `onCleanup` (undone in reverse). Call it after the socket volume exists and
- * before the agent container is created (the agent mounts the prefix volume). Returns the
+ * registered with `onCleanup` (undone in reverse). Call it before the agent container is created
+ * (the agent mounts the prefix volume; undo removes the agent before the volume). Returns the
  * container's id, or undefined when the feature is off.
  */
 export async function startAptHelper(
   engine: Engine,
   spec: SandboxSpec,
-  socketVolume: string,
   labels: (role: ResourceRole) => Record<string, string>,
   onCleanup: (what: string, fn: () => Promise<unknown>) => void,
 ): Promise<string | undefined> {
@@ -143,9 +140,7 @@ export async function startAptHelper(
   const names = aptNames(spec);
   await engine.createVolume(names.prefixVolume, labels("apt-prefix"), aptPrefixVolumeOptions(spec));
   onCleanup("remove the apt prefix volume", () => engine.removeVolume(names.prefixVolume));
-  const id = await engine.createContainer(
-    aptHelperContainer(spec, socketVolume, labels("apt"), hostCaBundle()),
-  );
+  const id = await engine.createContainer(aptHelperContainer(spec, labels("apt"), hostCaBundle()));
   onCleanup("remove the apt helper container", async () => {
     await engine.stopContainer(id, 3);
     await engine.removeContainer(id);

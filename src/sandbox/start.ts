@@ -168,7 +168,7 @@ export async function startSandbox(
     await engine.createVolume(names.socketVolume, labels("sockets"), socketVolumeOptions(spec));
     cleanup.add("remove socket volume", () => engine.removeVolume(names.socketVolume));
     // C9 (only with apt.allow): the apt helper, before the agent that mounts its package volume.
-    await startAptHelper(engine, spec, names.socketVolume, labels, (what, fn) => cleanup.add(what, fn));
+    await startAptHelper(engine, spec, labels, (what, fn) => cleanup.add(what, fn));
 
     // Neither container needs the other to exist or run (they meet through the socket volume,
     // each side's relays connect lazily): create, start and remove them together.

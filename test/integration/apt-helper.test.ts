@@ -12,8 +12,8 @@ import { join } from "node:path";
 import Docker from "dockerode";
 import { expect, it } from "vitest";
 import { ensureImages } from "../../src/image/build.js";
-import { APT_PREFIX } from "../../src/image/dockerfile.js";
-import { AGENT_UID } from "../../src/image/dockerfile.js";
+import { APT_SOCKET } from "../../src/image/apt-scripts.js";
+import { AGENT_UID, APT_PREFIX } from "../../src/image/dockerfile.js";
 import { DockerEngine } from "../../src/runtime/docker-engine.js";
 import { LABEL } from "../../src/runtime/labels.js";
 import { startScriptedModel } from "../../src/scripted-model/server.js";
@@ -105,7 +105,9 @@ it("the agent installs an allowed package with ocbox-apt and runs it without roo
     expect(log).toMatch(/rc=0\s*$/);
     expect(readFileSync(join(ws, "jq.out"), "utf8").trim()).toBe("42");
     expect(readFileSync(join(ws, "uid.out"), "utf8").trim()).toBe(String(agentUser.uid));
-    console.log(`ocbox-apt install jq through the agent's bash tool: ${installS.toFixed(1)} s (prompt round trip)`);
+    console.log(
+      `ocbox-apt install jq through the agent's bash tool: ${installS.toFixed(1)} s (prompt round trip)`,
+    );
 
     // Run by the agent user, from the read-only prefix.
     const jq = await sh("command -v jq; jq --version; id -u");
@@ -116,7 +118,9 @@ it("the agent installs an allowed package with ocbox-apt and runs it without roo
     // Off the list, options, versions: refused with the key to add it to; nothing is installed.
     const evil = await sh("ocbox-apt install curl-evil");
     expect(evil.exitCode).toBe(3);
-    expect(evil.stdout).toMatch(/refused "curl-evil": not on this sandbox's list \(apt\.allow in ocbox\.yaml\)/);
+    expect(evil.stdout).toMatch(
+      /refused "curl-evil": not on this sandbox's list \(apt\.allow in ocbox\.yaml\)/,
+    );
     const offList = await sh("ocbox-apt install sqlite3");
     expect(offList.exitCode).toBe(3);
     expect(offList.stdout).toMatch(/refused "sqlite3"/);
@@ -124,7 +128,7 @@ it("the agent installs an allowed package with ocbox-apt and runs it without roo
     expect(option.exitCode).toBe(3);
     expect(option.stdout).toMatch(/refused "-o": options are not accepted/);
     const raw = await sh(
-      `printf 'install jq --allow-unauthenticated\\n' | socat -t 30 - UNIX-CONNECT:/run/ocbox/sock/apt.sock`,
+      `printf 'install jq --allow-unauthenticated\\n' | socat -t 30 - UNIX-CONNECT:${APT_SOCKET}`,
     );
     expect(raw.stdout).toMatch(/refused "--allow-unauthenticated"/);
     expect(raw.stdout).toMatch(/@@ocbox-apt-exit 3/);
@@ -141,6 +145,8 @@ it("the agent installs an allowed package with ocbox-apt and runs it without roo
       `touch ${APT_PREFIX}/x 2>&1; rm -f ${APT_PREFIX}/usr/bin/jq 2>&1; echo evil > ${APT_PREFIX}/usr/bin/jq 2>&1; true`,
     );
     expect(write.stdout).toMatch(/Read-only file system/);
+    // Nor replace the helper's socket with a listener of its own.
+    expect((await sh(`rm -f ${APT_SOCKET} 2>&1; test -S ${APT_SOCKET}`)).exitCode).toBe(0);
     expect((await sh(`jq --version`)).stdout).toMatch(/^jq-1\./);
   } finally {
     await sandbox.stop();

@@ -10,7 +10,6 @@ import { parseProjectConfig } from "../../src/config/parse.js";
 import { OcboxError } from "../../src/errors.js";
 import { profileKey, specFor, type SandboxProfile } from "../../src/executor/sandbox-source.js";
 import { APT_EXIT_MARK, APT_PREFIX, aptHelperScript } from "../../src/image/apt-scripts.js";
-import { SOCKET_DIR } from "../../src/image/dockerfile.js";
 import { projectSpec } from "../../src/project/spec.js";
 import { stateLayout } from "../../src/project/state-layout.js";
 import {
@@ -74,7 +73,8 @@ describe("apt.allow in ocbox.yaml", () => {
     expect(errorOf("apt:\n  allow: [jq ripgrep]\n").message).toMatch(/more than one word/);
     expect(errorOf("apt:\n  allow: jq\n").message).toMatch(/apt\.allow/);
     expect(errorOf("apt:\n  packages: [jq]\n").message).toMatch(/packages/);
-    for (const ok of ["jq", "g++", "libstdc++6", "python3.11", "0ad"]) expect(aptPackageProblem(ok)).toBeUndefined();
+    for (const ok of ["jq", "g++", "libstdc++6", "python3.11", "0ad"])
+      expect(aptPackageProblem(ok)).toBeUndefined();
     for (const bad of ["j", "-jq", "jq;id", "$(id)", "*", "jq*", "a".repeat(101)])
       expect(aptPackageProblem(bad)).toBeDefined();
   });
@@ -82,7 +82,7 @@ describe("apt.allow in ocbox.yaml", () => {
 
 describe("the apt helper container and the agent's side", () => {
   it("the helper: the sandbox image as the agent's uid, no capabilities, no-new-privileges, read-only root", () => {
-    const helper = aptHelperContainer(spec(["jq", "jq", "sqlite3"]), "vol-sock", { l: "1" });
+    const helper = aptHelperContainer(spec(["jq", "jq", "sqlite3"]), { l: "1" });
     expect(helper).toMatchObject({
       name: "ocbox-app-1-r1-apt",
       image: "ocbox-sandbox:t",
@@ -97,8 +97,8 @@ describe("the apt helper container and the agent's side", () => {
     });
     expect(helper.securityOpt).toContain("no-new-privileges:true");
     expect(helper.securityOpt.some((o) => o.startsWith("seccomp="))).toBe(true);
+    // Only its package volume (its socket is there too): nothing shared with the sidecar.
     expect(helper.mounts).toEqual([
-      { type: "volume", source: "vol-sock", target: SOCKET_DIR },
       { type: "volume", source: "ocbox-app-1-r1-apt-pkgs", target: APT_PREFIX },
     ]);
     expect(helper.tmpfs["/tmp"]).toMatch(/noexec/);
@@ -106,9 +106,14 @@ describe("the apt helper container and the agent's side", () => {
     const weak = aptHelperContainer(
       {
         ...spec(["jq"]),
-        hardening: { readOnlyRoot: false, noNewPrivileges: false, seccomp: "unconfined", capAdd: ["NET_RAW"], icmp: true },
+        hardening: {
+          readOnlyRoot: false,
+          noNewPrivileges: false,
+          seccomp: "unconfined",
+          capAdd: ["NET_RAW"],
+          icmp: true,
+        },
       },
-      "v",
       {},
     );
     expect(weak).toMatchObject({ readOnlyRoot: true, capAdd: [] });
@@ -116,7 +121,7 @@ describe("the apt helper container and the agent's side", () => {
   });
 
   it("passes the host's CA bundle read-only when there is one", () => {
-    const helper = aptHelperContainer(spec(["jq"]), "v", {}, "/etc/ssl/certs/ca-certificates.crt");
+    const helper = aptHelperContainer(spec(["jq"]), {}, "/etc/ssl/certs/ca-certificates.crt");
     expect(helper.env.OCBOX_APT_CA).toBe(APT_HELPER_CA);
     expect(helper.mounts).toContainEqual({
       type: "bind",
@@ -132,7 +137,9 @@ describe("the apt helper container and the agent's side", () => {
       device: "tmpfs",
       o: "size=1g,mode=0755,uid=1000,gid=1000,nosuid,nodev",
     });
-    expect(aptNames(spec()).prefixVolume).toBe(`${resourceNames("app-1", "r1").agent.replace(/-agent$/, "")}-apt-pkgs`);
+    expect(aptNames(spec()).prefixVolume).toBe(
+      `${resourceNames("app-1", "r1").agent.replace(/-agent$/, "")}-apt-pkgs`,
+    );
   });
 
   it("the agent mounts the prefix read-only and has its dirs on PATH after the image's; nothing when off", () => {
@@ -144,7 +151,9 @@ describe("the apt helper container and the agent's side", () => {
       target: APT_PREFIX,
       readOnly: true,
     });
-    expect(on.env.PATH?.startsWith(`${IMAGE_PATH}:${APT_PREFIX}/usr/local/bin:${APT_PREFIX}/usr/bin`)).toBe(true);
+    expect(on.env.PATH?.startsWith(`${IMAGE_PATH}:${APT_PREFIX}/usr/local/bin:${APT_PREFIX}/usr/bin`)).toBe(
+      true,
+    );
     expect(aptAgentEnv(spec(["jq"]), "x64").LD_LIBRARY_PATH).toBe(
       `${APT_PREFIX}/usr/lib/x86_64-linux-gnu:${APT_PREFIX}/lib/x86_64-linux-gnu:${APT_PREFIX}/usr/lib:${APT_PREFIX}/lib`,
     );
@@ -200,7 +209,9 @@ describe("apt.allow reaches ocbox up and the executor", () => {
     };
     expect(profileKey({ ...base, aptAllow: [] })).toBe(profileKey(base));
     expect(profileKey({ ...base, aptAllow: ["jq"] })).not.toBe(profileKey(base));
-    expect(profileKey({ ...base, aptAllow: ["jq"] })).not.toBe(profileKey({ ...base, aptAllow: ["sqlite3"] }));
+    expect(profileKey({ ...base, aptAllow: ["jq"] })).not.toBe(
+      profileKey({ ...base, aptAllow: ["sqlite3"] }),
+    );
     expect(specFor({ ...base, aptAllow: ["jq"] }, "/w", "t").aptAllow).toEqual(["jq"]);
     expect(specFor(base, "/w", "t").aptAllow).toBeUndefined();
   });
