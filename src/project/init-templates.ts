@@ -39,7 +39,7 @@ limits:
   memory: 4g
   cpus: 2
 
-# Debian packages the agent may install at run time with `ocbox-apt install NAME` (no root, no rebuild).
+# Debian packages the agent may install at run time with "ocbox-apt install NAME" (no root, no rebuild).
 # apt:
 #   allow: [jq]
 
