@@ -171,6 +171,23 @@ describe("project spec", () => {
   it("the init template is a valid config", () => {
     expect(config.name).toBe("app");
   });
+  it("the init template's commented examples are valid too, once uncommented", () => {
+    const example =
+      /^# (apt:|  allow: \[jq\]|volumes:|hardening:|  (readOnlyRoot|noNewPrivileges|seccomp|capAdd|icmp):)/;
+    const uncommented = ocboxYamlTemplate("app")
+      .split("\n")
+      .map((l) => (example.test(l) ? l.slice(2) : l))
+      .join("\n");
+    const parsed = parseProjectConfig(uncommented, "ocbox.yaml");
+    expect(parsed.apt.allow).toEqual(["jq"]);
+    expect(parsed.volumes).toEqual(["node_modules"]);
+    expect(parsed.hardening).toMatchObject({
+      readOnlyRoot: true,
+      noNewPrivileges: true,
+      seccomp: "ocbox",
+      icmp: false,
+    });
+  });
   it("forwards loopback model ports, pins localhost to 127.0.0.1, mounts opencode.json read-only", () => {
     const { spec, env } = projectSpec({
       ...base,
