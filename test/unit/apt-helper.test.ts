@@ -7,8 +7,8 @@ import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { aptPackageProblem } from "../../src/config/apt-schema.js";
 import { parseProjectConfig } from "../../src/config/parse.js";
-import { OcboxError } from "../../src/errors.js";
-import { profileKey, specFor, type SandboxProfile } from "../../src/executor/sandbox-source.js";
+
+import { profileKey, specFor } from "../../src/executor/sandbox-source.js";
 import { APT_EXIT_MARK, APT_PREFIX, aptHelperScript } from "../../src/image/apt-scripts.js";
 import { projectSpec } from "../../src/project/spec.js";
 import { stateLayout } from "../../src/project/state-layout.js";
@@ -22,34 +22,15 @@ import {
 } from "../../src/sandbox/apt-helper.js";
 import { agentContainer, resourceNames } from "../../src/sandbox/containers.js";
 import { securityLines, securityProfile } from "../../src/sandbox/profile.js";
-import { DEFAULT_LIMITS, type SandboxSpec } from "../../src/sandbox/spec.js";
+import { configErrorOf, TEST_PROFILE, testSpec } from "../helpers/fixtures.js";
 
-const errorOf = (text: string): OcboxError => {
-  try {
-    parseProjectConfig(text, "ocbox.yaml");
-  } catch (e) {
-    if (e instanceof OcboxError) return e;
-    throw e;
-  }
-  throw new Error("expected a config error");
-};
+const errorOf = configErrorOf;
 
-const spec = (aptAllow?: string[]): SandboxSpec => ({
-  sandboxId: "app-1",
-  runId: "r1",
-  workspace: "/w",
-  images: { sandbox: "ocbox-sandbox:t", egress: "ocbox-egress:t" },
-  agentUser: { uid: 1000, gid: 1000 },
-  hostUser: { uid: 1000, gid: 1000 },
-  forwardPorts: [],
-  hostPort: 0,
-  env: {},
-  limits: DEFAULT_LIMITS,
-  server: { logLevel: "INFO", printLogs: true },
-  lifetime: "session",
-  readyTimeoutMs: 1000,
-  ...(aptAllow ? { aptAllow } : {}),
-});
+const spec = (aptAllow?: string[]) =>
+  testSpec({
+    images: { sandbox: "ocbox-sandbox:t", egress: "ocbox-egress:t" },
+    ...(aptAllow ? { aptAllow } : {}),
+  });
 
 describe("apt.allow in ocbox.yaml", () => {
   it("is off (empty) by default and reads package names", () => {
@@ -199,14 +180,7 @@ describe("apt.allow reaches ocbox up and the executor", () => {
   });
 
   it("executor: the warm pool's key tells allowlists apart; absent and empty are the same", () => {
-    const base: SandboxProfile = {
-      images: { sandbox: "s", egress: "e" },
-      opencodeConfig: {},
-      forwardPorts: [],
-      env: {},
-      limits: DEFAULT_LIMITS,
-      readyTimeoutMs: 1000,
-    };
+    const base = TEST_PROFILE;
     expect(profileKey({ ...base, aptAllow: [] })).toBe(profileKey(base));
     expect(profileKey({ ...base, aptAllow: ["jq"] })).not.toBe(profileKey(base));
     expect(profileKey({ ...base, aptAllow: ["jq"] })).not.toBe(

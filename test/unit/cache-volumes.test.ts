@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseProjectConfig } from "../../src/config/parse.js";
 import { normalizeVolumePath, volumeListProblems, volumePathProblem } from "../../src/config/volume-paths.js";
-import { profileKey, profileWarnings, type SandboxProfile } from "../../src/executor/sandbox-source.js";
+import { profileKey, profileWarnings } from "../../src/executor/sandbox-source.js";
 import { LABEL } from "../../src/runtime/labels.js";
 import {
   cacheIdentity,
@@ -12,7 +12,7 @@ import {
   isCacheVolume,
   ownerInitContainer,
 } from "../../src/sandbox/cache-volumes.js";
-import { DEFAULT_LIMITS } from "../../src/sandbox/spec.js";
+import { TEST_PROFILE } from "../helpers/fixtures.js";
 
 describe("volumes: paths", () => {
   it("accepts workspace-relative dirs and normalises them", () => {
@@ -139,14 +139,7 @@ describe("volumes: names, labels, mounts", () => {
 });
 
 describe("executor profile: volumes and the Docker socket", () => {
-  const base: SandboxProfile = {
-    images: { sandbox: "s", egress: "e" },
-    opencodeConfig: {},
-    forwardPorts: [],
-    env: {},
-    limits: DEFAULT_LIMITS,
-    readyTimeoutMs: 1000,
-  };
+  const base = TEST_PROFILE;
 
   it("both are part of the warm pool's key", () => {
     const key = profileKey(base);

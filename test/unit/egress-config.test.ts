@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseProjectConfig } from "../../src/config/parse.js";
-import type { OcboxError } from "../../src/errors.js";
+import { configErrorOf } from "../helpers/fixtures.js";
 import {
   GATEWAY_KEY_PLACEHOLDER,
   egressSpecFromConfig,
@@ -32,14 +32,7 @@ import { DOCKER_SOCKET, agentContainer, resourceNames } from "../../src/sandbox/
 import { securityLines, securityProfile } from "../../src/sandbox/profile.js";
 import { dirsInUse } from "../../src/sandbox/reaper.js";
 
-const errorOf = (text: string): OcboxError => {
-  try {
-    parseProjectConfig(text, "ocbox.yaml");
-  } catch (e) {
-    return e as OcboxError;
-  }
-  throw new Error("expected a config error");
-};
+const errorOf = configErrorOf;
 
 describe("ocbox.yaml egress keys", () => {
   it("reads restricted mode and gateways", () => {

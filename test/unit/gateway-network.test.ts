@@ -8,19 +8,9 @@ import { parseProjectConfig } from "../../src/config/parse.js";
 import { egressSpecFromConfig } from "../../src/egress/config.js";
 import { memberAddress } from "../../src/egress/gateway-network.js";
 import { squidConfig } from "../../src/egress/squid.js";
-import { OcboxError } from "../../src/errors.js";
+import { errorOf } from "../helpers/fixtures.js";
 import type { NetworkMember } from "../../src/runtime/engine.js";
 import { securityLines, securityProfile } from "../../src/sandbox/profile.js";
-
-const errorOf = (fn: () => unknown): OcboxError => {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof OcboxError) return e;
-    throw e;
-  }
-  throw new Error("expected an OcboxError");
-};
 
 const yaml = (upstream: string, network: string) =>
   `egress:\n  gateways:\n    - upstream: ${upstream}\n      port: 9102\n      network: ${network}\n`;

@@ -6,8 +6,8 @@
 import { describe, expect, it } from "vitest";
 import { capabilityBit, capabilityProblem } from "../../src/config/capabilities.js";
 import { parseProjectConfig } from "../../src/config/parse.js";
-import { OcboxError } from "../../src/errors.js";
-import { profileKey, specFor, type SandboxProfile } from "../../src/executor/sandbox-source.js";
+
+import { profileKey, specFor } from "../../src/executor/sandbox-source.js";
 import { projectSpec } from "../../src/project/spec.js";
 import { stateLayout } from "../../src/project/state-layout.js";
 import { startupSummary } from "../../src/project/summary.js";
@@ -20,17 +20,10 @@ import {
   type Hardening,
 } from "../../src/sandbox/hardening.js";
 import { securityLines, securityProfile } from "../../src/sandbox/profile.js";
-import { DEFAULT_LIMITS, type SandboxSpec } from "../../src/sandbox/spec.js";
+import type { SandboxSpec } from "../../src/sandbox/spec.js";
+import { configErrorOf, TEST_PROFILE, testSpec } from "../helpers/fixtures.js";
 
-const errorOf = (text: string): OcboxError => {
-  try {
-    parseProjectConfig(text, "ocbox.yaml");
-  } catch (e) {
-    if (e instanceof OcboxError) return e;
-    throw e;
-  }
-  throw new Error("expected a config error");
-};
+const errorOf = configErrorOf;
 
 const WEAK = [
   "hardening:",
@@ -42,22 +35,7 @@ const WEAK = [
   "",
 ].join("\n");
 
-const spec = (hardening?: Hardening): SandboxSpec => ({
-  sandboxId: "app-1",
-  runId: "r1",
-  workspace: "/w",
-  images: { sandbox: "s", egress: "e" },
-  agentUser: { uid: 1000, gid: 1000 },
-  hostUser: { uid: 1000, gid: 1000 },
-  forwardPorts: [],
-  hostPort: 0,
-  env: {},
-  limits: DEFAULT_LIMITS,
-  server: { logLevel: "INFO", printLogs: true },
-  lifetime: "session",
-  readyTimeoutMs: 1000,
-  ...(hardening ? { hardening } : {}),
-});
+const spec = (hardening?: Hardening) => testSpec(hardening ? { hardening } : {});
 
 describe("ocbox.yaml hardening", () => {
   it("is fully hardened when absent or empty", () => {
@@ -220,14 +198,7 @@ describe("hardening from config to sandbox, for ocbox up and the executor", () =
   });
 
   it("executor: the warm pool's key tells hardenings apart; absent is the default", () => {
-    const base: SandboxProfile = {
-      images: { sandbox: "s", egress: "e" },
-      opencodeConfig: {},
-      forwardPorts: [],
-      env: {},
-      limits: DEFAULT_LIMITS,
-      readyTimeoutMs: 1000,
-    };
+    const base = TEST_PROFILE;
     const weak = { ...base, hardening: { ...DEFAULT_HARDENING, seccomp: "engine-default" as const } };
     expect(profileKey({ ...base, hardening: hardeningFromConfig({}) })).toBe(profileKey(base));
     expect(profileKey(weak)).not.toBe(profileKey(base));
