@@ -84,7 +84,9 @@ function parseTimes(out, who) {
   const lines = out.trim().split("\n").filter(Boolean);
   const bad = lines.filter((l) => !l.startsWith("200 "));
   if (bad.length || lines.length === 0)
-    throw new Error(`${who}: ${bad.length} of ${lines.length} requests failed: ${bad.slice(0, 3).join(", ")}`);
+    throw new Error(
+      `${who}: ${bad.length} of ${lines.length} requests failed: ${bad.slice(0, 3).join(", ")}`,
+    );
   return lines.map((l) => Number(l.split(" ")[1]) * 1000);
 }
 
@@ -130,7 +132,10 @@ export async function benchEgress(env, { runs = 5, requests = 100, idleS = 10 } 
   const profile = {
     ...env.profile,
     forwardPorts: [model.port],
-    egress: { allow: [], gateways: [{ agentPort: GATEWAY_PORT, upstream: `http://127.0.0.1:${model.port}` }] },
+    egress: {
+      allow: [],
+      gateways: [{ agentPort: GATEWAY_PORT, upstream: `http://127.0.0.1:${model.port}` }],
+    },
   };
   const sandbox = await startSandbox(engine, specFor(profile, ws, taskSandboxId("bench-egress")));
   try {

@@ -191,7 +191,10 @@ async function throughputOf(workers, count, one) {
  * number of tasks per worker count (default `count`): fewer where one worker's tasks follow each
  * other anyway, so the full run stays short.
  */
-export async function benchThroughput(env, { count: everyCount = 24, workers = [1, 2, 4], counts = {} } = {}) {
+export async function benchThroughput(
+  env,
+  { count: everyCount = 24, workers = [1, 2, 4], counts = {} } = {},
+) {
   const result = {};
   for (const w of workers) {
     const count = counts[w] ?? everyCount;
