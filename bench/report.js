@@ -208,6 +208,29 @@ function sections(r, file) {
       "",
     );
   }
+  if (r.eval) {
+    const e = r.eval;
+    const rate = (x) => (x ? `${x.tasksPerMinute.toFixed(1)} (${x.warmTasks} warm)` : "–");
+    out.push(
+      "## 7. Evaluation runner (issue 6)",
+      "",
+      `\`ocbox eval run\` through its library call, ${e.count} trivial tasks a batch, one batch each (the scripted model answers at once). Units start from the warm pool (as many ready as there are workers) or cold (\`warmPool: false\`).`,
+      "",
+      "| workers | tasks/min, warm pool | tasks/min, cold | sandbox wait per unit, warm pool, median (min–max) |",
+      "|---|---|---|---|",
+      ...Object.entries(e.throughput).map(
+        ([w, t]) =>
+          `| ${w} | ${rate(t.warm)} | ${rate(t.cold)} | ${t.warm ? sec(t.warm.sandboxWaitS) : "–"} |`,
+      ),
+      "",
+      "Per-task overhead above the model's own time (1 worker, warm pool; a unit's begin-to-end time from the journal minus the scripted delay):",
+      "",
+      "| scripted delay | unit time, median (min–max) | overhead, median (min–max) |",
+      "|---|---|---|",
+      ...Object.entries(e.overhead).map(([d, o]) => `| ${d} s | ${sec(o.unitS)} | ${sec(o.overheadS)} |`),
+      "",
+    );
+  }
   if (r.start) {
     out.push(
       "## Sandbox start (for profiling)",
