@@ -109,7 +109,7 @@ function sections(r, file) {
       "",
       `### Task start to first model request (issue 5), n=${r.one.firstRequestS.bare.n}`,
       "",
-      "From the call to the first chat request the scripted model received (its own timestamp).",
+      "From the call to the task's own chat request at the scripted model (its own timestamp); the session-title request `opencode run` sends before it is not counted.",
       "",
       "| pattern | call → first model request, median (min–max) | ratio to bare (paired) |",
       "|---|---|---|",

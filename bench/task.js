@@ -66,12 +66,19 @@ async function timed(env, turns, call) {
   try {
     await call(ws);
     const wall = (performance.now() - t) / 1000;
-    const first = env.model.requests.slice(seen).find((r) => r.answeredBy !== "meta");
+    const first = firstTurnRequest(env.model.requests.slice(seen));
     return { wall, firstRequest: first ? (first.at - at) / 1000 : null };
   } finally {
     rmSync(ws, { recursive: true, force: true });
   }
 }
+
+/**
+ * The first request that consumed a scripted turn: the task's own model call. `opencode run`
+ * sends its session-title request (a side request) 0.3–0.6 s earlier; ocbox names the session and
+ * sends none, so counting side or `/models` requests would favour the `run` patterns.
+ */
+const firstTurnRequest = (requests) => requests.find((r) => r.answeredBy === "turn");
 
 const expectText = (out, who) => {
   if (!out.includes(ANSWER)) throw new Error(`${who}: unexpected answer ${JSON.stringify(out.slice(-200))}`);
@@ -112,7 +119,7 @@ async function sample(env, pool, name, delayMs) {
     const wall = (performance.now() - t) / 1000;
     expectContract(result, "ocbox warm");
     if (result.sandbox !== "warm") throw new Error("ocbox warm: the task did not get a warm sandbox");
-    const first = env.model.requests.slice(seen).find((r) => r.answeredBy !== "meta");
+    const first = firstTurnRequest(env.model.requests.slice(seen));
     return { wall, firstRequest: first ? (first.at - at) / 1000 : null, timings: result.timings };
   } finally {
     rmSync(ws, { recursive: true, force: true });
