@@ -1,4 +1,4 @@
-// `npm run bench [-- SCENARIO] [-- --quick]`: the benchmark harness (issue 8). Real engine, real
+// `npm run bench [-- SCENARIO] [-- --quick] [-- --rounds N]` (N: rounds of scenario one): the benchmark harness (issue 8). Real engine, real
 // image, real opencode, the scripted model answering instantly. Scenarios: one, throughput, up,
 // footprint, scaling, start, egress, eval. A full run (no scenario, not quick) writes
 // bench/results/<date>-bench.json and regenerates BENCHMARKS.md; a single scenario or --quick
@@ -15,7 +15,13 @@ import { benchUp } from "./up.js";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
-const only = args.find((a) => !a.startsWith("--"));
+const roundsArg = args.indexOf("--rounds");
+const rounds = roundsArg >= 0 ? Number(args[roundsArg + 1]) : undefined;
+if (rounds !== undefined && !(Number.isInteger(rounds) && rounds > 0)) {
+  console.error("--rounds needs a whole number of rounds, e.g. --rounds 10");
+  process.exit(2);
+}
+const only = args.find((a, i) => !a.startsWith("--") && args[i - 1] !== "--rounds");
 const SCENARIOS = ["one", "throughput", "up", "footprint", "scaling", "start", "egress", "eval"];
 if (only && !SCENARIOS.includes(only)) {
   console.error(`unknown scenario ${only}; one of: ${SCENARIOS.join(", ")}`);
@@ -29,7 +35,7 @@ const env = await setup();
 try {
   if (want("one")) {
     console.log("== 1. one task, end to end");
-    results.one = await benchOne(env, { rounds: quick ? 3 : 6 });
+    results.one = await benchOne(env, { rounds: rounds ?? (quick ? 3 : 6) });
   }
   if (want("throughput")) {
     console.log("== 2. throughput");

@@ -6,7 +6,7 @@
  * `<input>/judge-cache/<sha256(output digest, requirements digest, judge model)>.json`.
  */
 import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { OcboxError, errorMessage } from "../errors.js";
 import type { ImageSet } from "../image/build.js";
@@ -23,7 +23,7 @@ import { writeJson } from "./manifest.js";
 import { loadRun, type JudgeRecord, type LoadedUnit } from "./run-view.js";
 import { writeSummary } from "./summary-file.js";
 import type { Summary } from "./summary.js";
-import { runWorkers } from "./units.js";
+import { runWorkers, warmPoolSize } from "./units.js";
 import { grade, judgeContract, judgePrompt } from "./verdict.js";
 import { freshCopy } from "./workspace.js";
 
@@ -130,7 +130,7 @@ export async function runJudge(options: JudgeOptions): Promise<JudgeRunResult> {
     // A profile with performance volumes (E11) always starts cold: no pool for it.
     if (options.warmPool === false || p.profile.cacheVolumes?.paths.length) return undefined;
     warm ??= new WarmPool(engine, p.profile, {
-      size: Math.min(workers, todo.length),
+      size: warmPoolSize(workers, todo.length, availableParallelism()),
       limit: todo.length,
       onLine: (line) => emit({ type: "trace", unit: "warm-pool", line }),
     });

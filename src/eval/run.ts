@@ -7,6 +7,7 @@
  *   <output>/tasks/<id>/r<k>/{workspace/, diff.patch, result.json, unit.json, session.json}
  */
 import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import { OcboxError, errorMessage } from "../errors.js";
 import type { ImageSet } from "../image/build.js";
@@ -35,7 +36,7 @@ import { recordSession } from "./session-export.js";
 import { writeSummary } from "./summary-file.js";
 import { loadTaskSet, type InvalidTask, type TaskDef } from "./task-set.js";
 import { isInfraFailure, type CheckOutcome, type UnitRecord } from "./unit-record.js";
-import { planUnits, runWorkers, type Unit } from "./units.js";
+import { planUnits, runWorkers, warmPoolSize, type Unit } from "./units.js";
 import { freshCopy, writeDiff } from "./workspace.js";
 
 export type EvalEvent =
@@ -68,6 +69,8 @@ export interface EvalRunOptions {
    * workers, started while the units before them work, and never more than the units to run.
    */
   warmPool?: boolean;
+  /** How many warm sandboxes to keep ready (default: one per worker, plus one while a core is spare). */
+  warmPoolSize?: number;
   signal?: AbortSignal;
   onEvent?: (e: EvalEvent) => void;
 }
@@ -204,7 +207,10 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunResult> {
     // A profile with performance volumes (E11) always starts cold: no pool for it.
     if (options.warmPool === false || p.profile.cacheVolumes?.paths.length) return undefined;
     warm ??= new WarmPool(engine, p.profile, {
-      size: Math.min(workers, plan.todo.length),
+      size: Math.min(
+        options.warmPoolSize ?? warmPoolSize(workers, plan.todo.length, availableParallelism()),
+        plan.todo.length,
+      ),
       limit: plan.todo.length,
       onLine: (line) => emit({ type: "trace", unit: "warm-pool", line }),
     });

@@ -71,3 +71,13 @@ export async function runWorkers<T>(
   await Promise.all(Array.from({ length: Math.max(1, Math.min(n, items.length)) }, worker));
   if (failed) throw failed.error;
 }
+
+/**
+ * How many warm sandboxes to keep ready for `workers` workers and `units` units to run: one per
+ * worker, plus one while the host has a spare core, so a refill overlaps the running units instead
+ * of making the next one wait. On 2 cores, n=2 alternating batches of 8: 1 worker with a pool of 2
+ * ran 23.5 tasks/min against 20.2 with 1; 2 workers with a pool of 3 ran 10 % slower than with 2.
+ */
+export function warmPoolSize(workers: number, units: number, cpus: number): number {
+  return Math.max(0, Math.min(units, workers < cpus ? workers + 1 : workers));
+}

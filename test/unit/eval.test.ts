@@ -10,7 +10,7 @@ import { Progress } from "../../src/eval/progress.js";
 import { renderReport } from "../../src/eval/report.js";
 import { summarise, type UnitView } from "../../src/eval/summary.js";
 import { globMatcher, loadTaskSet, type TaskDef } from "../../src/eval/task-set.js";
-import { planUnits, runWorkers } from "../../src/eval/units.js";
+import { planUnits, runWorkers, warmPoolSize } from "../../src/eval/units.js";
 import { grade } from "../../src/eval/verdict.js";
 import { relativizeDiff } from "../../src/eval/workspace.js";
 import { emptyTokens, type TaskResult } from "../../src/executor/task.js";
@@ -304,5 +304,16 @@ describe("logs, progress, report", () => {
     expect(html).toContain("&lt;script&gt;");
     expect(html).not.toContain("<script>");
     expect(html).not.toMatch(/(src|href)="https?:/);
+  });
+});
+
+describe("the eval runner's warm pool size", () => {
+  it("is one per worker, plus one while a core is spare, never more than the units", () => {
+    expect(warmPoolSize(1, 8, 2)).toBe(2);
+    expect(warmPoolSize(2, 8, 2)).toBe(2);
+    expect(warmPoolSize(4, 8, 2)).toBe(4);
+    expect(warmPoolSize(4, 8, 8)).toBe(5);
+    expect(warmPoolSize(3, 1, 8)).toBe(1);
+    expect(warmPoolSize(1, 0, 2)).toBe(0);
   });
 });
