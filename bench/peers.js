@@ -97,7 +97,8 @@ export async function bareOpencode(opencodeConfig) {
       return { child, port, stop: () => child.kill("SIGTERM") };
     },
     close() {
-      rmSync(home, { recursive: true, force: true });
+      // A bare run still exiting (after another task of its batch failed) may write here a moment longer.
+      rmSync(home, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
     },
   };
 }
