@@ -214,7 +214,7 @@ function sections(r, file) {
     out.push(
       "## 7. Evaluation runner (issue 6)",
       "",
-      `\`ocbox eval run\` through its library call, ${e.count} trivial tasks a batch, one batch each (the scripted model answers at once). Units start from the warm pool (as many ready as there are workers) or cold (\`warmPool: false\`).`,
+      `\`ocbox eval run\` through its library call, ${e.count} trivial tasks a batch, one batch each (the scripted model answers at once). Units start from the warm pool (one ready per worker, plus one while a core is spare) or cold (\`warmPool: false\`).`,
       "",
       "| workers | tasks/min, warm pool | tasks/min, cold | sandbox wait per unit, warm pool, median (min–max) |",
       "|---|---|---|---|",
