@@ -23,15 +23,14 @@ import { writeJson } from "./manifest.js";
 import { loadRun, type JudgeRecord, type LoadedUnit } from "./run-view.js";
 import { writeSummary } from "./summary-file.js";
 import type { Summary } from "./summary.js";
+import type { UnitStreamEvent } from "./progress.js";
 import { runWorkers, warmPoolSize } from "./units.js";
 import { grade, judgeContract, judgePrompt } from "./verdict.js";
 import { freshCopy } from "./workspace.js";
 
 export type JudgeEvent =
   | { type: "start"; units: number; todo: number; cached: number; skipped: number }
-  | { type: "unit-start"; unit: string }
-  | { type: "phase"; unit: string; phase: string; message: string }
-  | { type: "agent" | "container" | "trace"; unit: string; line: string }
+  | UnitStreamEvent
   | { type: "unit-end"; unit: string; record: JudgeRecord; cached: boolean };
 
 export interface JudgeOptions {

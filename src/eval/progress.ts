@@ -3,6 +3,12 @@
  * phase. Pure state and rendering; the CLI decides how to draw it (a live block on a terminal,
  * plain lines elsewhere).
  */
+/** What a running unit reports, the same for `eval run` and `eval judge`. */
+export type UnitStreamEvent =
+  | { type: "unit-start"; unit: string }
+  | { type: "phase"; unit: string; phase: string; message: string }
+  | { type: "agent" | "container" | "trace"; unit: string; line: string };
+
 export class Progress {
   private readonly running = new Map<string, { phase: string; since: number }>();
   done = 0;

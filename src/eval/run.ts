@@ -36,14 +36,13 @@ import { recordSession } from "./session-export.js";
 import { writeSummary } from "./summary-file.js";
 import { loadTaskSet, type InvalidTask, type TaskDef } from "./task-set.js";
 import { isInfraFailure, type CheckOutcome, type UnitRecord } from "./unit-record.js";
+import type { UnitStreamEvent } from "./progress.js";
 import { planUnits, runWorkers, warmPoolSize, type Unit } from "./units.js";
 import { freshCopy, writeDiff } from "./workspace.js";
 
 export type EvalEvent =
   | { type: "start"; units: number; todo: number; kept: number; resumed: string[]; invalid: InvalidTask[] }
-  | { type: "unit-start"; unit: string }
-  | { type: "phase"; unit: string; phase: string; message: string }
-  | { type: "agent" | "container" | "trace"; unit: string; line: string }
+  | UnitStreamEvent
   | { type: "unit-end"; unit: string; result: TaskResult; record: UnitRecord };
 
 export interface EvalRunOptions {

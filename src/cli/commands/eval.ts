@@ -9,7 +9,7 @@ import { parseOpencodeConfig, readWorkspaceOpencodeConfig } from "../../config/o
 import { OcboxError, errorMessage } from "../../errors.js";
 import { runJudge } from "../../eval/judge.js";
 import { describeLogging, loggingSettings, type LoggingSettings } from "../../eval/logging.js";
-import { Progress } from "../../eval/progress.js";
+import { Progress, type UnitStreamEvent } from "../../eval/progress.js";
 import { writeReport } from "../../eval/report-file.js";
 import { runEval } from "../../eval/run.js";
 import type { Context } from "../context.js";
@@ -102,6 +102,13 @@ interface JudgeFlags {
 
 const prefix = (unit: string, kind: string) => `[ocbox][${unit}][${kind}]`;
 
+/** A running unit's start, phase and log lines, the same for `eval run` and `eval judge`. */
+function showUnitEvent(e: UnitStreamEvent, progress: Progress, live: ReturnType<typeof liveOutput>): void {
+  if (e.type === "unit-start") progress.start(e.unit);
+  else if (e.type === "phase") progress.phase(e.unit, e.phase);
+  else live.log(`${prefix(e.unit, e.type)} ${e.line}`);
+}
+
 function settings(ctx: Context, flags: { agentLogs?: boolean; verbose?: boolean }): LoggingSettings {
   const s = loggingSettings(
     { agentLogs: flags.agentLogs ?? false, verbose: (flags.verbose ?? false) || ctx.out.verbose },
@@ -175,15 +182,11 @@ export function registerEval(program: Command, run: Runner) {
                 live.milestone();
                 return;
               case "unit-start":
-                progress.start(e.unit);
-                return;
               case "phase":
-                progress.phase(e.unit, e.phase);
-                return;
               case "agent":
               case "container":
               case "trace":
-                live.log(`${prefix(e.unit, e.type)} ${e.line}`);
+                showUnitEvent(e, progress, live);
                 return;
               case "unit-end":
                 progress.end(e.unit, e.result.outcome === "COMPLETE", e.record.infra);
@@ -244,15 +247,11 @@ export function registerEval(program: Command, run: Runner) {
                 );
                 return;
               case "unit-start":
-                progress.start(e.unit);
-                return;
               case "phase":
-                progress.phase(e.unit, e.phase);
-                return;
               case "agent":
               case "container":
               case "trace":
-                live.log(`${prefix(e.unit, e.type)} ${e.line}`);
+                showUnitEvent(e, progress, live);
                 return;
               case "unit-end":
                 if (e.cached) return;
