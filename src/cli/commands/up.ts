@@ -12,6 +12,7 @@ import { upProject } from "../../project/up.js";
 import { startWebFront } from "../../project/web-front.js";
 import { terminalAsk } from "../ask.js";
 import type { Context } from "../context.js";
+import { terminalLine } from "../output.js";
 import { parsePort } from "./web.js";
 
 export function registerUp(program: Command, run: (fn: (ctx: Context) => Promise<number>) => void) {
@@ -47,7 +48,7 @@ export function registerUp(program: Command, run: (fn: (ctx: Context) => Promise
           ctx.out.info("streaming its log; Ctrl+C stops streaming (the sandbox keeps running)");
           await ctx
             .engine()
-            .followLogs(r.agentId, (line) => process.stdout.write(`${line}\n`), ctx.signal)
+            .followLogs(r.agentId, (line) => process.stdout.write(`${terminalLine(line)}\n`), ctx.signal)
             .catch(() => undefined);
           return 0;
         }
@@ -102,7 +103,7 @@ export function registerUp(program: Command, run: (fn: (ctx: Context) => Promise
         let pending = Promise.resolve();
         const keep = (line: string) => {
           pending = pending.then(() => appendFile(logFile, `${line}\n`).catch(() => undefined));
-          if (!ctx.out.json) process.stdout.write(`${line}\n`);
+          if (!ctx.out.json) process.stdout.write(`${terminalLine(line)}\n`);
         };
         await ctx
           .engine()
