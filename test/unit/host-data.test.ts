@@ -180,7 +180,15 @@ describe("the report on hostile records", () => {
 
   it("the timeline skips parts of the wrong shape", () => {
     const t = toolTimeline({
-      messages: [{ info: {}, parts: [{ type: "tool", tool: 5 }, { type: "tool", tool: "ok" }] }],
+      messages: [
+        {
+          info: {},
+          parts: [
+            { type: "tool", tool: 5 },
+            { type: "tool", tool: "ok" },
+          ],
+        },
+      ],
     });
     expect(t.map((x) => x.tool)).toEqual(["ok"]);
   });
