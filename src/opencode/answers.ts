@@ -78,6 +78,17 @@ export const sessionMessageSchema = z.object({
 });
 export type SessionMessage = z.infer<typeof sessionMessageSchema>;
 
+/** `session.status{retry}`: OpenCode retries a provider error; the message is the provider's. */
+export const retryStatusSchema = z.looseObject({
+  type: z.literal("retry"),
+  attempt: z.number().int().nonnegative().catch(0),
+  message: z
+    .string()
+    .max(64 * 1024)
+    .catch(""),
+  next: z.number().finite().catch(0),
+});
+
 /** `path: problem` for each issue, at most 5. Pure. */
 export function describeIssues(error: z.ZodError): string {
   const lines = error.issues.slice(0, 5).map((i) => {

@@ -12,7 +12,12 @@ import { writeReport } from "../../src/eval/report-file.js";
 import { checkUnitFiles } from "../../src/eval/result-check.js";
 import { checkedMessages, toolTimeline } from "../../src/eval/session-export.js";
 import { SessionRecord } from "../../src/eval/session-record.js";
-import { assistantInfoSchema, checkAnswer, promptAnswerSchema } from "../../src/opencode/answers.js";
+import {
+  assistantInfoSchema,
+  checkAnswer,
+  promptAnswerSchema,
+  retryStatusSchema,
+} from "../../src/opencode/answers.js";
 import { hostGitArgv, hostGitEnv } from "../../src/util/host-git.js";
 import { sanitizeTerminal, sanitizeTerminalKeeping } from "../../src/util/terminal-text.js";
 
@@ -95,6 +100,15 @@ describe("server answers", () => {
     expect(e.code).toBe("OPENCODE");
     expect(e.message).toBe("the OpenCode server's answer to the prompt is invalid");
     expect(e.detail).toMatch(/^info\.tokens\.input: /);
+  });
+
+  it("a retry status of the wrong types gives neutral values, never a string where a number goes", () => {
+    expect(retryStatusSchema.parse({ type: "retry", attempt: "<b>", message: 5, next: "x" })).toMatchObject({
+      attempt: 0,
+      message: "",
+      next: 0,
+    });
+    expect(retryStatusSchema.safeParse({ type: "busy" }).success).toBe(false);
   });
 
   it("an absurd model id, a negative cost and a non-array of parts are refused", () => {
