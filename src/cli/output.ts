@@ -1,8 +1,13 @@
 /**
  * Terminal output for every command: human lines on stderr/stdout, or one JSON document on
  * stdout with `--json`. Errors render as message, detail and fix, never as a stack trace.
+ *
+ * Every human line passes `terminalLine`: text from a sandbox or a server (logs, the agent's
+ * answer, model ids, server errors) can carry terminal controls, and only ocbox's own colours
+ * reach the terminal. JSON escapes control characters itself.
  */
 import { OcboxError, isOcboxError } from "../errors.js";
+import { sanitizeTerminalKeeping } from "../util/terminal-text.js";
 
 export interface Output {
   readonly json: boolean;
@@ -18,21 +23,35 @@ export interface Output {
 }
 
 const colour = process.stderr.isTTY && !process.env.NO_COLOR;
+const COLOURS = { red: 31, green: 32, yellow: 33, dim: 2, bold: 1 } as const;
 const paint = (code: number) => (s: string) => (colour ? `\u001b[${code}m${s}\u001b[0m` : s);
-export const style = { red: paint(31), green: paint(32), yellow: paint(33), dim: paint(2), bold: paint(1) };
+export const style = {
+  red: paint(COLOURS.red),
+  green: paint(COLOURS.green),
+  yellow: paint(COLOURS.yellow),
+  dim: paint(COLOURS.dim),
+  bold: paint(COLOURS.bold),
+};
+/** The only escape sequences a human line may carry: the ones `style` writes. */
+const OWN_SEQUENCES = colour ? [...Object.values(COLOURS), 0].map((c) => `\u001b[${c}m`) : [];
+
+/** A line as it may reach the terminal: every control character escaped but ocbox's colours. */
+export function terminalLine(line: string): string {
+  return sanitizeTerminalKeeping(line, OWN_SEQUENCES);
+}
 
 export function createOutput(json: boolean, verbose: boolean): Output {
   return {
     json,
     verbose,
     info: (line) => {
-      if (!json) process.stderr.write(`${line}\n`);
+      if (!json) process.stderr.write(`${terminalLine(line)}\n`);
     },
     notice: (line) => {
-      process.stderr.write(`${line}\n`);
+      process.stderr.write(`${terminalLine(line)}\n`);
     },
     debug: (line) => {
-      if (!json && verbose) process.stderr.write(`${style.dim(line)}\n`);
+      if (!json && verbose) process.stderr.write(`${terminalLine(style.dim(line))}\n`);
     },
     result: (data, human) => {
       if (json) {
@@ -41,7 +60,7 @@ export function createOutput(json: boolean, verbose: boolean): Output {
       }
       const text = human(data);
       const lines = Array.isArray(text) ? text : [text];
-      if (lines.length) process.stdout.write(`${lines.join("\n")}\n`);
+      if (lines.length) process.stdout.write(`${terminalLine(lines.join("\n"))}\n`);
     },
   };
 }
@@ -62,5 +81,5 @@ export function renderError(e: OcboxError, json: boolean): string {
   if (e.detail) lines.push(...e.detail.split("\n").map((l) => style.dim(`  ${l}`)));
   if (e.fix) lines.push(`${style.yellow("fix:")} ${e.fix.split("\n").join("\n     ")}`);
   if (process.env.OCBOX_DEBUG && e.cause instanceof Error && e.cause.stack) lines.push(e.cause.stack);
-  return lines.join("\n");
+  return terminalLine(lines.join("\n"));
 }

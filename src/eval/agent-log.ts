@@ -4,6 +4,7 @@
  */
 import type { OpencodeClient } from "@opencode-ai/sdk/v2";
 import { errorMessage } from "../errors.js";
+import { checkedMessages } from "./session-export.js";
 
 interface RawEvent {
   type?: string;
@@ -28,7 +29,7 @@ function sessionOf(e: RawEvent): string | undefined {
     p?.sessionID ??
     p?.part?.sessionID ??
     p?.info?.sessionID ??
-    (e.type?.startsWith("session.") ? p?.info?.id : undefined)
+    (typeof e.type === "string" && e.type.startsWith("session.") ? p?.info?.id : undefined)
   );
 }
 
@@ -121,7 +122,8 @@ export function startHeartbeat(
         client.session.messages({ sessionID: sessionId }).catch(() => undefined),
       ]);
       const s = (status?.data as Record<string, { type?: string }> | undefined)?.[sessionId]?.type ?? "idle";
-      const list = (messages?.data ?? []) as unknown as Parameters<typeof latestActivity>[0];
+      // Checked and capped: the server's answer is the agent's to shape (session-export.ts).
+      const list = checkedMessages(messages?.data ?? []).messages;
       onLine(`heartbeat: status ${s}, ${list.length} message(s), latest: ${latestActivity(list)}`);
     })();
   }, intervalMs);

@@ -16,7 +16,7 @@ async function reportRun(dir: string): Promise<ReportRun> {
   const units = await Promise.all(
     run.units.map(async (u) => {
       const session = await readFile(join(u.dir, "session.json"), "utf8").then(
-        (t) => JSON.parse(t) as SessionExport | null,
+        (t) => JSON.parse(t) as Partial<SessionExport> | null,
         () => null,
       );
       return {
@@ -33,7 +33,8 @@ async function reportRun(dir: string): Promise<ReportRun> {
         grade: u.grade ?? null,
         judgeError: u.judge?.error ?? null,
         diff: await readFile(join(u.dir, "diff.patch"), "utf8").catch(() => ""),
-        timeline: toolTimeline(session?.messages ? session : undefined),
+        timeline: toolTimeline(session?.messages ? { messages: session.messages } : undefined),
+        invalid: u.invalid,
       };
     }),
   );

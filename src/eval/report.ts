@@ -23,6 +23,8 @@ export interface ReportUnit {
   judgeError: string | null;
   diff: string;
   timeline: TimelineEntry[];
+  /** Fields of the unit's records that had the wrong type and were not used (result-check.ts). */
+  invalid: string[];
 }
 
 export interface ReportRun {
@@ -34,8 +36,10 @@ export interface ReportRun {
 
 const esc = (s: string) =>
   s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
-const pct = (x: number | null | undefined) =>
-  x === null || x === undefined ? "–" : `${(x * 100).toFixed(0)}%`;
+/** A number as text, or "–": a value that is not a finite number never reaches the page. */
+const num = (x: unknown, digits?: number): string =>
+  typeof x === "number" && Number.isFinite(x) ? (digits === undefined ? String(x) : x.toFixed(digits)) : "–";
+const pct = (x: number | null | undefined) => (num(x) === "–" ? "–" : `${num((x ?? 0) * 100, 0)}%`);
 const anchor = (key: string) => `u-${key.replace(/[^A-Za-z0-9_-]/g, "-")}`;
 
 const CSS = `body{font:14px/1.45 system-ui,sans-serif;margin:2rem;color:#222}table{border-collapse:collapse;margin:1rem 0}
@@ -68,7 +72,7 @@ function unitDetail(u: ReportUnit): string {
     ? `<table class="verdicts"><tr><th>requirement</th><th>weight</th><th>score</th><th>passed</th><th>reason</th><th>evidence</th></tr>${u.grade.requirements
         .map(
           (r) =>
-            `<tr><td>${esc(r.id)}</td><td>${r.weight}</td><td>${r.score.toFixed(2)}</td><td class="${r.passed ? "ok" : "bad"}">${r.passed ? "yes" : "no"}</td><td>${esc(r.reason)}</td><td>${r.evidence.map((e) => `<code>${esc(e)}</code>`).join("<br>")}</td></tr>`,
+            `<tr><td>${esc(r.id)}</td><td>${num(r.weight)}</td><td>${num(r.score, 2)}</td><td class="${r.passed ? "ok" : "bad"}">${r.passed ? "yes" : "no"}</td><td>${esc(r.reason)}</td><td>${r.evidence.map((e) => `<code>${esc(e)}</code>`).join("<br>")}</td></tr>`,
         )
         .join("")}</table>`
     : `<p>${u.judgeError ? `Judge failed: ${esc(u.judgeError)}` : "Not judged yet."}</p>`;
@@ -76,19 +80,22 @@ function unitDetail(u: ReportUnit): string {
     ? `<table class="timeline"><tr><th>at (s)</th><th>tool</th><th>status</th><th>title</th><th>took (s)</th></tr>${u.timeline
         .map(
           (t) =>
-            `<tr><td>${t.at?.toFixed(1) ?? "–"}</td><td>${esc(t.tool)}</td><td>${esc(t.status)}</td><td>${esc(t.title)}</td><td>${t.seconds?.toFixed(2) ?? "–"}</td></tr>`,
+            `<tr><td>${num(t.at, 1)}</td><td>${esc(t.tool)}</td><td>${esc(t.status)}</td><td>${esc(t.title)}</td><td>${num(t.seconds, 2)}</td></tr>`,
         )
         .join("")}</table>`
     : "<p>No tool calls.</p>";
+  const invalid = u.invalid.length
+    ? `<h4>Invalid data</h4><ul class="invalid">${u.invalid.map((i) => `<li>${esc(i)}</li>`).join("")}</ul>`
+    : "";
   return `<details id="${anchor(u.key)}" class="unit"><summary>${esc(u.key)} — ${esc(u.outcome)}${u.failureReason ? ` (${esc(u.failureReason)})` : ""}, score ${pct(u.grade?.score)}</summary>
-<h4>Judge</h4>${verdicts}<h4>Tool calls</h4>${timeline}<h4>Diff</h4>${diffHtml(u.diff)}</details>`;
+${invalid}<h4>Judge</h4>${verdicts}<h4>Tool calls</h4>${timeline}<h4>Diff</h4>${diffHtml(u.diff)}</details>`;
 }
 
 function chart(run: ReportRun): string {
   const rows = run.summary.tasks
     .map(
       (t) =>
-        `<tr><td>${esc(t.id)}</td><td><span class="bar" style="width:${((t.score?.mean ?? 0) * 300).toFixed(0)}px"></span> ${pct(t.score?.mean)}${t.score && t.score.n > 1 ? ` ± ${pct(t.score.spread)}` : ""}</td></tr>`,
+        `<tr><td>${esc(t.id)}</td><td><span class="bar" style="width:${num((t.score?.mean ?? 0) * 300, 0)}px"></span> ${pct(t.score?.mean)}${t.score && t.score.n > 1 ? ` ± ${pct(t.score.spread)}` : ""}</td></tr>`,
     )
     .join("");
   return `<table class="chart" aria-label="scores">${rows}</table>`;
@@ -98,7 +105,7 @@ function unitTable(run: ReportRun): string {
   const rows = run.units
     .map(
       (u) =>
-        `<tr class="unit-row" data-unit="${esc(u.key)}"><td><a href="#${anchor(u.key)}">${esc(u.key)}</a></td><td>${pct(u.grade?.score)}</td><td>${outcomeCell(u)}</td><td>${esc(u.failureReason ?? "")}${u.infra ? " (infra)" : ""}</td><td>${u.checkExit ?? "–"}</td><td>${u.seconds.toFixed(1)}</td><td>${u.tokens}</td><td>${u.cost.toFixed(4)}</td></tr>`,
+        `<tr class="unit-row" data-unit="${esc(u.key)}"><td><a href="#${anchor(u.key)}">${esc(u.key)}</a></td><td>${pct(u.grade?.score)}</td><td>${outcomeCell(u)}</td><td>${esc(u.failureReason ?? "")}${u.infra ? " (infra)" : ""}${u.invalid.length ? ` <span class="bad">(invalid data: ${u.invalid.length} field(s))</span>` : ""}</td><td>${num(u.checkExit)}</td><td>${num(u.seconds, 1)}</td><td>${num(u.tokens)}</td><td>${num(u.cost, 4)}</td></tr>`,
     )
     .join("");
   return `<table class="units"><tr><th>task</th><th>score</th><th>outcome</th><th>failure</th><th>check exit</th><th>time (s)</th><th>tokens</th><th>cost ($)</th></tr>${rows}</table>`;
@@ -112,7 +119,7 @@ function compareTable(a: ReportRun, b: ReportRun): string {
       const x = find(a, id);
       const y = find(b, id);
       const d = x?.score && y?.score ? y.score.mean - x.score.mean : null;
-      return `<tr class="compare-row"><td>${esc(id)}</td><td>${pct(x?.score?.mean)}</td><td>${pct(y?.score?.mean)}</td><td>${d === null ? "–" : `${d >= 0 ? "+" : ""}${(d * 100).toFixed(0)}`}</td></tr>`;
+      return `<tr class="compare-row"><td>${esc(id)}</td><td>${pct(x?.score?.mean)}</td><td>${pct(y?.score?.mean)}</td><td>${d === null ? "–" : `${d >= 0 ? "+" : ""}${num(d * 100, 0)}`}</td></tr>`;
     })
     .join("");
   return `<h2>Comparison</h2><table class="compare"><tr><th>task</th><th>${esc(a.title)}</th><th>${esc(b.title)}</th><th>Δ points</th></tr>${rows}</table>`;
@@ -122,8 +129,8 @@ export function renderReport(run: ReportRun, compare?: ReportRun): string {
   const t = run.summary.totals;
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>ocbox eval — ${esc(run.title)}</title><style>${CSS}</style></head><body>
 <h1>ocbox eval — ${esc(run.title)}</h1>
-<p>Model <code>${esc(run.model)}</code>${run.summary.judgeModel ? `, judge <code>${esc(run.summary.judgeModel)}</code>` : ""}. ${t.units} run(s) of ${t.tasks} task(s): ${t.completed} complete, ${t.agentFailed} agent failure(s), <span class="infra">${t.infraFailed} infrastructure failure(s)</span>, ${t.invalidTasks} invalid task(s) skipped.
-Mean score <strong id="mean-score">${pct(t.score?.mean)}</strong>, pass rate ${pct(t.passRate?.mean)}; ${t.tokens.input + t.tokens.output} tokens, $${t.cost.toFixed(4)}.</p>
+<p>Model <code>${esc(run.model)}</code>${run.summary.judgeModel ? `, judge <code>${esc(run.summary.judgeModel)}</code>` : ""}. ${num(t.units)} run(s) of ${num(t.tasks)} task(s): ${num(t.completed)} complete, ${num(t.agentFailed)} agent failure(s), <span class="infra">${num(t.infraFailed)} infrastructure failure(s)</span>, ${num(t.invalidTasks)} invalid task(s) skipped.
+Mean score <strong id="mean-score">${pct(t.score?.mean)}</strong>, pass rate ${pct(t.passRate?.mean)}; ${num(t.tokens.input + t.tokens.output)} tokens, $${num(t.cost, 4)}.</p>
 <h2>Scores</h2>${chart(run)}
 ${compare ? compareTable(run, compare) : ""}
 <h2>Tasks</h2>${unitTable(run)}

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { OcboxError } from "../errors.js";
 import { journalState, readJournal } from "./journal.js";
 import { readManifest, type Manifest } from "./manifest.js";
+import { checkJudgeFile } from "./result-check.js";
 import { readUnit } from "./unit-record.js";
 import type { UnitView } from "./summary.js";
 import { unitDir } from "./units.js";
@@ -25,6 +26,8 @@ export interface JudgeRecord {
 export interface LoadedUnit extends UnitView {
   dir: string;
   judge: JudgeRecord | undefined;
+  /** Fields of its records that had the wrong type and were replaced (result-check.ts). */
+  invalid: string[];
 }
 
 export interface LoadedRun {
@@ -33,9 +36,11 @@ export interface LoadedRun {
   units: LoadedUnit[];
 }
 
-export async function readJudgeRecord(dir: string): Promise<JudgeRecord | undefined> {
+export async function readJudgeRecord(
+  dir: string,
+): Promise<{ judge: JudgeRecord; invalid: string[] } | undefined> {
   const text = await readFile(join(dir, "judge.json"), "utf8").catch(() => undefined);
-  return text === undefined ? undefined : (JSON.parse(text) as JudgeRecord);
+  return text === undefined ? undefined : checkJudgeFile(JSON.parse(text));
 }
 
 export async function loadRun(dir: string): Promise<LoadedRun> {
@@ -51,8 +56,10 @@ export async function loadRun(dir: string): Promise<LoadedRun> {
     const udir = join(dir, unitDir(task, Number(repeat)));
     const loaded = await readUnit(udir);
     if (!loaded) continue;
-    const judge = await readJudgeRecord(udir);
-    units.push({ ...loaded, dir: udir, judge, grade: judge?.grade ?? undefined });
+    const judged = await readJudgeRecord(udir);
+    const judge = judged?.judge;
+    const invalid = [...loaded.invalid, ...(judged?.invalid ?? [])];
+    units.push({ ...loaded, invalid, dir: udir, judge, grade: judge?.grade ?? undefined });
   }
   return { dir, manifest, units };
 }

@@ -4,10 +4,41 @@
  * shows, taken from it.
  */
 import type { OpencodeClient } from "@opencode-ai/sdk/v2";
+import { z } from "zod";
+import { sessionMessageSchema, toolPartSchema, type SessionMessage } from "../opencode/answers.js";
+import {
+  SESSION_RECORD_LIMITS,
+  SessionRecord,
+  type SessionRecordLimits,
+  type Truncation,
+} from "./session-record.js";
 
 export interface SessionExport {
   info: unknown;
-  messages: Array<{ info: Record<string, unknown>; parts: Array<Record<string, unknown>> }>;
+  messages: SessionMessage[];
+  /** Set when the export hit a limit of SESSION_RECORD_LIMITS and left the rest out. */
+  truncated?: Truncation;
+  /** Messages the server sent in a shape ocbox does not read, left out. */
+  invalidMessages?: number;
+}
+
+/** The server's messages checked one by one and capped like the event record. Pure. */
+export function checkedMessages(
+  raw: unknown,
+  limits: SessionRecordLimits = SESSION_RECORD_LIMITS,
+): Pick<SessionExport, "messages" | "truncated" | "invalidMessages"> {
+  const record = new SessionRecord(limits);
+  let invalid = 0;
+  const list = Array.isArray(raw) ? (raw as unknown[]) : [];
+  list.forEach((m, i) => {
+    const parsed = sessionMessageSchema.safeParse(m);
+    if (!parsed.success) return void invalid++;
+    const id = parsed.data.info.id ?? `#${i}`;
+    record.message(id, parsed.data.info);
+    parsed.data.parts.forEach((p, j) => record.part(id, `#${j}`, p));
+  });
+  const { messages, truncated } = record.snapshot();
+  return { messages, ...(truncated ? { truncated } : {}), ...(invalid ? { invalidMessages: invalid } : {}) };
 }
 
 export async function exportSession(client: OpencodeClient, sessionId: string): Promise<SessionExport> {
@@ -15,10 +46,7 @@ export async function exportSession(client: OpencodeClient, sessionId: string): 
     client.session.get({ sessionID: sessionId }),
     client.session.messages({ sessionID: sessionId }),
   ]);
-  return {
-    info: info.data ?? null,
-    messages: (messages.data ?? []) as unknown as SessionExport["messages"],
-  };
+  return { info: info.data ?? null, ...checkedMessages(messages.data ?? []) };
 }
 
 export interface TimelineEntry {
@@ -30,24 +58,23 @@ export interface TimelineEntry {
   seconds: number | null;
 }
 
-/** Every tool call in order: name, status, title, start and duration. Pure. */
+/** Every tool call in order: name, status, title, start and duration. Pure; a part of the wrong shape is skipped. */
 export function toolTimeline(exported: Pick<SessionExport, "messages"> | undefined): TimelineEntry[] {
   const out: TimelineEntry[] = [];
   let t0: number | undefined;
-  for (const m of exported?.messages ?? []) {
-    const created = (m.info.time as { created?: number } | undefined)?.created;
-    t0 ??= created;
-    for (const p of m.parts) {
-      if (p.type !== "tool") continue;
-      const state = (p.state ?? {}) as {
-        status?: string;
-        title?: string;
-        time?: { start?: number; end?: number };
-      };
+  const messages: unknown[] = Array.isArray(exported?.messages) ? exported.messages : [];
+  for (const raw of messages) {
+    const m = sessionMessageSchema.safeParse(raw);
+    if (!m.success) continue;
+    t0 ??= m.data.info.time?.created;
+    for (const p of m.data.parts) {
+      const tool = toolPartSchema.safeParse(p);
+      if (!tool.success) continue;
+      const state = tool.data.state ?? {};
       const start = state.time?.start;
       const end = state.time?.end;
       out.push({
-        tool: typeof p.tool === "string" ? p.tool : "?",
+        tool: tool.data.tool,
         status: state.status ?? "?",
         title: state.title ?? "",
         at: start !== undefined && t0 !== undefined ? (start - t0) / 1000 : null,
@@ -58,44 +85,40 @@ export function toolTimeline(exported: Pick<SessionExport, "messages"> | undefin
   return out;
 }
 
-interface RecordedEvent {
-  type?: string;
-  properties?: {
-    info?: Record<string, unknown> & { id?: string; sessionID?: string };
-    part?: Record<string, unknown> & { id?: string; messageID?: string; sessionID?: string };
-  };
-}
+const entry = z.looseObject({ id: z.string().min(1), sessionID: z.string() });
+const recordedEvent = z.union([
+  z.object({ type: z.literal("message.updated"), properties: z.looseObject({ info: entry }) }),
+  z.object({
+    type: z.literal("message.part.updated"),
+    properties: z.looseObject({ part: entry.extend({ messageID: z.string().min(1), type: z.string() }) }),
+  }),
+]);
 
 /**
- * Records a session's messages and parts from the event stream. The server's own message list
- * (`GET /session/{id}/message`) answers 400 for a session prompted with a JSON-schema format
- * (OpenCode 1.18, "Expected OutputFormatJsonSchema"), so the export falls back to this record.
+ * Records a session's messages and parts from the event stream, bounded (session-record.ts). The
+ * server's own message list (`GET /session/{id}/message`) answers 400 for a session prompted with
+ * a JSON-schema format (OpenCode 1.18, "Expected OutputFormatJsonSchema"), so the export falls
+ * back to this record.
  */
-export function recordSession(client: OpencodeClient, sessionId: string) {
-  const messages = new Map<
-    string,
-    { info: Record<string, unknown>; parts: Map<string, Record<string, unknown>> }
-  >();
+export function recordSession(
+  client: OpencodeClient,
+  sessionId: string,
+  limits: SessionRecordLimits = SESSION_RECORD_LIMITS,
+) {
+  const record = new SessionRecord(limits);
   const controller = new AbortController();
   void (async () => {
     try {
       const sub = await client.event.subscribe({}, { signal: controller.signal, sseMaxRetryAttempts: 3 });
-      for await (const raw of sub.stream as AsyncIterable<RecordedEvent>) {
-        const { info, part } = raw.properties ?? {};
-        if (raw.type === "message.updated" && info?.id && info.sessionID === sessionId) {
-          const m = messages.get(info.id);
-          if (m) m.info = info;
-          else messages.set(info.id, { info, parts: new Map() });
-        }
-        if (
-          raw.type === "message.part.updated" &&
-          part?.id &&
-          part.messageID &&
-          part.sessionID === sessionId
-        ) {
-          const m = messages.get(part.messageID) ?? { info: { id: part.messageID }, parts: new Map() };
-          m.parts.set(part.id, part);
-          messages.set(part.messageID, m);
+      for await (const raw of sub.stream as AsyncIterable<unknown>) {
+        const e = recordedEvent.safeParse(raw);
+        if (!e.success) continue;
+        if (e.data.type === "message.updated") {
+          const { info } = e.data.properties;
+          if (info.sessionID === sessionId) record.message(info.id, info);
+        } else {
+          const { part } = e.data.properties;
+          if (part.sessionID === sessionId) record.part(part.messageID, part.id, part);
         }
       }
     } catch {
@@ -107,10 +130,8 @@ export function recordSession(client: OpencodeClient, sessionId: string) {
     async export(): Promise<SessionExport> {
       const served = await exportSession(client, sessionId).catch(() => undefined);
       if (served && served.messages.length > 0) return served;
-      return {
-        info: served?.info ?? null,
-        messages: [...messages.values()].map((m) => ({ info: m.info, parts: [...m.parts.values()] })),
-      };
+      const { messages, truncated } = record.snapshot();
+      return { info: served?.info ?? null, messages, ...(truncated ? { truncated } : {}) };
     },
   };
 }

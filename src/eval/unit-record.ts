@@ -6,6 +6,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { TaskResult } from "../executor/task.js";
+import { checkUnitFiles, type CheckedUnit } from "./result-check.js";
 import type { Requirement } from "./task-schema.js";
 
 export interface CheckOutcome {
@@ -35,13 +36,14 @@ export function isInfraFailure(result: Pick<TaskResult, "failureReason">): boole
   return result.failureReason === "INFRASTRUCTURE" || result.failureReason === "RATE_LIMIT";
 }
 
-export async function readUnit(dir: string): Promise<{ record: UnitRecord; result: TaskResult } | undefined> {
+/** A unit's records, the fields the summary and report read checked (result-check.ts). */
+export async function readUnit(dir: string): Promise<CheckedUnit | undefined> {
   try {
     const [record, result] = await Promise.all([
       readFile(join(dir, "unit.json"), "utf8"),
       readFile(join(dir, "result.json"), "utf8"),
     ]);
-    return { record: JSON.parse(record) as UnitRecord, result: JSON.parse(result) as TaskResult };
+    return checkUnitFiles(JSON.parse(record), JSON.parse(result));
   } catch {
     return undefined;
   }

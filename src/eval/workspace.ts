@@ -5,10 +5,12 @@
  * The diff is `git diff --no-index`: a standard patch that `git apply` takes back, with binary
  * files, deletions and mode changes handled, which a hand-rolled line diff would have to
  * re-implement. git is a host prerequisite already (the project sandbox's hooks use it); without
- * it, `diff.patch` says so instead of failing the unit.
+ * it, `diff.patch` says so instead of failing the unit. It runs through `hostGit` (no config,
+ * hook, external diff or textconv driver from anywhere the agent or a task set could write).
  */
 import { cp, mkdir, rm, writeFile } from "node:fs/promises";
-import { run } from "../util/spawn.js";
+import { resolve } from "node:path";
+import { hostGit } from "../util/host-git.js";
 
 export async function freshCopy(from: string | undefined, to: string): Promise<void> {
   await rm(to, { recursive: true, force: true });
@@ -30,13 +32,16 @@ export function relativizeDiff(diff: string, from: string, to: string): string {
     .join("b/");
 }
 
-export async function writeDiff(start: string | undefined, final: string, file: string): Promise<number> {
-  const empty = start ?? `${final}.empty-start`;
+export async function writeDiff(start: string | undefined, finalDir: string, file: string): Promise<number> {
+  const final = resolve(finalDir);
+  const empty = start ? resolve(start) : `${final}.empty-start`;
   if (!start) await mkdir(empty, { recursive: true });
   try {
-    const r = await run(["git", "diff", "--no-index", "--binary", "--no-color", "--", empty, final], {
-      env: { ...process.env, GIT_CONFIG_NOSYSTEM: "1", HOME: "/nonexistent" },
-    }).catch((e: unknown) => ({ code: -1, stdout: "", stderr: String(e) }));
+    // The agent wrote `final` (a `.git/config`, `.gitattributes` in it are its own) and the
+    // caller's cwd may be a cloned task set: hostGit reads no config from either.
+    const r = await hostGit(["diff", "--no-index", "--binary", "--no-color", "--", empty, final]).catch(
+      (e: unknown) => ({ code: -1, stdout: "", stderr: String(e) }),
+    );
     if (r.code !== 0 && r.code !== 1) {
       await writeFile(file, `# no diff: git diff --no-index failed (${r.code}): ${r.stderr.trim()}\n`);
       return 0;

@@ -11,7 +11,7 @@ import { resolveLimits } from "../config/limits.js";
 import { findProjectRoot, loadProjectConfig } from "../config/load.js";
 import { readWorkspaceOpencodeConfig } from "../config/opencode-json.js";
 import { parseProjectConfig } from "../config/parse.js";
-import { defaultProjectConfig, type ProjectConfig } from "../config/project-schema.js";
+import { DEFAULT_HOOK_PATH, defaultProjectConfig, type ProjectConfig } from "../config/project-schema.js";
 import { normalizeVolumePath, volumeListProblems, volumePathProblem } from "../config/volume-paths.js";
 import { generateModelConfig } from "../config/provider.js";
 import { egressSpecFromConfig, gatewayPorts, withholdGatewayKeys } from "../egress/config.js";
@@ -20,6 +20,8 @@ import { ensureImages, type ImageSet } from "../image/build.js";
 import { DockerEngine } from "../runtime/docker-engine.js";
 import type { Engine } from "../runtime/engine.js";
 import { hardeningFromConfig } from "../sandbox/hardening.js";
+import { hostExecutedEdits } from "../sandbox/host-executed-edits.js";
+import { snapshotHostExecuted } from "../sandbox/host-executed-snapshot.js";
 import { reap } from "../sandbox/reaper.js";
 import { DEFAULT_LIMITS, type SandboxSpec } from "../sandbox/spec.js";
 import { compilePattern } from "./hints.js";
@@ -263,7 +265,10 @@ export async function runTask(options: RunTaskOptions): Promise<TaskResult> {
   }
   const prompt = options.prompt ?? (await readPromptFile(options.promptFile as string));
   const plan = await planTask(options);
-  return executeTask(plan, {
+  // Files the host runs later (git hooks, package.json scripts, ...): what the agent changed.
+  const workspace = resolve(options.workspace);
+  const before = await snapshotHostExecuted(workspace, DEFAULT_HOOK_PATH);
+  const result = await executeTask(plan, {
     workspace: options.workspace,
     prompt,
     ...(options.taskId ? { taskId: options.taskId } : {}),
@@ -274,4 +279,6 @@ export async function runTask(options: RunTaskOptions): Promise<TaskResult> {
     ...(options.onSession ? { onSession: options.onSession } : {}),
     ...(options.afterAgent ? { afterAgent: options.afterAgent } : {}),
   });
+  const after = await snapshotHostExecuted(workspace, DEFAULT_HOOK_PATH);
+  return { ...result, hostExecutedEdits: hostExecutedEdits(before, after, DEFAULT_HOOK_PATH) };
 }

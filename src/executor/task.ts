@@ -2,6 +2,7 @@
  * The executor's public shapes: what a program hands in (TaskInput) and the typed outcome it gets
  * back (TaskResult). TaskResult is plain JSON; `ocbox run --json` prints exactly this.
  */
+import type { HostExecutedEdit } from "../sandbox/host-executed-edits.js";
 import type { Outcome } from "./contract.js";
 import type { FailureReason, HintKind } from "./hints.js";
 
@@ -58,6 +59,11 @@ export interface TaskResult {
   role: string | null;
   /** WARNING lines about this task's sandbox (an `unsafe.*` opt-in, weakened hardening); absent when none. */
   warnings?: string[];
+  /**
+   * The agent's edits to workspace files that run on the host later (git config and hooks,
+   * package.json scripts, Makefile, .envrc, VS Code tasks, the pre-start hook); set by `runTask`.
+   */
+  hostExecutedEdits?: HostExecutedEdit[];
 }
 
 export function emptyTokens(): Tokens {

@@ -1,6 +1,7 @@
 import { createOpencodeClient, type OpencodeClient } from "@opencode-ai/sdk/v2";
 import { setTimeout as sleep } from "node:timers/promises";
 import { OcboxError } from "../errors.js";
+import { checkAnswer, healthSchema } from "./answers.js";
 
 export const SERVER_USERNAME = "opencode";
 
@@ -44,7 +45,8 @@ export async function waitHealthy(server: ServerHandle, options: WaitOptions): P
     await options.check?.();
     try {
       const result = await client.global.health({ signal: AbortSignal.timeout(2000) });
-      if (result.data?.healthy) return { version: result.data.version };
+      if (result.data?.healthy)
+        return { version: checkAnswer(healthSchema, result.data, "the health check").version };
       last = `HTTP ${result.response.status}`;
     } catch (e) {
       last = e instanceof Error ? e.message : String(e);

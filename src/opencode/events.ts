@@ -4,6 +4,7 @@
  * error while OpenCode retries it, which lets a caller stop early on a fatal one.
  */
 import type { OpencodeClient } from "@opencode-ai/sdk/v2";
+import { retryStatusSchema } from "./answers.js";
 
 export interface SessionWatch {
   /** Resolves once the server confirmed the subscription (or the stream failed). */
@@ -21,7 +22,7 @@ interface RawEvent {
   type?: string;
   properties?: {
     sessionID?: string;
-    status?: { type?: string; attempt?: number; message?: string; next?: number };
+    status?: unknown;
     part?: { sessionID?: string };
     info?: { sessionID?: string };
   };
@@ -52,13 +53,11 @@ export function watchSession(
         if (controller.signal.aborted) break;
         if (raw.type === "server.connected") markReady();
         if (sessionOf(raw) !== sessionId) continue;
-        const status = raw.properties?.status;
-        if (raw.type === "session.status" && status?.type === "retry") {
-          handlers.onRetry?.({
-            attempt: status.attempt ?? 0,
-            message: status.message ?? "",
-            next: status.next ?? 0,
-          });
+        const retry =
+          raw.type === "session.status" ? retryStatusSchema.safeParse(raw.properties?.status) : undefined;
+        if (retry?.success) {
+          const { attempt, message, next } = retry.data;
+          handlers.onRetry?.({ attempt, message, next });
         }
         handlers.onActivity?.(raw.type ?? "event");
       }

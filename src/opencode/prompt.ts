@@ -2,8 +2,15 @@
  * One prompt on a server inside a sandbox, waited for, reduced to what callers need: the final
  * text, the structured payload, the provider error if any, token usage and cost.
  */
-import type { AssistantMessage, OpencodeClient, Part } from "@opencode-ai/sdk/v2";
+import type { OpencodeClient } from "@opencode-ai/sdk/v2";
 import { OcboxError, errorMessage } from "../errors.js";
+import {
+  checkAnswer,
+  createdSessionSchema,
+  promptAnswerSchema,
+  type AssistantInfo,
+  type CheckedPart,
+} from "./answers.js";
 
 export interface PromptInput {
   sessionId: string;
@@ -38,13 +45,14 @@ export interface PromptOutcome {
 }
 
 /** The error on an assistant message, flattened. Pure. */
-export function providerError(info: AssistantMessage): ProviderError | undefined {
-  const e = info.error as { name?: string; data?: Record<string, unknown> } | undefined;
-  if (!e) return undefined;
-  const data = e.data ?? {};
-  const message = typeof data.message === "string" ? data.message : (e.name ?? "error");
+export function providerError(info: Pick<AssistantInfo, "error">): ProviderError | undefined {
+  const e = info.error as { name?: unknown; data?: Record<string, unknown> } | undefined;
+  if (!e || typeof e !== "object") return undefined;
+  const data = e.data && typeof e.data === "object" ? e.data : {};
+  const name = typeof e.name === "string" ? e.name : undefined;
+  const message = typeof data.message === "string" ? data.message : (name ?? "error");
   return {
-    name: e.name ?? "UnknownError",
+    name: name ?? "UnknownError",
     message,
     ...(typeof data.statusCode === "number" ? { statusCode: data.statusCode } : {}),
     ...(typeof data.isRetryable === "boolean" ? { retryable: data.isRetryable } : {}),
@@ -52,10 +60,10 @@ export function providerError(info: AssistantMessage): ProviderError | undefined
 }
 
 /** Join the text of a message's parts, skipping synthetic and ignored ones. Pure. */
-export function finalText(parts: readonly Part[]): string {
+export function finalText(parts: readonly CheckedPart[]): string {
   return parts
-    .filter((p): p is Extract<Part, { type: "text" }> => p.type === "text" && !p.synthetic && !p.ignored)
-    .map((p) => p.text)
+    .filter((p) => p.type === "text" && !p.synthetic && !p.ignored)
+    .map((p) => p.text ?? "")
     .join("");
 }
 
@@ -79,8 +87,7 @@ export async function promptAndWait(client: OpencodeClient, input: PromptInput):
       cause: e,
     });
   }
-  const data = result.data;
-  if (!data) {
+  if (!result.data) {
     throw new OcboxError(
       "OPENCODE",
       `the OpenCode server refused the prompt (HTTP ${result.response.status})`,
@@ -89,6 +96,7 @@ export async function promptAndWait(client: OpencodeClient, input: PromptInput):
       },
     );
   }
+  const data = checkAnswer(promptAnswerSchema, result.data, "the prompt");
   const info = data.info;
   return {
     messageId: info.id,
@@ -111,7 +119,9 @@ export async function promptAndWait(client: OpencodeClient, input: PromptInput):
 
 export async function newSession(client: OpencodeClient, title?: string): Promise<string> {
   const created = await client.session.create(title ? { title } : {});
-  const id = created.data?.id;
+  const id = created.data
+    ? checkAnswer(createdSessionSchema, created.data, "creating a session").id
+    : undefined;
   if (!id) {
     throw new OcboxError(
       "OPENCODE",

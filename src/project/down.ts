@@ -12,6 +12,8 @@ import { LABEL } from "../runtime/labels.js";
 import { reap } from "../sandbox/reaper.js";
 import { parseLoan, returnWorkspace } from "../sandbox/ownership.js";
 import { removeRunDir } from "../sandbox/run-dir.js";
+import { hostExecutedWarnings, type HostExecutedEdit } from "../sandbox/host-executed-edits.js";
+import { endSession } from "./session-edits.js";
 import { logFileName, type StateLayout } from "./state-layout.js";
 
 export interface DownReport {
@@ -22,6 +24,8 @@ export interface DownReport {
   log?: string;
   /** Egress decisions moved into the state dir's decision log (egress.jsonl). */
   egressDecisions?: number;
+  /** The agent's edits to files the host runs later, since the session began (session-edits.ts). */
+  hostExecutedEdits?: HostExecutedEdit[];
 }
 
 export async function downProject(
@@ -82,9 +86,14 @@ export async function downProject(
   // What the sandbox's creator would have removed on stop (its other staged dirs) is now an orphan.
   const reaped = await reap(engine);
   failures.push(...reaped.errors);
+  // The agent is gone and the workspace given back: what did it leave for the host to run?
+  const edits = await endSession(state).catch(
+    (e) => void failures.push(`host-executed files: ${errorMessage(e)}`),
+  );
+  if (edits) report.hostExecutedEdits = edits;
   if (failures.length > 0) {
     throw new OcboxError("ENGINE", "some of the sandbox's resources could not be removed", {
-      detail: failures.join("\n"),
+      detail: [...failures, ...hostExecutedWarnings(edits ?? [])].join("\n"),
       fix: "Run `ocbox clean` to remove leftovers.",
     });
   }

@@ -9,6 +9,7 @@
  *     logs/           one log file per start
  *     egress.jsonl    the egress proxy's allow/deny decisions, one JSON line each (B6)
  *     approved.json   hashes of the pre-start hook and ocbox.yaml the person approved
+ *     host-executed.json  the session's snapshot of the project's host-executed files (0600)
  *     project         the project's absolute path, for people reading the folder
  */
 import { join } from "node:path";
@@ -24,6 +25,8 @@ export interface StateLayout {
   /** The egress decision log (JSONL), read by `ocbox egress log` and `ocbox egress suggest`. */
   egressLog: string;
   approved: string;
+  /** The `up` session's snapshot of the project's host-executed files (project/session-edits.ts). */
+  hostExecuted: string;
   project: string;
 }
 
@@ -41,6 +44,7 @@ export function stateLayout(sandboxId: string, env: NodeJS.ProcessEnv = process.
     logsDir: join(dir, "logs"),
     egressLog: join(dir, "egress.jsonl"),
     approved: join(dir, "approved.json"),
+    hostExecuted: join(dir, "host-executed.json"),
     project: join(dir, "project"),
   };
 }

@@ -25,6 +25,7 @@ import {
   type ChangedInput,
 } from "./approval.js";
 import { readHook, runHook } from "./hook.js";
+import { beginSession } from "./session-edits.js";
 import { findProjectSandbox, type SandboxRow } from "./sandbox-list.js";
 import { hostAuthFile, projectSpec } from "./spec.js";
 import { ensureState } from "./state.js";
@@ -160,6 +161,8 @@ export async function upProject(engine: Engine, options: UpOptions): Promise<UpR
     ...(opencodeJson ? { opencodeJson } : {}),
     ...(options.readyTimeoutMs !== undefined ? { readyTimeoutMs: options.readyTimeoutMs } : {}),
   });
+  // What the agent may plant for the host to run later is compared at the session's end.
+  await beginSession(state, project.root, project.config.hook.preStart);
   const sandbox = await startSandbox(engine, spec, {
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onLog ? { onLog: options.onLog } : {}),

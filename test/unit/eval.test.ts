@@ -298,6 +298,7 @@ describe("logs, progress, report", () => {
           judgeError: null,
           diff: "+<script>",
           timeline: [],
+          invalid: [],
         },
       ],
     });

@@ -14,7 +14,7 @@ import { writeReport } from "../../eval/report-file.js";
 import { runEval } from "../../eval/run.js";
 import type { Context } from "../context.js";
 import { secondsFlag } from "../flags.js";
-import { style } from "../output.js";
+import { style, terminalLine } from "../output.js";
 
 type Runner = (fn: (ctx: Context) => Promise<number>) => void;
 
@@ -56,7 +56,7 @@ function liveOutput(ctx: Context, progress: Progress) {
   return {
     log(line: string) {
       clear();
-      process.stderr.write(`${line}\n`);
+      process.stderr.write(`${terminalLine(line)}\n`);
       draw();
     },
     /** Off a terminal: one plain progress line per finished unit. */

@@ -3,6 +3,7 @@ import { OcboxError } from "../../errors.js";
 import { execInProject } from "../../project/exec.js";
 import { openProject } from "../../project/up.js";
 import type { Context } from "../context.js";
+import { terminalLine } from "../output.js";
 
 export function registerExec(program: Command, run: (fn: (ctx: Context) => Promise<number>) => void) {
   program
@@ -18,8 +19,10 @@ export function registerExec(program: Command, run: (fn: (ctx: Context) => Promi
         if (ctx.out.json) {
           ctx.out.result(result, () => []);
         } else {
-          process.stdout.write(result.stdout);
-          process.stderr.write(result.stderr);
+          // Byte for byte into a pipe (like `docker exec`); on a terminal, controls escaped.
+          const show = (text: string, tty: boolean | undefined) => (tty ? terminalLine(text) : text);
+          process.stdout.write(show(result.stdout, process.stdout.isTTY));
+          process.stderr.write(show(result.stderr, process.stderr.isTTY));
         }
         return result.exitCode;
       }),

@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { OcboxError } from "../../errors.js";
 import { runTask } from "../../executor/prepare.js";
 import { exitCodeFor } from "../../executor/task.js";
+import { hostExecutedWarnings } from "../../sandbox/host-executed-edits.js";
 import type { Context } from "../context.js";
 import { secondsFlag } from "../flags.js";
 import { style } from "../output.js";
@@ -83,6 +84,9 @@ export function registerRun(program: Command, run: (fn: (ctx: Context) => Promis
             else ctx.out.debug(`[${e.phase}] ${e.message}`);
           },
         });
+        // Loud on stderr with --json too: the JSON has them as `hostExecutedEdits`.
+        if (ctx.out.json)
+          for (const l of hostExecutedWarnings(result.hostExecutedEdits ?? [])) ctx.out.notice(l);
         ctx.out.result(result, (r) => {
           const head =
             r.outcome === "COMPLETE"
@@ -94,6 +98,7 @@ export function registerRun(program: Command, run: (fn: (ctx: Context) => Promis
             `${head}${r.failureReason ? ` (${r.failureReason}${r.failureKind ? `/${r.failureKind}` : ""})` : ""} in ${r.timings.total.toFixed(1)} s, ${r.attempts} attempt(s)${r.recoveredBy ? `, via ${r.recoveredBy}` : ""}`,
           ];
           if (r.hint) lines.push(`${style.yellow("hint:")} ${r.hint}`);
+          lines.push(...hostExecutedWarnings(r.hostExecutedEdits ?? []).map((l) => style.yellow(l)));
           if (r.contract) lines.push(JSON.stringify(r.contract, null, 2));
           if (r.rawOutput && !r.contract) lines.push(style.dim(r.rawOutput.slice(-2000)));
           return lines;

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { smoke, type SmokeStep } from "../../executor/smoke.js";
 import type { Context } from "../context.js";
-import { style } from "../output.js";
+import { style, terminalLine } from "../output.js";
 
 function stepLine(s: SmokeStep): string[] {
   const mark = s.status === "ok" ? style.green("✓") : s.status === "failed" ? style.red("✗") : style.dim("-");
@@ -34,7 +34,7 @@ export function registerSmoke(program: Command, run: (fn: (ctx: Context) => Prom
           image: { ...(opts.base ? { base: opts.base } : {}), ...(opts.rebuild ? { rebuild: true } : {}) },
           signal: ctx.signal,
           onStep: (s) => {
-            if (!ctx.out.json) for (const l of stepLine(s)) process.stdout.write(`${l}\n`);
+            if (!ctx.out.json) for (const l of stepLine(s)) process.stdout.write(`${terminalLine(l)}\n`);
           },
           onLine: (l) => ctx.out.debug(`  ${l}`),
         });

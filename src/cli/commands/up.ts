@@ -9,9 +9,12 @@ import { anyMonitorOn, startMonitors } from "../../monitor/run-monitors.js";
 import { startupSummary } from "../../project/summary.js";
 import { securityProfile } from "../../sandbox/profile.js";
 import { upProject } from "../../project/up.js";
+import { endSession } from "../../project/session-edits.js";
+import { hostExecutedWarnings } from "../../sandbox/host-executed-edits.js";
 import { startWebFront } from "../../project/web-front.js";
 import { terminalAsk } from "../ask.js";
 import type { Context } from "../context.js";
+import { style, terminalLine } from "../output.js";
 import { parsePort } from "./web.js";
 
 export function registerUp(program: Command, run: (fn: (ctx: Context) => Promise<number>) => void) {
@@ -47,7 +50,7 @@ export function registerUp(program: Command, run: (fn: (ctx: Context) => Promise
           ctx.out.info("streaming its log; Ctrl+C stops streaming (the sandbox keeps running)");
           await ctx
             .engine()
-            .followLogs(r.agentId, (line) => process.stdout.write(`${line}\n`), ctx.signal)
+            .followLogs(r.agentId, (line) => process.stdout.write(`${terminalLine(line)}\n`), ctx.signal)
             .catch(() => undefined);
           return 0;
         }
@@ -102,7 +105,7 @@ export function registerUp(program: Command, run: (fn: (ctx: Context) => Promise
         let pending = Promise.resolve();
         const keep = (line: string) => {
           pending = pending.then(() => appendFile(logFile, `${line}\n`).catch(() => undefined));
-          if (!ctx.out.json) process.stdout.write(`${line}\n`);
+          if (!ctx.out.json) process.stdout.write(`${terminalLine(line)}\n`);
         };
         await ctx
           .engine()
@@ -113,6 +116,11 @@ export function registerUp(program: Command, run: (fn: (ctx: Context) => Promise
         await front?.close();
         const state2 = await ctx.engine().containerState(sandbox.agentId);
         await sandbox.stop();
+        // The session is over: what the agent left for the host to run, loud even with --json.
+        const edits = await endSession(state);
+        for (const l of hostExecutedWarnings(edits ?? [])) ctx.out.notice(style.yellow(l));
+        if (ctx.out.json && edits)
+          ctx.out.result({ runId: sandbox.spec.runId, hostExecutedEdits: edits }, () => []);
         if (!ctx.signal.aborted) {
           throw new OcboxError(
             "SANDBOX_NOT_READY",
