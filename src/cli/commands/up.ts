@@ -45,10 +45,7 @@ export function registerUp(program: Command, run: (fn: (ctx: Context) => Promise
           ]);
           if (opts.detach) return 0;
           ctx.out.info("streaming its log; Ctrl+C stops streaming (the sandbox keeps running)");
-          await ctx
-            .engine()
-            .followLogs(r.agentId, (line) => process.stdout.write(`${line}\n`), ctx.signal)
-            .catch(() => undefined);
+          await ctx.engine().followLogs(r.agentId, (line) => process.stdout.write(`${line}\n`), ctx.signal);
           return 0;
         }
 
@@ -104,15 +101,20 @@ export function registerUp(program: Command, run: (fn: (ctx: Context) => Promise
           pending = pending.then(() => appendFile(logFile, `${line}\n`).catch(() => undefined));
           if (!ctx.out.json) process.stdout.write(`${line}\n`);
         };
-        await ctx
+        // A failed follow ends the stream like an exit; the state below says which it was.
+        const followError = await ctx
           .engine()
           .followLogs(sandbox.agentId, keep, ctx.signal)
-          .catch(() => undefined);
+          .then(
+            () => undefined,
+            (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
+          );
         await pending;
         await monitors?.stop();
         await front?.close();
         const state2 = await ctx.engine().containerState(sandbox.agentId);
         await sandbox.stop();
+        if (followError !== undefined) throw followError;
         if (!ctx.signal.aborted) {
           throw new OcboxError(
             "SANDBOX_NOT_READY",
