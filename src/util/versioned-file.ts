@@ -4,8 +4,9 @@
  * zod. A file without one was written by an ocbox before versions and reads as version 1; a newer
  * version than this ocbox knows is refused with the fix. Pure.
  */
+import { readFile } from "node:fs/promises";
 import type { z } from "zod";
-import { OcboxError } from "../errors.js";
+import { OcboxError, errorMessage } from "../errors.js";
 
 /** `version` as stored: absent (an older ocbox) means 1. */
 export function fileVersion(value: unknown): unknown {
@@ -49,4 +50,27 @@ export function parseVersioned<T>(schema: z.ZodType<T>, value: unknown, file: Ve
     detail: zodIssues(parsed.error),
     fix: file.fix,
   });
+}
+
+/**
+ * A JSON file ocbox wrote: undefined when it does not exist; a file that cannot be read or is
+ * not JSON is a CONFIG error naming it, with `fix`.
+ */
+export async function readJsonFile(file: string, what: string, fix: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return undefined;
+    throw new OcboxError("CONFIG", `cannot read the ${what} ${file}: ${code ?? errorMessage(e)}`, {
+      cause: e,
+      fix,
+    });
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    throw new OcboxError("CONFIG", `${file}: the ${what} is not JSON`, { detail: errorMessage(e), fix });
+  }
 }

@@ -11,6 +11,8 @@ import { describe, expect, it } from "vitest";
 import { OcboxError } from "../../src/errors.js";
 import { Journal, journalState, parseJournal, readJournal } from "../../src/eval/journal.js";
 import { parseManifest, readManifest } from "../../src/eval/manifest.js";
+import { readJudgeRecord } from "../../src/eval/run-view.js";
+import { readUnit } from "../../src/eval/unit-record.js";
 import { fixFor } from "../../src/executor/smoke.js";
 import { aptHelperScript } from "../../src/image/apt-scripts.js";
 import { sandboxDockerfile, egressDockerfile } from "../../src/image/dockerfile.js";
@@ -257,5 +259,18 @@ describe("no setuid or setgid files", () => {
     expect(aptHelperScript).toContain(
       'find "$PREFIX" -xdev -perm /6022 ! -type l -exec chmod ug-s,go-w {} +',
     );
+  });
+});
+
+describe("unit and judge records", () => {
+  it("a missing file means not finished; a damaged one is an error naming it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ocbox-unit-"));
+    expect(await readUnit(dir)).toBeUndefined();
+    expect(await readJudgeRecord(dir)).toBeUndefined();
+    writeFileSync(join(dir, "unit.json"), "{}");
+    writeFileSync(join(dir, "result.json"), '{"outcome":');
+    await expect(readUnit(dir)).rejects.toThrow(`${join(dir, "result.json")}: the unit result is not JSON`);
+    writeFileSync(join(dir, "judge.json"), "[");
+    await expect(readJudgeRecord(dir)).rejects.toThrow(/judge\.json: the judge record is not JSON/);
   });
 });
