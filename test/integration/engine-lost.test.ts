@@ -5,7 +5,7 @@
  * exits 3, not "the sandbox stopped". And an eval whose journal is damaged exits 2 naming the
  * journal, and the finished units' results are still there.
  */
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -141,5 +141,6 @@ it("an eval whose journal is damaged exits 2 naming the journal, and the finishe
     expect(readFileSync(journal, "utf8")).toBe(lines.join("\n"));
   } finally {
     await model.close();
+    rmSync(root, { recursive: true, force: true });
   }
 });
