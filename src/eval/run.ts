@@ -41,7 +41,16 @@ import { planUnits, runWorkers, warmPoolSize, type Unit } from "./units.js";
 import { freshCopy, writeDiff } from "./workspace.js";
 
 export type EvalEvent =
-  | { type: "start"; units: number; todo: number; kept: number; resumed: string[]; invalid: InvalidTask[] }
+  | {
+      type: "start";
+      units: number;
+      todo: number;
+      kept: number;
+      resumed: string[];
+      invalid: InvalidTask[];
+      /** What reading the journal dropped (a line cut short by a crash). */
+      warnings: string[];
+    }
   | UnitStreamEvent
   | { type: "unit-end"; unit: string; result: TaskResult; record: UnitRecord };
 
@@ -151,7 +160,8 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunResult> {
   };
   await openOutput({ ...options, outputDir }, config, tasks, invalid);
   const journalFile = join(outputDir, JOURNAL);
-  const state = journalState(await readJournal(journalFile));
+  const warnings: string[] = [];
+  const state = journalState(await readJournal(journalFile, (w) => warnings.push(w)));
   const plan = planUnits(tasks, repeat, state, { retryInfra: options.retryFailed === "infra" });
   const journal = new Journal(journalFile);
   journal.append({
@@ -167,6 +177,7 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunResult> {
     kept: plan.kept.length,
     resumed: plan.resumed,
     invalid,
+    warnings,
   });
 
   const pools = options.pools ?? sharedPools;

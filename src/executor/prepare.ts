@@ -91,7 +91,11 @@ export interface RunTaskOptions {
 let reaped: Promise<unknown> | undefined;
 /** Remove leftovers of dead owners once per process, before the first sandbox. */
 export function reapOnce(engine: Engine): Promise<unknown> {
-  reaped ??= reap(engine).catch(() => undefined);
+  // A failed reap (the engine does not answer) is the caller's error; the next call tries again.
+  reaped ??= reap(engine).catch((e: unknown) => {
+    reaped = undefined;
+    throw e;
+  });
   return reaped;
 }
 

@@ -46,7 +46,7 @@ export async function downProject(
   for (const c of ordered) {
     try {
       if (c.labels[LABEL.role] === "agent") {
-        const text = await engine.logsTail(c.id, 2000).catch(() => "");
+        const text = await engine.logsTail(c.id, 2000);
         if (text) {
           const file = join(state.logsDir, logFileName(new Date(), c.labels[LABEL.run] ?? "run"));
           await appendFile(file, text, { mode: 0o600 }).catch(() => undefined);

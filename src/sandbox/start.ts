@@ -186,16 +186,21 @@ export async function startSandbox(
     options.signal?.throwIfAborted();
     await Promise.all([engine.startContainer(egressId), engine.startContainer(agentId)]);
 
+    // A follow that cannot start is not an error of its own here: assertAlive's state check
+    // reports an engine that stopped answering, and a container that exited, as what they are.
+    const ignoreFollow = () => undefined;
     const listening = new Promise<void>((resolve) => {
-      void engine.followLogs(
-        agentId,
-        (line) => {
-          remember(line, "agent");
-          if (LISTENING.test(line)) resolve();
-        },
-        follow.signal,
-      );
-      void engine.followLogs(egressId, (line) => remember(line, "egress"), follow.signal);
+      engine
+        .followLogs(
+          agentId,
+          (line) => {
+            remember(line, "agent");
+            if (LISTENING.test(line)) resolve();
+          },
+          follow.signal,
+        )
+        .catch(ignoreFollow);
+      engine.followLogs(egressId, (line) => remember(line, "egress"), follow.signal).catch(ignoreFollow);
     });
     const assertAlive = async () => {
       for (const [id, what] of [
