@@ -8,7 +8,9 @@
  *     crosses to the sandbox's server, nor a `Set-Cookie` from it back to the browser;
  *   - a request whose Origin is not the front's own is refused, and a state-changing request or
  *     a WebSocket upgrade must carry the front's Origin (a cross-origin form or script is refused
- *     even when the browser attaches the front's cookie).
+ *     even when the browser attaches the front's cookie);
+ *   - a request the browser marks as coming from another page (`Sec-Fetch-Site` other than
+ *     same-origin or none: an img, script or iframe of a foreign page) is refused too.
  */
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
 
@@ -28,6 +30,8 @@ export interface FrontRequest {
   method: string;
   host: string | undefined;
   origin: string | undefined;
+  /** The browser's `Sec-Fetch-Site`, when it sent one. */
+  fetchSite?: string | undefined;
   upgrade: boolean;
   loggedIn: boolean;
 }
@@ -46,6 +50,8 @@ export function frontVerdict(req: FrontRequest, port: number): FrontVerdict {
   const own = `http://${req.host}`;
   if (req.origin !== undefined && req.origin !== own)
     return { pass: false, status: 403, reason: `origin ${req.origin} is not this front's` };
+  if (req.fetchSite !== undefined && req.fetchSite !== "same-origin" && req.fetchSite !== "none")
+    return { pass: false, status: 403, reason: `a ${req.fetchSite} request from another page` };
   if (req.origin === undefined && (req.upgrade || !SAFE_METHODS.has(req.method)))
     return {
       pass: false,

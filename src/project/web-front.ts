@@ -65,6 +65,7 @@ export async function startWebFront(
         method: req.method ?? "GET",
         host: req.headers.host,
         origin: req.headers.origin,
+        fetchSite: header(req, "sec-fetch-site"),
         upgrade,
         loggedIn: codes.isSession(cookieValue(req.headers.cookie, cookieName)),
       },
@@ -185,4 +186,9 @@ function proxyUpgrade(req: IncomingMessage, socket: Socket, head: Buffer, option
   up.on("error", () => socket.destroy());
   req.on("error", () => up.destroy());
   up.end();
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
 }

@@ -68,6 +68,11 @@ it("refuses without the one-time login and loads OpenCode's UI with it", async (
     expect(refused?.status()).toBe(401);
     expect(await page.textContent("body")).toContain("Not logged in");
 
+    // Nothing the UI itself asks for is refused by the front's Origin and Sec-Fetch-Site rules.
+    const refusedByFront: string[] = [];
+    page.on("response", (r) => {
+      if (r.status() === 403 || r.status() === 421) refusedByFront.push(`${r.status()} ${r.url()}`);
+    });
     const response = await page.goto(loginUrl);
     expect(response?.status()).toBe(200);
     expect(page.url()).toBe(`${front}/`);
@@ -78,6 +83,7 @@ it("refuses without the one-time login and loads OpenCode's UI with it", async (
       .toBeGreaterThan(0);
     const health = await page.evaluate(async () => (await fetch("/global/health")).json());
     expect(health).toMatchObject({ healthy: true });
+    expect(refusedByFront).toEqual([]);
     // A session is created through the front (a same-origin POST carries the front's Origin).
     const created = await page.evaluate(async () => {
       const r = await fetch("/session", {
