@@ -96,7 +96,7 @@ function ruleText(rule: DecisionRule): string {
     case "gateway-refused":
       return `model gateway ${rule.name}: not an inference request (method, path or Host)`;
     case "gateway-no-relay":
-      return `model gateway ${rule.name}: a client without the relay's certificate (not from the sandbox)`;
+      return `model gateway ${rule.name}: a connection with no request (a TLS client without the relay's certificate, or an unfinished request)`;
     case "not-allowlisted":
       return "not on the allowlist";
     case "ip-literal":
@@ -130,7 +130,9 @@ export function decide(raw: RawLine, ctx: LogContext): (Decision & { ruleKind: D
   if (gateway !== undefined) {
     const at = raw.path !== undefined ? { path: raw.path } : {};
     if (raw.method === "-") return { ...make("deny", { kind: "gateway-no-relay", name: gateway }), ...at };
-    if (raw.squidStatus.includes("DENIED"))
+    // Forwarded means a status from the upstream; DENIED, or NONE (a request squid itself
+    // refused, such as CONNECT), never reached it.
+    if (raw.squidStatus.includes("DENIED") || /^(TAG_)?NONE/.test(raw.squidStatus))
       return { ...make("deny", { kind: "gateway-refused", name: gateway }), ...at };
     return { ...make("allow", { kind: "gateway", name: gateway }), ...at };
   }

@@ -84,6 +84,8 @@ export const GATEWAY_REFUSED_SEGMENTS = [
   "admin",
 ];
 
+const METHOD_OVERRIDES = ["X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override"];
+
 function gatewayAcls(): string[] {
   return [
     "acl ocbox_gw_post method POST",
@@ -110,6 +112,8 @@ function gatewayAccess(gw: GatewayListener): string[] {
     `http_access allow ${n} ocbox_gw_get ocbox_gw_models`,
     `http_access deny ${n}`,
     `deny_info ERR_OCBOX_GATEWAY ${n}`,
+    // Some APIs take the method from a header: the checked method is the one that counts.
+    ...METHOD_OVERRIDES.map((h) => `request_header_access ${h} deny ${n}`),
   ];
 }
 

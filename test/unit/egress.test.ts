@@ -130,6 +130,7 @@ describe("squid config", () => {
       "deny_info ERR_OCBOX_GATEWAY gw0",
     ]);
     expect(conf).toContain("acl gw0_port port 9101");
+    expect(conf).toContain("request_header_access X-HTTP-Method-Override deny gw0");
     expect(conf.indexOf("http_access deny gw0\n")).toBeLessThan(conf.indexOf("http_access deny all"));
   });
 
@@ -210,6 +211,7 @@ describe("decision log", () => {
     "1795444436.900 40001 POST 127.0.0.1 38080 - 200 TCP_MISS - 127.0.0.1 /v1/chat/completions",
     "1795444436.950 40001 POST 127.0.0.1 38080 - 403 TCP_DENIED - - /v1/files?purpose=fine-tune",
     "1795444436.990 40001 - - - - 0 NONE_NONE - - -",
+    "1795444436.995 40001 CONNECT - 443 - 405 NONE_NONE - - -",
     "2026/11/23 14:33:49| not an access line",
   ].join("\n");
   const ctx = { allow: ["deb.debian.org"], gatewayPorts: { 40001: "gw0" } };
@@ -244,8 +246,9 @@ describe("decision log", () => {
         "-",
         80,
         "deny",
-        "model gateway gw0: a client without the relay's certificate (not from the sandbox)",
+        "model gateway gw0: a connection with no request (a TLS client without the relay's certificate, or an unfinished request)",
       ],
+      ["CONNECT", "-", 443, "deny", "model gateway gw0: not an inference request (method, path or Host)"],
     ]);
     expect(d[9]?.path).toBe("/v1/files");
     expect(d[0]?.time).toBe(new Date(1795444436559).toISOString());
