@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import { appendFile, mkdir, readFile, rename, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { OcboxError } from "../errors.js";
-import { EGRESS_DIR, SIDECAR_TMP, SQUID_ERROR_DIR } from "../image/dockerfile.js";
+import { EGRESS_DIR, GATEWAY_TLS, SIDECAR_TMP, SQUID_ERROR_DIR } from "../image/dockerfile.js";
 import { hostCaBundle } from "../image/host-ca.js";
 import type { Owner } from "../runtime/labels.js";
 import { createRunDir, removeRunDir } from "../sandbox/run-dir.js";
@@ -44,6 +44,8 @@ export interface EgressPlan {
   agentPorts: number[];
   /** "insidePort:squidPort" pairs the sidecar relays from fwd-<insidePort>.sock. */
   relays: string[];
+  /** The same for gateways: relayed over TLS with the relay's client certificate (squid.ts). */
+  gatewayRelays: string[];
   /** Environment the agent gets so that tools (and OpenCode) use the proxy. */
   agentEnv: Record<string, string>;
   /** Host path of the agent's resolv.conf. */
@@ -110,18 +112,20 @@ export async function prepareEgress(
   const gateways: GatewayListener[] = [];
   const gatewayPorts: Record<number, string> = {};
   const relays = [`${PROXY_PORT}:${proxyPort}`];
+  const gatewayRelays: string[] = [];
   for (const [i, gw] of (egress.gateways ?? []).entries()) {
     const listenPort = await freePort();
     const name = `gw${i}`;
     gateways.push({
       name,
       listenPort,
+      agentPort: gw.agentPort,
       upstream: gw.upstream,
       ...(gw.key !== undefined ? { key: gw.key } : {}),
       ...(gw.address !== undefined ? { address: gw.address } : {}),
     });
     gatewayPorts[listenPort] = name;
-    relays.push(`${gw.agentPort}:${listenPort}`);
+    gatewayRelays.push(`${gw.agentPort}:${listenPort}`);
   }
   const needsCa = gateways.some((g) => g.upstream.startsWith("https:"));
   const caPath = needsCa
@@ -138,6 +142,8 @@ export async function prepareEgress(
         pidFile: `${SIDECAR_TMP}/squid.pid`,
         localAddrs: `${SIDECAR_TMP}/local-addrs`,
         errorDir: SQUID_ERROR_DIR,
+        gatewayPem: GATEWAY_TLS.serverPem,
+        relayCert: GATEWAY_TLS.relayCert,
         ...(caPath ? { caFile: `${EGRESS_DIR}/ca.crt` } : {}),
       },
     }),
@@ -160,6 +166,7 @@ export async function prepareEgress(
     allow,
     agentPorts: [PROXY_PORT, ...(egress.gateways ?? []).map((g) => g.agentPort)],
     relays,
+    gatewayRelays,
     agentEnv: proxyEnv(),
     resolvConf: join(dir, "resolv.conf"),
   };

@@ -51,6 +51,19 @@ export const SQUID_ERROR_DIR = "/opt/ocbox/squid-errors";
 export const EGRESS_DIR = "/run/ocbox/egress";
 /** The sidecar's scratch dir (tmpfs): squid's throwaway cert, pid file, the host's addresses. */
 export const SIDECAR_TMP = "/tmp/ocbox-egress";
+/**
+ * The model gateway's TLS files, made at each start in SIDECAR_TMP (never in a volume or on the
+ * host): squid's key+cert on the gateway ports, and the relay's client key+cert, the only one
+ * those ports accept (squid.ts).
+ */
+export const GATEWAY_TLS = {
+  serverPem: `${SIDECAR_TMP}/gateway.pem`,
+  serverCert: `${SIDECAR_TMP}/gateway.crt`,
+  relayPem: `${SIDECAR_TMP}/relay.pem`,
+  relayCert: `${SIDECAR_TMP}/relay.crt`,
+} as const;
+/** The name both gateway certificates carry; the relay checks squid's. */
+export const GATEWAY_TLS_NAME = "ocbox-gateway";
 
 export interface DockerfileInput {
   base: string;

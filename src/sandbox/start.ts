@@ -21,6 +21,7 @@ import {
 import { startAptHelper } from "./apt-helper.js";
 import { prepareCacheVolumes } from "./cache-volume-init.js";
 import { lendWorkspace, loanLabel, needsOwnershipLoan, returnWorkspace } from "./ownership.js";
+import { authCopy } from "./auth-copy.js";
 import { createRunDir, newPassword, removeRunDir } from "./run-dir.js";
 import type { SandboxSpec } from "./spec.js";
 
@@ -113,7 +114,7 @@ export async function startSandbox(
     const runDir = await createRunDir(owner, spec.agentUser, {
       "server-password": password,
       ...(spec.opencodeConfig ? { "opencode.json": JSON.stringify(spec.opencodeConfig, null, 2) } : {}),
-      ...(spec.authFile !== undefined ? { "auth.json": await readAuthFile(spec.authFile) } : {}),
+      ...(spec.authFile !== undefined ? { "auth.json": await authFileCopy(spec, spec.authFile) } : {}),
     });
     cleanup.add("remove run dir", () => removeRunDir(runDir));
     const egress = await prepareEgress(
@@ -318,14 +319,19 @@ async function dockerSocketGid(spec: SandboxSpec): Promise<number | undefined> {
   return st.gid;
 }
 
-/** The host auth.json's content for a per-container copy; `{}` when there is none. Never written. */
-async function readAuthFile(file: string): Promise<string> {
-  return readFile(file, "utf8").catch((e: NodeJS.ErrnoException) => {
+/**
+ * The per-container copy of the host auth.json: only the providers the plan named, none holding a
+ * gateway's key; `{}` when there is no file. The host file is only read.
+ */
+async function authFileCopy(spec: SandboxSpec, file: string): Promise<string> {
+  const text = await readFile(file, "utf8").catch((e: NodeJS.ErrnoException) => {
     if (e.code === "ENOENT") return "{}";
     throw new OcboxError("SANDBOX_START", `cannot read ${file}: ${e.code ?? e.message}`, {
       fix: "Check the file's permissions, or move it away to start without OpenCode credentials.",
     });
   });
+  const keys = (spec.egress?.gateways ?? []).flatMap((g) => (g.key !== undefined ? [g.key] : []));
+  return authCopy(text, file, spec.authProviders ?? [], keys).text;
 }
 
 /** A short random id for a run. */
