@@ -20,6 +20,9 @@
  * network, path, rate limit): the more specific cause wins. The text is redacted before matching,
  * so neither `matched` nor `hint` ever carries a key, token or password.
  */
+import { compilePattern } from "../plan/rate-limit-pattern.js";
+
+export { compilePattern };
 
 export type FailureReason =
   "INFRASTRUCTURE" | "TIMEOUT" | "INACTIVITY" | "MALFORMED_OUTPUT" | "RATE_LIMIT" | "MODEL";
@@ -321,25 +324,6 @@ export function classifyFailure(input: unknown, options: ClassifyOptions = {}): 
 
 const configuredHint = (): string =>
   "The model endpoint is rate limiting (a configured rate-limit pattern matched). The run backs off and retries.";
-
-/**
- * Compiles a configured pattern. `/source/flags` is a regular expression, anything else a
- * case-insensitive substring. Throws on an invalid regular expression unless `lenient`, in which case
- * the text is taken literally; call it without `lenient` when validating configuration.
- */
-export function compilePattern(pattern: string | RegExp, options: { lenient?: boolean } = {}): RegExp {
-  if (pattern instanceof RegExp) return new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, ""));
-  const literal = /^\/(.+)\/([dimsuv]*)$/s.exec(pattern);
-  if (literal?.[1] !== undefined) {
-    try {
-      return new RegExp(literal[1], (literal[2] ?? "").replace(/[gy]/g, ""));
-    } catch (error) {
-      if (!options.lenient)
-        throw new Error(`invalid rate-limit pattern ${pattern}: ${(error as Error).message}`);
-    }
-  }
-  return new RegExp(pattern.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"), "i");
-}
 
 /** The line that matched, with any `↳` detail lines that follow it, shortened to a readable size. */
 function matchedExcerpt(text: string, index: number, length: number): string {

@@ -1,0 +1,73 @@
+/**
+ * A plan as JSON for people and scripts (`ocbox plan --json`, `--dry-run`): every decision, and
+ * never a secret value. Environment variables are listed by name; a gateway's key by the name of
+ * its host variable; API keys and headers in OpenCode configs and the server password are
+ * replaced by a marker. Pure.
+ */
+import { formatModelRef } from "./model-ref.js";
+import type { Plan } from "./plan.js";
+
+export const REDACTED = "(redacted)";
+const SECRET_KEYS = new Set(["apiKey", "headers", "password", "key", "token"]);
+
+/** A deep copy with every value under a secret-looking key replaced (an `{env:…}` reference stays). */
+export function redact(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(redact);
+  if (typeof value !== "object" || value === null) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    const reference = typeof v === "string" && /^\{env:[A-Za-z_][A-Za-z0-9_]*\}$/.test(v);
+    out[k] = SECRET_KEYS.has(k) && !reference ? REDACTED : redact(v);
+  }
+  return out;
+}
+
+function specView(plan: Plan): Record<string, unknown> | undefined {
+  const s = plan.spec;
+  if (!s) return undefined;
+  return {
+    sandboxId: s.sandboxId,
+    workspace: s.workspace,
+    hostPort: s.hostPort,
+    lifetime: s.lifetime,
+    dataDir: s.dataDir,
+    password: s.password === undefined ? undefined : REDACTED,
+    authFile: s.authFile,
+    authProviders: s.authProviders,
+    extraMounts: s.extraMounts,
+    cacheVolumes: s.cacheVolumes,
+  };
+}
+
+export function planView(plan: Plan): Record<string, unknown> {
+  const { profile, env, task } = plan;
+  return {
+    entry: plan.entry,
+    approval: plan.approval,
+    permission: plan.permission,
+    sandbox: redact({ ...profile, env: Object.keys(profile.env).sort() }),
+    ...(plan.spec ? { up: specView(plan) } : {}),
+    env: {
+      passed: env.resolution.passed,
+      skipped: env.resolution.skipped,
+      withheld: env.withheld,
+      fromCaller: env.fromCaller,
+      fromPlanner: env.fromPlanner,
+    },
+    opencodeConfigs: redact(plan.opencodeConfigs),
+    ...(task
+      ? {
+          task: {
+            ...task,
+            model: task.model ? formatModelRef(task.model) : null,
+            structurer: {
+              enabled: task.structurer.enabled,
+              model: task.structurer.model ? formatModelRef(task.structurer.model) : null,
+            },
+            system: task.system === undefined ? null : `${task.system.length} characters`,
+          },
+        }
+      : {}),
+    warnings: plan.warnings,
+  };
+}

@@ -1,0 +1,72 @@
+/**
+ * What `ocbox up` adds to a planned sandbox, on purpose: a person's project sandbox keeps its
+ * state across sessions. Its id is the project's; its server has a stable password and a chosen
+ * host port; OpenCode's data dir and ~/.local live in the state dir; the host's auth.json entries
+ * for the providers in use (none behind a gateway) are copied in; the project's opencode.json(c)
+ * is mounted read-only over itself (D3: the agent may write the workspace, not its own config);
+ * the egress decisions are logged; a detached sandbox outlives the command. Pure.
+ */
+import { join } from "node:path";
+import { AGENT_HOME, WORKSPACE } from "../image/dockerfile.js";
+import type { Mount } from "../runtime/engine.js";
+import { providersBehindGateways, providersInUse } from "../sandbox/auth-copy.js";
+import { cacheVolumes } from "../sandbox/cache-volumes.js";
+import type { SandboxSpec } from "../sandbox/spec.js";
+import { sandboxSpec, type Placement, type SandboxProfile } from "./sandbox-profile.js";
+
+/** The state dir paths a project sandbox uses (project/state-layout.ts makes them). */
+export interface ProjectStatePaths {
+  homeLocal: string;
+  dataDir: string;
+  egressLog: string;
+}
+
+export interface UpFacts {
+  state: ProjectStatePaths;
+  password: string;
+  /** `--port`, over the config's ports.server; 0 picks a free one. */
+  hostPort: number;
+  lifetime: SandboxSpec["lifetime"];
+  /** The host's OpenCode auth.json (copied per container). */
+  authFile: string;
+}
+
+export const UP_READY_TIMEOUT_MS = 120_000;
+
+function upMounts(facts: UpFacts, root: string, opencodeFile: string | undefined): Mount[] {
+  // The whole ~/.local is the state dir's (owned by the agent user): a bind of the data dir alone
+  // would leave ~/.local and ~/.local/share root-owned, and OpenCode writes ~/.local/state too.
+  const homeLocal: Mount = { type: "bind", source: facts.state.homeLocal, target: `${AGENT_HOME}/.local` };
+  if (opencodeFile === undefined) return [homeLocal];
+  const inside = join(WORKSPACE, opencodeFile.slice(root.length + 1));
+  return [homeLocal, { type: "bind", source: opencodeFile, target: inside, readOnly: true }];
+}
+
+/** Item 9: auth.json entries only for the providers the configs use, none behind a gateway. */
+export function authProvidersFor(
+  configs: ReadonlyArray<Record<string, unknown> | undefined>,
+  gatewayPorts: ReadonlySet<number>,
+): string[] {
+  const gated = new Set(providersBehindGateways(configs, gatewayPorts));
+  return providersInUse(configs).filter((p) => !gated.has(p));
+}
+
+export function projectSandboxSpec(
+  profile: SandboxProfile,
+  placement: Placement,
+  facts: UpFacts,
+  extra: { opencodeFile: string | undefined; authProviders: string[] },
+): SandboxSpec {
+  const paths = profile.cacheVolumes?.paths ?? [];
+  return {
+    ...sandboxSpec(profile, placement),
+    hostPort: facts.hostPort,
+    dataDir: facts.state.dataDir,
+    password: facts.password,
+    authFile: facts.authFile,
+    authProviders: extra.authProviders,
+    extraMounts: upMounts(facts, placement.workspace, extra.opencodeFile),
+    ...(paths.length ? { cacheVolumes: cacheVolumes(placement.sandboxId, paths) } : {}),
+    lifetime: facts.lifetime,
+  };
+}
