@@ -40,6 +40,7 @@ export async function openBridge(options: BridgeOptions): Promise<Bridge> {
   const runner: TaskRunner = (input, signal) =>
     runTask({
       ...options.taskOptions,
+      entry: "bridge",
       workspace: project.root,
       prompt: input.prompt,
       ...(input.role ? { role: input.role } : {}),

@@ -111,6 +111,7 @@ export async function runJudge(options: JudgeOptions): Promise<JudgeRunResult> {
   let planned: ReturnType<typeof planTask> | undefined;
   const plan = () =>
     (planned ??= planTask({
+      entry: "eval-judge",
       workspace: inputDir,
       model: options.model,
       contract: judgeContract,

@@ -191,6 +191,7 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunResult> {
     let p = plans.get(key);
     if (!p) {
       p = planTask({
+        entry: "eval-run",
         workspace: tasksDir,
         model,
         ...(role ? { role } : {}),

@@ -1,34 +1,31 @@
 /**
- * The library call `runTask(options)`: resolve model, role, contract, pools, timeouts and the
- * sandbox profile from the same places `ocbox up` uses (the workspace's ocbox.yaml and
- * opencode.json, a workflow file, flags overriding), check them all before any sandbox starts,
- * then run the task.
+ * The library call `runTask(options)`: read what the planner needs from the same places `ocbox up`
+ * uses (the workspace's ocbox.yaml and opencode.json, a workflow file, the role's prompt file),
+ * let the one planner (plan/) decide model, role, contract, pools, timeouts and the sandbox
+ * profile and check them before any sandbox starts, then ensure images, reap, and run the task.
+ * This file is the I/O glue only; every decision is plan/'s.
  */
 import { readFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { projectEnvRules, resolveEnv } from "../config/env-rules.js";
-import { resolveLimits } from "../config/limits.js";
 import { findProjectRoot, loadProjectConfig } from "../config/load.js";
 import { readWorkspaceOpencodeConfig } from "../config/opencode-json.js";
 import { parseProjectConfig } from "../config/parse.js";
 import { DEFAULT_HOOK_PATH, defaultProjectConfig, type ProjectConfig } from "../config/project-schema.js";
-import { normalizeVolumePath, volumeListProblems, volumePathProblem } from "../config/volume-paths.js";
-import { generateModelConfig } from "../config/provider.js";
-import { egressSpecFromConfig, gatewayPorts, withholdGatewayKeys } from "../egress/config.js";
 import { OcboxError, errorMessage } from "../errors.js";
 import { ensureImages, type ImageSet } from "../image/build.js";
+import { AGENT_UID } from "../image/dockerfile.js";
+import type { EntryPoint } from "../plan/entry-point.js";
+import { planSandbox, planTaskPart, type CallerOptions, type PlanInput } from "../plan/plan.js";
+import type { TaskDecisions } from "../plan/task-decisions.js";
 import { DockerEngine } from "../runtime/docker-engine.js";
 import type { Engine } from "../runtime/engine.js";
-import { hardeningFromConfig } from "../sandbox/hardening.js";
 import { hostExecutedEdits } from "../sandbox/host-executed-edits.js";
 import { snapshotHostExecuted } from "../sandbox/host-executed-snapshot.js";
 import { reap } from "../sandbox/reaper.js";
-import { DEFAULT_LIMITS, type SandboxSpec } from "../sandbox/spec.js";
-import { compilePattern } from "./hints.js";
+import { agentUserFor, currentHostUser, type SandboxSpec } from "../sandbox/spec.js";
 import { baseContract, type ContractSchema } from "./contract.js";
-import { configuredModel, loopbackPorts, parseModelRef, type ModelRef } from "./model.js";
 import { sharedPools, type Pools } from "./pool.js";
-import { knownModels, checkModel, resolveRole } from "./roles.js";
+import { roleContract } from "./roles.js";
 import {
   checkWorkspace,
   executeTask,
@@ -37,12 +34,13 @@ import {
   type TaskPlan,
   type TaskRequest,
 } from "./run-task.js";
-import type { SandboxProfile } from "./sandbox-source.js";
-import { DEFAULT_TIMEOUTS, type TaskResult, type Timeouts } from "./task.js";
+import type { TaskResult, Timeouts } from "./task.js";
 import type { WarmPool } from "./warm-pool.js";
 
 export interface RunTaskOptions {
   workspace: string;
+  /** Which front door plans the task (eval, judge, bridge, service); default "run". */
+  entry?: Exclude<EntryPoint, "up">;
   prompt?: string;
   promptFile?: string;
   role?: string;
@@ -114,22 +112,6 @@ async function projectConfigFor(
   };
 }
 
-/** The library's `volumes` option, checked like ocbox.yaml's key. */
-function checkVolumes(paths: readonly string[]): string[] {
-  const problems = [
-    ...paths.flatMap((p, index) => {
-      const found = volumePathProblem(p);
-      return found ? [{ index, ...found }] : [];
-    }),
-  ];
-  if (problems.length === 0) problems.push(...volumeListProblems(paths));
-  const first = problems[0];
-  if (first) {
-    throw new OcboxError("USAGE", `volumes[${first.index}] ${first.problem}`, { fix: first.fix });
-  }
-  return paths.map(normalizeVolumePath);
-}
-
 async function workflowFrom(file: string): Promise<ProjectConfig> {
   const text = await readFile(file, "utf8").catch((e: unknown) => {
     throw new OcboxError("USAGE", `cannot read the workflow file ${file}: ${errorMessage(e)}`, {
@@ -139,125 +121,86 @@ async function workflowFrom(file: string): Promise<ProjectConfig> {
   return parseProjectConfig(text, file);
 }
 
-/** Resolve and check everything a task needs; no sandbox is started. */
-export async function planTask(options: RunTaskOptions): Promise<TaskPlan> {
+/** The text of the role's system prompt file (relative to the workflow), read for the planner. */
+async function rolePromptText(
+  role: string | undefined,
+  workflow: ProjectConfig,
+  base: string,
+): Promise<string | undefined> {
+  const file = role ? workflow.roles?.[role]?.systemPromptFile : undefined;
+  // A missing file is the planner's CONFIG error naming the role.
+  return file ? readFile(join(base, file), "utf8").catch(() => undefined) : undefined;
+}
+
+/** The planner's caller options from the library's. */
+function callerOptions(options: RunTaskOptions): CallerOptions {
+  return {
+    role: options.role,
+    model: options.model,
+    contractGiven: options.contract !== undefined,
+    structuredOutput: options.structuredOutput,
+    timeouts: options.timeouts,
+    maxRetriesOnMalformedOutput: options.maxRetriesOnMalformedOutput,
+    structurer: options.structurer,
+    rateLimitPatterns: options.rateLimitPatterns,
+    opencodeConfig: options.opencodeConfig,
+    forwardPorts: options.forwardPorts,
+    env: options.env,
+    volumes: options.volumes,
+    hostDockerSocket: options.hostDockerSocket,
+    server: options.server,
+  };
+}
+
+/** The zod schema for the planner's contract choice. */
+function contractOf(choice: TaskDecisions["contract"], given: ContractSchema | undefined): ContractSchema {
+  if (choice.source === "caller" && given) return given;
+  return choice.source === "role" ? roleContract(choice.sections) : baseContract;
+}
+
+/** What planTask reads for the planner: the configs, the workspace's opencode.json, the role's prompt. */
+export async function readPlanInput(options: RunTaskOptions): Promise<Omit<PlanInput, "images" | "users">> {
   const workspace = await checkWorkspace(options.workspace);
   const { config, base, project } = await projectConfigFor(options, workspace);
   const workflow = options.workflowFile ? await workflowFrom(resolve(options.workflowFile)) : config;
   const workflowBase = options.workflowFile ? dirname(resolve(options.workflowFile)) : base;
-  const exec = workflow.executor ?? {};
-
-  const generated = config.model ? generateModelConfig(config.model) : undefined;
-  const workspaceConfig = (await readWorkspaceOpencodeConfig(workspace))?.config;
-  const opencodeConfig: Record<string, unknown> = {
-    permission: { "*": "allow" },
-    ...(generated?.opencode ?? {}),
-    ...(options.opencodeConfig ?? {}),
-    provider: {
-      ...(generated?.opencode.provider ?? {}),
-      ...(options.opencodeConfig?.provider ?? {}),
-    },
+  const workspaceOpencode = await readWorkspaceOpencodeConfig(workspace);
+  return {
+    entry: options.entry ?? "run",
+    config,
+    ...(project ? { project } : {}),
+    workflow,
+    ...(workspaceOpencode ? { workspaceOpencode } : {}),
+    hostEnv: process.env,
+    options: callerOptions(options),
+    rolePrompt: await rolePromptText(options.role, workflow, workflowBase),
   };
-  const known = knownModels(opencodeConfig, workspaceConfig);
+}
 
-  const role = options.role
-    ? await resolveRole(options.role, workflow.roles, known, (f) =>
-        readFile(join(workflowBase, f), "utf8").catch(() => undefined),
-      )
-    : undefined;
-  const model: ModelRef | undefined = options.model
-    ? parseModelRef(options.model)
-    : (role?.model ?? configuredModel(opencodeConfig, workspaceConfig));
-  if (model) checkModel(model, known, options.model ? "--model" : "model");
-  const structurerModel = options.structurer?.model ?? exec.structurer?.model;
-  const structurerRef = structurerModel ? parseModelRef(structurerModel, "structurer model") : undefined;
-  if (structurerRef) checkModel(structurerRef, known, "executor.structurer");
-
-  const rateLimitPatterns = [...(exec.rateLimitPatterns ?? []), ...(options.rateLimitPatterns ?? [])];
-  for (const p of rateLimitPatterns) {
-    try {
-      compilePattern(p);
-    } catch (e) {
-      throw new OcboxError(
-        "CONFIG",
-        `rate-limit pattern ${p} is not a valid regular expression: ${errorMessage(e)}`,
-        {
-          fix: "Fix the pattern, or write it without slashes to match it as plain text.",
-        },
-      );
-    }
-  }
-
-  const pools = options.pools ?? sharedPools;
-  for (const [name, p] of Object.entries(workflow.pools ?? {})) pools.define(name, p.maxConcurrent);
-
-  const timeouts: Timeouts = {
-    ...DEFAULT_TIMEOUTS,
-    ...(exec.timeouts?.hardS !== undefined ? { hardS: exec.timeouts.hardS } : {}),
-    ...(exec.timeouts?.inactivityS !== undefined ? { inactivityS: exec.timeouts.inactivityS } : {}),
-    ...(exec.structurer?.timeoutS !== undefined ? { structurerS: exec.structurer.timeoutS } : {}),
-    ...(role?.timeouts?.hardS !== undefined ? { hardS: role.timeouts.hardS } : {}),
-    ...(role?.timeouts?.inactivityS !== undefined ? { inactivityS: role.timeouts.inactivityS } : {}),
-    ...(options.structurer?.timeoutS !== undefined ? { structurerS: options.structurer.timeoutS } : {}),
-    ...options.timeouts,
-  };
-
+/** Resolve and check everything a task needs (plan/ decides); no sandbox is started. */
+export async function planTask(options: RunTaskOptions): Promise<TaskPlan> {
+  const input = await readPlanInput(options);
+  // Every name the task uses is checked before the engine is touched.
+  const task = planTaskPart(input);
   const engine = options.engine ?? new DockerEngine();
   await reapOnce(engine);
+  const { config } = input;
   const images =
     options.images ??
     (await ensureImages(engine, {
       ...(config.image?.base ? { base: config.image.base } : {}),
       ...(config.image?.packages ? { packages: config.image.packages } : {}),
     }));
-  const env = resolveEnv({
-    ...projectEnvRules(config.env, process.env),
-    map: { ...config.env.map, ...(generated?.envMap ?? {}) },
-  }).env;
-  const egress = egressSpecFromConfig(config.egress, process.env);
-  const volumes = checkVolumes(options.volumes ?? config.volumes ?? []);
-  const viaGateway = gatewayPorts(egress);
-  const profile: SandboxProfile = {
+  const host = currentHostUser();
+  const { profile } = planSandbox({
+    ...input,
     images: { sandbox: images.sandbox.tag, egress: images.egress.tag },
-    opencodeConfig,
-    forwardPorts: [
-      ...new Set([
-        ...loopbackPorts(opencodeConfig, workspaceConfig).filter((p) => !viaGateway.has(p)),
-        ...config.egress.hostPorts,
-        ...(options.forwardPorts ?? []),
-      ]),
-    ].sort((a, b) => a - b),
-    env: withholdGatewayKeys({ ...env, ...(options.env ?? {}) }, egress).env,
-    limits: resolveLimits(config.limits, DEFAULT_LIMITS),
-    readyTimeoutMs: timeouts.readyS * 1000,
-    egress,
-    hardening: hardeningFromConfig(config.hardening),
-    ...((options.hostDockerSocket ?? config.unsafe?.hostDockerSocket) ? { hostDockerSocket: true } : {}),
-    ...(volumes.length ? { cacheVolumes: { paths: volumes, ...(project ? { project } : {}) } } : {}),
-    ...(config.apt.allow.length ? { aptAllow: [...config.apt.allow] } : {}),
-    ...(options.server ? { server: options.server } : {}),
-  };
-
-  return {
-    engine,
-    images,
-    profile,
-    model,
-    role: role?.name ?? null,
-    system: role?.systemPrompt,
-    contract: options.contract ?? role?.contract ?? baseContract,
-    structuredOutput: options.structuredOutput ?? role?.structuredOutput ?? true,
-    pool: role?.pool ?? model?.providerID ?? "default",
-    timeouts,
-    maxRetriesOnMalformedOutput: options.maxRetriesOnMalformedOutput ?? exec.maxRetriesOnMalformedOutput ?? 2,
-    structurer: {
-      enabled: options.structurer?.enabled ?? exec.structurer?.enabled ?? true,
-      model: structurerRef,
-    },
-    rateLimitPatterns,
-    maxModelRetries: 2,
-    maxRateLimitRetries: 3,
-  };
+    users: { host, agent: agentUserFor(host, AGENT_UID) },
+  });
+  const pools = options.pools ?? sharedPools;
+  for (const [name, max] of Object.entries(task.pools)) pools.define(name, max);
+  const { pools: _defined, contract, ...decided } = task;
+  return { ...decided, engine, images, profile, contract: contractOf(contract, options.contract) };
 }
 
 /** One agent task in a fresh sandbox, to a typed result (FEATURES E1). */

@@ -10,36 +10,15 @@ import { hostname } from "node:os";
 import { AGENT_UID } from "../image/dockerfile.js";
 import { DEFAULT_HARDENING } from "../sandbox/hardening.js";
 import { cacheIdentity, cacheVolumes } from "../sandbox/cache-volumes.js";
-import { securityLines, securityProfile } from "../sandbox/profile.js";
-import { DEFAULT_LIMITS, agentUserFor, currentHostUser, type SandboxSpec } from "../sandbox/spec.js";
+import { sandboxSpec, type SandboxProfile } from "../plan/sandbox-profile.js";
+import { agentUserFor, currentHostUser, type SandboxSpec } from "../sandbox/spec.js";
 import { newRunId, startSandbox, type StartedSandbox } from "../sandbox/start.js";
 import type { TaskPlan } from "./run-task.js";
 import type { WarmPool } from "./warm-pool.js";
 
-/** What makes two sandboxes interchangeable for the warm pool. */
-export interface SandboxProfile {
-  images: { sandbox: string; egress: string };
-  opencodeConfig: Record<string, unknown>;
-  forwardPorts: number[];
-  env: Record<string, string>;
-  limits: SandboxSpec["limits"];
-  readyTimeoutMs: number;
-  /** The project's egress keys (allowlist, restricted mode, model gateways); absent: nothing out. */
-  egress?: SandboxSpec["egress"];
-  /** The server's log level and log printing; absent: INFO, printed. */
-  server?: SandboxSpec["server"];
-  /** The agent container's hardening (ocbox.yaml `hardening`); absent: the hardened default. */
-  hardening?: SandboxSpec["hardening"];
-  /** C8, opt-in and unsafe: the host's Docker socket in the agent container. */
-  hostDockerSocket?: boolean;
-  /**
-   * E11: workspace dirs shadowed by named volumes, and the project whose root shares `ocbox up`'s
-   * volumes. Only cold sandboxes mount them (see acquireSandbox).
-   */
-  cacheVolumes?: { paths: string[]; project?: { root: string; sandboxId: string } };
-  /** C9: packages `ocbox-apt install` may add (ocbox.yaml `apt.allow`); absent or empty: off. */
-  aptAllow?: string[];
-}
+/** What makes two sandboxes interchangeable for the warm pool: decided by the planner. */
+export type { SandboxProfile } from "../plan/sandbox-profile.js";
+export { profileWarnings } from "../plan/plan.js";
 
 export function profileKey(p: SandboxProfile): string {
   return createHash("sha256")
@@ -78,35 +57,16 @@ export function taskSandboxId(taskId: string): string {
   return `${owner}-${id}`;
 }
 
+/** The planner's spec for one task sandbox of a profile, placed here and now. */
 export function specFor(profile: SandboxProfile, workspace: string, sandboxId: string): SandboxSpec {
   const host = currentHostUser();
-  return {
+  return sandboxSpec(profile, {
+    workspace,
     sandboxId,
     runId: newRunId(),
-    workspace,
-    images: profile.images,
-    agentUser: agentUserFor(host, AGENT_UID),
     hostUser: host,
-    forwardPorts: profile.forwardPorts,
-    hostPort: 0,
-    env: profile.env,
-    opencodeConfig: profile.opencodeConfig,
-    limits: profile.limits ?? DEFAULT_LIMITS,
-    server: profile.server ?? { logLevel: "INFO", printLogs: true },
-    lifetime: "session",
-    readyTimeoutMs: profile.readyTimeoutMs,
-    ...(profile.egress ? { egress: profile.egress } : {}),
-    ...(profile.hardening ? { hardening: profile.hardening } : {}),
-    ...(profile.hostDockerSocket ? { hostDockerSocket: true } : {}),
-    ...(profile.aptAllow?.length ? { aptAllow: profile.aptAllow } : {}),
-  };
-}
-
-/** The profile's WARNING lines (unsafe opt-ins, weakened hardening), as the startup summary prints them. */
-export function profileWarnings(profile: SandboxProfile): string[] {
-  return securityLines(securityProfile(specFor(profile, "/workspace", "warnings")))
-    .filter((l) => l.trimStart().startsWith("WARNING"))
-    .map((l) => l.trim().replace(/^WARNING\s+/, "WARNING "));
+    agentUser: agentUserFor(host, AGENT_UID),
+  });
 }
 
 export interface TaskSandbox {

@@ -152,8 +152,7 @@ function profileFor(input: PlanInput, permission: PermissionPolicy) {
   return { profile, env, generated: generated.opencode, viaGateway };
 }
 
-/** The sandbox part of the plan: the same decisions for every entry point. */
-export function planSandbox(input: PlanInput): SandboxPlan {
+function sandboxBase(input: PlanInput) {
   const autonomous = input.options.autonomous ?? input.config.autonomous ?? false;
   const permission = permissionPolicy(input.entry, autonomous);
   const { profile, env, generated, viaGateway } = profileFor(input, permission);
@@ -167,9 +166,21 @@ export function planSandbox(input: PlanInput): SandboxPlan {
     opencodeConfigs: { generated, ...(workspace ? { workspace } : {}) },
     warnings: profileWarnings(profile),
   };
-  if (input.entry !== "up" || !input.up || !input.project) return base;
+  return { base, generated, viaGateway };
+}
+
+export type UpPlanInput = PlanInput & {
+  entry: "up";
+  up: NonNullable<PlanInput["up"]>;
+  project: NonNullable<PlanInput["project"]>;
+};
+
+/** `ocbox up`: the sandbox part and the whole spec of the project's sandbox. */
+export function planUp(input: UpPlanInput): SandboxPlan & { spec: SandboxSpec } {
+  const { base, generated, viaGateway } = sandboxBase(input);
+  const workspace = input.workspaceOpencode?.config;
   const spec = projectSandboxSpec(
-    profile,
+    base.profile,
     {
       workspace: input.project.root,
       sandboxId: input.project.sandboxId,
@@ -184,6 +195,14 @@ export function planSandbox(input: PlanInput): SandboxPlan {
     },
   );
   return { ...base, spec };
+}
+
+const isUpInput = (input: PlanInput): input is UpPlanInput =>
+  input.entry === "up" && input.up !== undefined && input.project !== undefined;
+
+/** The sandbox part of the plan: the same decisions for every entry point. */
+export function planSandbox(input: PlanInput): SandboxPlan {
+  return isUpInput(input) ? planUp(input) : sandboxBase(input).base;
 }
 
 /** The task part alone (checked before images are built or any sandbox starts). */

@@ -160,6 +160,7 @@ export async function upProject(engine: Engine, options: UpOptions): Promise<UpR
     authFile: hostAuthFile(env, homedir()),
     ...(opencodeJson ? { opencodeJson } : {}),
     ...(options.readyTimeoutMs !== undefined ? { readyTimeoutMs: options.readyTimeoutMs } : {}),
+    approval: { kind: "checked-by-caller" },
   });
   // What the agent may plant for the host to run later is compared at the session's end.
   await beginSession(state, project.root, project.config.hook.preStart);
