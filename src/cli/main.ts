@@ -9,6 +9,7 @@ import { OPENCODE_VERSION } from "../image/opencode-binary.js";
 import { OCBOX_VERSION } from "../version.js";
 import { registerClean } from "./commands/clean.js";
 import { registerImage } from "./commands/image.js";
+import { registerPlan } from "./commands/plan.js";
 import { registerRun } from "./commands/run.js";
 import { registerScriptedModel } from "./commands/scripted-model.js";
 import { registerAttach } from "./commands/attach.js";
@@ -53,6 +54,7 @@ async function main(argv: string[]): Promise<number> {
   registerEgress(program, run);
   registerSmoke(program, run);
   registerRun(program, run);
+  registerPlan(program, run);
   registerEval(program, run);
   registerImage(program, run);
   registerClean(program, run);

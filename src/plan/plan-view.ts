@@ -8,6 +8,9 @@ import { formatModelRef } from "./model-ref.js";
 import type { Plan } from "./plan.js";
 
 export const REDACTED = "(redacted)";
+
+/** The images of a plan made without the engine: built (or found) only when the sandbox starts. */
+export const IMAGES_AT_START = { sandbox: "(resolved at start)", egress: "(resolved at start)" };
 const SECRET_KEYS = new Set(["apiKey", "headers", "password", "key", "token"]);
 
 /** A deep copy with every value under a secret-looking key replaced (an `{env:…}` reference stays). */

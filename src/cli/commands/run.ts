@@ -1,11 +1,13 @@
 import type { Command } from "commander";
 import { OcboxError } from "../../errors.js";
-import { runTask } from "../../executor/prepare.js";
+import { dryPlanTask } from "../../executor/dry-plan.js";
+import { runTask, type RunTaskOptions } from "../../executor/prepare.js";
 import { exitCodeFor } from "../../executor/task.js";
 import { hostExecutedWarnings } from "../../sandbox/host-executed-edits.js";
 import type { Context } from "../context.js";
 import { secondsFlag } from "../flags.js";
 import { style } from "../output.js";
+import { printPlan } from "./plan.js";
 
 interface RunFlags {
   workspace: string;
@@ -20,6 +22,7 @@ interface RunFlags {
   structuredOutput: boolean;
   structurer: boolean;
   retries?: string;
+  dryRun?: boolean;
 }
 
 export function registerRun(program: Command, run: (fn: (ctx: Context) => Promise<number>) => void) {
@@ -47,6 +50,7 @@ export function registerRun(program: Command, run: (fn: (ctx: Context) => Promis
       "use the schema instruction block instead of OpenCode's structured output",
     )
     .option("--no-structurer", "do not ask the structurer model to recover a narrative answer")
+    .option("--dry-run", "print the resolved plan (as `ocbox plan`) and start nothing")
     .action((flags: RunFlags) =>
       run(async (ctx) => {
         if ((flags.prompt === undefined) === (flags.promptFile === undefined)) {
@@ -60,7 +64,7 @@ export function registerRun(program: Command, run: (fn: (ctx: Context) => Promis
         }
         const hardS = secondsFlag("--timeout", flags.timeout);
         const inactivityS = flags.inactivity === "0" ? null : secondsFlag("--inactivity", flags.inactivity);
-        const result = await runTask({
+        const options: RunTaskOptions = {
           workspace: flags.workspace,
           ...(flags.prompt !== undefined ? { prompt: flags.prompt } : {}),
           ...(flags.promptFile !== undefined ? { promptFile: flags.promptFile } : {}),
@@ -75,6 +79,10 @@ export function registerRun(program: Command, run: (fn: (ctx: Context) => Promis
           },
           structuredOutput: flags.structuredOutput,
           structurer: { enabled: flags.structurer },
+        };
+        if (flags.dryRun) return printPlan(ctx, await dryPlanTask(options));
+        const result = await runTask({
+          ...options,
           engine: ctx.engine(),
           signal: ctx.signal,
           onEvent: (e) => {

@@ -9,13 +9,23 @@ import { anyMonitorOn, startMonitors } from "../../monitor/run-monitors.js";
 import { startupSummary } from "../../project/summary.js";
 import { securityProfile } from "../../sandbox/profile.js";
 import { upProject } from "../../project/up.js";
+import { dryPlanUp } from "../../project/dry-plan.js";
 import { endSession } from "../../project/session-edits.js";
 import { hostExecutedWarnings } from "../../sandbox/host-executed-edits.js";
 import { startWebFront } from "../../project/web-front.js";
 import { terminalAsk } from "../ask.js";
 import type { Context } from "../context.js";
 import { style, terminalLine } from "../output.js";
+import { printPlan } from "./plan.js";
 import { parsePort } from "./web.js";
+
+interface UpFlags {
+  detach?: boolean;
+  approveHook?: boolean;
+  autonomous?: boolean;
+  port?: number;
+  dryRun?: boolean;
+}
 
 export function registerUp(program: Command, run: (fn: (ctx: Context) => Promise<number>) => void) {
   program
@@ -27,8 +37,22 @@ export function registerUp(program: Command, run: (fn: (ctx: Context) => Promise
     .option("--approve-hook", "approve a changed pre-start hook or ocbox.yaml without asking")
     .option("--autonomous", "approve every OpenCode permission inside (hardening and egress unchanged)")
     .option("--port <n>", "host port of the server (default: ports.server, else a free port)", parsePort)
-    .action((opts: { detach?: boolean; approveHook?: boolean; autonomous?: boolean; port?: number }) =>
+    .option(
+      "--dry-run",
+      "print the resolved plan (as `ocbox plan --entry up`; the hook does not run) and start nothing",
+    )
+    .action((opts: UpFlags) =>
       run(async (ctx) => {
+        if (opts.dryRun) {
+          const { autonomous, port, detach } = opts;
+          const plan = await dryPlanUp({
+            cwd: process.cwd(),
+            ...(autonomous ? { autonomous } : {}),
+            ...(port !== undefined ? { port } : {}),
+            ...(detach ? { detach } : {}),
+          });
+          return printPlan(ctx, plan);
+        }
         const ask = terminalAsk(false);
         const up = await upProject(ctx.engine(), {
           cwd: process.cwd(),
