@@ -56,6 +56,8 @@ export function planView(plan: Plan): Record<string, unknown> {
       withheld: env.withheld,
       fromCaller: env.fromCaller,
       fromPlanner: env.fromPlanner,
+      // ocbox's own values (the permission policy), never a host variable's.
+      plannerValues: Object.fromEntries(env.fromPlanner.map((n) => [n, env.resolution.env[n]])),
     },
     opencodeConfigs: redact(plan.opencodeConfigs),
     ...(task
