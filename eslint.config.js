@@ -25,7 +25,11 @@ export default tseslint.config(
     rules: {
       "no-restricted-imports": [
         "error",
-        { patterns: [{ group: ["**/plan/*"], message: "plan/ is above this folder; only its callers import it." }] },
+        {
+          patterns: [
+            { group: ["**/plan/*"], message: "plan/ is above this folder; only its callers import it." },
+          ],
+        },
       ],
     },
   },
@@ -37,7 +41,17 @@ export default tseslint.config(
         {
           patterns: [
             {
-              group: ["../{executor,project,eval,cli,bridge,service,monitor,opencode,scripted-model}/*"],
+              group: [
+                "executor",
+                "project",
+                "eval",
+                "cli",
+                "bridge",
+                "service",
+                "monitor",
+                "opencode",
+                "scripted-model",
+              ].map((f) => `../${f}/*`),
               message: "plan/ is pure and below its callers: pass the data in instead.",
             },
           ],
