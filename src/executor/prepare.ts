@@ -128,8 +128,14 @@ async function rolePromptText(
   base: string,
 ): Promise<string | undefined> {
   const file = role ? workflow.roles?.[role]?.systemPromptFile : undefined;
-  // A missing file is the planner's CONFIG error naming the role.
-  return file ? readFile(join(base, file), "utf8").catch(() => undefined) : undefined;
+  if (!file) return undefined;
+  return readFile(join(base, file), "utf8").catch((e: unknown) => {
+    // A missing file is the planner's CONFIG error naming the role; anything else is said as it is.
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw new OcboxError("CONFIG", `role ${role}: cannot read systemPromptFile ${file}: ${errorMessage(e)}`, {
+      fix: "Make the file readable, or fix the path (it is relative to the config file).",
+    });
+  });
 }
 
 /** The planner's caller options from the library's. */
