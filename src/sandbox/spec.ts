@@ -6,7 +6,7 @@ import type { Ids } from "./ownership.js";
 
 export type LogLevel = "DEBUG" | "INFO" | "WARN" | "ERROR";
 
-/** Everything needed to start one sandbox. Plain data, produced by config/ and by callers. */
+/** Everything needed to start one sandbox. Plain data, produced by the planner (plan/). */
 export interface SandboxSpec {
   /** Stable id: a name plus a short hash (project sandboxes) or a run-specific id. */
   sandboxId: string;

@@ -13,6 +13,20 @@ export function printPlan(ctx: Context, plan: Plan): number {
   return 0;
 }
 
+/** `ocbox up --dry-run`: the plan `up` would make with these flags. */
+export async function printUpPlan(
+  ctx: Context,
+  flags: { autonomous?: boolean; port?: number; detach?: boolean },
+): Promise<number> {
+  const plan = await dryPlanUp({
+    cwd: process.cwd(),
+    ...(flags.autonomous ? { autonomous: true } : {}),
+    ...(flags.port !== undefined ? { port: flags.port } : {}),
+    ...(flags.detach ? { detach: true } : {}),
+  });
+  return printPlan(ctx, plan);
+}
+
 interface PlanFlags {
   entry: string;
   workspace?: string;

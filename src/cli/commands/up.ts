@@ -9,14 +9,13 @@ import { anyMonitorOn, startMonitors } from "../../monitor/run-monitors.js";
 import { startupSummary } from "../../project/summary.js";
 import { securityProfile } from "../../sandbox/profile.js";
 import { upProject } from "../../project/up.js";
-import { dryPlanUp } from "../../project/dry-plan.js";
 import { endSession } from "../../project/session-edits.js";
 import { hostExecutedWarnings } from "../../sandbox/host-executed-edits.js";
 import { startWebFront } from "../../project/web-front.js";
 import { terminalAsk } from "../ask.js";
 import type { Context } from "../context.js";
 import { style, terminalLine } from "../output.js";
-import { printPlan } from "./plan.js";
+import { printUpPlan } from "./plan.js";
 import { parsePort } from "./web.js";
 
 interface UpFlags {
@@ -43,16 +42,7 @@ export function registerUp(program: Command, run: (fn: (ctx: Context) => Promise
     )
     .action((opts: UpFlags) =>
       run(async (ctx) => {
-        if (opts.dryRun) {
-          const { autonomous, port, detach } = opts;
-          const plan = await dryPlanUp({
-            cwd: process.cwd(),
-            ...(autonomous ? { autonomous } : {}),
-            ...(port !== undefined ? { port } : {}),
-            ...(detach ? { detach } : {}),
-          });
-          return printPlan(ctx, plan);
-        }
+        if (opts.dryRun) return printUpPlan(ctx, opts);
         const ask = terminalAsk(false);
         const up = await upProject(ctx.engine(), {
           cwd: process.cwd(),
