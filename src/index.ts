@@ -32,6 +32,13 @@ export {
 } from "./scripted-model/scenario.js";
 export { scriptedOpencodeConfig } from "./scripted-model/opencode-config.js";
 export { runTask, planTask, type RunTaskOptions } from "./executor/prepare.js";
+// The one planner (pure) and `ocbox plan`'s library twins.
+export { plan, planSandbox, type Plan, type PlanInput, type SandboxPlan } from "./plan/plan.js";
+export { planView } from "./plan/plan-view.js";
+export { ENTRY_POINTS, type EntryPoint } from "./plan/entry-point.js";
+export type { SandboxProfile } from "./plan/sandbox-profile.js";
+export { dryPlanTask } from "./executor/dry-plan.js";
+export { dryPlanUp } from "./project/dry-plan.js";
 export { executeTask, type TaskPlan, type TaskEvent, type TaskRequest } from "./executor/run-task.js";
 export { WarmPool, type WarmPoolOptions } from "./executor/warm-pool.js";
 export { Pools, sharedPools, type PoolLease } from "./executor/pool.js";
