@@ -2,6 +2,7 @@
  * The executor's public shapes: what a program hands in (TaskInput) and the typed outcome it gets
  * back (TaskResult). TaskResult is plain JSON; `ocbox run --json` prints exactly this.
  */
+import type { LeftOut } from "../sandbox/copy-back-policy.js";
 import type { Outcome } from "./contract.js";
 import type { FailureReason, HintKind } from "./hints.js";
 
@@ -58,6 +59,11 @@ export interface TaskResult {
   role: string | null;
   /** WARNING lines about this task's sandbox (an `unsafe.*` opt-in, weakened hardening); absent when none. */
   warnings?: string[];
+  /**
+   * What the copy of the agent's work back to the host left out (FIFOs, sockets, devices, files over
+   * `limits.copyBack`); absent when nothing was.
+   */
+  leftOut?: LeftOut[];
 }
 
 export function emptyTokens(): Tokens {
@@ -85,6 +91,7 @@ export const RUN_EXIT = {
   RATE_LIMIT: 15,
   MODEL: 16,
   INFRASTRUCTURE: 17,
+  OUTPUT_TOO_LARGE: 18,
 } as const;
 
 export function exitCodeFor(result: Pick<TaskResult, "outcome" | "failureReason">): number {
