@@ -24,7 +24,7 @@ export type JournalEntry =
 export class Journal {
   private readonly fd: number;
   constructor(readonly file: string) {
-    this.fd = openSync(file, "a", 0o644);
+    this.fd = openSync(file, "a", 0o600);
   }
   append(entry: JournalEntry): void {
     writeSync(this.fd, `${JSON.stringify(entry)}\n`);
