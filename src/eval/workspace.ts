@@ -16,6 +16,7 @@ import { mkdir, rm, writeFile } from "node:fs/promises";
 import { applySyncBack } from "../executor/sync-back.js";
 import type { TaskResult } from "../executor/task.js";
 import { copyBack } from "../sandbox/copy-back.js";
+import { keepDir } from "../sandbox/kept-dir.js";
 import { DEFAULT_COPY_BACK_CAPS, type CopyBackCaps, type LeftOut } from "../sandbox/copy-back-policy.js";
 import { errorMessage } from "../errors.js";
 import { run } from "../util/spawn.js";
@@ -47,7 +48,9 @@ export async function bringBack(
   try {
     report = await copyBack(scratch, workspace, { caps, mirror: true, rootMode: 0o700 });
   } catch (e) {
-    return applySyncBack(result, { kind: "failed", step: "copy", error: errorMessage(e), kept: scratch });
+    // Out of the output, whose unit dir a rerun replaces; it stays in place when it cannot move.
+    const kept = await keepDir(scratch);
+    return applySyncBack(result, { kind: "failed", step: "copy", error: errorMessage(e), kept: kept.path });
   }
   const back = applySyncBack(result, { kind: "synced", report, caps });
   try {

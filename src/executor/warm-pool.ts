@@ -22,6 +22,7 @@ import { runDirPrefix, runDirsRoot } from "../sandbox/run-dir.js";
 import { startSandbox, type StartedSandbox } from "../sandbox/start.js";
 import { copyBack } from "../sandbox/copy-back.js";
 import { DEFAULT_COPY_BACK_CAPS } from "../sandbox/copy-back-policy.js";
+import { keepDir } from "../sandbox/kept-dir.js";
 import { copyInto } from "../sandbox/workspace-sync.js";
 import { preloadInstance, serverCall } from "./preload.js";
 import { profileKey, specFor, taskSandboxId, type SandboxProfile } from "./sandbox-source.js";
@@ -173,17 +174,23 @@ export class WarmPool {
    * with everything the agent wrote, and says where it is; files left out over the caps do not keep it.
    */
   private async syncBack(s: Slot, workspace: string): Promise<SyncBack> {
+    const failed = async (step: "stop" | "copy", e: unknown): Promise<SyncBack> => {
+      // Out of the run dirs, which the reaper empties once this process is gone.
+      const kept = await keepDir(s.dir);
+      if (kept.moveError) this.options.onLine?.(`warm pool: ${s.dir} stays where it is: ${kept.moveError}`);
+      return { kind: "failed", step, error: errorMessage(e), kept: kept.path };
+    };
     try {
       await s.sandbox.stop();
     } catch (e) {
-      return { kind: "failed", step: "stop", error: errorMessage(e), kept: s.dir };
+      return failed("stop", e);
     }
     const caps = this.profile.copyBack ?? DEFAULT_COPY_BACK_CAPS;
     let report;
     try {
       report = await copyBack(s.dir, workspace, { caps, mirror: true });
     } catch (e) {
-      return { kind: "failed", step: "copy", error: errorMessage(e), kept: s.dir };
+      return failed("copy", e);
     }
     await rm(s.dir, { recursive: true, force: true }).catch((e: unknown) =>
       this.options.onLine?.(

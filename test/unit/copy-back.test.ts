@@ -168,3 +168,26 @@ describe("copyBack", () => {
     expect(readFileSync(join(dst, "sparse")).subarray(0, 4).toString()).toBe("head");
   });
 });
+
+describe("keepDir", () => {
+  it("moves a dir the work could not leave into the state's kept/, out of the reaper's run dirs", async () => {
+    const { keepDir } = await import("../../src/sandbox/kept-dir.js");
+    const state = tmp("state");
+    const before = process.env.XDG_STATE_HOME;
+    process.env.XDG_STATE_HOME = state;
+    try {
+      const slot = join(state, "ocbox", "run", "r-1-2-abc");
+      mkdirSync(slot, { recursive: true });
+      writeFileSync(join(slot, "work.txt"), "agent\n");
+      const kept = await keepDir(slot);
+      expect(kept.moveError).toBeUndefined();
+      expect(kept.path.startsWith(join(state, "ocbox", "kept", ""))).toBe(true);
+      expect(readFileSync(join(kept.path, "work.txt"), "utf8")).toBe("agent\n");
+      expect(existsSync(slot)).toBe(false);
+      expect(mode(join(state, "ocbox", "kept"))).toBe(0o700);
+    } finally {
+      if (before === undefined) delete process.env.XDG_STATE_HOME;
+      else process.env.XDG_STATE_HOME = before;
+    }
+  });
+});
