@@ -174,27 +174,32 @@ class Walker {
     turn: Promise<void>,
     admitted: () => void,
   ): Promise<void> {
+    // The name's lstat decides cheaply (an unchanged file is never opened, a FIFO never); what is
+    // copied is the descriptor opened after it, checked to be the same file.
+    const seen = await lstatOrNone(at(src, name));
+    if (!seen) return;
+    const kind = entryKind(seen.mode);
+    if (kind === "fifo" || kind === "socket" || kind === "device") {
+      this.report.leftOut.push({ path, reason: kind });
+      return;
+    }
+    if (kind !== "file") throw changed(path);
+    const mode = hostMode(seen.mode, "file");
+    const old = await lstatOrNone(at(dst, name));
+    if (
+      old?.isFile() &&
+      old.size === seen.size &&
+      Math.abs(old.mtimeMs - seen.mtimeMs) < 2 &&
+      (old.mode & 0o7777) === mode
+    ) {
+      this.report.unchanged++;
+      return;
+    }
     const from = await openSource(src, name, FILE_FLAGS);
     if (!from) return;
     try {
       const st = await from.stat();
-      const kind = entryKind(st.mode);
-      if (kind === "fifo" || kind === "socket" || kind === "device") {
-        this.report.leftOut.push({ path, reason: kind });
-        return;
-      }
-      if (kind !== "file") throw changed(path);
-      const mode = hostMode(st.mode, "file");
-      const old = await lstatOrNone(at(dst, name));
-      if (
-        old?.isFile() &&
-        old.size === st.size &&
-        Math.abs(old.mtimeMs - st.mtimeMs) < 2 &&
-        (old.mode & 0o7777) === mode
-      ) {
-        this.report.unchanged++;
-        return;
-      }
+      if (!st.isFile() || st.ino !== seen.ino || st.dev !== seen.dev) throw changed(path);
       await turn;
       const fits = admitFile(this.options.caps, this.used, st.size);
       admitted();
@@ -207,7 +212,7 @@ class Walker {
       const to = await open(at(dst, name), NEW_FILE, 0o600);
       try {
         await copySparse(from, to, st.size);
-        await to.chmod(mode);
+        await to.chmod(hostMode(st.mode, "file"));
         await to.utimes(st.atime, st.mtime);
       } finally {
         await to.close();

@@ -13,6 +13,7 @@ export async function copySparse(from: FileHandle, to: FileHandle, size: number)
   const buf = Buffer.allocUnsafe(CHUNK);
   let pos = 0;
   let written = 0;
+  let dataEnd = 0;
   while (pos < size) {
     const want = Math.min(CHUNK, size - pos);
     const { bytesRead } = await from.read(buf, 0, want, pos);
@@ -25,10 +26,11 @@ export async function copySparse(from: FileHandle, to: FileHandle, size: number)
         off += bytesWritten;
       }
       written += bytesRead;
+      dataEnd = pos + bytesRead;
     }
     pos += bytesRead;
   }
-  // What was read, not what the source grew to meanwhile; a trailing run of zeros becomes a hole.
-  await to.truncate(pos);
+  // A trailing run of zeros becomes a hole: the size is what was read, not what the source grew to.
+  if (dataEnd < pos) await to.truncate(pos);
   return written;
 }
