@@ -52,13 +52,19 @@ export interface CopyBackReport {
   leftOut: LeftOut[];
 }
 
-/** The child `name` of an open dir, by its descriptor; without a name, the dir itself. */
-const at = (dir: FileHandle, name?: string): string =>
-  name === undefined ? `/proc/self/fd/${dir.fd}` : `/proc/self/fd/${dir.fd}/${name}`;
+/**
+ * The child `name` of an open dir, by its descriptor; without a name, the dir itself. Names are
+ * bytes: a name that is not UTF-8 is copied as it is, not mangled (and then missed).
+ */
+const at = (dir: FileHandle, name?: Buffer): Buffer =>
+  Buffer.concat([Buffer.from(`/proc/self/fd/${dir.fd}${name === undefined ? "" : "/"}`), name ?? EMPTY]);
+const EMPTY = Buffer.alloc(0);
+/** A name as the report shows it. */
+const shown = (name: Buffer): string => name.toString("utf8");
 
 const codeOf = (e: unknown): string | undefined => (e as NodeJS.ErrnoException | undefined)?.code;
 
-async function lstatOrNone(path: string): Promise<Stats | undefined> {
+async function lstatOrNone(path: Buffer): Promise<Stats | undefined> {
   try {
     return await lstat(path);
   } catch (e) {
@@ -68,7 +74,7 @@ async function lstatOrNone(path: string): Promise<Stats | undefined> {
 }
 
 /** Open a source child; undefined when it is gone (the agent removed it). */
-async function openSource(dir: FileHandle, name: string, flags: number): Promise<FileHandle | undefined> {
+async function openSource(dir: FileHandle, name: Buffer, flags: number): Promise<FileHandle | undefined> {
   try {
     return await open(at(dir, name), flags);
   } catch (e) {
@@ -83,7 +89,7 @@ function changed(path: string): OcboxError {
   });
 }
 
-function direntReason(e: Dirent): LeftOutReason {
+function direntReason(e: Dirent<Buffer>): LeftOutReason {
   if (e.isFIFO()) return "fifo";
   if (e.isSocket()) return "socket";
   return "device";
@@ -111,11 +117,12 @@ class Walker {
   ) {}
 
   async dir(src: FileHandle, dst: FileHandle, rel: string): Promise<void> {
-    const entries = (await readdir(at(src), { withFileTypes: true })).sort((a, b) =>
-      a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+    const entries = (await readdir(at(src), { withFileTypes: true, encoding: "buffer" })).sort((a, b) =>
+      Buffer.compare(a.name, b.name),
     );
-    if (this.options.mirror !== false) await this.prune(dst, new Set(entries.map((e) => e.name)));
-    const join = (name: string) => (rel ? `${rel}/${name}` : name);
+    if (this.options.mirror !== false)
+      await this.prune(dst, new Set(entries.map((e) => e.name.toString("latin1"))));
+    const join = (name: Buffer) => (rel ? `${rel}/${shown(name)}` : shown(name));
     await eachLimited(
       entries.filter((e) => !e.isDirectory()),
       PARALLEL,
@@ -129,23 +136,23 @@ class Walker {
   }
 
   private async prune(dst: FileHandle, wanted: Set<string>): Promise<void> {
-    for (const name of await readdir(at(dst))) {
-      if (wanted.has(name)) continue;
+    for (const name of await readdir(at(dst), { encoding: "buffer" })) {
+      if (wanted.has(name.toString("latin1"))) continue;
       await rm(at(dst, name), { recursive: true, force: true });
       this.report.removed++;
     }
   }
 
-  private async link(src: FileHandle, dst: FileHandle, name: string): Promise<void> {
-    let target: string;
+  private async link(src: FileHandle, dst: FileHandle, name: Buffer): Promise<void> {
+    let target: Buffer;
     try {
-      target = await readlink(at(src, name));
+      target = await readlink(at(src, name), { encoding: "buffer" });
     } catch (e) {
       if (codeOf(e) === "ENOENT") return;
       throw e;
     }
     const old = await lstatOrNone(at(dst, name));
-    if (old?.isSymbolicLink() && (await readlink(at(dst, name))) === target) {
+    if (old?.isSymbolicLink() && (await readlink(at(dst, name), { encoding: "buffer" })).equals(target)) {
       this.report.unchanged++;
       return;
     }
@@ -154,7 +161,7 @@ class Walker {
     this.report.copied++;
   }
 
-  private async file(src: FileHandle, dst: FileHandle, name: string, path: string): Promise<void> {
+  private async file(src: FileHandle, dst: FileHandle, name: Buffer, path: string): Promise<void> {
     const turn = this.admission;
     let admitted = (): void => undefined;
     this.admission = new Promise<void>((resolve) => (admitted = resolve));
@@ -169,7 +176,7 @@ class Walker {
   private async copyFile(
     src: FileHandle,
     dst: FileHandle,
-    name: string,
+    name: Buffer,
     path: string,
     turn: Promise<void>,
     admitted: () => void,
@@ -224,7 +231,7 @@ class Walker {
     }
   }
 
-  private async subdir(src: FileHandle, dst: FileHandle, name: string, path: string): Promise<void> {
+  private async subdir(src: FileHandle, dst: FileHandle, name: Buffer, path: string): Promise<void> {
     const from = await openSource(src, name, DIR_FLAGS);
     if (!from) return;
     try {

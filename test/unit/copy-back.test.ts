@@ -6,7 +6,9 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
+  readdirSync,
   readlinkSync,
+  rmSync,
   statSync,
   symlinkSync,
   truncateSync,
@@ -126,6 +128,21 @@ describe("copyBack", () => {
     expect(lstatSync(join(dst, "d")).isDirectory()).toBe(true);
     expect(lstatSync(join(dst, "f")).isFile()).toBe(true);
     expect(lstatSync(join(dst, "out")).isSymbolicLink()).toBe(true);
+  });
+
+  it("copies names that are not UTF-8 byte for byte, and mirrors their removal", async () => {
+    const src = tmp("src");
+    const dst = tmp("dst");
+    const odd = Buffer.concat([Buffer.from(`${src}/bad`), Buffer.from([0xff, 0xfe]), Buffer.from("name")]);
+    writeFileSync(odd, "x");
+    writeFileSync(join(src, "new\nline"), "y");
+    expect(await copyBack(src, dst, { caps })).toMatchObject({ copied: 2, leftOut: [] });
+    const names = readdirSync(dst, { encoding: "buffer" }).map((n) => n.toString("hex"));
+    expect(names).toContain(
+      Buffer.concat([Buffer.from("bad"), Buffer.from([0xff, 0xfe]), Buffer.from("name")]).toString("hex"),
+    );
+    rmSync(odd);
+    expect(await copyBack(src, dst, { caps })).toMatchObject({ removed: 1, unchanged: 1 });
   });
 
   it("leaves FIFOs and sockets out and lists them, without hanging", async () => {
