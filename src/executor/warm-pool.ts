@@ -20,9 +20,13 @@ import { currentOwner } from "../runtime/owner.js";
 import { lendWorkspace, needsOwnershipLoan } from "../sandbox/ownership.js";
 import { runDirPrefix, runDirsRoot } from "../sandbox/run-dir.js";
 import { startSandbox, type StartedSandbox } from "../sandbox/start.js";
-import { copyInto, syncTree } from "../sandbox/workspace-sync.js";
+import { copyBack } from "../sandbox/copy-back.js";
+import { DEFAULT_COPY_BACK_CAPS } from "../sandbox/copy-back-policy.js";
+import { keepDir } from "../sandbox/kept-dir.js";
+import { copyInto } from "../sandbox/workspace-sync.js";
 import { preloadInstance, serverCall } from "./preload.js";
 import { profileKey, specFor, taskSandboxId, type SandboxProfile } from "./sandbox-source.js";
+import type { SyncBack } from "./sync-back.js";
 
 interface Slot {
   dir: string;
@@ -126,12 +130,13 @@ export class WarmPool {
 
   /**
    * A ready sandbox with `workspace` copied in, or undefined when none is ready or starting (the
-   * caller then starts one cold). `finish` stops it, syncs the work back and removes the slot.
+   * caller then starts one cold). `finish` stops it, syncs the work back and removes the slot; it
+   * does not throw, it says what happened (see sync-back.ts).
    */
   async take(
     workspace: string,
     signal?: AbortSignal,
-  ): Promise<{ sandbox: StartedSandbox; finish: () => Promise<void> } | undefined> {
+  ): Promise<{ sandbox: StartedSandbox; finish: () => Promise<SyncBack> } | undefined> {
     let slot = this.ready.shift();
     // A sandbox already on its way is sooner than a cold start. Several callers may wait at once:
     // one that loses the race for a slot waits for the next sandbox.
@@ -159,16 +164,40 @@ export class WarmPool {
     }
     return {
       sandbox: s.sandbox,
-      finish: async () => {
-        // Stop first: the agent stops writing, and a lent slot is given back to the host user.
-        await s.sandbox.stop();
-        try {
-          await syncTree(s.dir, workspace);
-        } finally {
-          await rm(s.dir, { recursive: true, force: true });
-        }
-      },
+      finish: () => this.syncBack(s, workspace),
     };
+  }
+
+  /**
+   * Stop the sandbox (the agent stops writing, a lent slot is given back to the host user), copy
+   * the work back through copy-back.ts, and remove the slot. A failed stop or copy keeps the slot,
+   * with everything the agent wrote, and says where it is; files left out over the caps do not keep it.
+   */
+  private async syncBack(s: Slot, workspace: string): Promise<SyncBack> {
+    const failed = async (step: "stop" | "copy", e: unknown): Promise<SyncBack> => {
+      // Out of the run dirs, which the reaper empties once this process is gone.
+      const kept = await keepDir(s.dir);
+      if (kept.moveError) this.options.onLine?.(`warm pool: ${s.dir} stays where it is: ${kept.moveError}`);
+      return { kind: "failed", step, error: errorMessage(e), kept: kept.path };
+    };
+    try {
+      await s.sandbox.stop();
+    } catch (e) {
+      return failed("stop", e);
+    }
+    const caps = this.profile.copyBack ?? DEFAULT_COPY_BACK_CAPS;
+    let report;
+    try {
+      report = await copyBack(s.dir, workspace, { caps, mirror: true });
+    } catch (e) {
+      return failed("copy", e);
+    }
+    await rm(s.dir, { recursive: true, force: true }).catch((e: unknown) =>
+      this.options.onLine?.(
+        `warm pool: the work came back, but removing ${s.dir} failed: ${errorMessage(e)}`,
+      ),
+    );
+    return { kind: "synced", report, caps };
   }
 
   async close(): Promise<void> {
