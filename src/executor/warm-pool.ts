@@ -12,13 +12,13 @@
  * git repository, skills), the instance is disposed after the copy and loads again from the copy,
  * as a cold sandbox would.
  */
-import { access, chown, mkdir, mkdtemp, rm } from "node:fs/promises";
+import { access } from "node:fs/promises";
 import { join } from "node:path";
 import { errorMessage } from "../errors.js";
 import type { Engine } from "../runtime/engine.js";
 import { currentOwner } from "../runtime/owner.js";
 import { lendWorkspace, needsOwnershipLoan } from "../sandbox/ownership.js";
-import { runDirPrefix, runDirsRoot } from "../sandbox/run-dir.js";
+import { createSlotDir, removeSlotDir } from "../sandbox/slot-dir.js";
 import { startSandbox, type StartedSandbox } from "../sandbox/start.js";
 import { copyInto, syncTree } from "../sandbox/workspace-sync.js";
 import { preloadInstance, serverCall } from "./preload.js";
@@ -94,12 +94,10 @@ export class WarmPool {
   }
 
   private async startOne(): Promise<Slot | undefined> {
-    const root = runDirsRoot();
-    await mkdir(root, { recursive: true, mode: 0o700 });
-    const dir = await mkdtemp(join(root, runDirPrefix(currentOwner())));
+    const spec = specFor(this.profile, "/workspace", taskSandboxId("warm"));
+    // The slot's own namespace (slot-dir.ts): never where run dirs or egress dirs live.
+    const dir = await createSlotDir(currentOwner(), spec.agentUser);
     try {
-      const spec = specFor(this.profile, dir, taskSandboxId("warm"));
-      if (process.getuid?.() === 0) await chown(dir, spec.agentUser.uid, spec.agentUser.gid);
       const sandbox = await startSandbox(this.engine, { ...spec, workspace: dir });
       // Load the /workspace instance and its providers now, not on the task's first prompt.
       await preloadInstance(sandbox.server).catch((e: unknown) =>
@@ -114,14 +112,18 @@ export class WarmPool {
       return slot;
     } catch (e) {
       this.options.onLine?.(`warm pool: a sandbox failed to start: ${errorMessage(e)}`);
-      await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+      await removeSlotDir(dir).catch((e: unknown) =>
+        this.options.onLine?.(`warm pool: could not remove ${dir}: ${errorMessage(e)}`),
+      );
       return undefined;
     }
   }
 
   private async discard(slot: Slot): Promise<void> {
     await slot.sandbox.stop().catch(() => undefined);
-    await rm(slot.dir, { recursive: true, force: true }).catch(() => undefined);
+    await removeSlotDir(slot.dir).catch((e: unknown) =>
+      this.options.onLine?.(`warm pool: could not remove ${slot.dir}: ${errorMessage(e)}`),
+    );
   }
 
   /**
@@ -165,7 +167,8 @@ export class WarmPool {
         try {
           await syncTree(s.dir, workspace);
         } finally {
-          await rm(s.dir, { recursive: true, force: true });
+          // Whatever the agent left (a `chmod 0300 /workspace` included) goes, read by nothing.
+          await removeSlotDir(s.dir);
         }
       },
     };

@@ -22,6 +22,7 @@ import { startAptHelper } from "./apt-helper.js";
 import { prepareCacheVolumes } from "./cache-volume-init.js";
 import { lendWorkspace, loanLabel, needsOwnershipLoan, returnWorkspace } from "./ownership.js";
 import { createRunDir, newPassword, removeRunDir } from "./run-dir.js";
+import { refuseSharedTree } from "./shared-tree.js";
 import type { SandboxSpec } from "./spec.js";
 
 const LISTENING = /opencode server listening on/;
@@ -141,7 +142,7 @@ export async function startSandbox(
         workspace: spec.workspace,
         runDir,
         // The reaper keeps a staged dir while a container names it (detached sandboxes outlive us).
-        ...(role === "egress" ? { egressDir: egress.dir } : {}),
+        ...(role === "egress" ? { egressDir: egress.dir, egressControl: egress.controlFile } : {}),
         port,
         ...(loan ? { loan } : {}),
       });
@@ -158,6 +159,8 @@ export async function startSandbox(
     }
 
     if (loan) {
+      // Never lend a tree another live sandbox uses: its agent could rewrite it under the walk.
+      await refuseSharedTree(engine, spec.workspace, { sandboxId: spec.sandboxId, runId: spec.runId });
       await lendWorkspace(spec.workspace, spec.hostUser, spec.agentUser);
       cleanup.add("give the workspace back", () =>
         returnWorkspace(spec.workspace, spec.hostUser, spec.agentUser),
