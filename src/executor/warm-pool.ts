@@ -18,7 +18,7 @@ import { errorMessage } from "../errors.js";
 import type { Engine } from "../runtime/engine.js";
 import { currentOwner } from "../runtime/owner.js";
 import { lendWorkspace, needsOwnershipLoan } from "../sandbox/ownership.js";
-import { createSlotDir, removeSlotDir } from "../sandbox/slot-dir.js";
+import { createSlotDir, openSlotForSync, removeSlotDir } from "../sandbox/slot-dir.js";
 import { startSandbox, type StartedSandbox } from "../sandbox/start.js";
 import { copyInto, syncTree } from "../sandbox/workspace-sync.js";
 import { preloadInstance, serverCall } from "./preload.js";
@@ -165,6 +165,7 @@ export class WarmPool {
         // Stop first: the agent stops writing, and a lent slot is given back to the host user.
         await s.sandbox.stop();
         try {
+          await openSlotForSync(s.dir);
           await syncTree(s.dir, workspace);
         } finally {
           // Whatever the agent left (a `chmod 0300 /workspace` included) goes, read by nothing.

@@ -6,7 +6,18 @@
  * the `.bashrc` must be byte-identical and the slot gone. Also without a crash: the sync leaves
  * nothing behind.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -16,7 +27,7 @@ import { DockerEngine } from "../../src/runtime/docker-engine.js";
 import { LABEL } from "../../src/runtime/labels.js";
 import { scriptedOpencodeConfig } from "../../src/scripted-model/opencode-config.js";
 import { startScriptedModel, type ScriptedModel } from "../../src/scripted-model/server.js";
-import { ocbox } from "../helpers/cli.js";
+import { CLI, ocbox } from "../helpers/cli.js";
 
 const engine = new DockerEngine();
 const root = mkdtempSync(join(tmpdir(), "ocbox-crash-slot-"));
@@ -160,5 +171,65 @@ describe("a warm-pool slot's planted control data", () => {
     expect(readFileSync(bashrc, "utf8")).toBe(BASHRC);
     const slots = join(state, "ocbox", "slots");
     expect(existsSync(slots) ? readdirSync(slots) : []).toEqual([]);
+  });
+
+  it("as an ordinary user, `chmod 0300 /workspace` (and a 0000 dir) no longer keeps the slot: the work comes back and nothing is left", async () => {
+    // ocbox as uid 65534 with the engine socket's group, as a user in the `docker` group runs it.
+    const socketGid = statSync("/var/run/docker.sock").gid;
+    const user = { uid: 65534, gid: socketGid };
+    const base = join(root, "ordinary");
+    mkdirSync(join(base, "home"), { recursive: true });
+    chmodSync(root, 0o755);
+    const tasks = taskSet("tasks-ordinary");
+    for (const p of [base, join(base, "home")]) chownSync(p, user.uid, user.gid);
+    model.setScenario({
+      turns: [
+        {
+          match: "TASK-PLANT",
+          toolCalls: [
+            {
+              name: "bash",
+              arguments: {
+                command: `cd /workspace && echo work > work.txt && mkdir -p d/e && chmod 0000 d/e && chmod 0300 d && ${hostile}`,
+                description: "plant",
+              },
+            },
+          ],
+        },
+        { match: "TASK-PLANT", structured: { outcome: "COMPLETE", summary: "planted" } },
+      ],
+    });
+    const output = join(base, "out");
+    const userState = join(base, "home", "state");
+    const child = spawn(process.execPath, [CLI, ...args(tasks, output)], {
+      // Without npx's npm_config_* (they point into root's ~/.npm, which this user cannot write).
+      env: {
+        ...Object.fromEntries(
+          Object.entries(process.env).filter(([k]) => !k.toLowerCase().startsWith("npm_")),
+        ),
+        NO_COLOR: "1",
+        HOME: join(base, "home"),
+        XDG_STATE_HOME: userState,
+      },
+      uid: user.uid,
+      gid: user.gid,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    expect(code, stderr).toBe(0);
+    // No slot and no run or egress dir is left, wherever a slot would live.
+    for (const ns of ["slots", "run"]) {
+      const dir = join(userState, "ocbox", ns);
+      expect(existsSync(dir) ? readdirSync(dir) : [], ns).toEqual([]);
+    }
+    const unit = join(output, "tasks", "plant", "r1");
+    expect(JSON.parse(readFileSync(join(unit, "result.json"), "utf8"))).toMatchObject({
+      outcome: "COMPLETE",
+    });
+    const ws = join(unit, "workspace");
+    expect(readFileSync(join(ws, "work.txt"), "utf8")).toBe("work\n");
+    expect(existsSync(join(ws, "d", "e"))).toBe(true);
   });
 });
