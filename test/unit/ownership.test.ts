@@ -1,18 +1,29 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, statSync, symlinkSync, writeFileSync } from "node:fs";
-import { existsSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { controlFileFor, egressControlRoot } from "../../src/egress/control.js";
 import { OcboxError } from "../../src/errors.js";
-import type { ContainerSummary } from "../../src/runtime/engine.js";
+import type { ContainerSummary, Engine } from "../../src/runtime/engine.js";
 import { LABEL } from "../../src/runtime/labels.js";
 import { ownerLiveness, type ProcessProbe } from "../../src/runtime/owner.js";
 import { lendWorkspace, swapOwner } from "../../src/sandbox/ownership.js";
+import { reap } from "../../src/sandbox/reaper.js";
 import { removeTree } from "../../src/sandbox/remove-tree.js";
-import { runDirOwner, runDirPrefix } from "../../src/sandbox/run-dir.js";
+import { runDirOwner, runDirPrefix, runDirsRoot } from "../../src/sandbox/run-dir.js";
 import { sandboxesOnTree } from "../../src/sandbox/shared-tree.js";
-import { slotOwner, slotPrefix } from "../../src/sandbox/slot-dir.js";
+import { slotOwner, slotPrefix, slotsRoot } from "../../src/sandbox/slot-dir.js";
 
 const errno = (code: string) => Object.assign(new Error(code), { code });
 const stat = (start: string) =>
@@ -186,5 +197,59 @@ describe("sandboxesOnTree", () => {
       c("me", "/p"),
     ];
     expect(sandboxesOnTree(all, "/p", self).map((x) => x.name)).toEqual(["same", "inside", "around"]);
+  });
+});
+
+describe("the reaper and a dead owner's dirs", () => {
+  const emptyEngine = {
+    listContainers: () => Promise.resolve([]),
+    listVolumes: () => Promise.resolve([]),
+  } as unknown as Engine;
+  const ACCESS = "1795444436.646 40000 CONNECT evil.example 443 evil.example 200 TCP_DENIED bump -\n";
+
+  it("removes slots and run dirs unread, whatever control data the agent planted; collects only through ocbox's record", async () => {
+    const base = mkdtempSync(join(tmpdir(), "ocbox-reap-"));
+    const env = { XDG_STATE_HOME: join(base, "state") };
+    const bashrc = join(base, ".bashrc");
+    writeFileSync(bashrc, "mine\n");
+    const planted = JSON.stringify({ allow: [], gatewayPorts: {}, decisionLog: bashrc });
+    const dead = { host: "h", pid: 999_999, start: "5" };
+    // A warm-pool slot and an old-style run dir, each with a planted context.json and access.log.
+    const slot = join(slotsRoot(env), `${slotPrefix(dead)}abc`);
+    const oldStyle = join(runDirsRoot(env), `${runDirPrefix(dead)}old`);
+    for (const d of [slot, oldStyle]) {
+      mkdirSync(join(d, "deep"), { recursive: true });
+      writeFileSync(join(d, "context.json"), planted);
+      writeFileSync(join(d, "access.log"), ACCESS);
+      chmodSync(join(d, "deep"), 0o000);
+      chmodSync(d, 0o300);
+    }
+    // A real egress dir with its record in ocbox's own dir.
+    const egressDir = join(runDirsRoot(env), `${runDirPrefix(dead)}egr`);
+    mkdirSync(egressDir, { recursive: true });
+    writeFileSync(join(egressDir, "access.log"), ACCESS);
+    writeFileSync(join(egressDir, "context.json"), planted); // ignored: the sidecar could write it
+    const log = join(base, "decisions.jsonl");
+    mkdirSync(egressControlRoot(env), { recursive: true });
+    writeFileSync(
+      controlFileFor(egressDir, env),
+      JSON.stringify({ version: 1, egressDir, allow: [], gatewayPorts: {}, decisionLog: log }),
+    );
+
+    const report = await reap(emptyEngine, { env, host: "h", liveness: () => "dead" });
+    expect(report.errors).toEqual([]);
+    expect(readFileSync(bashrc, "utf8")).toBe("mine\n");
+    for (const d of [slot, oldStyle, egressDir]) expect(existsSync(d), d).toBe(false);
+    expect(readFileSync(log, "utf8")).toContain('"host":"evil.example"');
+    expect(existsSync(controlFileFor(egressDir, env))).toBe(false);
+  });
+
+  it("keeps the dirs of an owner whose liveness is unknown", async () => {
+    const base = mkdtempSync(join(tmpdir(), "ocbox-reap-"));
+    const env = { XDG_STATE_HOME: join(base, "state") };
+    const slot = join(slotsRoot(env), `${slotPrefix({ host: "h", pid: 7, start: "1" })}abc`);
+    mkdirSync(slot, { recursive: true });
+    await reap(emptyEngine, { env, host: "h", liveness: () => "unknown" });
+    expect(existsSync(slot)).toBe(true);
   });
 });
