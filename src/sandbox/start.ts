@@ -184,6 +184,10 @@ export async function startSandbox(
           agentContainer(spec, names, runDir, labels("agent"), egress, await dockerSocketGid(spec)),
         ),
     );
+    // Again now that our agent's labels are in the engine: of two starts on one tree at once, each
+    // sees the other here, so neither runs on a tree the other was lent.
+    if (loan)
+      await refuseSharedTree(engine, spec.workspace, { sandboxId: spec.sandboxId, runId: spec.runId });
     const createMs = performance.now() - started;
 
     options.signal?.throwIfAborted();

@@ -148,4 +148,22 @@ describe("the workspace loan against a swapped symlink", () => {
     expect(walks).toBeGreaterThan(20);
     expect(decoyDamage(decoy)).toEqual([]);
   });
+
+  it("two sandboxes started at once on one tree never both run: the later check sees the other's labels", async () => {
+    const images = await ensureImages(engine);
+    const tags = { sandbox: images.sandbox.tag, egress: images.egress.tag };
+    const { tree } = setup();
+    const specs = [spec(tree, "it-race-c", tags), spec(tree, "it-race-d", tags)];
+    const started = await Promise.allSettled(specs.map((s) => startSandbox(engine, s)));
+    try {
+      expect(started.filter((r) => r.status === "fulfilled").length).toBeLessThanOrEqual(1);
+      for (const r of started) {
+        if (r.status === "rejected") expect(r.reason).toMatchObject({ code: "WORKSPACE_IN_USE" });
+      }
+    } finally {
+      for (const r of started) if (r.status === "fulfilled") await r.value.stop();
+    }
+    for (const s of specs) expect(await engine.listContainers([`${LABEL.run}=${s.runId}`], true)).toEqual([]);
+    expect(lstatSync(join(tree, "x", "f0")).uid).toBe(0);
+  });
 });
