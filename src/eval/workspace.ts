@@ -19,6 +19,8 @@ import { applySyncBack } from "../executor/sync-back.js";
 import type { TaskResult } from "../executor/task.js";
 import { copyBack } from "../sandbox/copy-back.js";
 import { keepDir } from "../sandbox/kept-dir.js";
+import { removeTree } from "../sandbox/remove-tree.js";
+import { openSlotForSync } from "../sandbox/slot-dir.js";
 import { DEFAULT_COPY_BACK_CAPS, type CopyBackCaps, type LeftOut } from "../sandbox/copy-back-policy.js";
 import { errorMessage } from "../errors.js";
 import { hostGit } from "../util/host-git.js";
@@ -48,6 +50,8 @@ export async function bringBack(
 ): Promise<TaskResult> {
   let report;
   try {
+    // As an ordinary user, dirs the agent closed (`chmod 0300`) are opened up by descriptor first.
+    await openSlotForSync(scratch);
     report = await copyBack(scratch, workspace, { caps, mirror: true, rootMode: 0o700 });
   } catch (e) {
     // Out of the output, whose unit dir a rerun replaces; it stays in place when it cannot move.
@@ -56,7 +60,7 @@ export async function bringBack(
   }
   const back = applySyncBack(result, { kind: "synced", report, caps });
   try {
-    await rm(scratch, { recursive: true, force: true });
+    await removeTree(scratch);
     return back;
   } catch (e) {
     // The work is back; only the scratch copy is left over.

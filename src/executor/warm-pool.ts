@@ -12,13 +12,13 @@
  * git repository, skills), the instance is disposed after the copy and loads again from the copy,
  * as a cold sandbox would.
  */
-import { access, chown, mkdir, mkdtemp, rm } from "node:fs/promises";
+import { access } from "node:fs/promises";
 import { join } from "node:path";
 import { errorMessage } from "../errors.js";
 import type { Engine } from "../runtime/engine.js";
 import { currentOwner } from "../runtime/owner.js";
 import { lendWorkspace, needsOwnershipLoan } from "../sandbox/ownership.js";
-import { runDirPrefix, runDirsRoot } from "../sandbox/run-dir.js";
+import { createSlotDir, openSlotForSync, removeSlotDir } from "../sandbox/slot-dir.js";
 import { startSandbox, type StartedSandbox } from "../sandbox/start.js";
 import { copyBack } from "../sandbox/copy-back.js";
 import { DEFAULT_COPY_BACK_CAPS } from "../sandbox/copy-back-policy.js";
@@ -98,12 +98,10 @@ export class WarmPool {
   }
 
   private async startOne(): Promise<Slot | undefined> {
-    const root = runDirsRoot();
-    await mkdir(root, { recursive: true, mode: 0o700 });
-    const dir = await mkdtemp(join(root, runDirPrefix(currentOwner())));
+    const spec = specFor(this.profile, "/workspace", taskSandboxId("warm"));
+    // The slot's own namespace (slot-dir.ts): never where run dirs or egress dirs live.
+    const dir = await createSlotDir(currentOwner(), spec.agentUser);
     try {
-      const spec = specFor(this.profile, dir, taskSandboxId("warm"));
-      if (process.getuid?.() === 0) await chown(dir, spec.agentUser.uid, spec.agentUser.gid);
       const sandbox = await startSandbox(this.engine, { ...spec, workspace: dir });
       // Load the /workspace instance and its providers now, not on the task's first prompt.
       await preloadInstance(sandbox.server).catch((e: unknown) =>
@@ -118,14 +116,18 @@ export class WarmPool {
       return slot;
     } catch (e) {
       this.options.onLine?.(`warm pool: a sandbox failed to start: ${errorMessage(e)}`);
-      await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+      await removeSlotDir(dir).catch((e: unknown) =>
+        this.options.onLine?.(`warm pool: could not remove ${dir}: ${errorMessage(e)}`),
+      );
       return undefined;
     }
   }
 
   private async discard(slot: Slot): Promise<void> {
     await slot.sandbox.stop().catch(() => undefined);
-    await rm(slot.dir, { recursive: true, force: true }).catch(() => undefined);
+    await removeSlotDir(slot.dir).catch((e: unknown) =>
+      this.options.onLine?.(`warm pool: could not remove ${slot.dir}: ${errorMessage(e)}`),
+    );
   }
 
   /**
@@ -175,7 +177,7 @@ export class WarmPool {
    */
   private async syncBack(s: Slot, workspace: string): Promise<SyncBack> {
     const failed = async (step: "stop" | "copy", e: unknown): Promise<SyncBack> => {
-      // Out of the run dirs, which the reaper empties once this process is gone.
+      // Out of the slots root, which the reaper empties once this process is gone.
       const kept = await keepDir(s.dir);
       if (kept.moveError) this.options.onLine?.(`warm pool: ${s.dir} stays where it is: ${kept.moveError}`);
       return { kind: "failed", step, error: errorMessage(e), kept: kept.path };
@@ -188,11 +190,14 @@ export class WarmPool {
     const caps = this.profile.copyBack ?? DEFAULT_COPY_BACK_CAPS;
     let report;
     try {
+      // An ordinary user cannot read a dir the agent closed (`chmod 0300`): open it up by descriptor.
+      await openSlotForSync(s.dir);
       report = await copyBack(s.dir, workspace, { caps, mirror: true });
     } catch (e) {
       return failed("copy", e);
     }
-    await rm(s.dir, { recursive: true, force: true }).catch((e: unknown) =>
+    // Whatever the agent left goes, read by nothing (slot-dir.ts).
+    await removeSlotDir(s.dir).catch((e: unknown) =>
       this.options.onLine?.(
         `warm pool: the work came back, but removing ${s.dir} failed: ${errorMessage(e)}`,
       ),
