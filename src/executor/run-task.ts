@@ -10,6 +10,7 @@
 import { readFile, stat } from "node:fs/promises";
 import { isAbsolute, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { checkWorkspaceBoundary } from "../sandbox/workspace-guard.js";
 import { OcboxError, errorMessage } from "../errors.js";
 import type { ImageSet } from "../image/build.js";
 import { watchSession } from "../opencode/events.js";
@@ -100,6 +101,8 @@ export async function checkWorkspace(workspace: string): Promise<string> {
       fix: "Give --workspace an existing directory.",
     });
   }
+  // A warm task copies the workspace in and back: ocbox's own dirs must not be in it either.
+  await checkWorkspaceBoundary(abs);
   return abs;
 }
 

@@ -25,6 +25,7 @@ import { authCopy } from "./auth-copy.js";
 import { createRunDir, newPassword, removeRunDir } from "./run-dir.js";
 import { refuseSharedTree } from "./shared-tree.js";
 import type { SandboxSpec } from "./spec.js";
+import { checkWorkspaceBoundary } from "./workspace-guard.js";
 
 const LISTENING = /opencode server listening on/;
 
@@ -104,6 +105,7 @@ export async function startSandbox(
   cleanup.add("stop following logs", () => Promise.resolve(follow.abort()));
 
   try {
+    await checkWorkspaceBoundary(spec.workspace);
     let port = spec.hostPort;
     if (port !== 0 && (await portInUse(port))) {
       throw new OcboxError("SANDBOX_START", `port ${port} on 127.0.0.1 is already in use`, {
