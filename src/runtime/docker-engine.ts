@@ -3,6 +3,7 @@ import type Docker from "dockerode";
 import { OcboxError, tail } from "../errors.js";
 import { chooseEndpoint, dockerClient, engineUnavailable, isConnectionError } from "./connect.js";
 import type {
+  AttachedExec,
   ContainerProcess,
   ContainerSpec,
   ContainerStats,
@@ -11,8 +12,10 @@ import type {
   Engine,
   EngineInfo,
   ExecResult,
+  ExecStreams,
   NetworkMember,
 } from "./engine.js";
+import { execAttachedDocker } from "./exec-attached.js";
 import { splitLines } from "./lines.js";
 
 interface ProgressEvent {
@@ -395,6 +398,15 @@ export class DockerEngine implements Engine {
       stdout: Buffer.concat(stdout).toString("utf8"),
       stderr: Buffer.concat(stderr).toString("utf8"),
     };
+  }
+
+  execAttached(
+    id: string,
+    argv: string[],
+    streams: ExecStreams,
+    options: { user?: string; env?: Record<string, string> } = {},
+  ): Promise<AttachedExec> {
+    return execAttachedDocker(this.docker, (what, fn) => this.call(what, fn), id, argv, streams, options);
   }
 
   async memoryUsage(id: string): Promise<number | undefined> {
