@@ -30,6 +30,9 @@ export async function execAttachedDocker(
       AttachStdout: true,
       AttachStderr: true,
       Tty: tty,
+      // Engines from API 1.42 on start the terminal at this size; older ones only by the resize
+      // below, which a command that reads its size at once can beat (as with `docker exec -t`).
+      ...(io.tty ? { ConsoleSize: [io.tty.rows, io.tty.columns] as [number, number] } : {}),
       ...(options.user ? { User: options.user } : {}),
       ...(options.env ? { Env: Object.entries(options.env).map(([k, v]) => `${k}=${v}`) } : {}),
     }),

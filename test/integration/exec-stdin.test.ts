@@ -103,18 +103,31 @@ it("exit codes and stderr pass through; output streams before the command ends",
   expect(slow.firstOutputS).toBeLessThan(total - 2);
 });
 
-it("an interactive terminal gets a TTY of the terminal's size; -T or a pipe gets none", () => {
+it("an interactive terminal gets a TTY of its size, resized with it; -T or a pipe gets none", () => {
   const cli = `${process.execPath} ${CLI}`;
   const env = { ...process.env, ...p.env, NO_COLOR: "1" };
   // `script` gives the CLI a pseudo-terminal for stdin and stdout, as a person's terminal would.
   const inTty = spawnSync(
     "script",
-    ["-qec", `stty rows 33 cols 101; ${cli} exec -- sh -c 'tty; stty size; exit 4'`, "/dev/null"],
+    // The size is read after a moment: Docker 20.10 (API 1.41) sets it by a resize after the
+    // start, which a command that reads it at once can beat, as with `docker exec -it`.
+    ["-qec", `stty rows 33 cols 101; ${cli} exec -- sh -c 'sleep 1; tty; stty size; exit 4'`, "/dev/null"],
     { cwd: p.root, env, encoding: "utf8", input: "", timeout: 60_000 },
   );
   expect(inTty.stdout).toMatch(/\/dev\/pts\/\d+/);
   expect(inTty.stdout).toMatch(/33 101/);
   expect(inTty.status).toBe(4);
+  // The terminal is resized while the command runs: the command's TTY follows.
+  const resized = spawnSync(
+    "script",
+    [
+      "-qec",
+      `stty rows 33 cols 101; (sleep 2; stty -F /dev/tty rows 50 cols 132) & ${cli} exec -- sh -c 'sleep 1; stty size; sleep 3; stty size'`,
+      "/dev/null",
+    ],
+    { cwd: p.root, env, encoding: "utf8", input: "", timeout: 60_000 },
+  );
+  expect(resized.stdout).toMatch(/33 101[\s\S]*50 132/);
   const noTty = spawnSync("script", ["-qec", `${cli} exec -T -- sh -c 'tty; exit 0'`, "/dev/null"], {
     cwd: p.root,
     env,
