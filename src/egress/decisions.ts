@@ -8,6 +8,8 @@ import { isIpLiteral, matchHost, suggestedEntry } from "./allowlist.js";
 export type DecisionRule =
   | { kind: "allowlist"; entry: string }
   | { kind: "gateway"; name: string }
+  | { kind: "gateway-refused"; name: string }
+  | { kind: "gateway-no-relay"; name: string }
   | { kind: "not-allowlisted" }
   | { kind: "ip-literal" }
   | { kind: "port" }
@@ -25,6 +27,8 @@ export interface Decision {
   rule: string;
   /** The TLS server name the client sent, when it differs from the host. */
   sni?: string;
+  /** A model gateway's request path, without its query. */
+  path?: string;
   status: number;
 }
 
@@ -44,6 +48,7 @@ interface RawLine {
   status: number;
   squidStatus: string;
   bumpMode: string | undefined;
+  path: string | undefined;
 }
 
 const dash = (s: string | undefined) => (s === undefined || s === "-" || s === "" ? undefined : s);
@@ -52,7 +57,9 @@ const dash = (s: string | undefined) => (s === undefined || s === "-" || s === "
 export function parseLogLine(line: string): RawLine | undefined {
   const f = line.trim().split(/\s+/);
   if (f.length < 9) return undefined;
-  const [time, lp, method, host, port, sni, status, squidStatus, bump] = f as [
+  const [time, lp, method, host, port, sni, status, squidStatus, bump, , path] = f as [
+    string,
+    string,
     string,
     string,
     string,
@@ -64,7 +71,8 @@ export function parseLogLine(line: string): RawLine | undefined {
     string,
   ];
   const t = Number(time);
-  if (!Number.isFinite(t) || !/^[A-Z_]+$/.test(method)) return undefined;
+  // "-": a connection that never made a request (a gateway port's refused TLS handshake).
+  if (!Number.isFinite(t) || !/^(?:[A-Z_]+|-)$/.test(method)) return undefined;
   return {
     time: t,
     localPort: Number(lp),
@@ -75,6 +83,7 @@ export function parseLogLine(line: string): RawLine | undefined {
     status: Number(status) || 0,
     squidStatus,
     bumpMode: dash(bump),
+    path: dash(path)?.split("?")[0],
   };
 }
 
@@ -84,6 +93,10 @@ function ruleText(rule: DecisionRule): string {
       return rule.entry;
     case "gateway":
       return `model gateway ${rule.name}`;
+    case "gateway-refused":
+      return `model gateway ${rule.name}: not an inference request (method, path or Host)`;
+    case "gateway-no-relay":
+      return `model gateway ${rule.name}: a connection with no request (a TLS client without the relay's certificate, or an unfinished request)`;
     case "not-allowlisted":
       return "not on the allowlist";
     case "ip-literal":
@@ -114,7 +127,16 @@ export function decide(raw: RawLine, ctx: LogContext): (Decision & { ruleKind: D
     ruleKind: rule,
   });
   const gateway = ctx.gatewayPorts[raw.localPort];
-  if (gateway !== undefined) return make("allow", { kind: "gateway", name: gateway });
+  if (gateway !== undefined) {
+    const at = raw.path !== undefined ? { path: raw.path } : {};
+    if (raw.method === "-") return { ...make("deny", { kind: "gateway-no-relay", name: gateway }), ...at };
+    // Forwarded means a status from the upstream; DENIED, or NONE (a request squid itself
+    // refused, such as CONNECT), never reached it.
+    if (raw.squidStatus.includes("DENIED") || /^(TAG_)?NONE/.test(raw.squidStatus))
+      return { ...make("deny", { kind: "gateway-refused", name: gateway }), ...at };
+    return { ...make("allow", { kind: "gateway", name: gateway }), ...at };
+  }
+  if (raw.method === "-") return undefined;
   // Peeking at a ClientHello logs an intermediate line; the tunnel's own line follows.
   if (raw.squidStatus.startsWith("NONE") && raw.bumpMode === "splice") return undefined;
   if (raw.bumpMode === "terminate") {
@@ -205,7 +227,9 @@ export function suggestions(decisions: readonly Decision[], allow: readonly stri
     }
     let entry: string | undefined;
     let why: string;
-    if (isIpLiteral(host)) {
+    if (d.rule.startsWith("model gateway")) {
+      why = "refused by the model gateway, which forwards inference requests from the sandbox only";
+    } else if (isIpLiteral(host)) {
       why = "an IP address: the allowlist names hosts; use the host's name";
     } else if (d.rule.startsWith("port")) {
       why = `port ${d.port}: only HTTP on 80 and HTTPS on 443 go through the proxy; host ports go in egress.hostPorts`;

@@ -12,6 +12,12 @@
  *   cannot point the proxy at the host's own ports. Host ports are reached only through hostPorts.
  * - Model gateways are reverse-proxy ports (`accel`) with one upstream each; the gateway replaces
  *   the Authorization header with the real key, so the agent only holds a placeholder.
+ * - A gateway port is TLS that demands a client certificate made in the sidecar's own tmpfs at
+ *   start (entrypoints.ts): only the sidecar's relay from the agent's socket holds its key, so no
+ *   other process on the host's loopback (another user, a page in a browser, another sandbox)
+ *   can use the real key. It answers only Host 127.0.0.1/localhost on the agent's port, and only
+ *   inference: POST to .../chat/completions, completions, responses, embeddings, messages and
+ *   GET .../models[/id]; the rest (files, batches, fine-tuning, …) is 403 and a decision.
  */
 import { OcboxError } from "../errors.js";
 import { normaliseAllowlist } from "./allowlist.js";
@@ -21,6 +27,8 @@ export interface GatewayListener {
   name: string;
   /** Port squid listens on (host loopback: the sidecar shares the host's network). */
   listenPort: number;
+  /** The port the agent uses inside the sandbox (its Host header names it). */
+  agentPort: number;
   /** Upstream origin: scheme, host and port; its path is the one the agent uses. */
   upstream: string;
   /** The real API key, sent as `Authorization: Bearer <key>`; absent: the agent's header passes. */
@@ -43,11 +51,74 @@ export interface SquidConfigInput {
     errorDir: string;
     /** CA bundle squid trusts for HTTPS gateway upstreams. */
     caFile?: string;
+    /** Squid's key and certificate on the gateway ports, made at each start in the sidecar's tmpfs. */
+    gatewayPem: string;
+    /** The only client certificate the gateway ports accept: the sidecar's relay's (self-signed). */
+    relayCert: string;
   };
 }
 
+/** Paths the gateway's API may be asked for: an optional prefix (/v1, /api/v1, /openai/v1), then these. */
+const PREFIX = "(/[A-Za-z0-9_-]+){0,3}";
+const QUERY = "([?].*)?$";
+export const GATEWAY_INFERENCE_POST = [
+  "chat/completions",
+  "completions",
+  "responses",
+  "embeddings",
+  "messages",
+];
+/** Segments never passed, wherever they appear (belt and braces over the anchored paths). */
+export const GATEWAY_REFUSED_SEGMENTS = [
+  "files",
+  "uploads",
+  "batches",
+  "fine_tuning",
+  "fine-tuning",
+  "fine-tunes",
+  "fine_tunes",
+  "assistants",
+  "threads",
+  "vector_stores",
+  "organization",
+  "admin",
+];
+
+const METHOD_OVERRIDES = ["X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override"];
+
+function gatewayAcls(): string[] {
+  return [
+    "acl ocbox_gw_post method POST",
+    "acl ocbox_gw_get method GET",
+    `acl ocbox_gw_inference urlpath_regex ^${PREFIX}/(${GATEWAY_INFERENCE_POST.join("|")})${QUERY}`,
+    `acl ocbox_gw_models urlpath_regex ^${PREFIX}/models(/[A-Za-z0-9_:@-][A-Za-z0-9_.:@-]*){0,3}${QUERY}`,
+    `acl ocbox_gw_refused urlpath_regex -i /(${GATEWAY_REFUSED_SEGMENTS.join("|")})([/?]|$)`,
+    "acl ocbox_gw_host dstdomain -n 127.0.0.1 localhost",
+  ];
+}
+
+function gatewayAccess(gw: GatewayListener): string[] {
+  const n = gw.name;
+  return [
+    `acl ${n} myportname ${n}`,
+    `acl ${n}_port port ${gw.agentPort}`,
+    `cache_peer_access ${n}_up allow ${n}`,
+    `cache_peer_access ${n}_up deny all`,
+    `never_direct allow ${n}`,
+    `http_access deny ${n} !ocbox_gw_host`,
+    `http_access deny ${n} !${n}_port`,
+    `http_access deny ${n} ocbox_gw_refused`,
+    `http_access allow ${n} ocbox_gw_post ocbox_gw_inference`,
+    `http_access allow ${n} ocbox_gw_get ocbox_gw_models`,
+    `http_access deny ${n}`,
+    `deny_info ERR_OCBOX_GATEWAY ${n}`,
+    // Some APIs take the method from a header: the checked method is the one that counts.
+    ...METHOD_OVERRIDES.map((h) => `request_header_access ${h} deny ${n}`),
+  ];
+}
+
 /** Fields of one access log line, in order (see decisions.ts). */
-export const LOG_FORMAT = "%ts.%03tu %>lp %rm %>rd %>rP %ssl::>sni %>Hs %Ss %ssl::bump_mode %<a";
+export const LOG_FORMAT = "%ts.%03tu %>lp %rm %>rd %>rP %ssl::>sni %>Hs %Ss %ssl::bump_mode %<a %>rp";
 
 /** Addresses on the host that the proxy never connects to, whatever a name resolves to. */
 export const ALWAYS_LOCAL = [
@@ -85,15 +156,17 @@ export function squidConfig(input: SquidConfigInput): string {
   for (const gw of input.gateways) {
     const up = new URL(gw.upstream);
     const port = up.port || (up.protocol === "https:" ? "443" : "80");
+    // vhost: the agent's Host stays visible to the ACLs; forceddomain sends the upstream's own.
     lines.push(
-      `http_port 127.0.0.1:${gw.listenPort} accel defaultsite=${up.hostname}:${port} no-vhost name=${gw.name}`,
+      `https_port 127.0.0.1:${gw.listenPort} accel vhost defaultsite=${up.hostname}:${port} name=${gw.name}` +
+        ` tls-cert=${p.gatewayPem} clientca=${p.relayCert}`,
     );
     const tls =
       up.protocol === "https:"
         ? ` tls tls-servername=${up.hostname}${p.caFile ? ` tls-cafile=${p.caFile}` : ""}`
         : "";
     lines.push(
-      `cache_peer ${gw.address ?? up.hostname} parent ${port} 0 no-query no-digest originserver name=${gw.name}_up${tls}`,
+      `cache_peer ${gw.address ?? up.hostname} parent ${port} 0 no-query no-digest originserver forceddomain=${up.host} name=${gw.name}_up${tls}`,
     );
   }
   lines.push(
@@ -123,14 +196,9 @@ export function squidConfig(input: SquidConfigInput): string {
     `acl ocbox_local dst "${p.localAddrs}"`,
     "acl ocbox_step1 at_step SslBump1",
   );
+  if (input.gateways.length > 0) lines.push(...gatewayAcls());
   for (const gw of input.gateways) {
-    lines.push(
-      `acl ${gw.name} myportname ${gw.name}`,
-      `cache_peer_access ${gw.name}_up allow ${gw.name}`,
-      `cache_peer_access ${gw.name}_up deny all`,
-      `never_direct allow ${gw.name}`,
-      `http_access allow ${gw.name}`,
-    );
+    lines.push(...gatewayAccess(gw));
     if (gw.key !== undefined) {
       checkKey(gw.name, gw.key);
       lines.push(
@@ -169,6 +237,13 @@ export function squidConfig(input: SquidConfigInput): string {
 
 /** The error pages the proxy answers with: agent-readable, naming the host and the fix. */
 export const ERROR_PAGES: Record<string, string> = {
+  ERR_OCBOX_GATEWAY: [
+    "ocbox model gateway: %M %R was refused (403). The gateway forwards only inference requests:",
+    "POST .../chat/completions, .../completions, .../responses, .../embeddings, .../messages and",
+    "GET .../models, with Host 127.0.0.1:<gateway port>. Files, batches, fine-tuning and every other",
+    "API path stay closed, because the gateway adds the real key. `ocbox egress log` lists the refusals.",
+    "",
+  ].join("\n"),
   ERR_OCBOX_DENIED: [
     "ocbox egress: %H is not on this sandbox's allowlist, so the request was refused.",
     "",

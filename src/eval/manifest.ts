@@ -5,30 +5,37 @@
  */
 import { readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { z } from "zod";
+import { OcboxError, errorMessage } from "../errors.js";
+import { parseVersioned } from "../util/versioned-file.js";
 import { sha256 } from "./digest.js";
-import type { InvalidTask } from "./task-set.js";
+
+/** The manifest's format (absent in a file written before versions: read as 1). */
+export const MANIFEST_VERSION = 1;
 
 /** The settings that change results. Workers, logging and progress do not. */
-export interface RunConfig {
-  model: string;
-  tasksDir: string;
-  repeat: number;
-  filter: string | null;
-  role: string | null;
-  timeoutS: number | null;
-}
+const runConfigSchema = z.object({
+  model: z.string(),
+  tasksDir: z.string(),
+  repeat: z.number().int().positive(),
+  filter: z.string().nullable(),
+  role: z.string().nullable(),
+  timeoutS: z.number().nullable(),
+});
+export type RunConfig = z.infer<typeof runConfigSchema>;
 
-export interface Manifest {
-  kind: "ocbox-eval-run";
-  version: 1;
-  config: RunConfig;
-  ocbox: string;
-  opencode: string;
-  createdAt: string;
-  updatedAt: string;
-  tasks: Record<string, { digest: string }>;
-  invalid: InvalidTask[];
-}
+const manifestSchema = z.object({
+  kind: z.literal("ocbox-eval-run"),
+  version: z.literal(MANIFEST_VERSION).default(MANIFEST_VERSION),
+  config: runConfigSchema,
+  ocbox: z.string(),
+  opencode: z.string(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  tasks: z.record(z.string(), z.object({ digest: z.string() })),
+  invalid: z.array(z.object({ id: z.string(), path: z.string(), field: z.string(), problem: z.string() })),
+});
+export type Manifest = z.infer<typeof manifestSchema>;
 
 export function configDigest(config: RunConfig): string {
   return sha256(JSON.stringify(config, Object.keys(config).sort()));
@@ -44,14 +51,43 @@ export function configChanges(old: RunConfig, next: RunConfig): string[] {
 
 export const MANIFEST = "manifest.json";
 
-export async function readManifest(dir: string): Promise<Manifest | undefined> {
-  const text = await readFile(join(dir, MANIFEST), "utf8").catch(() => undefined);
-  return text === undefined ? undefined : (JSON.parse(text) as Manifest);
+/** The manifest's content, checked. Pure. */
+export function parseManifest(text: string, file: string): Manifest {
+  const fix = `Restore ${file} (ocbox changed nothing in its folder), or give --output a new folder for a fresh run.`;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new OcboxError("CONFIG", `${file}: the run manifest is not JSON`, { detail: errorMessage(e), fix });
+  }
+  return parseVersioned(manifestSchema, value, {
+    where: file,
+    what: "run manifest",
+    current: MANIFEST_VERSION,
+    fix,
+  });
 }
 
-/** Atomic: write a temp file, then rename over. */
+/** The run's manifest; undefined when the folder holds none. An unreadable one is an error. */
+export async function readManifest(dir: string): Promise<Manifest | undefined> {
+  const file = join(dir, MANIFEST);
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return undefined;
+    throw new OcboxError("CONFIG", `cannot read the run manifest ${file}: ${code ?? errorMessage(e)}`, {
+      cause: e,
+      fix: "Check the file and its folder's permissions (they must be yours).",
+    });
+  }
+  return parseManifest(text, file);
+}
+
+/** Atomic: write a temp file, then rename over. 0600: eval outputs may hold what the agent printed. */
 export async function writeJson(file: string, value: unknown): Promise<void> {
   const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, `${JSON.stringify(value, null, 2)}\n`);
+  await writeFile(tmp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
   await rename(tmp, file);
 }

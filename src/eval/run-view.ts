@@ -2,9 +2,9 @@
  * An output dir read back: the manifest, and every finished unit (per the journal) with its
  * records and, once judged, its verdict. Summaries and the report are made from this.
  */
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { OcboxError } from "../errors.js";
+import { readJsonFile } from "../util/versioned-file.js";
 import { journalState, readJournal } from "./journal.js";
 import { readManifest, type Manifest } from "./manifest.js";
 import { checkJudgeFile } from "./result-check.js";
@@ -39,8 +39,10 @@ export interface LoadedRun {
 export async function readJudgeRecord(
   dir: string,
 ): Promise<{ judge: JudgeRecord; invalid: string[] } | undefined> {
-  const text = await readFile(join(dir, "judge.json"), "utf8").catch(() => undefined);
-  return text === undefined ? undefined : checkJudgeFile(JSON.parse(text));
+  const file = join(dir, "judge.json");
+  const fix = `Delete ${file} and run \`ocbox eval judge\` again: that unit is judged afresh.`;
+  const value = await readJsonFile(file, "judge record", fix);
+  return value === undefined ? undefined : checkJudgeFile(value);
 }
 
 export async function loadRun(dir: string): Promise<LoadedRun> {

@@ -5,8 +5,12 @@
  *
  *   <output>/manifest.json, journal.jsonl, summary.json
  *   <output>/tasks/<id>/r<k>/{workspace/, diff.patch, result.json, unit.json, session.json}
+ *
+ * The agent works on `agent-workspace/`, a copy of the task's app; its work is copied back into
+ * `workspace/` through copy-back.ts (masked modes, size caps) whether its sandbox was warm or cold,
+ * and `agent-workspace/` is removed, unless that copy failed. Dirs are 0700, files 0600.
  */
-import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import { OcboxError, errorMessage } from "../errors.js";
@@ -18,6 +22,7 @@ import { executeTask, type AgentSession, type TaskPlan } from "../executor/run-t
 import { WarmPool } from "../executor/warm-pool.js";
 import { emptyTokens, type TaskResult } from "../executor/task.js";
 import { DockerEngine } from "../runtime/docker-engine.js";
+import { DEFAULT_COPY_BACK_CAPS, describeLeftOut } from "../sandbox/copy-back-policy.js";
 import type { Engine } from "../runtime/engine.js";
 import { OCBOX_VERSION } from "../version.js";
 import { startHeartbeat, streamAgentLog } from "./agent-log.js";
@@ -38,10 +43,19 @@ import { loadTaskSet, type InvalidTask, type TaskDef } from "./task-set.js";
 import { isInfraFailure, type CheckOutcome, type UnitRecord } from "./unit-record.js";
 import type { UnitStreamEvent } from "./progress.js";
 import { planUnits, runWorkers, warmPoolSize, type Unit } from "./units.js";
-import { freshCopy, writeDiff } from "./workspace.js";
+import { bringBack, freshCopy, writeDiff } from "./workspace.js";
 
 export type EvalEvent =
-  | { type: "start"; units: number; todo: number; kept: number; resumed: string[]; invalid: InvalidTask[] }
+  | {
+      type: "start";
+      units: number;
+      todo: number;
+      kept: number;
+      resumed: string[];
+      invalid: InvalidTask[];
+      /** What reading the journal dropped (a line cut short by a crash). */
+      warnings: string[];
+    }
   | UnitStreamEvent
   | { type: "unit-end"; unit: string; result: TaskResult; record: UnitRecord };
 
@@ -95,7 +109,9 @@ async function openOutput(
   invalid: InvalidTask[],
 ) {
   const out = options.outputDir;
-  await mkdir(out, { recursive: true });
+  // Workspaces and transcripts may hold secrets the agent printed: the output is the user's alone.
+  await mkdir(out, { recursive: true, mode: 0o700 });
+  await chmod(out, 0o700);
   const old = await readManifest(out);
   if (!old) {
     const entries = await readdir(out);
@@ -166,7 +182,8 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunResult> {
   };
   await openOutput({ ...options, outputDir }, config, tasks, invalid);
   const journalFile = join(outputDir, JOURNAL);
-  const state = journalState(await readJournal(journalFile));
+  const warnings: string[] = [];
+  const state = journalState(await readJournal(journalFile, (w) => warnings.push(w)));
   const plan = planUnits(tasks, repeat, state, { retryInfra: options.retryFailed === "infra" });
   const journal = new Journal(journalFile);
   journal.append({
@@ -182,6 +199,7 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunResult> {
     kept: plan.kept.length,
     resumed: plan.resumed,
     invalid,
+    warnings,
   });
 
   const workers = options.workers ?? 1;
@@ -274,12 +292,16 @@ async function runUnit(
 ): Promise<{ result: TaskResult; record: UnitRecord }> {
   const dir = join(outputDir, unit.dir);
   const workspace = join(dir, "workspace");
+  const scratch = join(dir, "agent-workspace");
   await rm(dir, { recursive: true, force: true });
-  await mkdir(dir, { recursive: true });
-  await freshCopy(unit.task.app, workspace);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
   const emit = (e: EvalEvent) => options.onEvent?.(e);
   const log = options.logging;
   const trace = (line: string) => log.verbose && emit({ type: "trace", unit: unit.key, line });
+  const appLeftOut = await freshCopy(unit.task.app, scratch);
+  if (appLeftOut.length)
+    emit({ type: "trace", unit: unit.key, line: `app/ copied without ${describeLeftOut(appLeftOut)}` });
+  let caps = DEFAULT_COPY_BACK_CAPS;
   let check: CheckOutcome | null = null;
   let exported: unknown;
   let recorder: ReturnType<typeof recordSession> | undefined;
@@ -307,10 +329,11 @@ async function runUnit(
   try {
     // A task whose plan fails (task.yaml names an unknown model) fails alone, as infrastructure.
     const plan = await planned();
+    caps = plan.profile.copyBack ?? caps;
     if (plan.model) modelName = `${plan.model.providerID}/${plan.model.modelID}`;
     const warmPool = warmPoolFor(plan);
     result = await executeTask(plan, {
-      workspace,
+      workspace: scratch,
       prompt: unit.task.prompt,
       taskId: `${unit.task.id}-r${unit.repeat}`,
       ...(options.signal ? { signal: options.signal } : {}),
@@ -347,6 +370,7 @@ async function runUnit(
     // An executor exception here is not the agent's doing (the server broke, the engine failed).
     result = infraResult(errorMessage(e), (performance.now() - started) / 1000);
   }
+  result = await bringBack(scratch, workspace, result, caps);
 
   const diffBytes = await writeDiff(unit.task.app, workspace, join(dir, "diff.patch"));
   const record: UnitRecord = {
@@ -361,7 +385,7 @@ async function runUnit(
     diffBytes,
     finishedAt: new Date().toISOString(),
   };
-  await writeFile(join(dir, "session.json"), `${JSON.stringify(exported ?? null)}\n`);
+  await writeFile(join(dir, "session.json"), `${JSON.stringify(exported ?? null)}\n`, { mode: 0o600 });
   await writeJson(join(dir, "result.json"), result);
   await writeJson(join(dir, "unit.json"), record);
   return { result, record };

@@ -3,10 +3,10 @@
  * requirements as run, the check's outcome, whether the failure was infrastructure), next to
  * `result.json` (the executor's TaskResult), `diff.patch` and `session.json`.
  */
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { TaskResult } from "../executor/task.js";
 import { checkUnitFiles, type CheckedUnit } from "./result-check.js";
+import { readJsonFile } from "../util/versioned-file.js";
 import type { Requirement } from "./task-schema.js";
 
 export interface CheckOutcome {
@@ -36,15 +36,17 @@ export function isInfraFailure(result: Pick<TaskResult, "failureReason">): boole
   return result.failureReason === "INFRASTRUCTURE" || result.failureReason === "RATE_LIMIT";
 }
 
-/** A unit's records, the fields the summary and report read checked (result-check.ts). */
+/**
+ * A finished unit's record and result, the fields the summary and report read checked
+ * (result-check.ts); undefined when either file is missing (the unit did not finish). A damaged
+ * one is an error naming the file, not a unit silently left out.
+ */
 export async function readUnit(dir: string): Promise<CheckedUnit | undefined> {
-  try {
-    const [record, result] = await Promise.all([
-      readFile(join(dir, "unit.json"), "utf8"),
-      readFile(join(dir, "result.json"), "utf8"),
-    ]);
-    return checkUnitFiles(JSON.parse(record), JSON.parse(result));
-  } catch {
-    return undefined;
-  }
+  const fix = `Rerun the unit: delete ${dir} and its \`end\` line in journal.jsonl, then run the same \`ocbox eval run\` again.`;
+  const [record, result] = await Promise.all([
+    readJsonFile(join(dir, "unit.json"), "unit record", fix),
+    readJsonFile(join(dir, "result.json"), "unit result", fix),
+  ]);
+  if (record === undefined || result === undefined) return undefined;
+  return checkUnitFiles(record, result);
 }

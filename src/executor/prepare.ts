@@ -7,7 +7,7 @@
 import { readFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { projectEnvRules, resolveEnv } from "../config/env-rules.js";
-import { resolveLimits } from "../config/limits.js";
+import { resolveCopyBackCaps, resolveLimits } from "../config/limits.js";
 import { findProjectRoot, loadProjectConfig } from "../config/load.js";
 import { readWorkspaceOpencodeConfig } from "../config/opencode-json.js";
 import { parseProjectConfig } from "../config/parse.js";
@@ -91,7 +91,11 @@ export interface RunTaskOptions {
 let reaped: Promise<unknown> | undefined;
 /** Remove leftovers of dead owners once per process, before the first sandbox. */
 export function reapOnce(engine: Engine): Promise<unknown> {
-  reaped ??= reap(engine).catch(() => undefined);
+  // A failed reap (the engine does not answer) is the caller's error; the next call tries again.
+  reaped ??= reap(engine).catch((e: unknown) => {
+    reaped = undefined;
+    throw e;
+  });
   return reaped;
 }
 
@@ -225,6 +229,7 @@ export async function planTask(options: RunTaskOptions): Promise<TaskPlan> {
     ].sort((a, b) => a - b),
     env: withholdGatewayKeys({ ...env, ...(options.env ?? {}) }, egress).env,
     limits: resolveLimits(config.limits, DEFAULT_LIMITS),
+    copyBack: resolveCopyBackCaps(config.limits.copyBack),
     readyTimeoutMs: timeouts.readyS * 1000,
     egress,
     hardening: hardeningFromConfig(config.hardening),

@@ -10,10 +10,12 @@ import { hostname } from "node:os";
 import { AGENT_UID } from "../image/dockerfile.js";
 import { DEFAULT_HARDENING } from "../sandbox/hardening.js";
 import { cacheIdentity, cacheVolumes } from "../sandbox/cache-volumes.js";
+import type { CopyBackCaps } from "../sandbox/copy-back-policy.js";
 import { securityLines, securityProfile } from "../sandbox/profile.js";
 import { DEFAULT_LIMITS, agentUserFor, currentHostUser, type SandboxSpec } from "../sandbox/spec.js";
 import { newRunId, startSandbox, type StartedSandbox } from "../sandbox/start.js";
 import type { TaskPlan } from "./run-task.js";
+import type { SyncBack } from "./sync-back.js";
 import type { WarmPool } from "./warm-pool.js";
 
 /** What makes two sandboxes interchangeable for the warm pool. */
@@ -39,6 +41,8 @@ export interface SandboxProfile {
   cacheVolumes?: { paths: string[]; project?: { root: string; sandboxId: string } };
   /** C9: packages `ocbox-apt install` may add (ocbox.yaml `apt.allow`); absent or empty: off. */
   aptAllow?: string[];
+  /** Caps on what a copy of the agent's work back to the host writes (`limits.copyBack`); absent: the defaults. */
+  copyBack?: CopyBackCaps;
 }
 
 export function profileKey(p: SandboxProfile): string {
@@ -57,6 +61,7 @@ export function profileKey(p: SandboxProfile): string {
         p.hostDockerSocket === true,
         p.cacheVolumes ?? null,
         p.aptAllow ?? [],
+        p.copyBack ?? null,
       ]),
     )
     .digest("hex")
@@ -112,8 +117,8 @@ export function profileWarnings(profile: SandboxProfile): string[] {
 export interface TaskSandbox {
   sandbox: StartedSandbox;
   warm: boolean;
-  /** Bring the work back (warm), remove the sandbox. */
-  finish(): Promise<void>;
+  /** Bring the work back (warm), remove the sandbox; says what happened, throws only for a cold stop. */
+  finish(): Promise<SyncBack>;
 }
 
 export async function acquireSandbox(
@@ -140,5 +145,12 @@ export async function acquireSandbox(
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onLine ? { onLog: (l: string) => options.onLine?.(l) } : {}),
   });
-  return { sandbox, warm: false, finish: () => sandbox.stop() };
+  return {
+    sandbox,
+    warm: false,
+    finish: async () => {
+      await sandbox.stop();
+      return { kind: "in-place" };
+    },
+  };
 }

@@ -63,6 +63,16 @@ const FIXES: Record<SmokeStepName, string> = {
     "The agent ran but its work did not arrive as expected: check that the workspace is on a local filesystem the engine can mount.",
 };
 
+/**
+ * The step's fix for an error that brings none. The sandbox step's memory/disk advice fits only a
+ * sandbox that would not start or get ready; any other error is told as itself.
+ */
+export function fixFor(name: SmokeStepName, code: string | undefined): string {
+  if (name === "sandbox" && code !== "SANDBOX_START" && code !== "SANDBOX_NOT_READY")
+    return "Read the error above; `ocbox smoke --verbose` shows the sandbox log, and `ocbox check` the engine.";
+  return FIXES[name];
+}
+
 export async function smoke(engine: Engine, options: SmokeOptions = {}): Promise<SmokeReport> {
   const started = performance.now();
   const steps: SmokeStep[] = [];
@@ -97,7 +107,7 @@ export async function smoke(engine: Engine, options: SmokeOptions = {}): Promise
           message: errorMessage(e),
           ...(err?.detail ? { detail: err.detail } : {}),
         },
-        fix: err?.fix ?? FIXES[name],
+        fix: err?.fix ?? fixFor(name, err?.code),
       };
       steps.push(failed);
       options.onStep?.(failed);

@@ -104,6 +104,11 @@ list() {
   fi
 }
 
+# dpkg -x keeps the archive's modes: drop setuid/setgid and group/other write (SECURITY.md).
+strip_modes() {
+  find "$PREFIX" -xdev -perm /6022 ! -type l -exec chmod ug-s,go-w {} +
+}
+
 install() {
   local deb name version status count=0
   log "install $*"
@@ -128,7 +133,7 @@ install() {
       reply "ocbox-apt: kept the image's $name; only packages the image lacks are unpacked ($version not used)"
     elif grep -qxF "$name $version" "$MANIFEST" 2>/dev/null; then
       reply "already unpacked: $name $version"
-    elif dpkg -x "$deb" "$PREFIX"; then
+    elif dpkg -x "$deb" "$PREFIX" && strip_modes; then
       printf '%s %s\\n' "$name" "$version" >> "$MANIFEST"
       reply "unpacked $name $version"
       count=$((count + 1))

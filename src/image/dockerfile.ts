@@ -51,6 +51,19 @@ export const SQUID_ERROR_DIR = "/opt/ocbox/squid-errors";
 export const EGRESS_DIR = "/run/ocbox/egress";
 /** The sidecar's scratch dir (tmpfs): squid's throwaway cert, pid file, the host's addresses. */
 export const SIDECAR_TMP = "/tmp/ocbox-egress";
+/**
+ * The model gateway's TLS files, made at each start in SIDECAR_TMP (never in a volume or on the
+ * host): squid's key+cert on the gateway ports, and the relay's client key+cert, the only one
+ * those ports accept (squid.ts).
+ */
+export const GATEWAY_TLS = {
+  serverPem: `${SIDECAR_TMP}/gateway.pem`,
+  serverCert: `${SIDECAR_TMP}/gateway.crt`,
+  relayPem: `${SIDECAR_TMP}/relay.pem`,
+  relayCert: `${SIDECAR_TMP}/relay.crt`,
+} as const;
+/** The name both gateway certificates carry; the relay checks squid's. */
+export const GATEWAY_TLS_NAME = "ocbox-gateway";
 
 export interface DockerfileInput {
   base: string;
@@ -61,6 +74,17 @@ export interface DockerfileInput {
 
 const quoteList = (items: readonly string[]) => items.join(" ");
 
+/**
+ * No setuid or setgid file or dir in an image (SECURITY.md): `no-new-privileges` makes them inert,
+ * but `hardening.noNewPrivileges: false` exists. Part of the apt step's RUN, so only the few
+ * files it changes are copied up (a separate layer would duplicate them), and the build fails if
+ * one is left.
+ */
+export const STRIP_SETID = "find / -xdev -perm /6000 ! -type l -exec chmod ug-s {} +";
+export const ASSERT_NO_SETID =
+  'left=$(find / -xdev -perm /6000 ! -type l); if [ -n "$left" ]; then echo "setuid/setgid left: $left" >&2; exit 1; fi';
+const stripSetidLines = [`    ${STRIP_SETID}; \\`, `    ${ASSERT_NO_SETID}`];
+
 function aptLayer(input: DockerfileInput): string[] {
   const ca = input.hostCa ? " -o Acquire::https::CAInfo=/tmp/ocbox-host-ca.crt" : "";
   return [
@@ -68,7 +92,8 @@ function aptLayer(input: DockerfileInput): string[] {
     "RUN set -eux; \\",
     `    apt-get${ca} update; \\`,
     `    apt-get${ca} install -y --no-install-recommends ${quoteList(input.packages)}; \\`,
-    "    apt-get clean; rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/log/* /tmp/ocbox-host-ca.crt",
+    "    apt-get clean; rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/log/* /tmp/ocbox-host-ca.crt; \\",
+    ...stripSetidLines,
   ];
 }
 

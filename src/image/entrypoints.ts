@@ -1,4 +1,12 @@
-import { EGRESS_DIR, RUN_DIR, SERVER_PORT, SIDECAR_TMP, SOCKET_DIR } from "./dockerfile.js";
+import {
+  EGRESS_DIR,
+  GATEWAY_TLS,
+  GATEWAY_TLS_NAME,
+  RUN_DIR,
+  SERVER_PORT,
+  SIDECAR_TMP,
+  SOCKET_DIR,
+} from "./dockerfile.js";
 
 /**
  * The agent container has no network interface but loopback. Its only ways out are Unix sockets
@@ -47,6 +55,15 @@ if [ -f "$EG/squid.conf" ]; then
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \\
     -subj "/O=ocbox egress/CN=denied by the sandbox allowlist - see ocbox egress log" \\
     -keyout "$TMPD/cert.pem" -out "$TMPD/cert.pem" 2>/dev/null
+  # The model gateway's TLS: squid's pair and the relay's client pair, made here in the tmpfs and
+  # never anywhere else. The gateway ports accept no client but this relay (squid.ts).
+  umask 077
+  for pair in "${GATEWAY_TLS.serverPem} ${GATEWAY_TLS.serverCert}" "${GATEWAY_TLS.relayPem} ${GATEWAY_TLS.relayCert}"; do
+    set -- $pair
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \\
+      -subj "/CN=${GATEWAY_TLS_NAME}" -keyout "$1" -out "$1" 2>/dev/null
+    openssl x509 -in "$1" -out "$2"
+  done
   # Every address of the host's interfaces: the proxy never connects to the host itself.
   { awk '/\\/32 host LOCAL/ { print prev } $1 == "|--" { prev = $2 }' /proc/net/fib_trie
     awk '{ s = ""; for (i = 0; i < 8; i++) s = s (i ? ":" : "") substr($1, i * 4 + 1, 4); print s }' /proc/net/if_inet6
@@ -61,6 +78,12 @@ for relay in \${OCBOX_RELAYS:-}; do
   inside=\${relay%%:*}
   rm -f "$SOCK/fwd-$inside.sock"
   socat UNIX-LISTEN:"$SOCK/fwd-$inside.sock",fork,mode=600 TCP:127.0.0.1:"\${relay##*:}" &
+done
+for relay in \${OCBOX_GATEWAY_RELAYS:-}; do
+  inside=\${relay%%:*}
+  rm -f "$SOCK/fwd-$inside.sock"
+  socat UNIX-LISTEN:"$SOCK/fwd-$inside.sock",fork,mode=600 \\
+    OPENSSL:127.0.0.1:"\${relay##*:}",cert=${GATEWAY_TLS.relayPem},cafile=${GATEWAY_TLS.serverCert},commonname=${GATEWAY_TLS_NAME} &
 done
 if [ -n "\${OCBOX_PUBLISH:-}" ]; then
   socat TCP-LISTEN:"\${OCBOX_PUBLISH##*:}",bind="\${OCBOX_PUBLISH%:*}",fork,reuseaddr UNIX-CONNECT:"$SOCK/server.sock" &

@@ -66,7 +66,7 @@ export class DashboardCollector {
     const views = [];
     for (const row of rows) {
       const key = `${row.sandboxId}/${row.runId}`;
-      const stats = await this.engine.stats(row.agentId).catch(() => undefined);
+      const stats = await this.engine.stats(row.agentId);
       const samples = stats
         ? pushSample(
             this.samples.get(key) ?? [],

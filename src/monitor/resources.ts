@@ -31,7 +31,7 @@ export async function snapshotResources(
 ): Promise<ResourceSnapshot | undefined> {
   const stats = await engine.stats(agentId);
   if (!stats) return undefined;
-  const processes = await engine.top(agentId).catch(() => []);
+  const processes = await engine.top(agentId);
   const byName: Record<string, number> = {};
   for (const p of processes) byName[commandName(p.command)] = (byName[commandName(p.command)] ?? 0) + 1;
   let openFiles: number | null = 0;

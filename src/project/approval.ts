@@ -7,6 +7,20 @@
  */
 import { createHash } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
+import { z } from "zod";
+import { OcboxError, errorMessage } from "../errors.js";
+import { parseVersioned } from "../util/versioned-file.js";
+
+/** approved.json's format (absent in a file written before versions: read as 1). */
+export const APPROVALS_VERSION = 1;
+
+const sha = z.string().regex(/^[0-9a-f]{64}$/, "a sha256 in hex");
+const approvalsSchema = z.object({
+  version: z.literal(APPROVALS_VERSION).default(APPROVALS_VERSION),
+  /** sha256 of the hook's content; null: approved that there is no hook. */
+  hook: sha.nullable().optional(),
+  config: sha.optional(),
+});
 
 export interface Approvals {
   /** sha256 of the hook's content; null: approved that there is no hook. */
@@ -61,17 +75,44 @@ export function approvalDecision(
   return how.interactive ? { action: "ask", changed } : { action: "refuse", changed };
 }
 
-export async function readApprovals(file: string): Promise<Approvals> {
-  const text = await readFile(file, "utf8").catch(() => undefined);
-  if (text === undefined) return {};
+/** The approval record's content, checked. Pure. */
+export function parseApprovals(text: string, file: string): Approvals {
+  const fix = `Delete ${file}: ocbox then asks you to approve the hook and ocbox.yaml again.`;
+  let value: unknown;
   try {
-    const value = JSON.parse(text) as Approvals;
-    return typeof value === "object" && value !== null ? value : {};
-  } catch {
-    return {};
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new OcboxError("CONFIG", `${file}: the approval record is not JSON`, {
+      detail: errorMessage(e),
+      fix,
+    });
   }
+  const { hook, config } = parseVersioned(approvalsSchema, value, {
+    where: file,
+    what: "approval record",
+    current: APPROVALS_VERSION,
+    fix,
+  });
+  return { ...(hook === undefined ? {} : { hook }), ...(config === undefined ? {} : { config }) };
+}
+
+/** What was approved; nothing yet when there is no record. An unreadable record is an error. */
+export async function readApprovals(file: string): Promise<Approvals> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return {};
+    throw new OcboxError("CONFIG", `cannot read the approval record ${file}: ${code ?? errorMessage(e)}`, {
+      cause: e,
+      fix: "Check the permissions of the state dir; it must belong to you.",
+    });
+  }
+  return parseApprovals(text, file);
 }
 
 export async function writeApprovals(file: string, approvals: Approvals): Promise<void> {
-  await writeFile(file, `${JSON.stringify(approvals, null, 2)}\n`, { mode: 0o600 });
+  const record = { version: APPROVALS_VERSION, ...approvals };
+  await writeFile(file, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
 }

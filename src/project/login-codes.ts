@@ -62,12 +62,3 @@ export function cookieValue(header: string | undefined, name: string): string | 
   }
   return undefined;
 }
-
-/** The Cookie header without cookie `name` (OpenCode never sees ocbox's cookie), or undefined. Pure. */
-export function withoutCookie(header: string | undefined, name: string): string | undefined {
-  const kept = (header ?? "")
-    .split(";")
-    .map((p) => p.trim())
-    .filter((p) => p !== "" && p.slice(0, p.indexOf("=")).trim() !== name);
-  return kept.length ? kept.join("; ") : undefined;
-}

@@ -3,7 +3,7 @@
  * ocbox process can find a sandbox another one started. `sandboxRows` is pure.
  */
 import type { ContainerSummary, Engine } from "../runtime/engine.js";
-import { LABEL } from "../runtime/labels.js";
+import { LABEL, agentLabels } from "../runtime/labels.js";
 
 export interface SandboxRow {
   sandboxId: string;
@@ -42,20 +42,19 @@ export function sandboxRows(containers: readonly ContainerSummary[], now: Date):
   for (const group of byRun.values()) {
     const agent = group.find((c) => c.labels[LABEL.role] === "agent");
     if (!agent) continue;
-    const l = agent.labels;
-    const port = Number(l[LABEL.port] ?? 0);
-    const startedAt = l[LABEL.startedAt] ?? agent.createdAt.toISOString();
+    const l = agentLabels(agent.name, agent.labels);
+    const startedAt = l.startedAt ?? agent.createdAt.toISOString();
     rows.push({
-      sandboxId: l[LABEL.sandbox] ?? "",
-      runId: l[LABEL.run] ?? "",
-      project: l[LABEL.workspace] ?? "",
-      url: `http://127.0.0.1:${port}`,
-      port,
+      sandboxId: l.sandboxId,
+      runId: l.runId,
+      project: l.workspace,
+      url: `http://127.0.0.1:${l.port}`,
+      port: l.port,
       state: stateOf(agent),
-      lifetime: l[LABEL.lifetime] ?? "session",
+      lifetime: l.lifetime,
       startedAt,
       uptimeS: Math.max(0, Math.round((now.getTime() - Date.parse(startedAt)) / 1000)),
-      ownerPid: Number(l[LABEL.ownerPid] ?? 0),
+      ownerPid: l.ownerPid,
       agentId: agent.id,
       containerIds: group.map((c) => c.id),
     });

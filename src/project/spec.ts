@@ -14,6 +14,8 @@ import { hardeningFromConfig } from "../sandbox/hardening.js";
 import type { Ids } from "../sandbox/ownership.js";
 import { cacheVolumes } from "../sandbox/cache-volumes.js";
 import type { SandboxSpec } from "../sandbox/spec.js";
+import { providersBehindGateways, providersInUse } from "../sandbox/auth-copy.js";
+import { loopbackPort } from "../util/loopback.js";
 import { autonomousPermission } from "./autonomous.js";
 import type { StateLayout } from "./state-layout.js";
 
@@ -41,18 +43,7 @@ export interface ProjectSpec {
   env: EnvResolution;
 }
 
-const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
-
-/** The port of an http(s) URL on the host's loopback, or undefined. */
-export function loopbackPort(url: string): number | undefined {
-  try {
-    const u = new URL(url);
-    if (!LOOPBACK.has(u.hostname)) return undefined;
-    return Number(u.port || (u.protocol === "https:" ? 443 : 80));
-  } catch {
-    return undefined;
-  }
-}
+export { loopbackPort };
 
 /** Base URLs of every provider in an OpenCode config (`provider.*.options.baseURL`). */
 export function providerBaseURLs(config: Record<string, unknown> | undefined): string[] {
@@ -95,6 +86,10 @@ export function projectSpec(input: ProjectSpecInput): ProjectSpec {
     ...(config.autonomous ? { permission: { "*": "allow" } } : {}),
   };
   const urls = [...providerBaseURLs(generated), ...providerBaseURLs(input.opencodeJson?.config)];
+  // Item 9: auth.json entries only for the providers the config uses, none behind a gateway.
+  const configs = [generated, input.opencodeJson?.config];
+  const gated = new Set(providersBehindGateways(configs, viaGateway));
+  const authProviders = providersInUse(configs).filter((p) => !gated.has(p));
   const forwardPorts = [
     ...new Set([
       ...config.egress.hostPorts,
@@ -135,6 +130,7 @@ export function projectSpec(input: ProjectSpecInput): ProjectSpec {
     dataDir: input.state.dataDir,
     password: input.password,
     authFile: input.authFile,
+    authProviders,
     extraMounts,
     limits: resolveLimits(config.limits),
     egress,

@@ -6,20 +6,31 @@
  *     SameSite=Strict session cookie and redirects to `/`;
  *   - every other request needs that cookie (401 otherwise) and is proxied to the sandbox's server
  *     with the Authorization header added, SSE and websockets included;
- *   - a Host header other than 127.0.0.1/localhost on its port is refused (DNS rebinding).
+ *   - a Host header other than 127.0.0.1/localhost on its port is refused (DNS rebinding);
+ *   - no browser cookie reaches the server and no `Set-Cookie` comes back; a foreign Origin, or a
+ *     state-changing request or websocket without the front's Origin, is refused (web-front-policy.ts).
  * The password stays in this process's memory; the browser, its URL and its argv see only a code
  * that is spent on first use.
  */
+import { randomBytes } from "node:crypto";
 import {
   createServer,
   request,
   type IncomingMessage,
-  type OutgoingHttpHeaders,
+  type RequestOptions,
   type Server,
+  type ServerResponse,
 } from "node:http";
 import type { Socket } from "node:net";
 import { authorization, type ServerHandle } from "../opencode/client.js";
-import { LoginCodes, cookieValue, systemClock, withoutCookie, type Clock } from "./login-codes.js";
+import { LoginCodes, cookieValue, systemClock, type Clock } from "./login-codes.js";
+import {
+  browserHeaders,
+  browserRawHeaders,
+  frontHosts,
+  frontVerdict,
+  upstreamHeaders,
+} from "./web-front-policy.js";
 import { listenLoopback } from "../util/listen.js";
 
 export const LOGIN_PATH = "/__ocbox/login";
@@ -36,16 +47,6 @@ export interface WebFront {
 const NOT_LOGGED_IN = `<!doctype html><meta charset="utf-8"><title>ocbox: not logged in</title>
 <p>Not logged in. Run <code>ocbox web</code> in the project for a one-time login link.</p>\n`;
 
-const HOP_BY_HOP = [
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "transfer-encoding",
-  "te",
-  "trailer",
-  "upgrade",
-];
-
 export async function startWebFront(
   target: ServerHandle,
   options: { port?: number; clock?: Clock } = {},
@@ -54,50 +55,32 @@ export async function startWebFront(
   const upstream = new URL(target.url);
   const auth = authorization(target.password);
   let port = 0;
-  const cookieName = () => `ocbox_${port}`;
-  const hostAllowed = (host: string | undefined) =>
-    host === `127.0.0.1:${port}` || host === `localhost:${port}`;
-  const loggedIn = (req: IncomingMessage) => codes.isSession(cookieValue(req.headers.cookie, cookieName()));
-
-  const forwardHeaders = (req: IncomingMessage, keepUpgrade: boolean): OutgoingHttpHeaders => {
-    const headers: OutgoingHttpHeaders = { ...req.headers };
-    if (!keepUpgrade) for (const h of HOP_BY_HOP) delete headers[h];
-    delete headers.cookie;
-    const cookie = withoutCookie(req.headers.cookie, cookieName());
-    if (cookie) headers.cookie = cookie;
-    headers.host = upstream.host;
-    headers.authorization = auth;
-    // The UI's origin is the front; OpenCode checks CORS against its own.
-    if (headers.origin) headers.origin = upstream.origin;
-    return headers;
-  };
+  // A name of its own: another front (or any page) on 127.0.0.1 shares the browser's cookie jar.
+  const cookieName = `ocbox_${randomBytes(9)
+    .toString("base64url")
+    .replace(/[^A-Za-z0-9]/g, "x")}`;
+  const verdict = (req: IncomingMessage, upgrade: boolean) =>
+    frontVerdict(
+      {
+        method: req.method ?? "GET",
+        host: req.headers.host,
+        origin: req.headers.origin,
+        fetchSite: header(req, "sec-fetch-site"),
+        upgrade,
+        loggedIn: codes.isSession(cookieValue(req.headers.cookie, cookieName)),
+      },
+      port,
+    );
 
   const server: Server = createServer((req, res) => {
-    if (!hostAllowed(req.headers.host)) {
-      res.writeHead(421, { "content-type": "text/plain" }).end("wrong host\n");
-      return;
-    }
     const url = new URL(req.url ?? "/", `http://127.0.0.1:${port}`);
-    if (url.pathname === LOGIN_PATH) {
-      const session = codes.redeem(url.searchParams.get("code") ?? "");
-      if (!session) {
-        res
-          .writeHead(401, { "content-type": "text/html", "cache-control": "no-store" })
-          .end(NOT_LOGGED_IN.replace("Not logged in.", "This login link was used or has expired."));
-        return;
-      }
-      res
-        .writeHead(303, {
-          location: "/",
-          "set-cookie": `${cookieName()}=${session}; HttpOnly; SameSite=Strict; Path=/`,
-          "cache-control": "no-store",
-          "referrer-policy": "no-referrer",
-        })
-        .end();
+    if (url.pathname === LOGIN_PATH && frontHosts(port).includes(req.headers.host ?? "")) {
+      login(codes, url, cookieName, res);
       return;
     }
-    if (!loggedIn(req)) {
-      res.writeHead(401, { "content-type": "text/html", "cache-control": "no-store" }).end(NOT_LOGGED_IN);
+    const v = verdict(req, false);
+    if (!v.pass) {
+      refuse(res, v.status, v.reason);
       return;
     }
     const up = request(
@@ -106,13 +89,10 @@ export async function startWebFront(
         port: upstream.port,
         method: req.method,
         path: req.url,
-        headers: forwardHeaders(req, false),
+        headers: upstreamHeaders(req.headers, upstream, auth, false),
       },
       (upRes) => {
-        const headers = { ...upRes.headers };
-        delete headers["www-authenticate"];
-        for (const h of HOP_BY_HOP) delete headers[h];
-        res.writeHead(upRes.statusCode ?? 502, headers);
+        res.writeHead(upRes.statusCode ?? 502, browserHeaders(upRes.headers));
         res.flushHeaders();
         upRes.pipe(res);
       },
@@ -126,36 +106,18 @@ export async function startWebFront(
   });
 
   server.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) => {
-    if (!hostAllowed(req.headers.host) || !loggedIn(req)) {
-      socket.end("HTTP/1.1 401 Unauthorized\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+    const v = verdict(req, true);
+    if (!v.pass) {
+      socket.end(`HTTP/1.1 ${v.status} Refused\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
       return;
     }
-    const up = request({
+    proxyUpgrade(req, socket, head, {
       host: upstream.hostname,
       port: upstream.port,
       method: req.method,
       path: req.url,
-      headers: forwardHeaders(req, true),
+      headers: upstreamHeaders(req.headers, upstream, auth, true),
     });
-    up.on("upgrade", (upRes, upSocket, upHead) => {
-      const lines = [`HTTP/1.1 ${upRes.statusCode ?? 101} ${upRes.statusMessage ?? "Switching Protocols"}`];
-      for (let i = 0; i < upRes.rawHeaders.length; i += 2)
-        lines.push(`${upRes.rawHeaders[i]}: ${upRes.rawHeaders[i + 1]}`);
-      socket.write(`${lines.join("\r\n")}\r\n\r\n`);
-      if (upHead.length) socket.write(upHead);
-      if (head.length) upSocket.write(head);
-      upSocket.pipe(socket).pipe(upSocket);
-      upSocket.on("error", () => socket.destroy());
-      socket.on("error", () => upSocket.destroy());
-    });
-    up.on("response", (upRes) => {
-      socket.end(
-        `HTTP/1.1 ${upRes.statusCode ?? 502} ${upRes.statusMessage ?? ""}\r\ncontent-length: 0\r\n\r\n`,
-      );
-      upRes.resume();
-    });
-    up.on("error", () => socket.destroy());
-    up.end();
   });
 
   const bound = await listenLoopback(server, options.port ?? 0);
@@ -171,4 +133,62 @@ export async function startWebFront(
         server.close(() => resolve());
       }),
   };
+}
+
+function refuse(res: ServerResponse, status: number, reason: string): void {
+  if (status === 401) {
+    res.writeHead(401, { "content-type": "text/html", "cache-control": "no-store" }).end(NOT_LOGGED_IN);
+    return;
+  }
+  res.writeHead(status, { "content-type": "text/plain", "cache-control": "no-store" }).end(`${reason}\n`);
+}
+
+/** `/__ocbox/login?code=C`: spend the code, set the session cookie, go to `/`. */
+function login(codes: LoginCodes, url: URL, cookieName: string, res: ServerResponse): void {
+  const session = codes.redeem(url.searchParams.get("code") ?? "");
+  if (!session) {
+    res
+      .writeHead(401, { "content-type": "text/html", "cache-control": "no-store" })
+      .end(NOT_LOGGED_IN.replace("Not logged in.", "This login link was used or has expired."));
+    return;
+  }
+  res
+    .writeHead(303, {
+      location: "/",
+      "set-cookie": `${cookieName}=${session}; HttpOnly; SameSite=Strict; Path=/`,
+      "cache-control": "no-store",
+      "referrer-policy": "no-referrer",
+    })
+    .end();
+}
+
+/** Carry a checked upgrade (websocket) to the server and splice the two sockets. */
+function proxyUpgrade(req: IncomingMessage, socket: Socket, head: Buffer, options: RequestOptions): void {
+  const up = request(options);
+  up.on("upgrade", (upRes, upSocket, upHead) => {
+    const lines = [
+      `HTTP/1.1 ${upRes.statusCode ?? 101} ${upRes.statusMessage ?? "Switching Protocols"}`,
+      ...browserRawHeaders(upRes.rawHeaders),
+    ];
+    socket.write(`${lines.join("\r\n")}\r\n\r\n`);
+    if (upHead.length) socket.write(upHead);
+    if (head.length) upSocket.write(head);
+    upSocket.pipe(socket).pipe(upSocket);
+    upSocket.on("error", () => socket.destroy());
+    socket.on("error", () => upSocket.destroy());
+  });
+  up.on("response", (upRes) => {
+    socket.end(
+      `HTTP/1.1 ${upRes.statusCode ?? 502} ${upRes.statusMessage ?? ""}\r\ncontent-length: 0\r\n\r\n`,
+    );
+    upRes.resume();
+  });
+  up.on("error", () => socket.destroy());
+  req.on("error", () => up.destroy());
+  up.end();
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
 }

@@ -55,6 +55,8 @@ export function isConnectionError(e: unknown): boolean {
     code === "ENOENT" ||
     code === "EACCES" ||
     code === "ECONNRESET" ||
+    code === "EPIPE" ||
+    code === "ETIMEDOUT" ||
     code === "EHOSTUNREACH"
   );
 }

@@ -1,7 +1,8 @@
 import { PassThrough } from "node:stream";
 import type Docker from "dockerode";
 import { OcboxError, tail } from "../errors.js";
-import { chooseEndpoint, dockerClient, engineUnavailable, isConnectionError } from "./connect.js";
+import { chooseEndpoint, dockerClient, isConnectionError } from "./connect.js";
+import { engineError, statusCode } from "./engine-errors.js";
 import type {
   AttachedExec,
   ContainerProcess,
@@ -27,10 +28,6 @@ interface ProgressEvent {
   errorDetail?: { message?: string };
 }
 
-function statusCode(e: unknown): number | undefined {
-  return (e as { statusCode?: number } | undefined)?.statusCode;
-}
-
 /** The Docker Engine API through dockerode. Also serves Podman's Docker-compatible socket. */
 export class DockerEngine implements Engine {
   readonly endpoint: string;
@@ -42,17 +39,36 @@ export class DockerEngine implements Engine {
     this.docker = dockerClient(choice);
   }
 
-  /** Run an engine call; a refused socket becomes ENGINE_UNAVAILABLE with the fix. */
-  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  /** True once the engine has answered a call: a refused socket after that means it went away. */
+  private answered = false;
+
+  /**
+   * Run an engine call. Only the statuses in `expected` (the ones the caller means: 404 gone, 304
+   * not modified, 409 removal in progress) become `fallback`; every other failure is a typed error
+   * (engineError): a refused socket is ENGINE_UNAVAILABLE, "stopped answering" once it had answered.
+   */
+  private async call<T>(what: string, fn: () => Promise<T>): Promise<T>;
+  private async call<T, U>(
+    what: string,
+    fn: () => Promise<T>,
+    expected: readonly number[],
+    fallback: U,
+  ): Promise<T | U>;
+  private async call<T, U>(
+    what: string,
+    fn: () => Promise<T>,
+    expected: readonly number[] = [],
+    fallback?: U,
+  ): Promise<T | U | undefined> {
     try {
-      return await fn();
+      const value = await fn();
+      this.answered = true;
+      return value;
     } catch (e) {
-      if (e instanceof OcboxError) throw e;
-      if (isConnectionError(e)) throw engineUnavailable(this.endpoint, e);
-      throw new OcboxError("ENGINE", `engine call failed: ${what}`, {
-        cause: e,
-        detail: e instanceof Error ? e.message : String(e),
-      });
+      const code = statusCode(e);
+      if (code !== undefined) this.answered = true;
+      if (code !== undefined && expected.includes(code)) return fallback;
+      throw engineError(this.endpoint, what, e, this.answered);
     }
   }
 
@@ -71,21 +87,23 @@ export class DockerEngine implements Engine {
   }
 
   async imageId(ref: string): Promise<string | undefined> {
-    try {
-      const info = await this.docker.getImage(ref).inspect();
-      return info.Id;
-    } catch (e) {
-      if (statusCode(e) === 404) return undefined;
-      return this.call("inspect image", () => Promise.reject(e instanceof Error ? e : new Error(String(e))));
-    }
+    const info = await this.call(
+      "inspect image",
+      () => this.docker.getImage(ref).inspect(),
+      [404],
+      undefined,
+    );
+    return info?.Id;
   }
 
   async imageSize(ref: string): Promise<number | undefined> {
-    try {
-      return (await this.docker.getImage(ref).inspect()).Size;
-    } catch {
-      return undefined;
-    }
+    const info = await this.call(
+      "inspect image",
+      () => this.docker.getImage(ref).inspect(),
+      [404],
+      undefined,
+    );
+    return info?.Size;
   }
 
   async buildImage(
@@ -126,6 +144,7 @@ export class DockerEngine implements Engine {
       );
     }).catch((e: unknown) => {
       if (e instanceof OcboxError) throw e;
+      if (isConnectionError(e)) throw engineError(this.endpoint, "build", e, true);
       throw new OcboxError(
         "IMAGE_BUILD",
         `image build failed: ${e instanceof Error ? e.message : String(e)}`,
@@ -147,6 +166,10 @@ export class DockerEngine implements Engine {
           else if (event.status) onLine?.(`${event.id ? `${event.id}: ` : ""}${event.status}`);
         },
       );
+    }).catch((e: unknown) => {
+      // The registry's refusal stays a plain error (the caller says what it means); a dropped
+      // engine connection is the engine's.
+      throw isConnectionError(e) ? engineError(this.endpoint, `pull ${ref}`, e, true) : e;
     });
   }
 
@@ -165,11 +188,12 @@ export class DockerEngine implements Engine {
   }
 
   async removeImage(ref: string): Promise<void> {
-    try {
-      await this.docker.getImage(ref).remove({ force: true });
-    } catch (e) {
-      if (statusCode(e) !== 404) throw e;
-    }
+    await this.call(
+      "remove image",
+      () => this.docker.getImage(ref).remove({ force: true }),
+      [404],
+      undefined,
+    );
   }
 
   async createVolume(name: string, labels: Record<string, string>, driverOpts: Record<string, string>) {
@@ -179,12 +203,12 @@ export class DockerEngine implements Engine {
   }
 
   async removeVolume(name: string): Promise<void> {
-    try {
-      await this.docker.getVolume(name).remove({ force: true });
-    } catch (e) {
-      if (statusCode(e) === 404) return;
-      await this.call("remove volume", () => Promise.reject(e instanceof Error ? e : new Error(String(e))));
-    }
+    await this.call(
+      "remove volume",
+      () => this.docker.getVolume(name).remove({ force: true }),
+      [404],
+      undefined,
+    );
   }
 
   async listVolumes(labelFilter: string[]) {
@@ -256,43 +280,39 @@ export class DockerEngine implements Engine {
   }
 
   async stopContainer(id: string, timeoutS: number): Promise<void> {
-    try {
-      await this.docker.getContainer(id).stop({ t: timeoutS });
-    } catch (e) {
-      const code = statusCode(e);
-      if (code === 304 || code === 404) return;
-      await this.call("stop container", () => Promise.reject(e instanceof Error ? e : new Error(String(e))));
-    }
+    // 304: already stopped; 404: already gone.
+    await this.call(
+      "stop container",
+      () => this.docker.getContainer(id).stop({ t: timeoutS }),
+      [304, 404],
+      undefined,
+    );
   }
 
   async removeContainer(id: string): Promise<void> {
-    try {
-      await this.docker.getContainer(id).remove({ force: true, v: true });
-    } catch (e) {
-      const code = statusCode(e);
-      // 404: already gone; 409: removal already in progress.
-      if (code === 404 || code === 409) return;
-      await this.call("remove container", () =>
-        Promise.reject(e instanceof Error ? e : new Error(String(e))),
-      );
-    }
+    // 404: already gone; 409: removal already in progress.
+    await this.call(
+      "remove container",
+      () => this.docker.getContainer(id).remove({ force: true, v: true }),
+      [404, 409],
+      undefined,
+    );
   }
 
   async containerState(id: string): Promise<ContainerState | undefined> {
-    try {
-      const info = await this.docker.getContainer(id).inspect();
-      return {
-        running: info.State.Running,
-        exitCode: info.State.Running ? undefined : info.State.ExitCode,
-        health: info.State.Health?.Status,
-        startedAt: info.State.StartedAt,
-      };
-    } catch (e) {
-      if (statusCode(e) === 404) return undefined;
-      return this.call("inspect container", () =>
-        Promise.reject(e instanceof Error ? e : new Error(String(e))),
-      );
-    }
+    const info = await this.call(
+      "inspect container",
+      () => this.docker.getContainer(id).inspect(),
+      [404],
+      undefined,
+    );
+    if (!info) return undefined;
+    return {
+      running: info.State.Running,
+      exitCode: info.State.Running ? undefined : info.State.ExitCode,
+      health: info.State.Health?.Status,
+      startedAt: info.State.StartedAt,
+    };
   }
 
   async listContainers(labelFilter: string[], all = true): Promise<ContainerSummary[]> {
@@ -354,14 +374,14 @@ export class DockerEngine implements Engine {
   }
 
   async logsTail(id: string, lines: number): Promise<string> {
-    try {
-      const buffer = await this.docker
-        .getContainer(id)
-        .logs({ follow: false, stdout: true, stderr: true, tail: lines });
-      return demuxBuffer(buffer);
-    } catch {
-      return "";
-    }
+    // 404: the container is gone, and its log with it.
+    const buffer = await this.call(
+      "read logs",
+      () => this.docker.getContainer(id).logs({ follow: false, stdout: true, stderr: true, tail: lines }),
+      [404],
+      undefined,
+    );
+    return buffer === undefined ? "" : demuxBuffer(buffer);
   }
 
   async exec(
@@ -409,32 +429,36 @@ export class DockerEngine implements Engine {
     return execAttachedDocker(this.docker, (what, fn) => this.call(what, fn), id, argv, streams, options);
   }
 
+  /** One stats sample; undefined when the container is gone (404) or not running (no usage). */
+  private async rawStats(id: string): Promise<DockerStats | undefined> {
+    return await this.call(
+      "read stats",
+      () => this.docker.getContainer(id).stats({ stream: false }),
+      [404],
+      undefined,
+    );
+  }
+
   async memoryUsage(id: string): Promise<number | undefined> {
-    try {
-      const stats = (await this.docker.getContainer(id).stats({ stream: false })) as {
-        memory_stats?: { usage?: number; stats?: Record<string, number> };
-      };
-      const m = stats.memory_stats;
-      if (!m?.usage) return undefined;
-      const cache = m.stats?.total_inactive_file ?? m.stats?.inactive_file ?? m.stats?.cache ?? 0;
-      return m.usage - cache;
-    } catch {
-      return undefined;
-    }
+    const m = (await this.rawStats(id))?.memory_stats;
+    if (!m?.usage) return undefined;
+    const cache = m.stats?.total_inactive_file ?? m.stats?.inactive_file ?? m.stats?.cache ?? 0;
+    return m.usage - cache;
   }
 
   async stats(id: string): Promise<ContainerStats | undefined> {
-    const raw = (await this.docker
-      .getContainer(id)
-      .stats({ stream: false })
-      .catch(() => undefined)) as DockerStats | undefined;
+    const raw = await this.rawStats(id);
     if (!raw?.memory_stats?.usage) return undefined;
     return statsFromDocker(raw);
   }
 
   async top(id: string): Promise<ContainerProcess[]> {
-    const raw = (await this.call("top", () =>
-      this.docker.getContainer(id).top({ ps_args: "-o pid,user,args" }),
+    // 404: gone; 409: not running. Either way no processes.
+    const raw = (await this.call(
+      "top",
+      () => this.docker.getContainer(id).top({ ps_args: "-o pid,user,args" }),
+      [404, 409],
+      {},
     )) as {
       Titles?: string[];
       Processes?: string[][];
@@ -450,28 +474,27 @@ export class DockerEngine implements Engine {
   }
 
   async networkMembers(network: string): Promise<NetworkMember[] | undefined> {
-    let name: string;
-    try {
-      name = ((await this.docker.getNetwork(network).inspect()) as { Name: string }).Name;
-    } catch (e) {
-      if (statusCode(e) === 404) return undefined;
-      return this.call("inspect network", () =>
-        Promise.reject(e instanceof Error ? e : new Error(String(e))),
-      );
-    }
+    const net = (await this.call(
+      "inspect network",
+      () => this.docker.getNetwork(network).inspect(),
+      [404],
+      undefined,
+    )) as { Name: string } | undefined;
+    if (!net) return undefined;
+    const name = net.Name;
     // Stopped containers keep their endpoint config, so the filter finds them too.
     const list = await this.call("list containers", () =>
       this.docker.listContainers({ all: true, filters: JSON.stringify({ network: [name] }) }),
     );
     const members = await Promise.all(
       list.map(async (c): Promise<NetworkMember | undefined> => {
-        const info = await this.docker
-          .getContainer(c.Id)
-          .inspect()
-          .catch((e: unknown) => {
-            if (statusCode(e) === 404) return undefined; // removed meanwhile
-            throw e;
-          });
+        // 404: removed meanwhile.
+        const info = await this.call(
+          "inspect container",
+          () => this.docker.getContainer(c.Id).inspect(),
+          [404],
+          undefined,
+        );
         if (!info) return undefined;
         const ep = info.NetworkSettings.Networks[name];
         const ipv4 = info.State.Running ? ep?.IPAddress : undefined;

@@ -1,3 +1,7 @@
+import { z } from "zod";
+import { OcboxError } from "../errors.js";
+import { zodIssues } from "../util/versioned-file.js";
+
 /**
  * Every resource ocbox creates carries these labels, so that it can be found, attributed to the
  * process that made it, and reaped when that process is gone.
@@ -19,6 +23,8 @@ export const LABEL = {
   runDir: "dev.ocbox.run-dir",
   /** Host directory staged for the egress sidecar (proxy config, access log); on the egress container. */
   egressDir: "dev.ocbox.egress-dir",
+  /** The egress dir's control record (egress/control.ts), in a dir of ocbox's that no container mounts. */
+  egressControl: "dev.ocbox.egress-control",
   port: "dev.ocbox.port",
   /** "AGENT_UID:GID>HOST_UID:GID" while the workspace is lent to the agent user (host root). */
   loan: "dev.ocbox.loan",
@@ -28,7 +34,11 @@ export const LABEL = {
   /** A cache volume's workspace-relative dir, and the "uid:gid" its root was given to. */
   cachePath: "dev.ocbox.cache.path",
   cacheOwner: "dev.ocbox.cache.owner",
+  /** The label format (LABELS_VERSION); absent on resources of an ocbox before versions: 1. */
+  version: "dev.ocbox.labels.version",
 } as const;
+
+export const LABELS_VERSION = 1;
 
 /** "apt" and "apt-prefix": the apt helper and its package volume (C9, only with `apt.allow`). */
 export type ResourceRole = "agent" | "egress" | "sockets" | "apt" | "apt-prefix";
@@ -50,6 +60,7 @@ export interface LabelInput {
   workspace?: string;
   runDir?: string;
   egressDir?: string;
+  egressControl?: string;
   port?: number;
   loan?: string;
 }
@@ -57,6 +68,7 @@ export interface LabelInput {
 export function resourceLabels(input: LabelInput): Record<string, string> {
   return {
     [LABEL.managed]: "true",
+    [LABEL.version]: String(LABELS_VERSION),
     [LABEL.sandbox]: input.sandboxId,
     [LABEL.run]: input.runId,
     [LABEL.role]: input.role,
@@ -68,18 +80,94 @@ export function resourceLabels(input: LabelInput): Record<string, string> {
     ...(input.workspace === undefined ? {} : { [LABEL.workspace]: input.workspace }),
     ...(input.runDir === undefined ? {} : { [LABEL.runDir]: input.runDir }),
     ...(input.egressDir === undefined ? {} : { [LABEL.egressDir]: input.egressDir }),
+    ...(input.egressControl === undefined ? {} : { [LABEL.egressControl]: input.egressControl }),
     ...(input.port === undefined ? {} : { [LABEL.port]: String(input.port) }),
     ...(input.loan === undefined ? {} : { [LABEL.loan]: input.loan }),
   };
 }
 
-/** The owner recorded on a resource, if its labels carry one. */
+/** The label format of a resource: absent (an ocbox before versions) is 1; unreadable is NaN. */
+export function labelsVersion(labels: Record<string, string>): number {
+  const v = labels[LABEL.version];
+  return v === undefined ? 1 : /^[1-9]\d*$/.test(v) ? Number(v) : Number.NaN;
+}
+
+const decimal = z
+  .string()
+  .regex(/^[1-9]\d*$/)
+  .transform(Number);
+const ownerSchema = z.object({
+  [LABEL.ownerHost]: z.string().min(1),
+  [LABEL.ownerPid]: decimal,
+  [LABEL.ownerStart]: z.string().default(""),
+});
+
+/** The owner recorded on a resource, if its labels carry a well-formed one (checked with zod). */
 export function ownerOf(labels: Record<string, string> | undefined): Owner | undefined {
   if (!labels) return undefined;
-  const host = labels[LABEL.ownerHost];
-  const pid = Number(labels[LABEL.ownerPid]);
-  if (!host || !Number.isInteger(pid) || pid <= 0) return undefined;
-  return { host, pid, start: labels[LABEL.ownerStart] ?? "" };
+  const parsed = ownerSchema.safeParse(labels);
+  if (!parsed.success) return undefined;
+  const o = parsed.data;
+  return { host: o[LABEL.ownerHost], pid: o[LABEL.ownerPid], start: o[LABEL.ownerStart] };
+}
+
+const agentLabelsSchema = z.object({
+  [LABEL.sandbox]: z.string().min(1),
+  [LABEL.run]: z.string().min(1),
+  [LABEL.workspace]: z.string().default(""),
+  [LABEL.port]: z
+    .string()
+    .regex(/^\d{1,5}$/)
+    .transform(Number)
+    .pipe(z.number().max(65535))
+    .default(0),
+  [LABEL.lifetime]: z.enum(["session", "detached"]).default("session"),
+  [LABEL.startedAt]: z.string().min(1).optional(),
+  [LABEL.ownerPid]: decimal.optional(),
+});
+
+export interface AgentLabels {
+  sandboxId: string;
+  runId: string;
+  workspace: string;
+  port: number;
+  lifetime: "session" | "detached";
+  startedAt: string | undefined;
+  ownerPid: number;
+}
+
+/**
+ * What ocbox reads back from an agent container's labels, checked with zod. Labels of a newer
+ * label format, or that do not parse, are an error naming the container and the fix. Pure.
+ */
+export function agentLabels(name: string, labels: Record<string, string>): AgentLabels {
+  const version = labelsVersion(labels);
+  const fix = `Remove it with \`docker rm -f ${name}\`, or use the ocbox that made it.`;
+  if (!(version <= LABELS_VERSION))
+    throw new OcboxError(
+      "ENGINE",
+      `container ${name} carries ocbox labels of version ${labels[LABEL.version]}`,
+      {
+        detail: `this ocbox reads version ${LABELS_VERSION}`,
+        fix,
+      },
+    );
+  const parsed = agentLabelsSchema.safeParse(labels);
+  if (!parsed.success)
+    throw new OcboxError("ENGINE", `container ${name} carries ocbox labels this ocbox cannot read`, {
+      detail: zodIssues(parsed.error),
+      fix,
+    });
+  const l = parsed.data;
+  return {
+    sandboxId: l[LABEL.sandbox],
+    runId: l[LABEL.run],
+    workspace: l[LABEL.workspace],
+    port: l[LABEL.port],
+    lifetime: l[LABEL.lifetime],
+    startedAt: l[LABEL.startedAt],
+    ownerPid: l[LABEL.ownerPid] ?? 0,
+  };
 }
 
 export type Liveness = "alive" | "dead" | "unknown";
@@ -96,6 +184,8 @@ export function shouldReap(
 ): boolean {
   if (labels?.[LABEL.managed] !== "true") return false;
   if (labels[LABEL.lifetime] === "detached") return false;
+  // A newer ocbox's resource (or unreadable labels): that ocbox judges it, not this one.
+  if (!(labelsVersion(labels) <= LABELS_VERSION)) return false;
   const owner = ownerOf(labels);
   if (!owner) return false;
   if (owner.host !== thisHost) return false;

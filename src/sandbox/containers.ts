@@ -146,7 +146,11 @@ export function egressContainer(
       OCBOX_FORWARD_PORTS: spec.forwardPorts.join(" "),
       OCBOX_PUBLISH: `127.0.0.1:${hostPort}`,
       ...(egress
-        ? { OCBOX_PROXY_PORT: String(egress.proxyPort), OCBOX_RELAYS: egress.relays.join(" ") }
+        ? {
+            OCBOX_PROXY_PORT: String(egress.proxyPort),
+            OCBOX_RELAYS: egress.relays.join(" "),
+            OCBOX_GATEWAY_RELAYS: egress.gatewayRelays.join(" "),
+          }
         : {}),
     },
     networkMode: "host",

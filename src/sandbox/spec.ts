@@ -32,9 +32,12 @@ export interface SandboxSpec {
   password?: string;
   /**
    * Host auth.json to copy (0600) into the run dir and mount where OpenCode reads it; needs `dataDir`.
-   * The host file is only read. A missing file stages `{}`.
+   * The host file is only read. A missing file stages `{}`. Only the entries of `authProviders`
+   * are copied, and never one holding a gateway's key (auth-copy.ts).
    */
   authFile?: string;
+  /** The providers whose auth.json entries the sandbox gets (the plan decides); absent: none. */
+  authProviders?: string[];
   /** More bind mounts of the agent container (the project's opencode.json read-only over itself). */
   extraMounts?: Mount[];
   /** The egress proxy's allowlist and model gateways; absent: the proxy allows nothing. */

@@ -21,8 +21,11 @@ import {
 import { startAptHelper } from "./apt-helper.js";
 import { prepareCacheVolumes } from "./cache-volume-init.js";
 import { lendWorkspace, loanLabel, needsOwnershipLoan, returnWorkspace } from "./ownership.js";
+import { authCopy } from "./auth-copy.js";
 import { createRunDir, newPassword, removeRunDir } from "./run-dir.js";
+import { refuseSharedTree } from "./shared-tree.js";
 import type { SandboxSpec } from "./spec.js";
+import { checkWorkspaceBoundary } from "./workspace-guard.js";
 
 const LISTENING = /opencode server listening on/;
 
@@ -102,6 +105,7 @@ export async function startSandbox(
   cleanup.add("stop following logs", () => Promise.resolve(follow.abort()));
 
   try {
+    await checkWorkspaceBoundary(spec.workspace);
     let port = spec.hostPort;
     if (port !== 0 && (await portInUse(port))) {
       throw new OcboxError("SANDBOX_START", `port ${port} on 127.0.0.1 is already in use`, {
@@ -113,7 +117,7 @@ export async function startSandbox(
     const runDir = await createRunDir(owner, spec.agentUser, {
       "server-password": password,
       ...(spec.opencodeConfig ? { "opencode.json": JSON.stringify(spec.opencodeConfig, null, 2) } : {}),
-      ...(spec.authFile !== undefined ? { "auth.json": await readAuthFile(spec.authFile) } : {}),
+      ...(spec.authFile !== undefined ? { "auth.json": await authFileCopy(spec, spec.authFile) } : {}),
     });
     cleanup.add("remove run dir", () => removeRunDir(runDir));
     const egress = await prepareEgress(
@@ -141,7 +145,7 @@ export async function startSandbox(
         workspace: spec.workspace,
         runDir,
         // The reaper keeps a staged dir while a container names it (detached sandboxes outlive us).
-        ...(role === "egress" ? { egressDir: egress.dir } : {}),
+        ...(role === "egress" ? { egressDir: egress.dir, egressControl: egress.controlFile } : {}),
         port,
         ...(loan ? { loan } : {}),
       });
@@ -158,6 +162,8 @@ export async function startSandbox(
     }
 
     if (loan) {
+      // Never lend a tree another live sandbox uses: its agent could rewrite it under the walk.
+      await refuseSharedTree(engine, spec.workspace, { sandboxId: spec.sandboxId, runId: spec.runId });
       await lendWorkspace(spec.workspace, spec.hostUser, spec.agentUser);
       cleanup.add("give the workspace back", () =>
         returnWorkspace(spec.workspace, spec.hostUser, spec.agentUser),
@@ -181,21 +187,30 @@ export async function startSandbox(
           agentContainer(spec, names, runDir, labels("agent"), egress, await dockerSocketGid(spec)),
         ),
     );
+    // Again now that our agent's labels are in the engine: of two starts on one tree at once, each
+    // sees the other here, so neither runs on a tree the other was lent.
+    if (loan)
+      await refuseSharedTree(engine, spec.workspace, { sandboxId: spec.sandboxId, runId: spec.runId });
     const createMs = performance.now() - started;
 
     options.signal?.throwIfAborted();
     await Promise.all([engine.startContainer(egressId), engine.startContainer(agentId)]);
 
+    // A follow that cannot start is not an error of its own here: assertAlive's state check
+    // reports an engine that stopped answering, and a container that exited, as what they are.
+    const ignoreFollow = () => undefined;
     const listening = new Promise<void>((resolve) => {
-      void engine.followLogs(
-        agentId,
-        (line) => {
-          remember(line, "agent");
-          if (LISTENING.test(line)) resolve();
-        },
-        follow.signal,
-      );
-      void engine.followLogs(egressId, (line) => remember(line, "egress"), follow.signal);
+      engine
+        .followLogs(
+          agentId,
+          (line) => {
+            remember(line, "agent");
+            if (LISTENING.test(line)) resolve();
+          },
+          follow.signal,
+        )
+        .catch(ignoreFollow);
+      engine.followLogs(egressId, (line) => remember(line, "egress"), follow.signal).catch(ignoreFollow);
     });
     const assertAlive = async () => {
       for (const [id, what] of [
@@ -313,14 +328,19 @@ async function dockerSocketGid(spec: SandboxSpec): Promise<number | undefined> {
   return st.gid;
 }
 
-/** The host auth.json's content for a per-container copy; `{}` when there is none. Never written. */
-async function readAuthFile(file: string): Promise<string> {
-  return readFile(file, "utf8").catch((e: NodeJS.ErrnoException) => {
+/**
+ * The per-container copy of the host auth.json: only the providers the plan named, none holding a
+ * gateway's key; `{}` when there is no file. The host file is only read.
+ */
+async function authFileCopy(spec: SandboxSpec, file: string): Promise<string> {
+  const text = await readFile(file, "utf8").catch((e: NodeJS.ErrnoException) => {
     if (e.code === "ENOENT") return "{}";
     throw new OcboxError("SANDBOX_START", `cannot read ${file}: ${e.code ?? e.message}`, {
       fix: "Check the file's permissions, or move it away to start without OpenCode credentials.",
     });
   });
+  const keys = (spec.egress?.gateways ?? []).flatMap((g) => (g.key !== undefined ? [g.key] : []));
+  return authCopy(text, file, spec.authProviders ?? [], keys).text;
 }
 
 /** A short random id for a run. */

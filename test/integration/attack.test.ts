@@ -133,9 +133,12 @@ describe("attack suite: from inside a running sandbox, every way out fails", () 
     mirrorIp = (await lookup(mirror, { family: 4 })).address;
     // The default bridge's gateway: an address of the host itself.
     const bridge = (await docker.getNetwork("bridge").inspect()) as {
-      IPAM?: { Config?: Array<{ Gateway?: string }> };
+      IPAM?: { Config?: Array<{ Gateway?: string; Subnet?: string }> };
     };
-    bridgeIp = bridge.IPAM?.Config?.find((c) => c.Gateway)?.Gateway ?? "";
+    const config = bridge.IPAM?.Config ?? [];
+    // dockerd records the gateway only when it was set; otherwise it is the subnet's first address.
+    const subnet = config.find((c) => /^\d+\.\d+\.\d+\.\d+\/\d+$/.test(c.Subnet ?? ""))?.Subnet;
+    bridgeIp = config.find((c) => c.Gateway)?.Gateway ?? (subnet ? subnet.replace(/\.\d+\/\d+$/, ".1") : "");
     if (!bridgeIp) throw new Error("the engine's bridge network has no gateway address");
     const images = await ensureImages(engine);
     // The model server, behind a front that records the Authorization header it receives.

@@ -17,6 +17,8 @@ const paths = {
   pidFile: "/t/squid.pid",
   localAddrs: "/t/local-addrs",
   errorDir: "/opt/errors",
+  gatewayPem: "/t/gw.pem",
+  relayCert: "/t/relay.crt",
 };
 
 describe("allowlist", () => {
@@ -96,18 +98,89 @@ describe("squid config", () => {
     const conf = squidConfig({
       allow: [],
       proxyPort: 40000,
-      gateways: [{ name: "gw0", listenPort: 40001, upstream: "https://api.openai.com", key: "sk-test-123" }],
+      gateways: [
+        {
+          name: "gw0",
+          listenPort: 40001,
+          agentPort: 9101,
+          upstream: "https://api.openai.com",
+          key: "sk-test-123",
+        },
+      ],
       paths: { ...paths, caFile: "/e/ca.crt" },
     });
+    // TLS that takes only the relay's client certificate: nothing else on the host's loopback gets in.
     expect(conf).toContain(
-      "http_port 127.0.0.1:40001 accel defaultsite=api.openai.com:443 no-vhost name=gw0",
+      "https_port 127.0.0.1:40001 accel vhost defaultsite=api.openai.com:443 name=gw0 tls-cert=/t/gw.pem clientca=/t/relay.crt",
     );
     expect(conf).toContain(
-      "cache_peer api.openai.com parent 443 0 no-query no-digest originserver name=gw0_up tls tls-servername=api.openai.com tls-cafile=/e/ca.crt",
+      "cache_peer api.openai.com parent 443 0 no-query no-digest originserver forceddomain=api.openai.com name=gw0_up tls tls-servername=api.openai.com tls-cafile=/e/ca.crt",
     );
     expect(conf).toContain("request_header_access Authorization deny gw0");
     expect(conf).toContain('request_header_add Authorization "Bearer sk-test-123" gw0');
-    expect(conf.indexOf("http_access allow gw0")).toBeLessThan(conf.indexOf("http_access deny all"));
+    // Host and port as the agent uses them, then inference only; the rest is refused with a page.
+    const access = conf.split("\n").filter((l) => /^(http_access|deny_info) .*gw0/.test(l));
+    expect(access).toEqual([
+      "http_access deny gw0 !ocbox_gw_host",
+      "http_access deny gw0 !gw0_port",
+      "http_access deny gw0 ocbox_gw_refused",
+      "http_access allow gw0 ocbox_gw_post ocbox_gw_inference",
+      "http_access allow gw0 ocbox_gw_get ocbox_gw_models",
+      "http_access deny gw0",
+      "deny_info ERR_OCBOX_GATEWAY gw0",
+    ]);
+    expect(conf).toContain("acl gw0_port port 9101");
+    expect(conf).toContain("request_header_access X-HTTP-Method-Override deny gw0");
+    expect(conf.indexOf("http_access deny gw0\n")).toBeLessThan(conf.indexOf("http_access deny all"));
+  });
+
+  it("the gateway's path rules pass inference and models only", () => {
+    const conf = squidConfig({
+      allow: [],
+      proxyPort: 1,
+      gateways: [{ name: "gw0", listenPort: 2, agentPort: 3, upstream: "http://127.0.0.1:8080" }],
+      paths,
+    });
+    const regex = (acl: string) => {
+      const line = conf.split("\n").find((l) => l.startsWith(`acl ${acl} urlpath_regex `)) ?? "";
+      const m = /urlpath_regex (-i )?(\S+)$/.exec(line);
+      return new RegExp(m?.[2] ?? "^$", m?.[1] ? "i" : "");
+    };
+    const inference = regex("ocbox_gw_inference");
+    const models = regex("ocbox_gw_models");
+    const refused = regex("ocbox_gw_refused");
+    const post = (p: string) => inference.test(p) && !refused.test(p);
+    const get = (p: string) => models.test(p) && !refused.test(p);
+    for (const p of [
+      "/v1/chat/completions",
+      "/chat/completions",
+      "/api/v1/chat/completions",
+      "/openai/v1/responses",
+      "/v1/completions",
+      "/v1/embeddings",
+      "/v1/messages",
+      "/v1/chat/completions?api-version=2024-10-01",
+    ])
+      expect(post(p), p).toBe(true);
+    for (const p of [
+      "/v1/files",
+      "/v1/batches",
+      "/v1/fine_tuning/jobs",
+      "/v1/fine-tunes",
+      "/v1/files/chat/completions",
+      "/v1/uploads",
+      "/v1/chat/completions/../../files",
+      "/v1/files/..%2fchat/completions",
+      "/v1/messages/batches",
+      "/v1/responses/resp_1",
+      "/a/b/c/d/chat/completions",
+      "/v1/models",
+    ])
+      expect(post(p), p).toBe(false);
+    for (const p of ["/v1/models", "/models", "/v1/models/qwen3-8b", "/v1/models/meta-llama/Llama-3.1-8B"])
+      expect(get(p), p).toBe(true);
+    for (const p of ["/v1/files", "/v1/models/../files", "/v1/files/models", "/v1/chat/completions"])
+      expect(get(p), p).toBe(false);
   });
 
   it("a key a header cannot carry is refused with a fix", () => {
@@ -115,7 +188,9 @@ describe("squid config", () => {
       squidConfig({
         allow: [],
         proxyPort: 1,
-        gateways: [{ name: "gw0", listenPort: 2, upstream: "http://127.0.0.1:8080", key: 'a"b' }],
+        gateways: [
+          { name: "gw0", listenPort: 2, agentPort: 3, upstream: "http://127.0.0.1:8080", key: 'a"b' },
+        ],
         paths,
       }),
     ).toThrow(/cannot carry/);
@@ -133,7 +208,10 @@ describe("decision log", () => {
     "1795444436.744 40000 GET 203.0.113.80 80 - 403 TCP_DENIED - -",
     "1795444436.776 40000 CONNECT deb.debian.org 8443 deb.debian.org 200 TCP_DENIED bump -",
     "1795444436.800 40000 CONNECT deb.debian.org 443 - 403 TCP_DENIED - -",
-    "1795444436.900 40001 POST 127.0.0.1 38080 - 200 TCP_MISS - 127.0.0.1",
+    "1795444436.900 40001 POST 127.0.0.1 38080 - 200 TCP_MISS - 127.0.0.1 /v1/chat/completions",
+    "1795444436.950 40001 POST 127.0.0.1 38080 - 403 TCP_DENIED - - /v1/files?purpose=fine-tune",
+    "1795444436.990 40001 - - - - 0 NONE_NONE - - -",
+    "1795444436.995 40001 CONNECT - 443 - 405 NONE_NONE - - -",
     "2026/11/23 14:33:49| not an access line",
   ].join("\n");
   const ctx = { allow: ["deb.debian.org"], gatewayPorts: { 40001: "gw0" } };
@@ -156,7 +234,23 @@ describe("decision log", () => {
       ["CONNECT", "deb.debian.org", 8443, "deny", "port (HTTP 80 and HTTPS 443 only)"],
       ["CONNECT", "deb.debian.org", 443, "deny", "resolves to the host itself"],
       ["POST", "127.0.0.1", 38080, "allow", "model gateway gw0"],
+      [
+        "POST",
+        "127.0.0.1",
+        38080,
+        "deny",
+        "model gateway gw0: not an inference request (method, path or Host)",
+      ],
+      [
+        "-",
+        "-",
+        80,
+        "deny",
+        "model gateway gw0: a connection with no request (a TLS client without the relay's certificate, or an unfinished request)",
+      ],
+      ["CONNECT", "-", 443, "deny", "model gateway gw0: not an inference request (method, path or Host)"],
     ]);
+    expect(d[9]?.path).toBe("/v1/files");
     expect(d[0]?.time).toBe(new Date(1795444436559).toISOString());
     expect(d[4]?.sni).toBe("registry.npmjs.org");
     expect(fromJsonl(toJsonl(d))).toEqual(d);

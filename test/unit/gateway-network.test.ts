@@ -87,11 +87,31 @@ describe("squid and the summary", () => {
     const conf = squidConfig({
       allow: [],
       proxyPort: 40000,
-      gateways: [{ name: "gw0", listenPort: 41000, upstream: "http://llama:8080", address: "172.30.0.2" }],
-      paths: { accessLog: "/a", cert: "/c", pidFile: "/p", localAddrs: "/l", errorDir: "/e" },
+      gateways: [
+        {
+          name: "gw0",
+          listenPort: 41000,
+          agentPort: 9102,
+          upstream: "http://llama:8080",
+          address: "172.30.0.2",
+        },
+      ],
+      paths: {
+        accessLog: "/a",
+        cert: "/c",
+        pidFile: "/p",
+        localAddrs: "/l",
+        errorDir: "/e",
+        gatewayPem: "/g.pem",
+        relayCert: "/r.crt",
+      },
     });
-    expect(conf).toContain("http_port 127.0.0.1:41000 accel defaultsite=llama:8080 no-vhost name=gw0");
-    expect(conf).toContain("cache_peer 172.30.0.2 parent 8080 0 no-query no-digest originserver name=gw0_up");
+    expect(conf).toContain(
+      "https_port 127.0.0.1:41000 accel vhost defaultsite=llama:8080 name=gw0 tls-cert=/g.pem clientca=/r.crt",
+    );
+    expect(conf).toContain(
+      "cache_peer 172.30.0.2 parent 8080 0 no-query no-digest originserver forceddomain=llama:8080 name=gw0_up",
+    );
   });
 
   it("the summary names the network", () => {

@@ -136,7 +136,7 @@ function hostileRun(): string {
   writeFileSync(join(dir, "manifest.json"), JSON.stringify(manifest));
   const end = {
     type: "end",
-    at: "",
+    at: "2026-12-01T00:00:00.000Z",
     unit: "t#1",
     digest: "d",
     outcome: "COMPLETE",

@@ -172,6 +172,7 @@ export function registerEval(program: Command, run: Runner) {
                 progress = new Progress(e.units, workers);
                 for (let i = 0; i < e.kept; i++) progress.end(`kept-${i}`, true, false);
                 live = liveOutput(ctx, progress);
+                for (const w of e.warnings) live.log(`${style.yellow("warning")} ${w}`);
                 for (const bad of e.invalid)
                   live.log(
                     `${style.yellow("skipped invalid task")} ${bad.id}: ${bad.path}: ${bad.field}: ${bad.problem}`,

@@ -50,8 +50,7 @@ export function registerUp(program: Command, run: (fn: (ctx: Context) => Promise
           ctx.out.info("streaming its log; Ctrl+C stops streaming (the sandbox keeps running)");
           await ctx
             .engine()
-            .followLogs(r.agentId, (line) => process.stdout.write(`${terminalLine(line)}\n`), ctx.signal)
-            .catch(() => undefined);
+            .followLogs(r.agentId, (line) => process.stdout.write(`${terminalLine(line)}\n`), ctx.signal);
           return 0;
         }
 
@@ -107,10 +106,14 @@ export function registerUp(program: Command, run: (fn: (ctx: Context) => Promise
           pending = pending.then(() => appendFile(logFile, `${line}\n`).catch(() => undefined));
           if (!ctx.out.json) process.stdout.write(`${terminalLine(line)}\n`);
         };
-        await ctx
+        // A failed follow ends the stream like an exit; the state below says which it was.
+        const followError = await ctx
           .engine()
           .followLogs(sandbox.agentId, keep, ctx.signal)
-          .catch(() => undefined);
+          .then(
+            () => undefined,
+            (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
+          );
         await pending;
         await monitors?.stop();
         await front?.close();
@@ -121,6 +124,7 @@ export function registerUp(program: Command, run: (fn: (ctx: Context) => Promise
         for (const l of hostExecutedWarnings(edits ?? [])) ctx.out.notice(style.yellow(l));
         if (ctx.out.json && edits)
           ctx.out.result({ runId: sandbox.spec.runId, hostExecutedEdits: edits }, () => []);
+        if (followError !== undefined) throw followError;
         if (!ctx.signal.aborted) {
           throw new OcboxError(
             "SANDBOX_NOT_READY",

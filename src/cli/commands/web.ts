@@ -35,7 +35,8 @@ export function registerWeb(program: Command, run: (fn: (ctx: Context) => Promis
           // Serve until Ctrl+C or until the sandbox is gone.
           while (!ctx.signal.aborted) {
             await new Promise((r) => setTimeout(r, 2000));
-            const state = await engine.containerState(row.agentId).catch(() => undefined);
+            // undefined: the container is gone (404). An engine that stopped answering throws its own error.
+            const state = await engine.containerState(row.agentId);
             if (!state?.running) {
               ctx.out.info("the sandbox stopped; closing the web front");
               return 1;
