@@ -468,3 +468,11 @@ export const RENAMED_KEYS: Readonly<Record<string, { to: string; note?: string }
   },
   "model.small_model": { to: "model.small" },
 };
+
+/** Keys an older ocbox accepted and this one no longer has, by dotted path: why, and what to do. */
+export const REMOVED_KEYS: Readonly<Record<string, { why: string; fix: string }>> = {
+  "executor.warmPool": {
+    why: "nothing ever read it",
+    fix: "delete the line: `ocbox run` runs one task per process, which ready sandboxes cannot speed up, and `ocbox eval run` / `eval judge` keep one warm sandbox per worker on their own (`runEval({warmPoolSize})` sets the number)",
+  },
+};

@@ -137,6 +137,9 @@ export async function runJudge(options: JudgeOptions): Promise<JudgeRunResult> {
     return warm;
   };
 
+  // The judge model is checked before any sandbox starts: an unknown provider is exit 2.
+  if (todo.length) await plan();
+
   let judged = 0;
   let failed = 0;
   try {

@@ -157,6 +157,21 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunResult> {
   await reapOnce(engine);
 
   const { tasks, invalid } = await loadTaskSet(tasksDir, options.filter);
+  if (tasks.length === 0 && invalid.length === 0) throw noTasks(tasksDir, options.filter);
+
+  const pools = options.pools ?? sharedPools;
+  const planWith = taskPlanner(options, tasksDir, engine, pools);
+  const planFor = (task: TaskDef): Promise<TaskPlan> =>
+    planWith(
+      task.config.model ?? options.model,
+      task.config.role ?? options.role,
+      task.config.timeoutS ?? options.timeoutS,
+      task.config.inactivityS,
+    );
+  // The run's own model and role are checked before anything is written or started: an unknown
+  // provider is a usage error (exit 2), not a batch of INFRASTRUCTURE results.
+  await planWith(options.model, options.role, options.timeoutS);
+
   const config: RunConfig = {
     model: options.model,
     tasksDir,
@@ -186,37 +201,6 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunResult> {
     invalid,
     warnings,
   });
-
-  const pools = options.pools ?? sharedPools;
-  const plans = new Map<string, Promise<TaskPlan>>();
-  const planFor = (task: TaskDef): Promise<TaskPlan> => {
-    const model = task.config.model ?? options.model;
-    const role = task.config.role ?? options.role;
-    const hardS = task.config.timeoutS ?? options.timeoutS;
-    const inactivityS = task.config.inactivityS;
-    const key = JSON.stringify([model, role, hardS, inactivityS]);
-    let p = plans.get(key);
-    if (!p) {
-      p = planTask({
-        workspace: tasksDir,
-        model,
-        ...(role ? { role } : {}),
-        ...(options.workflowFile ? { workflowFile: options.workflowFile } : {}),
-        ...(options.opencodeConfig ? { opencodeConfig: options.opencodeConfig } : {}),
-        timeouts: {
-          ...(hardS !== undefined ? { hardS } : {}),
-          ...(inactivityS !== undefined ? { inactivityS } : {}),
-        },
-        env: envByPrefixes(options.logging.extraEnvPrefixes, process.env),
-        server: { logLevel: options.logging.serverLogLevel, printLogs: options.logging.printServerLogs },
-        engine,
-        ...(options.images ? { images: options.images } : {}),
-        pools,
-      });
-      plans.set(key, p);
-    }
-    return p;
-  };
 
   const workers = options.workers ?? 1;
   let warm: WarmPool | undefined;
@@ -405,6 +389,46 @@ async function runUnit(
   await writeJson(join(dir, "result.json"), result);
   await writeJson(join(dir, "unit.json"), record);
   return { result, record };
+}
+
+/** Plans by model, role and timeouts, each made once (planTask checks the model and the role). */
+function taskPlanner(options: EvalRunOptions, tasksDir: string, engine: Engine, pools: Pools) {
+  const plans = new Map<string, Promise<TaskPlan>>();
+  return (model: string, role?: string, hardS?: number, inactivityS?: number): Promise<TaskPlan> => {
+    const key = JSON.stringify([model, role, hardS, inactivityS]);
+    let p = plans.get(key);
+    if (!p) {
+      p = planTask({
+        workspace: tasksDir,
+        model,
+        ...(role ? { role } : {}),
+        ...(options.workflowFile ? { workflowFile: options.workflowFile } : {}),
+        ...(options.opencodeConfig ? { opencodeConfig: options.opencodeConfig } : {}),
+        timeouts: {
+          ...(hardS !== undefined ? { hardS } : {}),
+          ...(inactivityS !== undefined ? { inactivityS } : {}),
+        },
+        env: envByPrefixes(options.logging.extraEnvPrefixes, process.env),
+        server: { logLevel: options.logging.serverLogLevel, printLogs: options.logging.printServerLogs },
+        engine,
+        ...(options.images ? { images: options.images } : {}),
+        pools,
+      });
+      plans.set(key, p);
+    }
+    return p;
+  };
+}
+
+function noTasks(tasksDir: string, filter: string | undefined): OcboxError {
+  if (filter)
+    return new OcboxError("USAGE", `no task in ${tasksDir} matches --filter ${filter}`, {
+      fix: "Check the task ids (the sub-folder names) and the globs in --filter.",
+    });
+  return new OcboxError("USAGE", `${tasksDir} holds no task`, {
+    detail: "A task is a sub-folder with prompt.md and requirements.yaml.",
+    fix: "Give --tasks the folder whose sub-folders are the tasks (tasks/<id>/prompt.md, tasks/<id>/requirements.yaml).",
+  });
 }
 
 function infraResult(message: string, seconds: number): TaskResult {

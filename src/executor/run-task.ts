@@ -285,6 +285,8 @@ async function runAgent(
     const attemptAbort = { controller: new AbortController() };
     const watch = watchSession(client, sessionId, {
       onActivity: () => watchdog.touch(),
+      // From the call to the server's first model call (its first assistant message).
+      onAssistantMessage: () => (timings.firstRequest ??= seconds(t0)),
       onRetry: (status) => {
         const hint = classifyFailure(status.message, { rateLimitPatterns: plan.rateLimitPatterns });
         emit("retry", `provider retry ${status.attempt}: ${hint?.kind ?? "unclassified"}`);
