@@ -25,6 +25,8 @@ export type ErrorCode =
   | "SANDBOX_START"
   | "SANDBOX_NOT_READY"
   | "OPENCODE"
+  | "OWNERSHIP"
+  | "WORKSPACE_IN_USE"
   | "INTERRUPTED"
   | "CHECK_FAILED"
   | "UNEXPECTED";
@@ -40,6 +42,8 @@ const exitFor: Record<ErrorCode, ExitCode> = {
   SANDBOX_START: ExitCode.sandbox,
   SANDBOX_NOT_READY: ExitCode.sandbox,
   OPENCODE: ExitCode.sandbox,
+  OWNERSHIP: ExitCode.sandbox,
+  WORKSPACE_IN_USE: ExitCode.sandbox,
   INTERRUPTED: ExitCode.interrupted,
   CHECK_FAILED: ExitCode.failure,
   UNEXPECTED: ExitCode.failure,

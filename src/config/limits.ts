@@ -2,6 +2,7 @@
  * Resource limits from the config (FEATURES C4): memory strings to bytes, CPUs to nano-CPUs, merged
  * over DEFAULT_LIMITS. Pure.
  */
+import { DEFAULT_COPY_BACK_CAPS, type CopyBackCaps } from "../sandbox/copy-back-policy.js";
 import { DEFAULT_LIMITS } from "../sandbox/spec.js";
 import type { SandboxSpec } from "../sandbox/spec.js";
 
@@ -44,5 +45,16 @@ export function resolveLimits(
     nanoCpus: config.cpus === undefined ? defaults.nanoCpus : cpusToNanoCpus(config.cpus),
     pids: config.pids ?? defaults.pids,
     nofile: config.nofile ?? defaults.nofile,
+  };
+}
+
+/** `limits.copyBack` in bytes: the config's sizes where given, DEFAULT_COPY_BACK_CAPS elsewhere. */
+export function resolveCopyBackCaps(
+  config: { maxFile?: string | number | undefined; maxTotal?: string | number | undefined } = {},
+): CopyBackCaps {
+  const bytes = (v: string | number | undefined) => (typeof v === "string" ? parseMemory(v) : undefined);
+  return {
+    maxFileBytes: bytes(config.maxFile) ?? DEFAULT_COPY_BACK_CAPS.maxFileBytes,
+    maxTotalBytes: bytes(config.maxTotal) ?? DEFAULT_COPY_BACK_CAPS.maxTotalBytes,
   };
 }

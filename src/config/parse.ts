@@ -10,7 +10,7 @@ import { LineCounter, parseDocument } from "yaml";
 import type { Document, YAMLError } from "yaml";
 import type { z } from "zod";
 import { didYouMean, normaliseKey } from "./did-you-mean.js";
-import { projectConfigSchema, RENAMED_KEYS } from "./project-schema.js";
+import { projectConfigSchema, REMOVED_KEYS, RENAMED_KEYS } from "./project-schema.js";
 import type { ProjectConfig } from "./project-schema.js";
 import { configError } from "./report.js";
 import type { ConfigIssue } from "./report.js";
@@ -64,6 +64,10 @@ function moveTo(target: string): string {
 function unknownKeyIssue(doc: Document, lines: LineCounter, path: PropertyKey[], key: string): ConfigIssue {
   const at = locate(doc, lines, [...path, key], true);
   const base = { line: at.line, col: at.col, path: formatPath([...path, key]) };
+  const removed = REMOVED_KEYS[formatPath([...path, key])];
+  if (removed !== undefined) {
+    return { ...base, problem: `"${key}" is no longer a key (${removed.why})`, fix: removed.fix };
+  }
   const renamed = RENAMED_KEYS[formatPath([...path, key])];
   if (renamed !== undefined) {
     const note = renamed.note === undefined ? "" : ` (${renamed.note})`;

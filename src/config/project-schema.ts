@@ -197,6 +197,37 @@ const image = z
   .prefault({})
   .describe("What goes into the sandbox image. A change here rebuilds the image at the next start.");
 
+/** A size with a binary unit (2g, 500m), for the copy-back caps. */
+const sizeField = (description: string) =>
+  withProblem(z.union([z.string(), z.number()]), (value) => {
+    if (typeof value === "number")
+      return {
+        problem: `${value} has no unit`,
+        fix: `write a size with a unit, e.g. ${value}g or ${value}m`,
+      };
+    return parseMemory(value) === undefined || parseMemory(value) === 0
+      ? { problem: `"${value}" is not a size`, fix: "write a number and a unit: 500m, 2g or 1t" }
+      : undefined;
+  })
+    .meta({ type: "string", pattern: "^\\d+(\\.\\d+)?\\s*[kKmMgGtT]([iI]?[bB])?$" })
+    .optional()
+    .describe(description);
+
+const copyBack = z
+  .strictObject({
+    maxFile: sizeField(
+      "A file the agent wrote whose apparent size is over this is not copied back; the task ends OUTPUT_TOO_LARGE. Default: 2g.",
+    ),
+    maxTotal: sizeField(
+      "The files one copy back writes (new or changed) may add up to this; the rest is left out and the task ends OUTPUT_TOO_LARGE. Default: 20g.",
+    ),
+  })
+  .optional()
+  .describe(
+    "Caps on every copy of the agent's work back to the host (warm-pool sync back, eval outputs). Not applied to " +
+      "the live bind mount of `ocbox up` or of a cold `ocbox run`, which is your own tree.",
+  );
+
 const limits = z
   .strictObject({
     memory: withProblem(z.union([z.string(), z.number()]), (value) => {
@@ -239,6 +270,7 @@ const limits = z
       .max(1_048_576)
       .optional()
       .describe("Maximum open files per process. Default: 4096."),
+    copyBack,
   })
   .prefault({})
   .describe("Resource limits of the agent container.");
@@ -435,4 +467,12 @@ export const RENAMED_KEYS: Readonly<Record<string, { to: string; note?: string }
     note: "the NAME of a host variable holding the key, never the key itself",
   },
   "model.small_model": { to: "model.small" },
+};
+
+/** Keys an older ocbox accepted and this one no longer has, by dotted path: why, and what to do. */
+export const REMOVED_KEYS: Readonly<Record<string, { why: string; fix: string }>> = {
+  "executor.warmPool": {
+    why: "nothing ever read it",
+    fix: "delete the line: `ocbox run` runs one task per process, which ready sandboxes cannot speed up, and `ocbox eval run` / `eval judge` keep one warm sandbox per worker on their own (`runEval({warmPoolSize})` sets the number)",
+  },
 };

@@ -93,13 +93,6 @@ export const workflowKeys = {
         .optional()
         .describe("Extra rate-limit signatures: substrings, or /regex/flags."),
       timeouts: timeouts.optional(),
-      warmPool: z
-        .number()
-        .int()
-        .min(0)
-        .max(16)
-        .optional()
-        .describe("Ready sandboxes kept for tasks of a long-running process. Default 0."),
     })
     .optional()
     .describe("Task executor settings."),

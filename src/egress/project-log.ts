@@ -41,7 +41,7 @@ export async function projectDecisions(
   const live: Decision[] = [];
   for (const c of containers) {
     const dir = c.labels[LABEL.egressDir];
-    if (dir) live.push(...(await peekEgressDir(dir)));
+    if (dir) live.push(...(await peekEgressDir(dir, c.labels[LABEL.egressControl])));
   }
   live.sort((a, b) => a.time.localeCompare(b.time));
   return { logFile, decisions: [...logged, ...live], live: live.length };

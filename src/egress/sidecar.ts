@@ -3,8 +3,8 @@
  * it lives in a dir only the sidecar mounts), the host ports squid listens on, the relays between
  * the agent's sockets and those ports, the agent's resolv.conf, and reading the decision log.
  */
-import { existsSync } from "node:fs";
-import { appendFile, mkdir, readFile, rename, rm } from "node:fs/promises";
+import { constants, existsSync } from "node:fs";
+import { appendFile, mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { OcboxError } from "../errors.js";
 import { EGRESS_DIR, GATEWAY_TLS, SIDECAR_TMP, SQUID_ERROR_DIR } from "../image/dockerfile.js";
@@ -13,6 +13,14 @@ import type { Owner } from "../runtime/labels.js";
 import { createRunDir, removeRunDir } from "../sandbox/run-dir.js";
 import type { Ids } from "../sandbox/ownership.js";
 import { freePort } from "../util/free-port.js";
+import {
+  CONTROL_VERSION,
+  controlFileFor,
+  logContextOf,
+  readEgressControl,
+  removeEgressControl,
+  writeEgressControl,
+} from "./control.js";
 import { parseDecisions, toJsonl, type Decision, type LogContext } from "./decisions.js";
 import { PROXY_PORT, type EgressSpec } from "./spec.js";
 import { squidConfig, type GatewayListener } from "./squid.js";
@@ -35,6 +43,8 @@ export const NO_PROXY = "127.0.0.1,localhost,::1";
 export interface EgressPlan {
   /** Host dir mounted read-write at EGRESS_DIR in the sidecar only. */
   dir: string;
+  /** The control record (egress/control.ts), in ocbox's own dir that no container mounts. */
+  controlFile: string;
   /** Squid's forward-proxy port on the host's 127.0.0.1. */
   proxyPort: number;
   /** Squid gateway listen port → gateway name. */
@@ -148,19 +158,26 @@ export async function prepareEgress(
       },
     }),
     "access.log": "",
-    // What turns the access log into decisions, for whoever collects it: `ocbox down`, `ocbox
-    // egress log` and the reaper (the sandbox may outlive the process that started it).
-    [CONTEXT_FILE]: JSON.stringify({
-      allow,
-      gatewayPorts,
-      ...(egress.decisionLog ? { decisionLog: egress.decisionLog } : {}),
-    } satisfies EgressDirContext),
     "resolv.conf": AGENT_RESOLV_CONF,
     ...(caPath ? { "ca.crt": await readFile(caPath, "utf8") } : {}),
   };
   const dir = await createRunDir(owner, agentUser, files, env);
+  // What turns the access log into decisions, and where they go, for whoever collects them
+  // (`ocbox down`, `ocbox egress log`, the reaper): in ocbox's own dir, not in the sidecar's.
+  const controlFile = controlFileFor(dir, env);
+  await writeEgressControl(controlFile, {
+    version: CONTROL_VERSION,
+    egressDir: dir,
+    allow,
+    gatewayPorts: Object.fromEntries(Object.entries(gatewayPorts).map(([p, n]) => [String(p), n])),
+    ...(egress.decisionLog ? { decisionLog: egress.decisionLog } : {}),
+  }).catch(async (e: unknown) => {
+    await removeRunDir(dir);
+    throw e;
+  });
   return {
     dir,
+    controlFile,
     proxyPort,
     gatewayPorts,
     allow,
@@ -174,69 +191,90 @@ export async function prepareEgress(
 
 /** The decisions so far, read from the proxy's log. */
 export async function readDecisions(plan: EgressPlan): Promise<Decision[]> {
-  let text = "";
-  try {
-    text = await readFile(join(plan.dir, "access.log"), "utf8");
-  } catch {
-    return [];
-  }
+  const text = await readAccessLog(join(plan.dir, ACCESS_LOG));
   return parseDecisions(text, { allow: plan.allow, gatewayPorts: plan.gatewayPorts });
 }
 
-/** The staged dir's `context.json`: how to read its access log, and where decisions go. */
-export interface EgressDirContext extends LogContext {
-  decisionLog?: string;
-}
-
-const CONTEXT_FILE = "context.json";
 const ACCESS_LOG = "access.log";
+/** The most of an access log read at once; the rest of a larger one is left out. */
+export const ACCESS_LOG_CAP = 64 * 1024 ** 2;
 
-/** The context of a staged egress dir, or undefined for a dir that is not one (a run dir). */
-export async function readEgressDirContext(dir: string): Promise<EgressDirContext | undefined> {
+/**
+ * The text of an access log in a staged dir, which the sidecar can write: opened without
+ * following a link and without blocking on a FIFO, only when it is a regular file, at most
+ * ACCESS_LOG_CAP bytes. "" when there is none.
+ */
+export async function readAccessLog(file: string): Promise<string> {
+  let fh;
   try {
-    const parsed = JSON.parse(await readFile(join(dir, CONTEXT_FILE), "utf8")) as EgressDirContext;
-    return Array.isArray(parsed.allow) ? parsed : undefined;
-  } catch {
-    return undefined;
+    fh = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ELOOP") return "";
+    throw e;
   }
-}
-
-/** The decisions in a staged dir's access log so far, without taking them (`ocbox egress log`). */
-export async function peekEgressDir(dir: string): Promise<Decision[]> {
-  const ctx = await readEgressDirContext(dir);
-  if (!ctx) return [];
-  const text = await readFile(join(dir, ACCESS_LOG), "utf8").catch(() => "");
-  return parseDecisions(text, ctx);
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) return "";
+    const buf = Buffer.alloc(Math.min(st.size, ACCESS_LOG_CAP));
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    return buf.subarray(0, bytesRead).toString("utf8");
+  } finally {
+    await fh.close();
+  }
 }
 
 /**
- * Move the decisions of a staged dir's access log into its decision log, once: the log is renamed
- * before it is read, so two collectors (`ocbox down` and the starting process's stop, or the
- * reaper) never append the same lines twice. Call it once the proxy has stopped writing.
- * Returns the decisions moved.
+ * The decisions in a staged dir's access log so far, without taking them (`ocbox egress log`).
+ * How to read them comes from the control record (`controlFile`, from the container's label),
+ * never from the staged dir: a dir without a record yields none.
  */
-export async function collectEgressDir(dir: string, decisionLog?: string): Promise<Decision[]> {
-  const ctx = await readEgressDirContext(dir);
-  const target = decisionLog ?? ctx?.decisionLog;
-  if (!ctx || !target) return [];
+export async function peekEgressDir(dir: string, controlFile: string | undefined): Promise<Decision[]> {
+  const control = controlFile ? await readEgressControl(controlFile) : undefined;
+  if (!control || control.egressDir !== dir) return [];
+  return parseDecisions(await readAccessLog(join(dir, ACCESS_LOG)), logContextOf(control));
+}
+
+/**
+ * Move the decisions of a staged dir's access log into the decision log, once: the log is renamed
+ * before it is read, so two collectors (`ocbox down` and the starting process's stop, or the
+ * reaper) never append the same lines twice. The decision log is the caller's (`decisionLog`) or
+ * the control record's, never anything named in the staged dir. Call it once the proxy has
+ * stopped writing. Returns the decisions moved.
+ */
+export async function collectEgressDir(
+  dir: string,
+  controlFile: string | undefined,
+  decisionLog?: string,
+): Promise<Decision[]> {
+  const control = controlFile ? await readEgressControl(controlFile) : undefined;
+  if (!control || control.egressDir !== dir) return [];
+  return collectInto(dir, logContextOf(control), decisionLog ?? control.decisionLog);
+}
+
+async function collectInto(dir: string, ctx: LogContext, target: string | undefined): Promise<Decision[]> {
+  if (!target) return [];
   const taken = join(dir, `${ACCESS_LOG}.${process.pid}.collecting`);
   try {
+    // rename moves a link itself, never its target; readAccessLog then refuses it.
     await rename(join(dir, ACCESS_LOG), taken);
-  } catch {
-    return []; // gone, or another collector took it
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return []; // gone, or another collector took it
+    throw e;
   }
-  const decisions = parseDecisions(await readFile(taken, "utf8").catch(() => ""), ctx);
+  const decisions = parseDecisions(await readAccessLog(taken), ctx);
   await mkdir(dirname(target), { recursive: true, mode: 0o700 });
   if (decisions.length > 0) await appendFile(target, toJsonl(decisions), { mode: 0o600 });
   await rm(taken, { force: true });
   return decisions;
 }
 
-/** Append the decisions to the sandbox's decision log (when it has one) and remove the staged dir. */
+/** Append the decisions to the sandbox's decision log (when it has one), remove the staged dir and its record. */
 export async function finishEgress(plan: EgressPlan, decisionLog: string | undefined): Promise<void> {
   try {
-    if (decisionLog) await collectEgressDir(plan.dir, decisionLog);
+    await collectInto(plan.dir, { allow: plan.allow, gatewayPorts: plan.gatewayPorts }, decisionLog);
   } finally {
     await removeRunDir(plan.dir);
+    await removeEgressControl(plan.controlFile);
   }
 }

@@ -67,7 +67,7 @@ function dropTornTail(fd: number): void {
 export class Journal {
   private readonly fd: number;
   constructor(readonly file: string) {
-    this.fd = openSync(file, "a+", 0o644);
+    this.fd = openSync(file, "a+", 0o600);
     dropTornTail(this.fd);
   }
   append(entry: JournalInput): void {

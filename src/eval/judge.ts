@@ -76,7 +76,7 @@ export async function runJudge(options: JudgeOptions): Promise<JudgeRunResult> {
       fix: "Give --rerun missing, all, a task id or a unit key (task#repeat).",
     });
   const cacheDir = join(inputDir, "judge-cache");
-  await mkdir(cacheDir, { recursive: true });
+  await mkdir(cacheDir, { recursive: true, mode: 0o700 });
 
   const todo: Array<{ unit: LoadedUnit; key: string }> = [];
   let cached = 0;
@@ -137,6 +137,9 @@ export async function runJudge(options: JudgeOptions): Promise<JudgeRunResult> {
     warm.fill();
     return warm;
   };
+
+  // The judge model is checked before any sandbox starts: an unknown provider is exit 2.
+  if (todo.length) await plan();
 
   let judged = 0;
   let failed = 0;

@@ -85,9 +85,9 @@ export async function readManifest(dir: string): Promise<Manifest | undefined> {
   return parseManifest(text, file);
 }
 
-/** Atomic: write a temp file, then rename over. */
+/** Atomic: write a temp file, then rename over. 0600: eval outputs may hold what the agent printed. */
 export async function writeJson(file: string, value: unknown): Promise<void> {
   const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, `${JSON.stringify(value, null, 2)}\n`);
+  await writeFile(tmp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
   await rename(tmp, file);
 }

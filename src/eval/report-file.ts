@@ -49,6 +49,6 @@ export async function writeReport(
   const run = await reportRun(abs);
   const compare = options.compare ? await reportRun(resolve(options.compare)) : undefined;
   const file = options.out ? resolve(options.out) : join(abs, "report.html");
-  await writeFile(file, renderReport(run, compare));
+  await writeFile(file, renderReport(run, compare), { mode: 0o600 });
   return file;
 }

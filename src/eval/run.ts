@@ -5,8 +5,12 @@
  *
  *   <output>/manifest.json, journal.jsonl, summary.json
  *   <output>/tasks/<id>/r<k>/{workspace/, diff.patch, result.json, unit.json, session.json}
+ *
+ * The agent works on `agent-workspace/`, a copy of the task's app; its work is copied back into
+ * `workspace/` through copy-back.ts (masked modes, size caps) whether its sandbox was warm or cold,
+ * and `agent-workspace/` is removed, unless that copy failed. Dirs are 0700, files 0600.
  */
-import { mkdir, readdir, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import { OcboxError, errorMessage } from "../errors.js";
@@ -18,6 +22,7 @@ import { executeTask, type AgentSession, type TaskPlan } from "../executor/run-t
 import { WarmPool } from "../executor/warm-pool.js";
 import { emptyTokens, type TaskResult } from "../executor/task.js";
 import { DockerEngine } from "../runtime/docker-engine.js";
+import { DEFAULT_COPY_BACK_CAPS, describeLeftOut } from "../sandbox/copy-back-policy.js";
 import type { Engine } from "../runtime/engine.js";
 import { OCBOX_VERSION } from "../version.js";
 import { startHeartbeat, streamAgentLog } from "./agent-log.js";
@@ -38,7 +43,7 @@ import { loadTaskSet, type InvalidTask, type TaskDef } from "./task-set.js";
 import { isInfraFailure, type CheckOutcome, type UnitRecord } from "./unit-record.js";
 import type { UnitStreamEvent } from "./progress.js";
 import { planUnits, runWorkers, warmPoolSize, type Unit } from "./units.js";
-import { freshCopy, writeDiff } from "./workspace.js";
+import { bringBack, freshCopy, writeDiff } from "./workspace.js";
 
 export type EvalEvent =
   | {
@@ -104,7 +109,9 @@ async function openOutput(
   invalid: InvalidTask[],
 ) {
   const out = options.outputDir;
-  await mkdir(out, { recursive: true });
+  // Workspaces and transcripts may hold secrets the agent printed: the output is the user's alone.
+  await mkdir(out, { recursive: true, mode: 0o700 });
+  await chmod(out, 0o700);
   const old = await readManifest(out);
   if (!old) {
     const entries = await readdir(out);
@@ -150,6 +157,21 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunResult> {
   await reapOnce(engine);
 
   const { tasks, invalid } = await loadTaskSet(tasksDir, options.filter);
+  if (tasks.length === 0 && invalid.length === 0) throw noTasks(tasksDir, options.filter);
+
+  const pools = options.pools ?? sharedPools;
+  const planWith = taskPlanner(options, tasksDir, engine, pools);
+  const planFor = (task: TaskDef): Promise<TaskPlan> =>
+    planWith(
+      task.config.model ?? options.model,
+      task.config.role ?? options.role,
+      task.config.timeoutS ?? options.timeoutS,
+      task.config.inactivityS,
+    );
+  // The run's own model and role are checked before anything is written or started: an unknown
+  // provider is a usage error (exit 2), not a batch of INFRASTRUCTURE results.
+  await planWith(options.model, options.role, options.timeoutS);
+
   const config: RunConfig = {
     model: options.model,
     tasksDir,
@@ -179,38 +201,6 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunResult> {
     invalid,
     warnings,
   });
-
-  const pools = options.pools ?? sharedPools;
-  const plans = new Map<string, Promise<TaskPlan>>();
-  const planFor = (task: TaskDef): Promise<TaskPlan> => {
-    const model = task.config.model ?? options.model;
-    const role = task.config.role ?? options.role;
-    const hardS = task.config.timeoutS ?? options.timeoutS;
-    const inactivityS = task.config.inactivityS;
-    const key = JSON.stringify([model, role, hardS, inactivityS]);
-    let p = plans.get(key);
-    if (!p) {
-      p = planTask({
-        entry: "eval-run",
-        workspace: tasksDir,
-        model,
-        ...(role ? { role } : {}),
-        ...(options.workflowFile ? { workflowFile: options.workflowFile } : {}),
-        ...(options.opencodeConfig ? { opencodeConfig: options.opencodeConfig } : {}),
-        timeouts: {
-          ...(hardS !== undefined ? { hardS } : {}),
-          ...(inactivityS !== undefined ? { inactivityS } : {}),
-        },
-        env: envByPrefixes(options.logging.extraEnvPrefixes, process.env),
-        server: { logLevel: options.logging.serverLogLevel, printLogs: options.logging.printServerLogs },
-        engine,
-        ...(options.images ? { images: options.images } : {}),
-        pools,
-      });
-      plans.set(key, p);
-    }
-    return p;
-  };
 
   const workers = options.workers ?? 1;
   let warm: WarmPool | undefined;
@@ -302,12 +292,16 @@ async function runUnit(
 ): Promise<{ result: TaskResult; record: UnitRecord }> {
   const dir = join(outputDir, unit.dir);
   const workspace = join(dir, "workspace");
+  const scratch = join(dir, "agent-workspace");
   await rm(dir, { recursive: true, force: true });
-  await mkdir(dir, { recursive: true });
-  await freshCopy(unit.task.app, workspace);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
   const emit = (e: EvalEvent) => options.onEvent?.(e);
   const log = options.logging;
   const trace = (line: string) => log.verbose && emit({ type: "trace", unit: unit.key, line });
+  const appLeftOut = await freshCopy(unit.task.app, scratch);
+  if (appLeftOut.length)
+    emit({ type: "trace", unit: unit.key, line: `app/ copied without ${describeLeftOut(appLeftOut)}` });
+  let caps = DEFAULT_COPY_BACK_CAPS;
   let check: CheckOutcome | null = null;
   let exported: unknown;
   let recorder: ReturnType<typeof recordSession> | undefined;
@@ -335,10 +329,11 @@ async function runUnit(
   try {
     // A task whose plan fails (task.yaml names an unknown model) fails alone, as infrastructure.
     const plan = await planned();
+    caps = plan.profile.copyBack ?? caps;
     if (plan.model) modelName = `${plan.model.providerID}/${plan.model.modelID}`;
     const warmPool = warmPoolFor(plan);
     result = await executeTask(plan, {
-      workspace,
+      workspace: scratch,
       prompt: unit.task.prompt,
       taskId: `${unit.task.id}-r${unit.repeat}`,
       ...(options.signal ? { signal: options.signal } : {}),
@@ -375,6 +370,7 @@ async function runUnit(
     // An executor exception here is not the agent's doing (the server broke, the engine failed).
     result = infraResult(errorMessage(e), (performance.now() - started) / 1000);
   }
+  result = await bringBack(scratch, workspace, result, caps);
 
   const diffBytes = await writeDiff(unit.task.app, workspace, join(dir, "diff.patch"));
   const record: UnitRecord = {
@@ -389,10 +385,51 @@ async function runUnit(
     diffBytes,
     finishedAt: new Date().toISOString(),
   };
-  await writeFile(join(dir, "session.json"), `${JSON.stringify(exported ?? null)}\n`);
+  await writeFile(join(dir, "session.json"), `${JSON.stringify(exported ?? null)}\n`, { mode: 0o600 });
   await writeJson(join(dir, "result.json"), result);
   await writeJson(join(dir, "unit.json"), record);
   return { result, record };
+}
+
+/** Plans by model, role and timeouts, each made once (planTask checks the model and the role). */
+function taskPlanner(options: EvalRunOptions, tasksDir: string, engine: Engine, pools: Pools) {
+  const plans = new Map<string, Promise<TaskPlan>>();
+  return (model: string, role?: string, hardS?: number, inactivityS?: number): Promise<TaskPlan> => {
+    const key = JSON.stringify([model, role, hardS, inactivityS]);
+    let p = plans.get(key);
+    if (!p) {
+      p = planTask({
+        entry: "eval-run",
+        workspace: tasksDir,
+        model,
+        ...(role ? { role } : {}),
+        ...(options.workflowFile ? { workflowFile: options.workflowFile } : {}),
+        ...(options.opencodeConfig ? { opencodeConfig: options.opencodeConfig } : {}),
+        timeouts: {
+          ...(hardS !== undefined ? { hardS } : {}),
+          ...(inactivityS !== undefined ? { inactivityS } : {}),
+        },
+        env: envByPrefixes(options.logging.extraEnvPrefixes, process.env),
+        server: { logLevel: options.logging.serverLogLevel, printLogs: options.logging.printServerLogs },
+        engine,
+        ...(options.images ? { images: options.images } : {}),
+        pools,
+      });
+      plans.set(key, p);
+    }
+    return p;
+  };
+}
+
+function noTasks(tasksDir: string, filter: string | undefined): OcboxError {
+  if (filter)
+    return new OcboxError("USAGE", `no task in ${tasksDir} matches --filter ${filter}`, {
+      fix: "Check the task ids (the sub-folder names) and the globs in --filter.",
+    });
+  return new OcboxError("USAGE", `${tasksDir} holds no task`, {
+    detail: "A task is a sub-folder with prompt.md and requirements.yaml.",
+    fix: "Give --tasks the folder whose sub-folders are the tasks (tasks/<id>/prompt.md, tasks/<id>/requirements.yaml).",
+  });
 }
 
 function infraResult(message: string, seconds: number): TaskResult {

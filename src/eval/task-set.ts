@@ -3,7 +3,7 @@
  * `requirements.yaml` is a task. A task that does not validate is reported with its path, line and
  * field, then skipped and counted; it never stops the run.
  */
-import { readFile, readdir, stat } from "node:fs/promises";
+import { lstat, readFile, readdir, readlink, realpath, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";
@@ -74,6 +74,33 @@ const exists = (p: string) =>
     () => undefined,
   );
 
+/**
+ * The task's `app/`: a real dir inside the task folder, never a link (a link to `~/.ssh` would
+ * be copied, or mounted, as the agent's workspace). Undefined when there is none.
+ */
+async function realAppDir(dir: string, appDir: string): Promise<string | undefined> {
+  const st = await lstat(appDir).catch((e: unknown) => {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw e;
+  });
+  if (!st) return undefined;
+  if (st.isSymbolicLink())
+    throw new TaskProblem({
+      path: appDir,
+      field: "app",
+      problem: `is a symbolic link (to ${await readlink(appDir)}): make app/ a real folder inside the task folder`,
+    });
+  if (!st.isDirectory()) throw new TaskProblem({ path: appDir, field: "app", problem: "not a directory" });
+  const [real, realTask] = await Promise.all([realpath(appDir), realpath(dir)]);
+  if (real !== join(realTask, "app"))
+    throw new TaskProblem({
+      path: appDir,
+      field: "app",
+      problem: `resolves to ${real}, outside the task folder: make app/ a real folder inside it`,
+    });
+  return real;
+}
+
 export async function loadTask(dir: string, id: string): Promise<TaskDef> {
   const promptFile = join(dir, "prompt.md");
   const prompt = await readFile(promptFile, "utf8").catch(() => undefined);
@@ -96,14 +123,12 @@ export async function loadTask(dir: string, id: string): Promise<TaskDef> {
   const config = taskText === undefined ? {} : parseYamlFile(taskText, taskFile, taskFileSchema);
 
   const appDir = join(dir, "app");
-  const app = await exists(appDir);
-  if (app && !app.isDirectory())
-    throw new TaskProblem({ path: appDir, field: "app", problem: "not a directory" });
+  const app = await realAppDir(dir, appDir);
   return {
     id,
     dir,
     prompt,
-    app: app ? appDir : undefined,
+    app,
     requirements,
     config,
     digest: await treeDigest(dir),

@@ -24,8 +24,19 @@ import { compilePattern } from "../plan/rate-limit-pattern.js";
 
 export { compilePattern };
 
+/**
+ * Why a task failed. Besides the classes above: TIMEOUT and INACTIVITY (the timers), MALFORMED_OUTPUT
+ * (no valid contract), and OUTPUT_TOO_LARGE: the agent's work came back to the host without the
+ * files over `limits.copyBack` (sync-back.ts), which the result lists.
+ */
 export type FailureReason =
-  "INFRASTRUCTURE" | "TIMEOUT" | "INACTIVITY" | "MALFORMED_OUTPUT" | "RATE_LIMIT" | "MODEL";
+  | "INFRASTRUCTURE"
+  | "TIMEOUT"
+  | "INACTIVITY"
+  | "MALFORMED_OUTPUT"
+  | "RATE_LIMIT"
+  | "MODEL"
+  | "OUTPUT_TOO_LARGE";
 
 export type HintKind = "NETWORK" | "AUTH" | "CONFIG" | "PATH" | "MODEL" | "RATE_LIMIT";
 

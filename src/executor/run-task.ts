@@ -10,6 +10,7 @@
 import { readFile, stat } from "node:fs/promises";
 import { isAbsolute, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { checkWorkspaceBoundary } from "../sandbox/workspace-guard.js";
 import { OcboxError, errorMessage } from "../errors.js";
 import type { ImageSet } from "../image/build.js";
 import { watchSession } from "../opencode/events.js";
@@ -21,8 +22,9 @@ import { contractJsonSchema, instructionBlock, type ContractSchema } from "./con
 import { backoffMs, classifyFailure, type FailureHint } from "./hints.js";
 import { formatModelRef, providerBaseURL, type ModelRef } from "./model.js";
 import { sharedPools, type Pools } from "./pool.js";
-import { acquireSandbox, profileWarnings, type SandboxProfile } from "./sandbox-source.js";
+import { acquireSandbox, profileWarnings, type SandboxProfile, type TaskSandbox } from "./sandbox-source.js";
 import { runStructurer } from "./structurer.js";
+import { applySyncBack, failedHint } from "./sync-back.js";
 import { addTokens, emptyTokens, type RecoveredBy, type TaskResult, type Timeouts } from "./task.js";
 import { Watchdog } from "./watchdog.js";
 import type { WarmPool } from "./warm-pool.js";
@@ -99,6 +101,8 @@ export async function checkWorkspace(workspace: string): Promise<string> {
       fix: "Give --workspace an existing directory.",
     });
   }
+  // A warm task copies the workspace in and back: ocbox's own dirs must not be in it either.
+  await checkWorkspaceBoundary(abs);
   return abs;
 }
 
@@ -113,7 +117,40 @@ export async function readPromptFile(file: string): Promise<string> {
   return text;
 }
 
+/**
+ * Run the task, then end its sandbox: the agent's work comes back (warm) and the result says how
+ * that went (sync-back.ts): a failed copy is INFRASTRUCTURE, files over the caps OUTPUT_TOO_LARGE.
+ */
 export async function executeTask(plan: TaskPlan, request: TaskRequest): Promise<TaskResult> {
+  const held: { box?: TaskSandbox } = {};
+  const log = (message: string) => request.onEvent?.({ phase: "log", message });
+  let result: TaskResult;
+  try {
+    result = await runAgent(plan, request, held);
+  } catch (e) {
+    const back = await held.box?.finish().catch((f: unknown) => log(`cleanup: ${errorMessage(f)}`));
+    if (back?.kind === "failed") log(`cleanup: ${failedHint(back)}`);
+    throw e;
+  }
+  const back = await held.box?.finish().catch((e: unknown) => {
+    log(`cleanup: ${errorMessage(e)}`);
+    return undefined;
+  });
+  if (!back) return result;
+  const ended = applySyncBack(result, back);
+  if (ended.failureReason !== result.failureReason)
+    request.onEvent?.({
+      phase: "result",
+      message: `${ended.outcome} (${ended.failureReason ?? ""}): ${ended.hint ?? ""}`,
+    });
+  return ended;
+}
+
+async function runAgent(
+  plan: TaskPlan,
+  request: TaskRequest,
+  held: { box?: TaskSandbox },
+): Promise<TaskResult> {
   const t0 = performance.now();
   const seconds = (from: number) => (performance.now() - from) / 1000;
   const warnings: string[] = [];
@@ -199,7 +236,7 @@ export async function executeTask(plan: TaskPlan, request: TaskRequest): Promise
   }
   timings.queued = seconds(tq);
 
-  let box: Awaited<ReturnType<typeof acquireSandbox>> | undefined;
+  let box: TaskSandbox | undefined;
   let session: AgentSession | undefined;
   try {
     const ts = performance.now();
@@ -209,6 +246,7 @@ export async function executeTask(plan: TaskPlan, request: TaskRequest): Promise
         warmPool: request.warmPool,
         onLine: (l) => emit("log", l),
       });
+      held.box = box;
     } catch (e) {
       const ended = timerEnded();
       if (ended) return finish(ended);
@@ -247,6 +285,8 @@ export async function executeTask(plan: TaskPlan, request: TaskRequest): Promise
     const attemptAbort = { controller: new AbortController() };
     const watch = watchSession(client, sessionId, {
       onActivity: () => watchdog.touch(),
+      // From the call to the server's first model call (its first assistant message).
+      onAssistantMessage: () => (timings.firstRequest ??= seconds(t0)),
       onRetry: (status) => {
         const hint = classifyFailure(status.message, { rateLimitPatterns: plan.rateLimitPatterns });
         emit("retry", `provider retry ${status.attempt}: ${hint?.kind ?? "unclassified"}`);
@@ -411,7 +451,7 @@ export async function executeTask(plan: TaskPlan, request: TaskRequest): Promise
       await request
         .afterAgent(session)
         .catch((e: unknown) => emit("log", `after the agent: ${errorMessage(e)}`));
-    await box?.finish().catch((e: unknown) => emit("log", `cleanup: ${errorMessage(e)}`));
+    // The sandbox ends in executeTask, which brings the work back; the model's slot is free already.
     lease.release();
   }
 }

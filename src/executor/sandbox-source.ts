@@ -14,6 +14,7 @@ import { sandboxSpec, type SandboxProfile } from "../plan/sandbox-profile.js";
 import { agentUserFor, currentHostUser, type SandboxSpec } from "../sandbox/spec.js";
 import { newRunId, startSandbox, type StartedSandbox } from "../sandbox/start.js";
 import type { TaskPlan } from "./run-task.js";
+import type { SyncBack } from "./sync-back.js";
 import type { WarmPool } from "./warm-pool.js";
 
 /** What makes two sandboxes interchangeable for the warm pool: decided by the planner. */
@@ -36,6 +37,7 @@ export function profileKey(p: SandboxProfile): string {
         p.hostDockerSocket === true,
         p.cacheVolumes ?? null,
         p.aptAllow ?? [],
+        p.copyBack ?? null,
       ]),
     )
     .digest("hex")
@@ -72,8 +74,8 @@ export function specFor(profile: SandboxProfile, workspace: string, sandboxId: s
 export interface TaskSandbox {
   sandbox: StartedSandbox;
   warm: boolean;
-  /** Bring the work back (warm), remove the sandbox. */
-  finish(): Promise<void>;
+  /** Bring the work back (warm), remove the sandbox; says what happened, throws only for a cold stop. */
+  finish(): Promise<SyncBack>;
 }
 
 export async function acquireSandbox(
@@ -100,5 +102,12 @@ export async function acquireSandbox(
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onLine ? { onLog: (l: string) => options.onLine?.(l) } : {}),
   });
-  return { sandbox, warm: false, finish: () => sandbox.stop() };
+  return {
+    sandbox,
+    warm: false,
+    finish: async () => {
+      await sandbox.stop();
+      return { kind: "in-place" };
+    },
+  };
 }

@@ -39,12 +39,14 @@ export interface SmokeReport {
 }
 
 export interface SmokeOptions {
-  image?: Omit<ImageOptions, "onLine">;
+  image?: Omit<ImageOptions, "onLine" | "onProgress">;
   signal?: AbortSignal;
   /** Each step as it ends. */
   onStep?: (step: SmokeStep) => void;
   /** Build output and sandbox log lines, for a verbose terminal. */
   onLine?: (line: string) => void;
+  /** Progress always worth showing: a base image bootstrapped because no registry answers. */
+  onProgress?: (line: string) => void;
   readyTimeoutMs?: number;
 }
 
@@ -52,8 +54,7 @@ const STEPS: readonly SmokeStepName[] = ["engine", "image", "sandbox", "prompt",
 
 const FIXES: Record<SmokeStepName, string> = {
   engine: "Start a Docker engine or point DOCKER_HOST at one (see the README, Requirements).",
-  image:
-    "Run `ocbox image build` to see the whole build log; on a machine without a registry run `sudo ocbox image bootstrap` first.",
+  image: "Run `ocbox image build` to see the whole build log.",
   sandbox:
     "Read the sandbox log above. `ocbox clean` removes leftovers; check the engine's free memory and disk.",
   prompt:
@@ -125,6 +126,7 @@ export async function smoke(engine: Engine, options: SmokeOptions = {}): Promise
       images = await ensureImages(engine, {
         ...options.image,
         ...(options.onLine ? { onLine: options.onLine } : {}),
+        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       });
       const built = [images.sandbox, images.egress].filter((i) => i.built);
       return `${images.sandbox.tag} (opencode ${images.opencodeVersion})${built.length ? `, built ${built.map((b) => b.kind).join(" and ")}` : ", cached"}`;

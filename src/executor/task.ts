@@ -3,6 +3,7 @@
  * back (TaskResult). TaskResult is plain JSON; `ocbox run --json` prints exactly this.
  */
 import type { HostExecutedEdit } from "../sandbox/host-executed-edits.js";
+import type { LeftOut } from "../sandbox/copy-back-policy.js";
 import type { Outcome } from "./contract.js";
 import type { FailureReason, HintKind } from "./hints.js";
 
@@ -53,6 +54,11 @@ export interface TaskResult {
    * package.json scripts, Makefile, .envrc, VS Code tasks, the pre-start hook); set by `runTask`.
    */
   hostExecutedEdits?: HostExecutedEdit[];
+  /**
+   * What the copy of the agent's work back to the host left out (FIFOs, sockets, devices, files over
+   * `limits.copyBack`); absent when nothing was.
+   */
+  leftOut?: LeftOut[];
 }
 
 export function emptyTokens(): Tokens {
@@ -80,6 +86,7 @@ export const RUN_EXIT = {
   RATE_LIMIT: 15,
   MODEL: 16,
   INFRASTRUCTURE: 17,
+  OUTPUT_TOO_LARGE: 18,
 } as const;
 
 export function exitCodeFor(result: Pick<TaskResult, "outcome" | "failureReason">): number {

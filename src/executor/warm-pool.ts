@@ -12,17 +12,21 @@
  * git repository, skills), the instance is disposed after the copy and loads again from the copy,
  * as a cold sandbox would.
  */
-import { access, chown, mkdir, mkdtemp, rm } from "node:fs/promises";
+import { access } from "node:fs/promises";
 import { join } from "node:path";
 import { errorMessage } from "../errors.js";
 import type { Engine } from "../runtime/engine.js";
 import { currentOwner } from "../runtime/owner.js";
 import { lendWorkspace, needsOwnershipLoan } from "../sandbox/ownership.js";
-import { runDirPrefix, runDirsRoot } from "../sandbox/run-dir.js";
+import { createSlotDir, openSlotForSync, removeSlotDir } from "../sandbox/slot-dir.js";
 import { startSandbox, type StartedSandbox } from "../sandbox/start.js";
-import { copyInto, syncTree } from "../sandbox/workspace-sync.js";
+import { copyBack } from "../sandbox/copy-back.js";
+import { DEFAULT_COPY_BACK_CAPS } from "../sandbox/copy-back-policy.js";
+import { keepDir } from "../sandbox/kept-dir.js";
+import { copyInto } from "../sandbox/workspace-sync.js";
 import { preloadInstance, serverCall } from "./preload.js";
 import { profileKey, specFor, taskSandboxId, type SandboxProfile } from "./sandbox-source.js";
+import type { SyncBack } from "./sync-back.js";
 
 interface Slot {
   dir: string;
@@ -94,12 +98,10 @@ export class WarmPool {
   }
 
   private async startOne(): Promise<Slot | undefined> {
-    const root = runDirsRoot();
-    await mkdir(root, { recursive: true, mode: 0o700 });
-    const dir = await mkdtemp(join(root, runDirPrefix(currentOwner())));
+    const spec = specFor(this.profile, "/workspace", taskSandboxId("warm"));
+    // The slot's own namespace (slot-dir.ts): never where run dirs or egress dirs live.
+    const dir = await createSlotDir(currentOwner(), spec.agentUser);
     try {
-      const spec = specFor(this.profile, dir, taskSandboxId("warm"));
-      if (process.getuid?.() === 0) await chown(dir, spec.agentUser.uid, spec.agentUser.gid);
       const sandbox = await startSandbox(this.engine, { ...spec, workspace: dir });
       // Load the /workspace instance and its providers now, not on the task's first prompt.
       await preloadInstance(sandbox.server).catch((e: unknown) =>
@@ -114,24 +116,29 @@ export class WarmPool {
       return slot;
     } catch (e) {
       this.options.onLine?.(`warm pool: a sandbox failed to start: ${errorMessage(e)}`);
-      await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+      await removeSlotDir(dir).catch((e: unknown) =>
+        this.options.onLine?.(`warm pool: could not remove ${dir}: ${errorMessage(e)}`),
+      );
       return undefined;
     }
   }
 
   private async discard(slot: Slot): Promise<void> {
     await slot.sandbox.stop().catch(() => undefined);
-    await rm(slot.dir, { recursive: true, force: true }).catch(() => undefined);
+    await removeSlotDir(slot.dir).catch((e: unknown) =>
+      this.options.onLine?.(`warm pool: could not remove ${slot.dir}: ${errorMessage(e)}`),
+    );
   }
 
   /**
    * A ready sandbox with `workspace` copied in, or undefined when none is ready or starting (the
-   * caller then starts one cold). `finish` stops it, syncs the work back and removes the slot.
+   * caller then starts one cold). `finish` stops it, syncs the work back and removes the slot; it
+   * does not throw, it says what happened (see sync-back.ts).
    */
   async take(
     workspace: string,
     signal?: AbortSignal,
-  ): Promise<{ sandbox: StartedSandbox; finish: () => Promise<void> } | undefined> {
+  ): Promise<{ sandbox: StartedSandbox; finish: () => Promise<SyncBack> } | undefined> {
     let slot = this.ready.shift();
     // A sandbox already on its way is sooner than a cold start. Several callers may wait at once:
     // one that loses the race for a slot waits for the next sandbox.
@@ -159,16 +166,43 @@ export class WarmPool {
     }
     return {
       sandbox: s.sandbox,
-      finish: async () => {
-        // Stop first: the agent stops writing, and a lent slot is given back to the host user.
-        await s.sandbox.stop();
-        try {
-          await syncTree(s.dir, workspace);
-        } finally {
-          await rm(s.dir, { recursive: true, force: true });
-        }
-      },
+      finish: () => this.syncBack(s, workspace),
     };
+  }
+
+  /**
+   * Stop the sandbox (the agent stops writing, a lent slot is given back to the host user), copy
+   * the work back through copy-back.ts, and remove the slot. A failed stop or copy keeps the slot,
+   * with everything the agent wrote, and says where it is; files left out over the caps do not keep it.
+   */
+  private async syncBack(s: Slot, workspace: string): Promise<SyncBack> {
+    const failed = async (step: "stop" | "copy", e: unknown): Promise<SyncBack> => {
+      // Out of the slots root, which the reaper empties once this process is gone.
+      const kept = await keepDir(s.dir);
+      if (kept.moveError) this.options.onLine?.(`warm pool: ${s.dir} stays where it is: ${kept.moveError}`);
+      return { kind: "failed", step, error: errorMessage(e), kept: kept.path };
+    };
+    try {
+      await s.sandbox.stop();
+    } catch (e) {
+      return failed("stop", e);
+    }
+    const caps = this.profile.copyBack ?? DEFAULT_COPY_BACK_CAPS;
+    let report;
+    try {
+      // An ordinary user cannot read a dir the agent closed (`chmod 0300`): open it up by descriptor.
+      await openSlotForSync(s.dir);
+      report = await copyBack(s.dir, workspace, { caps, mirror: true });
+    } catch (e) {
+      return failed("copy", e);
+    }
+    // Whatever the agent left goes, read by nothing (slot-dir.ts).
+    await removeSlotDir(s.dir).catch((e: unknown) =>
+      this.options.onLine?.(
+        `warm pool: the work came back, but removing ${s.dir} failed: ${errorMessage(e)}`,
+      ),
+    );
+    return { kind: "synced", report, caps };
   }
 
   async close(): Promise<void> {

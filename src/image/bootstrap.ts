@@ -5,7 +5,13 @@ import { join } from "node:path";
 import { OcboxError, tail } from "../errors.js";
 import type { Engine } from "../runtime/engine.js";
 import { run } from "../util/spawn.js";
-import { BOOTSTRAP_BASE } from "./base.js";
+import { BOOTSTRAP_BASE, type BootstrapHost } from "./base.js";
+
+/** Whether a bootstrap can run here: root, with debootstrap on PATH. */
+export async function bootstrapHost(): Promise<BootstrapHost> {
+  const which = await run(["sh", "-c", "command -v debootstrap"]);
+  return { root: process.getuid?.() === 0, debootstrap: which.code === 0 };
+}
 
 export interface BootstrapOptions {
   suite?: string;

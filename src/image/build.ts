@@ -6,7 +6,14 @@ import { ERROR_PAGES } from "../egress/squid.js";
 import { OcboxError, errorMessage } from "../errors.js";
 import type { Engine } from "../runtime/engine.js";
 import { LABEL } from "../runtime/labels.js";
-import { baseCandidates } from "./base.js";
+import {
+  baseCandidates,
+  baseFallback,
+  bootstrapProgressLine,
+  DEFAULT_BASES,
+  type DefaultBases,
+} from "./base.js";
+import { bootstrapBase, bootstrapHost } from "./bootstrap.js";
 import {
   EGRESS_PACKAGES,
   SANDBOX_PACKAGES,
@@ -29,7 +36,16 @@ export interface ImageOptions {
   /** Build even when an image with the same inputs exists. */
   rebuild?: boolean;
   onLine?: (line: string) => void;
+  /** Lines always worth showing: a base bootstrap's progress (`onLine` gets them too). */
+  onProgress?: (line: string) => void;
   env?: NodeJS.ProcessEnv;
+  /** The default base pulled and the tag a bootstrap makes instead (tests use throwaway tags). */
+  defaultBases?: DefaultBases;
+  /**
+   * With no base here and no registry to pull from, bootstrap one from Debian's packages when this
+   * host can (root with debootstrap). Default true; false: fail with the command to run.
+   */
+  autoBootstrap?: boolean;
 }
 
 export interface BuiltImage {
@@ -46,8 +62,16 @@ export interface ImageSet {
   opencodeVersion: string;
 }
 
-async function resolveBase(engine: Engine, options: ImageOptions): Promise<{ ref: string; id: string }> {
-  const candidates = baseCandidates(options.base);
+/**
+ * The base image to build on: the configured one, else the default (pulled when missing), else
+ * the bootstrapped one, made here when no registry answers and this host can (see baseFallback).
+ */
+export async function resolveBase(
+  engine: Engine,
+  options: ImageOptions,
+): Promise<{ ref: string; id: string }> {
+  const defaults = options.defaultBases ?? DEFAULT_BASES;
+  const candidates = baseCandidates(options.base, defaults);
   for (const ref of candidates) {
     const id = await engine.imageId(ref);
     if (id) return { ref, id };
@@ -58,16 +82,54 @@ async function resolveBase(engine: Engine, options: ImageOptions): Promise<{ ref
     await engine.pullImage(first, options.onLine);
   } catch (e) {
     if (e instanceof OcboxError && e.code === "ENGINE_UNAVAILABLE") throw e;
+    // The engine's own reason (DNS, connection, auth, not found) is in an ENGINE error's detail.
+    const pullError = e instanceof OcboxError && e.detail ? `${e.message}: ${e.detail}` : errorMessage(e);
+    const fallback = baseFallback({
+      configured: options.base,
+      pullError,
+      host: await bootstrapHost(),
+      defaults,
+      ...(options.autoBootstrap === false ? { auto: false } : {}),
+    });
+    if (fallback.kind === "bootstrap")
+      return bootstrapInstead(engine, options, first, pullError, fallback.tag);
     throw new OcboxError("IMAGE_MISSING", `base image ${first} is not on this engine and cannot be pulled`, {
-      detail: errorMessage(e),
-      fix: options.base
-        ? `Pull or build ${first} first, or remove the configured base to use the default.`
-        : "Make a base from Debian's packages instead: ocbox image bootstrap",
+      detail: pullError,
+      fix: fallback.fix,
     });
   }
   const id = await engine.imageId(first);
   if (!id) throw new OcboxError("IMAGE_MISSING", `base image ${first} is still missing after the pull`);
   return { ref: first, id };
+}
+
+/** No registry, and this host can make the base itself: debootstrap it, showing its progress. */
+async function bootstrapInstead(
+  engine: Engine,
+  options: ImageOptions,
+  pulled: string,
+  pullError: string,
+  tag: string,
+): Promise<{ ref: string; id: string }> {
+  const progress = (line: string) => {
+    options.onLine?.(line);
+    const shown = bootstrapProgressLine(line);
+    if (shown) options.onProgress?.(shown);
+  };
+  const say = (line: string) => {
+    options.onLine?.(line);
+    options.onProgress?.(line);
+  };
+  say(`cannot pull ${pulled}: no registry reachable (${pullError.split("\n")[0]})`);
+  say(`making ${tag} from Debian's packages instead (ocbox image bootstrap; a minute or two)`);
+  const result = await bootstrapBase(engine, {
+    tag,
+    onLine: progress,
+    onStep: (step, seconds) => say(`${step} (${seconds.toFixed(1)} s)`),
+  });
+  const id = await engine.imageId(result.tag);
+  if (!id) throw new OcboxError("BOOTSTRAP", `the bootstrapped base ${tag} is missing after its import`);
+  return { ref: result.tag, id };
 }
 
 interface Plan {

@@ -12,7 +12,7 @@ export async function liveDecisions(engine: Engine, sandboxId: string, runId: st
   const decisions: Decision[] = [];
   for (const c of containers) {
     const dir = c.labels[LABEL.egressDir];
-    if (dir) decisions.push(...(await peekEgressDir(dir)));
+    if (dir) decisions.push(...(await peekEgressDir(dir, c.labels[LABEL.egressControl])));
   }
   return decisions;
 }

@@ -15,6 +15,8 @@ export interface SessionWatch {
 export interface WatchHandlers {
   onActivity?: (type: string) => void;
   onRetry?: (status: { attempt: number; message: string; next: number }) => void;
+  /** An assistant message appeared: the server is starting a model call for this session. */
+  onAssistantMessage?: () => void;
   onError?: (error: unknown) => void;
 }
 
@@ -24,7 +26,7 @@ interface RawEvent {
     sessionID?: string;
     status?: unknown;
     part?: { sessionID?: string };
-    info?: { sessionID?: string };
+    info?: { sessionID?: string; role?: unknown };
   };
 }
 
@@ -59,6 +61,8 @@ export function watchSession(
           const { attempt, message, next } = retry.data;
           handlers.onRetry?.({ attempt, message, next });
         }
+        if (raw.type === "message.updated" && raw.properties?.info?.role === "assistant")
+          handlers.onAssistantMessage?.();
         handlers.onActivity?.(raw.type ?? "event");
       }
     } catch (e) {

@@ -7,7 +7,7 @@
  * env, no clock, no randomness; the caller reads files and passes what it read.
  */
 import type { ProjectConfig } from "../config/project-schema.js";
-import { resolveLimits } from "../config/limits.js";
+import { resolveCopyBackCaps, resolveLimits } from "../config/limits.js";
 import { egressSpecFromConfig, gatewayPorts } from "../egress/config.js";
 import { hardeningFromConfig } from "../sandbox/hardening.js";
 import type { Ids } from "../sandbox/ownership.js";
@@ -139,6 +139,7 @@ function profileFor(input: PlanInput, permission: PermissionPolicy) {
     }),
     env: env.resolution.env,
     limits: resolveLimits(config.limits, DEFAULT_LIMITS),
+    copyBack: resolveCopyBackCaps(config.limits.copyBack),
     readyTimeoutMs: input.up ? (options.readyTimeoutMs ?? UP_READY_TIMEOUT_MS) : readyS * 1000,
     egress,
     hardening: hardeningFromConfig(config.hardening),

@@ -3,6 +3,7 @@
  * sandboxes interchangeable (the warm pool's unit of reuse), and the SandboxSpec it gives once a
  * placement (which workspace, which id, which users) is known. Pure.
  */
+import type { CopyBackCaps } from "../sandbox/copy-back-policy.js";
 import type { Ids } from "../sandbox/ownership.js";
 import { DEFAULT_LIMITS, type SandboxSpec } from "../sandbox/spec.js";
 
@@ -28,6 +29,8 @@ export interface SandboxProfile {
   cacheVolumes?: { paths: string[]; project?: { root: string; sandboxId: string } };
   /** C9: packages `ocbox-apt install` may add (ocbox.yaml `apt.allow`); absent or empty: off. */
   aptAllow?: string[];
+  /** Caps on what a copy of the agent's work back to the host writes (`limits.copyBack`); absent: the defaults. */
+  copyBack?: CopyBackCaps;
 }
 
 /** Where one sandbox of a profile goes: its workspace, ids and users (chosen by the caller). */

@@ -6,6 +6,7 @@
 import { appendFile } from "node:fs/promises";
 import { join } from "node:path";
 import { OcboxError, errorMessage } from "../errors.js";
+import { removeEgressControl } from "../egress/control.js";
 import { collectEgressDir } from "../egress/sidecar.js";
 import type { Engine } from "../runtime/engine.js";
 import { LABEL } from "../runtime/labels.js";
@@ -63,10 +64,13 @@ export async function downProject(
     // The proxy has stopped: its decisions go to the state dir before its staged dir goes (B6).
     const egressDir = c.labels[LABEL.egressDir];
     if (egressDir) {
-      await collectEgressDir(egressDir, state.egressLog)
+      const control = c.labels[LABEL.egressControl];
+      await collectEgressDir(egressDir, control, state.egressLog)
         .then((d) => (report.egressDecisions = (report.egressDecisions ?? 0) + d.length))
         .catch((e) => failures.push(`egress decisions of ${c.name}: ${errorMessage(e)}`));
       await removeRunDir(egressDir).catch((e) => failures.push(`${egressDir}: ${errorMessage(e)}`));
+      if (control)
+        await removeEgressControl(control).catch((e) => failures.push(`${control}: ${errorMessage(e)}`));
     }
     const runDir = c.labels[LABEL.runDir];
     if (runDir) await removeRunDir(runDir).catch((e) => failures.push(`${runDir}: ${errorMessage(e)}`));

@@ -4,6 +4,7 @@ import { OcboxError, tail } from "../errors.js";
 import { chooseEndpoint, dockerClient, isConnectionError } from "./connect.js";
 import { engineError, statusCode } from "./engine-errors.js";
 import type {
+  AttachedExec,
   ContainerProcess,
   ContainerSpec,
   ContainerStats,
@@ -12,8 +13,10 @@ import type {
   Engine,
   EngineInfo,
   ExecResult,
+  ExecStreams,
   NetworkMember,
 } from "./engine.js";
+import { execAttachedDocker } from "./exec-attached.js";
 import { splitLines } from "./lines.js";
 
 interface ProgressEvent {
@@ -415,6 +418,15 @@ export class DockerEngine implements Engine {
       stdout: Buffer.concat(stdout).toString("utf8"),
       stderr: Buffer.concat(stderr).toString("utf8"),
     };
+  }
+
+  execAttached(
+    id: string,
+    argv: string[],
+    streams: ExecStreams,
+    options: { user?: string; env?: Record<string, string> } = {},
+  ): Promise<AttachedExec> {
+    return execAttachedDocker(this.docker, (what, fn) => this.call(what, fn), id, argv, streams, options);
   }
 
   /** One stats sample; undefined when the container is gone (404) or not running (no usage). */

@@ -95,6 +95,23 @@ export interface ExecResult {
   stderr: string;
 }
 
+/** The streams of an attached exec (`ocbox exec`). */
+export interface ExecStreams {
+  /** Forwarded to the command; its end closes the command's stdin. Absent: no stdin. */
+  stdin?: NodeJS.ReadableStream;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  /** Give the command a terminal of this size; its output then arrives as one stream on stdout. */
+  tty?: { rows: number; columns: number };
+}
+
+export interface AttachedExec {
+  /** Resize the command's terminal (with `tty`). */
+  resize(size: { rows: number; columns: number }): Promise<void>;
+  /** The command's exit code, once it ended and its output was passed on. */
+  exitCode: Promise<number>;
+}
+
 export interface BuildProgress {
   /** A line of build output, without the trailing newline. */
   line: string;
@@ -141,6 +158,13 @@ export interface Engine {
     argv: string[],
     options?: { user?: string; env?: Record<string, string> },
   ): Promise<ExecResult>;
+  /** Like `docker exec -i` (and `-t` with `streams.tty`): streams attached as the command runs. */
+  execAttached(
+    id: string,
+    argv: string[],
+    streams: ExecStreams,
+    options?: { user?: string; env?: Record<string, string> },
+  ): Promise<AttachedExec>;
   /** Resources in use: memory bytes of a running container. */
   memoryUsage(id: string): Promise<number | undefined>;
   /** One stats sample of a running container (undefined when it is not running). */

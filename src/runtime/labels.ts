@@ -23,6 +23,8 @@ export const LABEL = {
   runDir: "dev.ocbox.run-dir",
   /** Host directory staged for the egress sidecar (proxy config, access log); on the egress container. */
   egressDir: "dev.ocbox.egress-dir",
+  /** The egress dir's control record (egress/control.ts), in a dir of ocbox's that no container mounts. */
+  egressControl: "dev.ocbox.egress-control",
   port: "dev.ocbox.port",
   /** "AGENT_UID:GID>HOST_UID:GID" while the workspace is lent to the agent user (host root). */
   loan: "dev.ocbox.loan",
@@ -58,6 +60,7 @@ export interface LabelInput {
   workspace?: string;
   runDir?: string;
   egressDir?: string;
+  egressControl?: string;
   port?: number;
   loan?: string;
 }
@@ -77,6 +80,7 @@ export function resourceLabels(input: LabelInput): Record<string, string> {
     ...(input.workspace === undefined ? {} : { [LABEL.workspace]: input.workspace }),
     ...(input.runDir === undefined ? {} : { [LABEL.runDir]: input.runDir }),
     ...(input.egressDir === undefined ? {} : { [LABEL.egressDir]: input.egressDir }),
+    ...(input.egressControl === undefined ? {} : { [LABEL.egressControl]: input.egressControl }),
     ...(input.port === undefined ? {} : { [LABEL.port]: String(input.port) }),
     ...(input.loan === undefined ? {} : { [LABEL.loan]: input.loan }),
   };

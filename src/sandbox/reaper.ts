@@ -7,8 +7,9 @@
  */
 import { readdir } from "node:fs/promises";
 import { hostname } from "node:os";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { errorMessage } from "../errors.js";
+import { egressControlRoot, egressDirName, removeEgressControl } from "../egress/control.js";
 import { collectEgressDir } from "../egress/sidecar.js";
 import type { ContainerSummary, Engine } from "../runtime/engine.js";
 import { LABEL, ownerOf, shouldReap, type Liveness, type Owner } from "../runtime/labels.js";
@@ -16,6 +17,7 @@ import { ownerLiveness } from "../runtime/owner.js";
 import { isCacheVolume } from "./cache-volumes.js";
 import { parseLoan, returnWorkspace } from "./ownership.js";
 import { removeRunDir, runDirOwner, runDirsRoot } from "./run-dir.js";
+import { removeSlotDir, slotOwner, slotsRoot } from "./slot-dir.js";
 
 export interface ReapOptions {
   /** Also remove stopped containers of detached sandboxes (`ocbox clean`). */
@@ -54,13 +56,14 @@ export function containersToReap(
 }
 
 /**
- * Host dirs that containers still name (staged credentials and the egress sidecar's dir), so the
+ * Host dirs that containers still name (staged credentials, the egress sidecar's dir, the
+ * workspace, which may be a warm-pool slot), so the
  * reaper leaves them while those containers live, whoever started them. Pure.
  */
 export function dirsInUse(containers: readonly ContainerSummary[]): Set<string> {
   return new Set(
     containers
-      .flatMap((c) => [c.labels[LABEL.runDir], c.labels[LABEL.egressDir]])
+      .flatMap((c) => [c.labels[LABEL.runDir], c.labels[LABEL.egressDir], c.labels[LABEL.workspace]])
       .filter((d): d is string => d !== undefined && d !== ""),
   );
 }
@@ -95,7 +98,13 @@ export async function reap(engine: Engine, options: ReapOptions = {}): Promise<R
     report.containers.push(c.name);
     const loan = parseLoan(c.labels[LABEL.loan]);
     const workspace = c.labels[LABEL.workspace];
-    if (loan && workspace && c.labels[LABEL.role] === "agent" && process.getuid?.() === loan.hostUser.uid) {
+    if (
+      loan &&
+      workspace &&
+      !isSlotPath(workspace) &&
+      c.labels[LABEL.role] === "agent" &&
+      process.getuid?.() === loan.hostUser.uid
+    ) {
       if (
         await attempt(`give back ${workspace}`, () =>
           returnWorkspace(workspace, loan.hostUser, loan.agentUser),
@@ -106,7 +115,8 @@ export async function reap(engine: Engine, options: ReapOptions = {}): Promise<R
     }
   }
 
-  const survivors = all.filter((c) => !doomedIds.has(c.id));
+  const removedNames = new Set(report.containers);
+  const survivors = all.filter((c) => !doomedIds.has(c.id) || !removedNames.has(c.name));
   const stillUsed = dirsInUse(survivors);
   const survivingRuns = new Set(survivors.map((c) => `${c.labels[LABEL.sandbox]}/${c.labels[LABEL.run]}`));
 
@@ -121,17 +131,64 @@ export async function reap(engine: Engine, options: ReapOptions = {}): Promise<R
     if (await attempt(`volume ${v.name}`, () => engine.removeVolume(v.name))) report.volumes.push(v.name);
   }
 
-  const root = runDirsRoot(options.env);
-  const entries = await readdir(root).catch(() => [] as string[]);
-  for (const name of entries) {
-    const dir = join(root, name);
-    const owner = runDirOwner(name, host);
-    if (!owner || stillUsed.has(dir) || liveness(owner) !== "dead") continue;
-    // An egress dir's decisions go to the sandbox's decision log first (its creator crashed).
-    await collectEgressDir(dir).catch(() => undefined);
-    if (await attempt(`run dir ${dir}`, () => removeRunDir(dir))) report.runDirs.push(dir);
-  }
+  await reapDirs({ host, liveness, env: options.env ?? process.env, inUse: stillUsed, report, attempt });
   return report;
+}
+
+interface DirReap {
+  host: string;
+  liveness: (owner: Owner) => Liveness;
+  env: NodeJS.ProcessEnv;
+  /** Dirs that a container still left names (run, egress and slot dirs). */
+  inUse: Set<string>;
+  report: ReapReport;
+  attempt: (what: string, fn: () => Promise<unknown>) => Promise<boolean>;
+}
+
+/**
+ * The dirs of dead owners. Decisions are taken only where ocbox's own control record (a dir no
+ * container mounts) says how; run dirs, egress dirs and warm-pool slots are then removed without
+ * reading or following anything in them: the agent or the sidecar could have written all of it.
+ */
+async function reapDirs(r: DirReap): Promise<void> {
+  const dead = (owner: Owner | undefined): owner is Owner =>
+    owner !== undefined && r.liveness(owner) === "dead";
+  const runRoot = runDirsRoot(r.env);
+  const controlRoot = egressControlRoot(r.env);
+  for (const name of await entries(controlRoot)) {
+    const dirName = egressDirName(name);
+    const dir = dirName && join(runRoot, dirName);
+    if (!dir || r.inUse.has(dir) || !dead(runDirOwner(dirName, r.host))) continue;
+    // The sidecar's decisions go to the sandbox's decision log first (its creator crashed).
+    const file = join(controlRoot, name);
+    await r.attempt(`egress decisions of ${dir}`, () => collectEgressDir(dir, file));
+    await r.attempt(`egress control ${file}`, () => removeEgressControl(file));
+  }
+  for (const name of await entries(runRoot)) {
+    const dir = join(runRoot, name);
+    if (r.inUse.has(dir) || !dead(runDirOwner(name, r.host))) continue;
+    if (await r.attempt(`run dir ${dir}`, () => removeRunDir(dir))) r.report.runDirs.push(dir);
+  }
+  const slots = slotsRoot(r.env);
+  for (const name of await entries(slots)) {
+    const dir = join(slots, name);
+    if (r.inUse.has(dir) || !dead(slotOwner(name, r.host))) continue;
+    if (await r.attempt(`warm-pool slot ${dir}`, () => removeSlotDir(dir))) r.report.runDirs.push(dir);
+  }
+}
+
+async function entries(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw e;
+  }
+}
+
+/** A warm-pool slot's path (slot-dir.ts), under any state dir: it is removed, never given back. */
+function isSlotPath(path: string): boolean {
+  return basename(dirname(path)) === "slots" && slotOwner(basename(path), "") !== undefined;
 }
 
 /** True when the reaper did anything worth telling the user about. */

@@ -1,9 +1,10 @@
 import { randomBytes } from "node:crypto";
-import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { stateHome } from "../util/paths.js";
 import type { Owner } from "../runtime/labels.js";
 import type { Ids } from "./ownership.js";
+import { removeTree } from "./remove-tree.js";
 
 /** A random server password: 32 bytes, URL-safe. */
 export function newPassword(): string {
@@ -51,6 +52,7 @@ export function runDirOwner(name: string, host: string): Owner | undefined {
   return { host, pid: Number(m[1]), start: m[2] === "0" ? "" : (m[2] as string) };
 }
 
+/** Remove a run or egress dir without reading or following anything in it (remove-tree.ts). */
 export async function removeRunDir(dir: string): Promise<void> {
-  await rm(dir, { recursive: true, force: true });
+  await removeTree(dir);
 }

@@ -23,7 +23,9 @@ import { prepareCacheVolumes } from "./cache-volume-init.js";
 import { lendWorkspace, loanLabel, needsOwnershipLoan, returnWorkspace } from "./ownership.js";
 import { authCopy } from "./auth-copy.js";
 import { createRunDir, newPassword, removeRunDir } from "./run-dir.js";
+import { refuseSharedTree } from "./shared-tree.js";
 import type { SandboxSpec } from "./spec.js";
+import { checkWorkspaceBoundary } from "./workspace-guard.js";
 
 const LISTENING = /opencode server listening on/;
 
@@ -103,6 +105,7 @@ export async function startSandbox(
   cleanup.add("stop following logs", () => Promise.resolve(follow.abort()));
 
   try {
+    await checkWorkspaceBoundary(spec.workspace);
     let port = spec.hostPort;
     if (port !== 0 && (await portInUse(port))) {
       throw new OcboxError("SANDBOX_START", `port ${port} on 127.0.0.1 is already in use`, {
@@ -142,7 +145,7 @@ export async function startSandbox(
         workspace: spec.workspace,
         runDir,
         // The reaper keeps a staged dir while a container names it (detached sandboxes outlive us).
-        ...(role === "egress" ? { egressDir: egress.dir } : {}),
+        ...(role === "egress" ? { egressDir: egress.dir, egressControl: egress.controlFile } : {}),
         port,
         ...(loan ? { loan } : {}),
       });
@@ -159,6 +162,8 @@ export async function startSandbox(
     }
 
     if (loan) {
+      // Never lend a tree another live sandbox uses: its agent could rewrite it under the walk.
+      await refuseSharedTree(engine, spec.workspace, { sandboxId: spec.sandboxId, runId: spec.runId });
       await lendWorkspace(spec.workspace, spec.hostUser, spec.agentUser);
       cleanup.add("give the workspace back", () =>
         returnWorkspace(spec.workspace, spec.hostUser, spec.agentUser),
@@ -182,6 +187,10 @@ export async function startSandbox(
           agentContainer(spec, names, runDir, labels("agent"), egress, await dockerSocketGid(spec)),
         ),
     );
+    // Again now that our agent's labels are in the engine: of two starts on one tree at once, each
+    // sees the other here, so neither runs on a tree the other was lent.
+    if (loan)
+      await refuseSharedTree(engine, spec.workspace, { sandboxId: spec.sandboxId, runId: spec.runId });
     const createMs = performance.now() - started;
 
     options.signal?.throwIfAborted();

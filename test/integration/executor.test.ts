@@ -40,6 +40,7 @@ function workspace(): string {
 async function task(scenario: ScenarioInput, extra: Partial<RunTaskOptions> = {}) {
   model = await startScriptedModel({ scenario });
   const started = performance.now();
+  const startedAt = Date.now();
   const result = await runTask({
     workspace: workspace(),
     prompt: "Do the task.",
@@ -49,7 +50,7 @@ async function task(scenario: ScenarioInput, extra: Partial<RunTaskOptions> = {}
     images,
     ...extra,
   });
-  return { result, seconds: (performance.now() - started) / 1000, model };
+  return { result, seconds: (performance.now() - started) / 1000, model, startedAt };
 }
 
 const contract = { outcome: "COMPLETE", summary: "done" };
@@ -57,7 +58,7 @@ const prose = "I looked at the code and fixed the bug. All tests pass now.";
 
 describe("runTask", () => {
   it("structured output succeeds, validated, with model, endpoint, tokens and timings", async () => {
-    const { result, model: m } = await task({ turns: [{ structured: contract }] });
+    const { result, model: m, startedAt } = await task({ turns: [{ structured: contract }] });
     expect(result).toMatchObject({
       outcome: "COMPLETE",
       contract,
@@ -70,6 +71,15 @@ describe("runTask", () => {
     expect(result.sessionId).toMatch(/^ses_/);
     expect(result.tokens.input).toBeGreaterThan(0);
     expect(result.timings.sandbox).toBeGreaterThan(0);
+    // firstRequest: from the call to the server's first model call, after the sandbox was ready;
+    // the scripted model saw that call within a second of it.
+    const first = result.timings.firstRequest;
+    const seen = ((m.requests.find((r) => r.answeredBy === "turn")?.at ?? 0) - startedAt) / 1000;
+    expect(first).not.toBeNull();
+    expect(first).toBeGreaterThanOrEqual(result.timings.queued + result.timings.sandbox);
+    expect(first).toBeLessThanOrEqual(result.timings.total);
+    expect(first).toBeLessThanOrEqual(seen + 0.05);
+    expect(first).toBeGreaterThan(seen - 3);
     // OpenCode was asked for wire-enforced structure: the StructuredOutput tool, required.
     const chat = m.requests.find((r) => r.answeredBy === "turn")?.body as {
       tools?: Array<{ function: { name: string } }>;

@@ -16,6 +16,7 @@ import { connect as tlsConnect } from "node:tls";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Decision } from "../../src/egress/decisions.js";
+import { readEgressControl } from "../../src/egress/control.js";
 import { LABEL } from "../../src/runtime/labels.js";
 import { startScriptedModel, type ScriptedModel } from "../../src/scripted-model/server.js";
 import {
@@ -129,11 +130,10 @@ afterAll(async () => {
 /** The squid port of the gateway on the host's loopback, from the sidecar's staged context. */
 async function gatewayListenPort(): Promise<number> {
   const containers = await containersOf([sandboxId]);
-  const dir = containers.find((c) => c.labels[LABEL.role] === "egress")?.labels[LABEL.egressDir];
-  const ctx = JSON.parse(await readFile(join(dir as string, "context.json"), "utf8")) as {
-    gatewayPorts: Record<string, string>;
-  };
-  const port = Number(Object.keys(ctx.gatewayPorts)[0]);
+  // The gateway's host port is in ocbox's control record, named by the egress container's label.
+  const file = containers.find((c) => c.labels[LABEL.role] === "egress")?.labels[LABEL.egressControl];
+  const control = await readEgressControl(file as string);
+  const port = Number(Object.keys(control?.gatewayPorts ?? {})[0]);
   expect(port).toBeGreaterThan(0);
   return port;
 }

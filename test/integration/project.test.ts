@@ -136,8 +136,10 @@ it("concurrent sandboxes each get their own auth.json copy and never change the 
   const hostAuth = join(a.env.XDG_DATA_HOME as string, "opencode", "auth.json");
   const { mkdir } = await import("node:fs/promises");
   await mkdir(join(a.env.XDG_DATA_HOME as string, "opencode"), { recursive: true });
-  const content = '{"openai":{"type":"api","key":"host-key"}}';
-  await writeFile(hostAuth, content, { mode: 0o600 });
+  // The project uses provider `local` (ocbox.yaml's model); `openai` is the host's, unused here.
+  const hostContent = '{"local":{"type":"api","key":"host-key"},"openai":{"type":"api","key":"unused-key"}}';
+  await writeFile(hostAuth, hostContent, { mode: 0o600 });
+  const content = JSON.stringify({ local: { type: "api", key: "host-key" } }, null, 2);
   const before = await stat(hostAuth);
   await Promise.all([up(a), up(b)]);
 
@@ -152,7 +154,7 @@ it("concurrent sandboxes each get their own auth.json copy and never change the 
   ]);
   expect(write.code, write.stderr).toBe(0);
   expect((await b.run(["exec", "--", "sh", "-c", read])).stdout).toBe(`${content}\n600\n`);
-  expect(await readFile(hostAuth, "utf8")).toBe(content);
+  expect(await readFile(hostAuth, "utf8")).toBe(hostContent);
   const after = await stat(hostAuth);
   expect(after.mtimeMs).toBe(before.mtimeMs);
 

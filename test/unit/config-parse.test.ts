@@ -154,6 +154,20 @@ describe("parseProjectConfig", () => {
     expect(() => parseProjectConfig("allow: [.github.com]\n", "f")).toThrow(/did you mean "egress.allow"/);
     expect(() => parseProjectConfig("model:\n  apiKey: X\n", "f")).toThrow(/did you mean "model.apiKeyEnv"/);
   });
+
+  it("names a removed key (executor.warmPool) with the file, line and what to do", () => {
+    let error: unknown;
+    try {
+      parseProjectConfig("executor:\n  maxRetriesOnMalformedOutput: 1\n  warmPool: 2\n", "ocbox.yaml");
+    } catch (e) {
+      error = e;
+    }
+    const text = `${String(error)} ${(error as { fix?: string }).fix ?? ""} ${(error as { detail?: string }).detail ?? ""}`;
+    expect(text).toMatch(/ocbox\.yaml:3/);
+    expect(text).toMatch(/executor\.warmPool/);
+    expect(text).toMatch(/no longer a key/);
+    expect(text).toMatch(/delete the line/);
+  });
 });
 
 describe("did you mean", () => {

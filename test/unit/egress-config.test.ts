@@ -3,7 +3,8 @@
  * SandboxSpec and the executor's profile, the security profile in the startup summary, the
  * decision log of detached sandboxes, the reaper's in-use dirs, and the Docker socket opt-in.
  */
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -218,39 +219,68 @@ describe("decision logs of detached sandboxes", () => {
   ].join("\n");
   const staged = (decisionLog?: string) => {
     const dir = mkdtempSync(join(tmpdir(), "ocbox-egress-unit-"));
+    const control = join(mkdtempSync(join(tmpdir(), "ocbox-egress-ctl-")), "r-1-1-abc.json");
     writeFileSync(
-      join(dir, "context.json"),
+      control,
       JSON.stringify({
+        version: 1,
+        egressDir: dir,
         allow: [".debian.org"],
         gatewayPorts: { 41000: "gw0" },
         ...(decisionLog ? { decisionLog } : {}),
       }),
     );
     writeFileSync(join(dir, "access.log"), access);
-    return dir;
+    return { dir, control };
   };
   it("are moved into the decision log once, whoever collects first", async () => {
     const log = join(mkdtempSync(join(tmpdir(), "ocbox-egress-unit-")), "state", "egress.jsonl");
-    const dir = staged(log);
-    expect((await peekEgressDir(dir)).length).toBe(3);
-    const first = await collectEgressDir(dir);
+    const { dir, control } = staged(log);
+    expect((await peekEgressDir(dir, control)).length).toBe(3);
+    const first = await collectEgressDir(dir, control);
     expect(first.map((d) => [d.host, d.decision, d.rule])).toEqual([
       ["deb.debian.org", "allow", ".debian.org"],
       ["registry.npmjs.org", "deny", "not on the allowlist"],
       ["127.0.0.1", "allow", "model gateway gw0"],
     ]);
-    expect(await collectEgressDir(dir, log)).toEqual([]);
+    expect(await collectEgressDir(dir, control, log)).toEqual([]);
     expect(fromJsonl(readFileSync(log, "utf8"))).toEqual(first);
     expect(existsSync(join(dir, "access.log"))).toBe(false);
   });
-  it("a dir with no context (a credentials run dir) is left as it is", async () => {
+  it("a dir with no control record is left as it is, whatever context.json it holds", async () => {
     const dir = mkdtempSync(join(tmpdir(), "ocbox-egress-unit-"));
+    const target = join(dir, "x.jsonl");
     writeFileSync(join(dir, "access.log"), access);
-    expect(await collectEgressDir(dir, join(dir, "x.jsonl"))).toEqual([]);
+    // What an agent (or the sidecar) could write: control data beside the log.
+    writeFileSync(
+      join(dir, "context.json"),
+      JSON.stringify({ allow: [], gatewayPorts: {}, decisionLog: target }),
+    );
+    expect(await collectEgressDir(dir, undefined)).toEqual([]);
+    expect(await peekEgressDir(dir, undefined)).toEqual([]);
+    expect(existsSync(target)).toBe(false);
     expect(existsSync(join(dir, "access.log"))).toBe(true);
   });
+  it("a record for another dir is not used for this one", async () => {
+    const { control } = staged(join(tmpdir(), "never.jsonl"));
+    const other = mkdtempSync(join(tmpdir(), "ocbox-egress-unit-"));
+    writeFileSync(join(other, "access.log"), access);
+    expect(await collectEgressDir(other, control)).toEqual([]);
+  });
+  it("an access log that is a symlink or a FIFO is not read", async () => {
+    const { dir, control } = staged();
+    rmSync(join(dir, "access.log"));
+    const secret = join(dir, "..", `secret-${process.pid}`);
+    writeFileSync(secret, access);
+    symlinkSync(secret, join(dir, "access.log"));
+    expect(await peekEgressDir(dir, control)).toEqual([]);
+    rmSync(join(dir, "access.log"));
+    execFileSync("mkfifo", [join(dir, "access.log")]);
+    expect(await peekEgressDir(dir, control)).toEqual([]);
+  });
   it("egress log and suggest render the decisions and the YAML to add", async () => {
-    const decisions = await peekEgressDir(staged());
+    const { dir, control } = staged();
+    const decisions = await peekEgressDir(dir, control);
     const d = { logFile: "/st/egress.jsonl", decisions, live: 3 };
     const log = egressLogLines(egressLogReport("app-1", d)).join("\n");
     expect(log).toMatch(/DENY\s+CONNECT registry\.npmjs\.org:443\s+not on the allowlist/);

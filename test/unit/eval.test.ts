@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -43,6 +43,28 @@ describe("task set", () => {
     expect(bad).toMatchObject({ field: "[1].weight" });
     expect(bad?.path).toMatch(/bad\/requirements\.yaml:5:\d+$/);
     expect(set.invalid.find((i) => i.id === "typo")?.path).toMatch(/requirements\.yaml:\d+:\d+$/);
+  });
+
+  it("refuses a task whose app/ is a symlink (item 12): an invalid task with the reason, the target untouched", async () => {
+    const root = mkdtempSync(join(tmpdir(), "ocbox-ts-"));
+    const outside = mkdtempSync(join(tmpdir(), "ocbox-ts-outside-"));
+    writeFileSync(join(outside, "id_ed25519"), "secret\n");
+    const dir = join(root, "linked");
+    mkdirSync(dir);
+    writeFileSync(join(dir, "prompt.md"), "x");
+    writeFileSync(join(dir, "requirements.yaml"), "- id: a\n  description: fine\n");
+    symlinkSync(outside, join(dir, "app"));
+    const set = await loadTaskSet(root);
+    expect(set.tasks).toEqual([]);
+    expect(set.invalid).toEqual([
+      {
+        id: "linked",
+        path: join(dir, "app"),
+        field: "app",
+        problem: `is a symbolic link (to ${outside}): make app/ a real folder inside the task folder`,
+      },
+    ]);
+    expect(readdirSync(outside)).toEqual(["id_ed25519"]);
   });
 
   it("filters with globs", () => {

@@ -17,7 +17,9 @@ import { Pools } from "../../src/executor/pool.js";
 import { checkModel, knownModels, roleContract } from "../../src/executor/roles.js";
 import { exitCodeFor } from "../../src/executor/task.js";
 import { Watchdog } from "../../src/executor/watchdog.js";
-import { copyInto, syncTree } from "../../src/sandbox/workspace-sync.js";
+import { copyBack } from "../../src/sandbox/copy-back.js";
+import { DEFAULT_COPY_BACK_CAPS } from "../../src/sandbox/copy-back-policy.js";
+import { copyInto } from "../../src/sandbox/workspace-sync.js";
 
 describe("model references and endpoints", () => {
   it("parses provider/model, model ids may hold slashes", () => {
@@ -201,7 +203,7 @@ describe("workspace sync (warm pool)", () => {
     writeFileSync(join(dst, "dir", "a.txt"), "changed");
     writeFileSync(join(dst, "new.txt"), "new");
     writeFileSync(join(dst, "gone.txt"), "x");
-    const stats = await syncTree(dst, src);
+    const stats = await copyBack(dst, src, { caps: DEFAULT_COPY_BACK_CAPS });
     expect(readFileSync(join(src, "dir", "a.txt"), "utf8")).toBe("changed");
     expect(readFileSync(join(src, "new.txt"), "utf8")).toBe("new");
     expect(stats.unchanged).toBeGreaterThanOrEqual(2);
@@ -211,7 +213,7 @@ describe("workspace sync (warm pool)", () => {
     const { rmSync } = await import("node:fs");
     rmSync(join(again, "dir"), { recursive: true });
     rmSync(join(again, "gone.txt"));
-    await syncTree(again, src);
+    await copyBack(again, src, { caps: DEFAULT_COPY_BACK_CAPS });
     expect(readdirSync(src).sort()).toEqual(["link", "new.txt", "same.txt"]);
   });
 });

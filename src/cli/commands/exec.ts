@@ -1,30 +1,95 @@
+import { StringDecoder } from "node:string_decoder";
+import { Writable } from "node:stream";
 import type { Command } from "commander";
 import { OcboxError } from "../../errors.js";
-import { execInProject } from "../../project/exec.js";
+import { execAttachedInProject } from "../../project/exec.js";
 import { openProject } from "../../project/up.js";
+import type { ExecStreams } from "../../runtime/engine.js";
 import type { Context } from "../context.js";
 import { terminalLine } from "../output.js";
+
+/** Bytes into a pipe unchanged (like `docker exec`); onto a terminal, controls escaped. */
+function sink(out: NodeJS.WriteStream): NodeJS.WritableStream {
+  if (!out.isTTY) return out;
+  const decoder = new StringDecoder("utf8");
+  return new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      out.write(terminalLine(decoder.write(chunk)));
+      done();
+    },
+    final(done) {
+      out.write(terminalLine(decoder.end()));
+      done();
+    },
+  });
+}
+
+/** A buffer that collects what the command printed (for --json). */
+function collector(): { stream: Writable; text: () => string } {
+  const chunks: Buffer[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      chunks.push(chunk);
+      done();
+    },
+  });
+  return { stream, text: () => Buffer.concat(chunks).toString("utf8") };
+}
+
+/** An interactive session: raw keys in, the terminal's size forwarded while it runs. */
+async function runWithTty(
+  start: (streams: ExecStreams) => ReturnType<typeof execAttachedInProject>,
+): Promise<number> {
+  const size = () => ({ rows: process.stdout.rows || 24, columns: process.stdout.columns || 80 });
+  process.stdin.setRawMode(true);
+  try {
+    const session = await start({
+      stdin: process.stdin,
+      stdout: process.stdout,
+      stderr: process.stderr,
+      tty: size(),
+    });
+    const onResize = () => void session.resize(size());
+    process.stdout.on("resize", onResize);
+    try {
+      return await session.exitCode;
+    } finally {
+      process.stdout.off("resize", onResize);
+    }
+  } finally {
+    process.stdin.setRawMode(false);
+  }
+}
 
 export function registerExec(program: Command, run: (fn: (ctx: Context) => Promise<number>) => void) {
   program
     .command("exec")
-    .description("run a command in the project's running sandbox, as the agent's user within its limits")
+    .description(
+      "run a command in the project's running sandbox, as the agent's user within its limits; stdin is forwarded, and an interactive terminal gets a TTY",
+    )
+    .option("-T, --no-tty", "no TTY even on an interactive terminal (output escaped as ocbox's own)")
     .argument("<cmd...>", "the command and its arguments (put -- before options of the command)")
-    .action((argv: string[]) =>
+    .action((argv: string[], opts: { tty: boolean }) =>
       run(async (ctx) => {
         if (argv.length === 0)
           throw new OcboxError("USAGE", "no command given", { fix: "ocbox exec -- ls -la" });
         const { project } = await openProject(process.cwd());
-        const result = await execInProject(ctx.engine(), project.sandboxId, argv);
+        const start = (streams: ExecStreams) =>
+          execAttachedInProject(ctx.engine(), project.sandboxId, argv, streams);
         if (ctx.out.json) {
-          ctx.out.result(result, () => []);
-        } else {
-          // Byte for byte into a pipe (like `docker exec`); on a terminal, controls escaped.
-          const show = (text: string, tty: boolean | undefined) => (tty ? terminalLine(text) : text);
-          process.stdout.write(show(result.stdout, process.stdout.isTTY));
-          process.stderr.write(show(result.stderr, process.stderr.isTTY));
+          const [stdout, stderr] = [collector(), collector()];
+          const session = await start({ stdin: process.stdin, stdout: stdout.stream, stderr: stderr.stream });
+          const exitCode = await session.exitCode;
+          ctx.out.result({ exitCode, stdout: stdout.text(), stderr: stderr.text() }, () => []);
+          return exitCode;
         }
-        return result.exitCode;
+        if (opts.tty && process.stdin.isTTY && process.stdout.isTTY) return runWithTty(start);
+        const session = await start({
+          stdin: process.stdin,
+          stdout: sink(process.stdout),
+          stderr: sink(process.stderr),
+        });
+        return session.exitCode;
       }),
     );
 }

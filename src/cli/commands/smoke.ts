@@ -37,6 +37,8 @@ export function registerSmoke(program: Command, run: (fn: (ctx: Context) => Prom
             if (!ctx.out.json) for (const l of stepLine(s)) process.stdout.write(`${terminalLine(l)}\n`);
           },
           onLine: (l) => ctx.out.debug(`  ${l}`),
+          // --verbose shows every line already (onLine).
+          onProgress: (l) => !ctx.out.verbose && ctx.out.info(`  ${l}`),
         });
         ctx.out.result(report, (r) =>
           r.ok
