@@ -11,16 +11,26 @@ export const REDACTED = "(redacted)";
 
 /** The images of a plan made without the engine: built (or found) only when the sandbox starts. */
 export const IMAGES_AT_START = { sandbox: "(resolved at start)", egress: "(resolved at start)" };
-const SECRET_KEYS = new Set(["apiKey", "headers", "password", "key", "token"]);
+/** Keys whose value is a secret; keys whose object maps names to secrets (names are kept). */
+const SECRET_KEYS = new Set(["apiKey", "password", "key", "token", "secret"]);
+const SECRET_MAPS = new Set(["headers", "environment", "env"]);
 
-/** A deep copy with every value under a secret-looking key replaced (an `{env:…}` reference stays). */
+const isReference = (v: unknown) => typeof v === "string" && /^\{env:[A-Za-z_][A-Za-z0-9_]*\}$/.test(v);
+const hide = (v: unknown) => (isReference(v) ? v : REDACTED);
+
+/**
+ * A deep copy with every secret value replaced: values of secret-looking keys, and the values
+ * (not the names) of header and environment maps. An `{env:NAME}` reference stays.
+ */
 export function redact(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(redact);
   if (typeof value !== "object" || value === null) return value;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
-    const reference = typeof v === "string" && /^\{env:[A-Za-z_][A-Za-z0-9_]*\}$/.test(v);
-    out[k] = SECRET_KEYS.has(k) && !reference ? REDACTED : redact(v);
+    if (SECRET_KEYS.has(k)) out[k] = hide(v);
+    else if (SECRET_MAPS.has(k) && typeof v === "object" && v !== null && !Array.isArray(v))
+      out[k] = Object.fromEntries(Object.entries(v).map(([n, x]) => [n, hide(x)]));
+    else out[k] = redact(v);
   }
   return out;
 }

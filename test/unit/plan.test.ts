@@ -276,6 +276,17 @@ describe("planner decisions (one rule each, every entry point)", () => {
     expect(() => planSandbox(input("run", { options: { volumes: ["../up"] } }))).toThrow(/volumes\[0\]/);
   });
 
+  it("the view redacts secret values in OpenCode configs and keeps references and names", () => {
+    const mcp = { mcp: { s: { type: "local", environment: { TOKEN: "inline-secret", REF: "{env:REF}" } } } };
+    const text = JSON.stringify(
+      planView(plan(input("run", { workspaceOpencode: { file: "/p/opencode.json", config: mcp } }))),
+    );
+    expect(text).not.toContain("inline-secret");
+    expect(text).toContain('"TOKEN":"(redacted)"');
+    expect(text).toContain('"REF":"{env:REF}"');
+    expect(text).toContain('"apiKey":"{env:LLM_KEY}"');
+  });
+
   it("the plan's view names variables and keys, never their values", () => {
     for (const entry of ENTRY_POINTS) {
       const text = JSON.stringify(planView(plan(input(entry, { rolePrompt: "Review." }))));
