@@ -16,7 +16,7 @@ import { join, resolve } from "node:path";
 import { OcboxError, errorMessage } from "../errors.js";
 import type { ImageSet } from "../image/build.js";
 import { OPENCODE_VERSION } from "../image/opencode-binary.js";
-import { planTask, reapOnce } from "../executor/prepare.js";
+import { planTask, reapOnce, type RunTaskOptions } from "../executor/prepare.js";
 import { sharedPools, type Pools } from "../executor/pool.js";
 import { executeTask, type AgentSession, type TaskPlan } from "../executor/run-task.js";
 import { WarmPool } from "../executor/warm-pool.js";
@@ -391,6 +391,34 @@ async function runUnit(
   return { result, record };
 }
 
+/** The options an eval task is planned with (the planner's `eval-run` entry point). */
+export function evalTaskOptions(
+  options: Pick<EvalRunOptions, "workflowFile" | "opencodeConfig" | "logging">,
+  tasksDir: string,
+  task: {
+    model: string;
+    role?: string | undefined;
+    hardS?: number | undefined;
+    inactivityS?: number | undefined;
+  },
+): RunTaskOptions {
+  const { model, role, hardS, inactivityS } = task;
+  return {
+    entry: "eval-run",
+    workspace: tasksDir,
+    model,
+    ...(role ? { role } : {}),
+    ...(options.workflowFile ? { workflowFile: options.workflowFile } : {}),
+    ...(options.opencodeConfig ? { opencodeConfig: options.opencodeConfig } : {}),
+    timeouts: {
+      ...(hardS !== undefined ? { hardS } : {}),
+      ...(inactivityS !== undefined ? { inactivityS } : {}),
+    },
+    env: envByPrefixes(options.logging.extraEnvPrefixes, process.env),
+    server: { logLevel: options.logging.serverLogLevel, printLogs: options.logging.printServerLogs },
+  };
+}
+
 /** Plans by model, role and timeouts, each made once (planTask checks the model and the role). */
 function taskPlanner(options: EvalRunOptions, tasksDir: string, engine: Engine, pools: Pools) {
   const plans = new Map<string, Promise<TaskPlan>>();
@@ -399,18 +427,7 @@ function taskPlanner(options: EvalRunOptions, tasksDir: string, engine: Engine, 
     let p = plans.get(key);
     if (!p) {
       p = planTask({
-        entry: "eval-run",
-        workspace: tasksDir,
-        model,
-        ...(role ? { role } : {}),
-        ...(options.workflowFile ? { workflowFile: options.workflowFile } : {}),
-        ...(options.opencodeConfig ? { opencodeConfig: options.opencodeConfig } : {}),
-        timeouts: {
-          ...(hardS !== undefined ? { hardS } : {}),
-          ...(inactivityS !== undefined ? { inactivityS } : {}),
-        },
-        env: envByPrefixes(options.logging.extraEnvPrefixes, process.env),
-        server: { logLevel: options.logging.serverLogLevel, printLogs: options.logging.printServerLogs },
+        ...evalTaskOptions(options, tasksDir, { model, role, hardS, inactivityS }),
         engine,
         ...(options.images ? { images: options.images } : {}),
         pools,

@@ -26,10 +26,10 @@ export function redact(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(redact);
   if (typeof value !== "object" || value === null) return value;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) {
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
     if (SECRET_KEYS.has(k)) out[k] = hide(v);
     else if (SECRET_MAPS.has(k) && typeof v === "object" && v !== null && !Array.isArray(v))
-      out[k] = Object.fromEntries(Object.entries(v).map(([n, x]) => [n, hide(x)]));
+      out[k] = Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([n, x]) => [n, hide(x)]));
     else out[k] = redact(v);
   }
   return out;

@@ -11,10 +11,12 @@ import { runJudge } from "../../eval/judge.js";
 import { describeLogging, loggingSettings, type LoggingSettings } from "../../eval/logging.js";
 import { Progress, type UnitStreamEvent } from "../../eval/progress.js";
 import { writeReport } from "../../eval/report-file.js";
-import { runEval } from "../../eval/run.js";
+import { evalTaskOptions, runEval } from "../../eval/run.js";
+import { dryPlanTask } from "../../executor/dry-plan.js";
 import type { Context } from "../context.js";
 import { secondsFlag } from "../flags.js";
 import { style, terminalLine } from "../output.js";
+import { printPlan } from "./plan.js";
 
 type Runner = (fn: (ctx: Context) => Promise<number>) => void;
 
@@ -87,6 +89,7 @@ interface RunFlags {
   timeout?: string;
   opencodeConfig?: string;
   workflow?: string;
+  dryRun?: boolean;
 }
 
 interface JudgeFlags {
@@ -118,6 +121,26 @@ function settings(ctx: Context, flags: { agentLogs?: boolean; verbose?: boolean 
   return s;
 }
 
+/** `eval run --dry-run`: the run-wide plan (a task.yaml's own model, role or timeout is not in it). */
+async function printEvalPlan(
+  ctx: Context,
+  flags: RunFlags,
+  logging: LoggingSettings,
+  opencodeConfig: Record<string, unknown> | undefined,
+): Promise<number> {
+  const options = {
+    logging,
+    ...(opencodeConfig ? { opencodeConfig } : {}),
+    ...(flags.workflow ? { workflowFile: flags.workflow } : {}),
+  };
+  const task = {
+    model: flags.model,
+    role: flags.role,
+    hardS: flags.timeout ? secondsFlag("--timeout", flags.timeout) : undefined,
+  };
+  return printPlan(ctx, await dryPlanTask(evalTaskOptions(options, resolve(flags.tasks), task)));
+}
+
 export function registerEval(program: Command, run: Runner) {
   const evalCmd = program
     .command("eval")
@@ -140,6 +163,7 @@ export function registerEval(program: Command, run: Runner) {
     .option("--timeout <s>", "hard cap per task in seconds, unless task.yaml says otherwise")
     .option("--opencode-config <file>", "extra OpenCode config (providers); default <tasks>/opencode.json")
     .option("--workflow <file>", "a file with roles:, pools: and executor:")
+    .option("--dry-run", "print the run's plan (as `ocbox plan --entry eval-run`) and start nothing")
     .action((flags: RunFlags) =>
       run(async (ctx) => {
         if (flags.retryFailed !== undefined && flags.retryFailed !== "infra")
@@ -147,6 +171,7 @@ export function registerEval(program: Command, run: Runner) {
         const workers = positiveInt("--workers", flags.workers, 1);
         const logging = settings(ctx, flags);
         const opencodeConfig = await opencodeConfigFrom(flags.opencodeConfig, resolve(flags.tasks));
+        if (flags.dryRun) return printEvalPlan(ctx, flags, logging, opencodeConfig);
         let progress = new Progress(0, workers);
         let live = liveOutput(ctx, progress);
         const result = await runEval({
