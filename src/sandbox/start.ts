@@ -140,14 +140,15 @@ function newBuild(engine: Engine, spec: SandboxSpec, options: StartOptions): Bui
   };
 }
 
-/** Stop following logs and tear down what was made; throws when something could not be removed. */
+/** Tear down what was made, then stop following logs; throws when something could not be removed. */
 async function removeAll(b: Build): Promise<void> {
-  b.follow.abort();
   const report = await tearDown(b.engine, b.parts, {
     agentStopS: 10,
     otherStopS: 3,
     ...(b.spec.egress?.decisionLog ? { decisionLog: b.spec.egress.decisionLog } : {}),
   });
+  // The agent's last lines (its shutdown) still reach onLog.
+  b.follow.abort();
   if (report.errors.length > 0) {
     throw new OcboxError("ENGINE", "some sandbox resources could not be removed", {
       detail: [...report.errors, ...report.kept].join("\n"),
