@@ -144,7 +144,9 @@ function newBuild(engine: Engine, spec: SandboxSpec, options: StartOptions): Bui
 async function removeAll(b: Build): Promise<void> {
   const report = await tearDown(b.engine, b.parts, {
     agentStopS: 10,
-    otherStopS: 3,
+    // Killed at once, as stop() always removed the sidecar: squid's access log is not buffered
+    // (buffered_logs off, its default), and nobody waits for an install once the agent is gone.
+    otherStopS: 0,
     ...(b.spec.egress?.decisionLog ? { decisionLog: b.spec.egress.decisionLog } : {}),
   });
   // The agent's last lines (its shutdown) still reach onLog.

@@ -4,8 +4,8 @@
  * `SandboxParts` (from the `StartedSandbox` that made it, or from the engine's labels, which are
  * the source of truth for a sandbox found later) and `tearDown` removes it in one order:
  *
- * 1. the agent containers (the sidecar relays for them until they are gone);
- * 2. the other containers (egress sidecar, apt helper);
+ * 1. the agent containers are stopped (the sidecar relays for them until they have stopped);
+ * 2. the agents are removed, and the other containers (egress sidecar, apt helper) with them;
  * 3. once no container is left: the sidecar's decisions into the decision log (B6);
  * 4. the egress dirs and their control records, the run dirs, the socket and apt volumes, and the
  *    workspace given back to its host owner.
@@ -46,6 +46,7 @@ export function emptyParts(): SandboxParts {
 }
 
 export type TeardownAction =
+  | { kind: "stop"; container: PartContainer; stopS: number }
   | { kind: "stop-and-remove"; container: PartContainer; stopS: number }
   | { kind: "collect-egress"; dir: string; control: string | undefined; decisionLog: string | undefined }
   | { kind: "remove-egress-dir"; dir: string }
@@ -64,7 +65,7 @@ export interface TeardownPhase {
 export interface TeardownOptions {
   /** Seconds the agent gets for OpenCode's own shutdown before it is killed. */
   agentStopS: number;
-  /** Seconds for the sidecar and the apt helper. */
+  /** Seconds for the sidecar and the apt helper; 0 removes them at once (SIGKILL). */
   otherStopS: number;
   /** Where the egress decisions go; else the control record's decision log. */
   decisionLog?: string;
@@ -72,8 +73,6 @@ export interface TeardownOptions {
 
 /** The order of removal (see the file's comment). Pure. */
 export function teardownPlan(parts: SandboxParts, options: TeardownOptions): TeardownPhase[] {
-  const stop = (stopS: number) => (container: PartContainer) =>
-    ({ kind: "stop-and-remove", container, stopS }) as const;
   const after: TeardownAction[] = [
     ...parts.egress.flatMap((e): TeardownAction[] => [
       { kind: "remove-egress-dir", dir: e.dir },
@@ -84,8 +83,22 @@ export function teardownPlan(parts: SandboxParts, options: TeardownOptions): Tea
     ...(parts.giveBack ? [{ kind: "give-back" as const, ...parts.giveBack }] : []),
   ];
   const phases: TeardownPhase[] = [
-    { needsContainersGone: false, steps: parts.agents.map(stop(options.agentStopS)) },
-    { needsContainersGone: false, steps: parts.others.map(stop(options.otherStopS)) },
+    {
+      needsContainersGone: false,
+      steps: parts.agents.map((container) => ({ kind: "stop", container, stopS: options.agentStopS })),
+    },
+    // Once the agents have stopped, nothing needs the sidecar: it goes while they are removed.
+    {
+      needsContainersGone: false,
+      steps: [
+        ...parts.agents.map((container) => ({ kind: "stop-and-remove" as const, container, stopS: 0 })),
+        ...parts.others.map((container) => ({
+          kind: "stop-and-remove" as const,
+          container,
+          stopS: options.otherStopS,
+        })),
+      ],
+    },
     {
       needsContainersGone: true,
       steps: parts.egress.map((e) => ({
@@ -192,8 +205,12 @@ export async function tearDown(
 
 async function perform(engine: TeardownEngine, step: TeardownAction, report: TeardownReport): Promise<void> {
   switch (step.kind) {
-    case "stop-and-remove":
+    case "stop":
       await engine.stopContainer(step.container.id, step.stopS);
+      return;
+    case "stop-and-remove":
+      // 0: no grace, the removal kills it (one engine call instead of two).
+      if (step.stopS > 0) await engine.stopContainer(step.container.id, step.stopS);
       await engine.removeContainer(step.container.id);
       report.containers.push(step.container.name);
       return;
@@ -222,6 +239,8 @@ async function perform(engine: TeardownEngine, step: TeardownAction, report: Tea
 /** How a step reads in a report. Pure. */
 export function describe(step: TeardownAction): string {
   switch (step.kind) {
+    case "stop":
+      return `stop container ${step.container.name}`;
     case "stop-and-remove":
       return `container ${step.container.name}`;
     case "collect-egress":

@@ -77,13 +77,14 @@ describe("teardownPlan", () => {
     );
     const plan = teardownPlan(parts, { ...options, decisionLog: "/state/egress.jsonl" });
     expect(plan.map((p) => [p.needsContainersGone, p.steps.map((s) => s.kind)])).toEqual([
-      [false, ["stop-and-remove"]],
-      [false, ["stop-and-remove"]],
+      [false, ["stop"]],
+      [false, ["stop-and-remove", "stop-and-remove"]],
       [true, ["collect-egress"]],
       [true, ["remove-egress-dir", "remove-control", "remove-run-dir", "remove-volume", "give-back"]],
     ]);
     expect(plan[0]?.steps[0]).toMatchObject({ container: { name: "sb-agent" }, stopS: 10 });
-    expect(plan[1]?.steps[0]).toMatchObject({ container: { name: "sb-egress" }, stopS: 3 });
+    expect(plan[1]?.steps[0]).toMatchObject({ container: { name: "sb-agent" }, stopS: 0 });
+    expect(plan[1]?.steps[1]).toMatchObject({ container: { name: "sb-egress" }, stopS: 3 });
     expect(plan[2]?.steps[0]).toMatchObject({ decisionLog: "/state/egress.jsonl" });
   });
 
@@ -119,6 +120,7 @@ describe("tearDown", () => {
     const { engine, calls } = fakeEngine("e");
     const report = await tearDown(engine, parts, options);
     expect(calls).toEqual(["stop a", "rm a", "stop e"]);
+    // (the agent's removal and the sidecar's stop start together, once the agent has stopped)
     expect(report.containers).toEqual(["agent"]);
     expect(report.errors).toEqual(["container egress: device busy"]);
     expect(report.kept).toEqual([
@@ -127,7 +129,7 @@ describe("tearDown", () => {
     ]);
   });
 
-  it("removes the agent before the sidecar and the volumes after both", async () => {
+  it("stops the agent before the sidecar and removes the volumes after both", async () => {
     const { engine, calls } = fakeEngine("none");
     const report = await tearDown(engine, { ...parts, runDirs: [] }, options);
     expect(calls).toEqual(["stop a", "rm a", "stop e", "rm e", "rmvol sock"]);
