@@ -1,6 +1,7 @@
 /**
- * Answers a session's permission asks by the unattended policy, as they arrive on the event
- * stream and, after every (re)connect, from the server's pending list (the stream is lossy).
+ * Answers the permission asks on a task's server (its session's and its sub-agents') by the
+ * unattended policy, as they arrive on the event stream and, after every (re)connect, from the
+ * server's pending list (the stream is lossy).
  * Each ask is answered once and recorded; an ask whose reply fails calls `onUnanswered`, so the
  * task can stop at once instead of waiting for the inactivity timer.
  */
@@ -30,7 +31,6 @@ export class AskAnswerer {
 
   constructor(
     private readonly client: OpencodeClient,
-    private readonly sessionId: string,
     private readonly options: AskAnswererOptions,
   ) {}
 
@@ -41,7 +41,7 @@ export class AskAnswerer {
 
   /** Answer one ask (once per id, whatever its source). */
   handle(ask: PermissionAsk): Promise<void> {
-    if (this.seen.has(ask.id) || ask.sessionID !== this.sessionId) return Promise.resolve();
+    if (this.seen.has(ask.id)) return Promise.resolve();
     this.seen.add(ask.id);
     const reply = replyFor(this.options.policy);
     const p = replyAsk(this.client, ask.id, reply).then(
@@ -62,7 +62,7 @@ export class AskAnswerer {
 
   /** Re-read the server's pending asks and answer those not answered yet. */
   async sweep(): Promise<void> {
-    const asks = await pendingAsks(this.client, this.sessionId).catch((e: unknown) => {
+    const asks = await pendingAsks(this.client).catch((e: unknown) => {
       this.options.onLine?.(`permission asks: ${errorMessage(e)}`);
       return [];
     });

@@ -52,7 +52,7 @@ export function watchTask(input: WatchInput): TaskWatch {
   const { client, sessionId, run, watchdog } = input;
   const guard = new AttemptGuard();
   const abortSession = () => void client.session.abort({ sessionID: sessionId }).catch(() => undefined);
-  const answerer = new AskAnswerer(client, sessionId, {
+  const answerer = new AskAnswerer(client, {
     policy: input.permissions,
     configs: input.configs,
     onLine: (l) => run.emit("log", l),

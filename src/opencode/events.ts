@@ -19,7 +19,10 @@ export interface WatchHandlers {
   /** An assistant message appeared: the server is starting a model call for this session. */
   onAssistantMessage?: () => void;
   onError?: (error: unknown) => void;
-  /** A `permission.asked` for this session: the agent waits until someone replies. */
+  /**
+   * A `permission.asked` of any session on the server (the task's own or a sub-agent's): the
+   * asking session waits until someone replies.
+   */
   onPermissionAsked?: (ask: PermissionAsk) => void;
   /**
    * The stream (re)connected; `count` is 1 the first time. Events sent while it was away are
@@ -66,9 +69,10 @@ export function watchSession(
           markReady();
           handlers.onConnected?.(++connections);
         }
-        if (sessionOf(raw) !== sessionId) continue;
+        // Asks of every session on this server: a sub-agent's session waits for its reply too.
         const ask = raw.type === "permission.asked" ? askFromEvent(raw.properties) : undefined;
         if (ask) handlers.onPermissionAsked?.(ask);
+        if (sessionOf(raw) !== sessionId) continue;
         const retry =
           raw.type === "session.status" ? retryStatusSchema.safeParse(raw.properties?.status) : undefined;
         if (retry?.success) {

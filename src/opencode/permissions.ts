@@ -22,8 +22,11 @@ export function askFromEvent(properties: unknown): PermissionAsk | undefined {
   return parsed.success ? parsed.data : undefined;
 }
 
-/** The session's asks still waiting for a reply (after a reconnect: the stream may have lost some). */
-export async function pendingAsks(client: OpencodeClient, sessionId: string): Promise<PermissionAsk[]> {
+/**
+ * The server's asks still waiting for a reply (after a reconnect: the stream may have lost some),
+ * of every session on it: a sandbox serves one task, whose sub-agents have sessions of their own.
+ */
+export async function pendingAsks(client: OpencodeClient): Promise<PermissionAsk[]> {
   const listed = await client.permission.list().catch((e: unknown) => {
     throw new OcboxError("OPENCODE", `listing the pending permission asks failed: ${errorMessage(e)}`);
   });
@@ -34,7 +37,7 @@ export async function pendingAsks(client: OpencodeClient, sessionId: string): Pr
     );
   return listed.data.flatMap((a: unknown) => {
     const ask = askFromEvent(a);
-    return ask && ask.sessionID === sessionId ? [ask] : [];
+    return ask ? [ask] : [];
   });
 }
 

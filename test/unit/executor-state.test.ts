@@ -231,3 +231,23 @@ describe("the watchdog on a hand clock", () => {
     w.stop();
   });
 });
+
+describe("sub-agent asks (fake OpenCode)", () => {
+  it("an ask from another session on the task's server (a sub-agent's) is answered too", async () => {
+    const fake = new FakeOpencode([
+      async (f) => {
+        f.push({
+          type: "permission.asked",
+          properties: { id: "per_9", sessionID: "ses_child", permission: "bash", patterns: ["ls"] },
+        });
+        await new Promise((r) => setTimeout(r, 20));
+        return { structured: contract };
+      },
+    ]);
+    const { deps } = fakeDeps(fake);
+    const plan = fakePlan({ permissions: "autonomous" });
+    const result = await executeTask(plan, { workspace: workspace(), prompt: "go" }, deps);
+    expect(fake.replies).toEqual([{ requestID: "per_9", reply: "once" }]);
+    expect(result.permissionAsks).toHaveLength(1);
+  });
+});
