@@ -16,6 +16,9 @@ export const permissionAskSchema = z.object({
 export type PermissionAsk = z.infer<typeof permissionAskSchema>;
 export type PermissionReply = "once" | "always" | "reject";
 
+/** No reply or listing may hang a task: the server is local, 10 s is generous. */
+const REQUEST_MS = 10_000;
+
 /** The ask in a `permission.asked` event's properties, or undefined when they are not one. Pure. */
 export function askFromEvent(properties: unknown): PermissionAsk | undefined {
   const parsed = permissionAskSchema.safeParse(properties);
@@ -27,9 +30,11 @@ export function askFromEvent(properties: unknown): PermissionAsk | undefined {
  * of every session on it: a sandbox serves one task, whose sub-agents have sessions of their own.
  */
 export async function pendingAsks(client: OpencodeClient): Promise<PermissionAsk[]> {
-  const listed = await client.permission.list().catch((e: unknown) => {
-    throw new OcboxError("OPENCODE", `listing the pending permission asks failed: ${errorMessage(e)}`);
-  });
+  const listed = await client.permission
+    .list({}, { signal: AbortSignal.timeout(REQUEST_MS) })
+    .catch((e: unknown) => {
+      throw new OcboxError("OPENCODE", `listing the pending permission asks failed: ${errorMessage(e)}`);
+    });
   if (!Array.isArray(listed.data))
     throw new OcboxError(
       "OPENCODE",
@@ -42,9 +47,11 @@ export async function pendingAsks(client: OpencodeClient): Promise<PermissionAsk
 }
 
 export async function replyAsk(client: OpencodeClient, id: string, reply: PermissionReply): Promise<void> {
-  const answered = await client.permission.reply({ requestID: id, reply }).catch((e: unknown) => {
-    throw new OcboxError("OPENCODE", `the reply to permission ask ${id} failed: ${errorMessage(e)}`);
-  });
+  const answered = await client.permission
+    .reply({ requestID: id, reply }, { signal: AbortSignal.timeout(REQUEST_MS) })
+    .catch((e: unknown) => {
+      throw new OcboxError("OPENCODE", `the reply to permission ask ${id} failed: ${errorMessage(e)}`);
+    });
   if (answered.error !== undefined || !answered.response.ok)
     throw new OcboxError(
       "OPENCODE",
