@@ -32,7 +32,13 @@ export {
 } from "./scripted-model/scenario.js";
 export { scriptedOpencodeConfig } from "./scripted-model/opencode-config.js";
 export { runTask, planTask, type RunTaskOptions } from "./executor/prepare.js";
-export { executeTask, type TaskPlan, type TaskEvent, type TaskRequest } from "./executor/run-task.js";
+export {
+  executeTask,
+  type ExecutorDeps,
+  type TaskPlan,
+  type TaskEvent,
+  type TaskRequest,
+} from "./executor/run-task.js";
 export { WarmPool, type WarmPoolOptions } from "./executor/warm-pool.js";
 export { Pools, sharedPools, type PoolLease } from "./executor/pool.js";
 export {
@@ -44,6 +50,7 @@ export {
   type RecoveredBy,
 } from "./executor/task.js";
 export { classifyFailure, type FailureHint, type FailureReason } from "./executor/hints.js";
+export type { AnsweredAsk, AskingLine, PermissionPolicy } from "./executor/permission-policy.js";
 export { openBridge, type Bridge, type BridgeOptions } from "./bridge/bridge.js";
 export { openDashboard, type Dashboard } from "./monitor/dashboard.js";
 export { startMonitors, type MonitorTarget, type RunningMonitors } from "./monitor/run-monitors.js";

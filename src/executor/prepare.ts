@@ -9,6 +9,7 @@ import { dirname, join, resolve } from "node:path";
 import { projectEnvRules, resolveEnv } from "../config/env-rules.js";
 import { resolveCopyBackCaps, resolveLimits } from "../config/limits.js";
 import { findProjectRoot, loadProjectConfig } from "../config/load.js";
+import type { PermissionPolicy } from "./permission-policy.js";
 import { readWorkspaceOpencodeConfig } from "../config/opencode-json.js";
 import { parseProjectConfig } from "../config/parse.js";
 import { DEFAULT_HOOK_PATH, defaultProjectConfig, type ProjectConfig } from "../config/project-schema.js";
@@ -61,6 +62,8 @@ export interface RunTaskOptions {
   config?: ProjectConfig;
   /** Extra OpenCode config for the sandbox (providers, permissions). */
   opencodeConfig?: Record<string, unknown>;
+  /** The unattended policy for OpenCode's permission asks: reject (default) or allow each one. */
+  permissions?: PermissionPolicy;
   /** Extra host loopback ports to forward. */
   forwardPorts?: number[];
   /** Extra environment for the agent container (after the env rules). */
@@ -258,6 +261,7 @@ export async function planTask(options: RunTaskOptions): Promise<TaskPlan> {
     rateLimitPatterns,
     maxModelRetries: 2,
     maxRateLimitRetries: 3,
+    permissions: options.permissions ?? "reject",
   };
 }
 
