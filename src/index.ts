@@ -39,7 +39,13 @@ export { ENTRY_POINTS, type EntryPoint } from "./plan/entry-point.js";
 export type { SandboxProfile } from "./plan/sandbox-profile.js";
 export { dryPlanTask } from "./executor/dry-plan.js";
 export { dryPlanUp } from "./project/dry-plan.js";
-export { executeTask, type TaskPlan, type TaskEvent, type TaskRequest } from "./executor/run-task.js";
+export {
+  executeTask,
+  type ExecutorDeps,
+  type TaskPlan,
+  type TaskEvent,
+  type TaskRequest,
+} from "./executor/run-task.js";
 export { WarmPool, type WarmPoolOptions } from "./executor/warm-pool.js";
 export { Pools, sharedPools, type PoolLease } from "./executor/pool.js";
 export {
@@ -51,6 +57,7 @@ export {
   type RecoveredBy,
 } from "./executor/task.js";
 export { classifyFailure, type FailureHint, type FailureReason } from "./executor/hints.js";
+export type { AnsweredAsk, AskingLine, PermissionPolicy } from "./executor/permission-policy.js";
 export { openBridge, type Bridge, type BridgeOptions } from "./bridge/bridge.js";
 export { openDashboard, type Dashboard } from "./monitor/dashboard.js";
 export { startMonitors, type MonitorTarget, type RunningMonitors } from "./monitor/run-monitors.js";

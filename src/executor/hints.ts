@@ -23,11 +23,14 @@
 import { compilePattern } from "../plan/rate-limit-pattern.js";
 
 export { compilePattern };
+import type { AnsweredAsk, PermissionPolicy } from "./permission-policy.js";
 
 /**
  * Why a task failed. Besides the classes above: TIMEOUT and INACTIVITY (the timers), MALFORMED_OUTPUT
  * (no valid contract), and OUTPUT_TOO_LARGE: the agent's work came back to the host without the
- * files over `limits.copyBack` (sync-back.ts), which the result lists.
+ * files over `limits.copyBack` (sync-back.ts), which the result lists. PERMISSION: OpenCode asked
+ * for a permission that the unattended policy rejected (and the agent stopped), or that ocbox could
+ * not answer ({@link permissionHint}).
  */
 export type FailureReason =
   | "INFRASTRUCTURE"
@@ -36,7 +39,8 @@ export type FailureReason =
   | "MALFORMED_OUTPUT"
   | "RATE_LIMIT"
   | "MODEL"
-  | "OUTPUT_TOO_LARGE";
+  | "OUTPUT_TOO_LARGE"
+  | "PERMISSION";
 
 export type HintKind = "NETWORK" | "AUTH" | "CONFIG" | "PATH" | "MODEL" | "RATE_LIMIT";
 
@@ -472,4 +476,29 @@ export function backoffMs(
   const ceiling = Math.max(0, Math.min(policy.maxMs, policy.baseMs * 2 ** Math.min(n - 1, 1000)));
   const r = Math.min(Math.max(random(), 0), 1 - Number.EPSILON);
   return Math.floor(r * ceiling);
+}
+
+function describeAsk(a: AnsweredAsk): string {
+  const where = a.configLine
+    ? `${a.configLine.file}:${a.configLine.line} (${a.configLine.text})`
+    : "OpenCode's default rules";
+  return `${a.permission} ${a.patterns.join(" ")}`.trim() + ` (asked by ${where})`;
+}
+
+/** The hint of a task that ended on a permission ask: which ask, which line, what to change. */
+export function permissionHint(asks: readonly AnsweredAsk[], policy: PermissionPolicy): string {
+  const unanswered = asks.find((a) => a.answer === "unanswered");
+  if (unanswered)
+    return (
+      `OpenCode asked for ${describeAsk(unanswered)} and ocbox could not answer (${unanswered.error ?? "no reply"}); ` +
+      "the task was stopped instead of waiting for the inactivity timer. Check the sandbox's OpenCode server."
+    );
+  const rejected = asks.filter((a) => a.answer === "reject");
+  const first = rejected[0];
+  if (!first) return `the permission policy ${policy} ended the task`;
+  return (
+    `OpenCode asked for ${describeAsk(first)}${rejected.length > 1 ? ` and ${rejected.length - 1} more` : ""}; ` +
+    `the unattended policy "${policy}" rejected it and the agent stopped. Allow it in that file, ` +
+    'or run with --permissions autonomous (runTask: permissions: "autonomous").'
+  );
 }

@@ -8,6 +8,7 @@
 import { readFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { findProjectRoot, loadProjectConfig } from "../config/load.js";
+import type { PermissionPolicy } from "./permission-policy.js";
 import { readWorkspaceOpencodeConfig } from "../config/opencode-json.js";
 import { parseProjectConfig } from "../config/parse.js";
 import { DEFAULT_HOOK_PATH, defaultProjectConfig, type ProjectConfig } from "../config/project-schema.js";
@@ -59,6 +60,8 @@ export interface RunTaskOptions {
   config?: ProjectConfig;
   /** Extra OpenCode config for the sandbox (providers, permissions). */
   opencodeConfig?: Record<string, unknown>;
+  /** The unattended policy for OpenCode's permission asks: reject (default) or allow each one. */
+  permissions?: PermissionPolicy;
   /** Extra host loopback ports to forward. */
   forwardPorts?: number[];
   /** Extra environment for the agent container (after the env rules). */
@@ -155,6 +158,7 @@ function callerOptions(options: RunTaskOptions): CallerOptions {
     volumes: options.volumes,
     hostDockerSocket: options.hostDockerSocket,
     server: options.server,
+    permissions: options.permissions,
   };
 }
 

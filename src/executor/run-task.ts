@@ -8,31 +8,30 @@
  * agent-side failure: those are results. Exceptions are for bad input and interrupts.
  */
 import { readFile, stat } from "node:fs/promises";
-import { isAbsolute, resolve } from "node:path";
+import { isAbsolute, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { OPENCODE_CONFIG_FILES } from "../config/opencode-json.js";
 import { checkWorkspaceBoundary } from "../sandbox/workspace-guard.js";
 import { OcboxError, errorMessage } from "../errors.js";
 import type { ImageSet } from "../image/build.js";
-import { watchSession } from "../opencode/events.js";
-import { newSession, promptAndWait, type PromptOutcome } from "../opencode/prompt.js";
+import { newSession } from "../opencode/prompt.js";
 import type { OpencodeClient } from "@opencode-ai/sdk/v2";
 import type { Engine, ExecResult } from "../runtime/engine.js";
-import { judgeAttempt } from "./attempt.js";
-import { contractJsonSchema, instructionBlock, type ContractSchema } from "./contract.js";
-import { backoffMs, classifyFailure, type FailureHint } from "./hints.js";
-import { formatModelRef, providerBaseURL, type ModelRef } from "./model.js";
-import { sharedPools, type Pools } from "./pool.js";
+import type { ContractSchema } from "./contract.js";
+import type { ModelRef } from "./model.js";
+import type { ConfigText, PermissionPolicy } from "./permission-policy.js";
+import { sharedPools, type PoolLease, type Pools } from "./pool.js";
+import { promptLoop } from "./prompt-loop.js";
 import { acquireSandbox, profileWarnings, type SandboxProfile, type TaskSandbox } from "./sandbox-source.js";
 import { runStructurer } from "./structurer.js";
 import { applySyncBack, failedHint } from "./sync-back.js";
-import { addTokens, emptyTokens, type RecoveredBy, type TaskResult, type Timeouts } from "./task.js";
-import { Watchdog } from "./watchdog.js";
+import type { TaskResult, Timeouts } from "./task.js";
+import { TaskRun, fail, timerEnded, type Ended, type TaskEvent } from "./task-run.js";
+import { watchTask } from "./task-watch.js";
+import { Watchdog, systemClock, type Clock } from "./watchdog.js";
 import type { WarmPool } from "./warm-pool.js";
 
-export interface TaskEvent {
-  phase: "queued" | "sandbox" | "model" | "prompt" | "retry" | "structurer" | "result" | "log" | "warning";
-  message: string;
-}
+export type { TaskEvent } from "./task-run.js";
 
 /** Everything resolved: what runTask needs beyond the task itself (see prepare.ts). */
 export interface TaskPlan {
@@ -52,7 +51,25 @@ export interface TaskPlan {
   /** Model and rate-limit retries (not malformed output); default 2 and 3. */
   maxModelRetries: number;
   maxRateLimitRetries: number;
+  /** What ocbox answers to OpenCode's permission asks (permission-policy.ts); default reject. */
+  permissions: PermissionPolicy;
 }
+
+/** What the executor reaches the world through; tests pass fakes (a scripted client, a hand clock). */
+export interface ExecutorDeps {
+  acquireSandbox: typeof acquireSandbox;
+  runStructurer: typeof runStructurer;
+  clock: Clock;
+  /** Wait, ending early (without throwing) when the signal aborts. */
+  sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+const realDeps: ExecutorDeps = {
+  acquireSandbox,
+  runStructurer,
+  clock: systemClock,
+  sleep: (ms, signal) => sleep(ms, undefined, { signal }).catch(() => undefined),
+};
 
 /** The agent's session inside its sandbox, for callers that watch or inspect it (the eval runner). */
 export interface AgentSession {
@@ -77,21 +94,6 @@ export interface TaskRequest {
   /** Runs after the agent, before the sandbox is removed (a check command, the session export); errors are logged. */
   afterAgent?: (session: AgentSession) => Promise<void>;
 }
-
-type Ended = Pick<
-  TaskResult,
-  "outcome" | "contract" | "failureReason" | "failureKind" | "hint" | "recoveredBy" | "rawOutput"
->;
-
-const fail = (hint: FailureHint, raw: string | null = null): Ended => ({
-  outcome: "ERROR",
-  contract: null,
-  failureReason: hint.reason,
-  failureKind: hint.kind,
-  hint: hint.hint,
-  recoveredBy: null,
-  rawOutput: raw,
-});
 
 export async function checkWorkspace(workspace: string): Promise<string> {
   const abs = isAbsolute(workspace) ? workspace : resolve(workspace);
@@ -120,13 +122,18 @@ export async function readPromptFile(file: string): Promise<string> {
 /**
  * Run the task, then end its sandbox: the agent's work comes back (warm) and the result says how
  * that went (sync-back.ts): a failed copy is INFRASTRUCTURE, files over the caps OUTPUT_TOO_LARGE.
+ * `deps` replaces the executor's contact with the world, for tests.
  */
-export async function executeTask(plan: TaskPlan, request: TaskRequest): Promise<TaskResult> {
+export async function executeTask(
+  plan: TaskPlan,
+  request: TaskRequest,
+  deps: Partial<ExecutorDeps> = {},
+): Promise<TaskResult> {
   const held: { box?: TaskSandbox } = {};
   const log = (message: string) => request.onEvent?.({ phase: "log", message });
   let result: TaskResult;
   try {
-    result = await runAgent(plan, request, held);
+    result = await runAgent(plan, request, held, { ...realDeps, ...deps });
   } catch (e) {
     const back = await held.box?.finish().catch((f: unknown) => log(`cleanup: ${errorMessage(f)}`));
     if (back?.kind === "failed") log(`cleanup: ${failedHint(back)}`);
@@ -146,312 +153,161 @@ export async function executeTask(plan: TaskPlan, request: TaskRequest): Promise
   return ended;
 }
 
+/** What the steps of one task share. */
+interface Step {
+  plan: TaskPlan;
+  request: TaskRequest;
+  run: TaskRun;
+  watchdog: Watchdog;
+  /** The timers' and the caller's signal together. */
+  signal: AbortSignal;
+  deps: ExecutorDeps;
+}
+
+/** The task's steps: check the input, wait for a slot, get a sandbox, run the session. */
 async function runAgent(
   plan: TaskPlan,
   request: TaskRequest,
   held: { box?: TaskSandbox },
+  deps: ExecutorDeps,
 ): Promise<TaskResult> {
-  const t0 = performance.now();
-  const seconds = (from: number) => (performance.now() - from) / 1000;
-  const warnings: string[] = [];
-  const emit = (phase: TaskEvent["phase"], message: string) => {
-    if (phase === "warning") warnings.push(message);
-    request.onEvent?.({ phase, message });
-  };
   const workspace = await checkWorkspace(request.workspace);
   if (!request.prompt.trim())
     throw new OcboxError("USAGE", "the prompt is empty", {
       fix: "Give --prompt TEXT or --prompt-file FILE.",
     });
-
+  const configs = await readAskConfigs(workspace);
   const watchdog = new Watchdog(
     plan.timeouts.hardS * 1000,
     plan.timeouts.inactivityS === null ? null : plan.timeouts.inactivityS * 1000,
+    deps.clock,
   );
   watchdog.start();
-  const signals = [watchdog.signal, ...(request.signal ? [request.signal] : [])];
-  const signal = AbortSignal.any(signals);
-
-  let tokens = emptyTokens();
-  let cost = 0;
-  let attempts = 0;
-  let sessionId: string | null = null;
-  let model: TaskResult["model"] = null;
-  let warm = false;
-  const timings = { queued: 0, sandbox: 0, firstRequest: null as number | null, agent: 0, total: 0 };
-  const pools = request.pools ?? sharedPools;
-
-  const finish = (ended: Ended): TaskResult => {
-    timings.total = seconds(t0);
-    const result: TaskResult = {
-      ...ended,
-      attempts,
-      sessionId,
-      model,
-      tokens,
-      cost,
-      timings,
-      sandbox: warm ? "warm" : "cold",
-      ...(warnings.length ? { warnings: [...warnings] } : {}),
-      pool: plan.pool,
-      role: plan.role,
-    };
-    emit(
-      "result",
-      `${result.outcome}${result.failureReason ? ` (${result.failureReason})` : ""} in ${timings.total.toFixed(1)} s`,
-    );
-    return result;
-  };
-  const timerEnded = (): Ended | undefined => {
-    const kind = watchdog.fired;
-    if (!kind) return undefined;
-    const hint =
-      kind === "TIMEOUT"
-        ? `The task hit its hard cap of ${plan.timeouts.hardS} s; the sandbox was removed. Raise timeouts.hardS or split the task.`
-        : `The agent showed no activity for ${plan.timeouts.inactivityS} s; the sandbox was removed. The model may hang: check its server, or raise timeouts.inactivityS.`;
-    return {
-      outcome: "ERROR",
-      contract: null,
-      failureReason: kind,
-      failureKind: null,
-      hint,
-      recoveredBy: null,
-      rawOutput: null,
-    };
-  };
-
-  const tq = performance.now();
-  // Loud, for every task: each opt-in that weakens this sandbox (unsafe.*, hardening.*), as the
-  // startup summary words it.
-  for (const w of profileWarnings(plan.profile)) emit("warning", w);
-  emit("queued", `waiting for a slot in pool ${plan.pool}`);
-  let lease;
-  try {
-    lease = await pools.acquire(plan.pool, signal);
-  } catch (e) {
-    const ended = timerEnded();
-    watchdog.stop();
-    if (ended) return finish(ended);
-    throw e;
-  }
-  timings.queued = seconds(tq);
-
-  let box: TaskSandbox | undefined;
+  const signal = AbortSignal.any([watchdog.signal, ...(request.signal ? [request.signal] : [])]);
+  const step: Step = { plan, request, run: new TaskRun(plan, request.onEvent), watchdog, signal, deps };
+  const lease = await queue(step);
+  if (!isLease(lease)) return step.run.finish(lease);
   let session: AgentSession | undefined;
   try {
-    const ts = performance.now();
-    try {
-      box = await acquireSandbox(plan, workspace, request.taskId ?? "task", {
-        signal,
-        warmPool: request.warmPool,
-        onLine: (l) => emit("log", l),
-      });
-      held.box = box;
-    } catch (e) {
-      const ended = timerEnded();
-      if (ended) return finish(ended);
-      if (request.signal?.aborted)
-        throw new OcboxError("INTERRUPTED", "interrupted; the sandbox was removed");
-      if (
-        e instanceof OcboxError &&
-        (e.code === "SANDBOX_NOT_READY" || e.code === "SANDBOX_START" || e.code === "ENGINE")
-      ) {
-        return finish({
-          outcome: "ERROR",
-          contract: null,
-          failureReason: "INFRASTRUCTURE",
-          failureKind: null,
-          hint: `${e.message}. ${e.fix ?? ""}`.trim(),
-          recoveredBy: null,
-          rawOutput: e.detail ?? null,
-        });
-      }
-      throw e;
-    }
-    warm = box.warm;
-    timings.sandbox = seconds(ts);
-    emit("sandbox", `${warm ? "warm" : "cold"} sandbox ready in ${timings.sandbox.toFixed(2)} s`);
-
-    const client = box.sandbox.client();
-    sessionId = await newSession(client, request.taskId ?? "ocbox task");
-    const agentId = box.sandbox.agentId;
-    session = { client, sessionId, port: box.sandbox.port, exec: (argv) => plan.engine.exec(agentId, argv) };
-    const stopWatching = request.onSession?.(session);
-    const ta = performance.now();
-
-    // The event stream feeds the inactivity timer and reveals provider retries early.
-    let fatalRetry: FailureHint | undefined;
-    let rateLimited = 0;
-    const attemptAbort = { controller: new AbortController() };
-    const watch = watchSession(client, sessionId, {
-      onActivity: () => watchdog.touch(),
-      // From the call to the server's first model call (its first assistant message).
-      onAssistantMessage: () => (timings.firstRequest ??= seconds(t0)),
-      onRetry: (status) => {
-        const hint = classifyFailure(status.message, { rateLimitPatterns: plan.rateLimitPatterns });
-        emit("retry", `provider retry ${status.attempt}: ${hint?.kind ?? "unclassified"}`);
-        if (hint?.kind === "RATE_LIMIT") rateLimited++;
-        if (hint?.fatal && !fatalRetry) {
-          fatalRetry = hint;
-          attemptAbort.controller.abort(new Error(hint.kind));
-          if (sessionId) void client.session.abort({ sessionID: sessionId }).catch(() => undefined);
-        }
-      },
-    });
-    await Promise.race([watch.ready, sleep(3000)]);
-
-    let useStructured = plan.structuredOutput;
-    let structurerTried = false;
-    let malformedRetries = 0;
-    let modelRetries = 0;
-    let rateRetries = 0;
-    let text = useStructured ? request.prompt : `${request.prompt}\n\n${instructionBlock(plan.contract)}`;
-    let lastRaw: string | null = null;
-    try {
-      for (;;) {
-        attempts++;
-        attemptAbort.controller = new AbortController();
-        const attemptSignal = AbortSignal.any([signal, attemptAbort.controller.signal]);
-        watchdog.arm();
-        emit("prompt", `attempt ${attempts}${useStructured ? " (structured output)" : ""}`);
-        let outcome: PromptOutcome | undefined;
-        try {
-          outcome = await promptAndWait(client, {
-            sessionId,
-            text,
-            ...(useStructured ? { schema: contractJsonSchema(plan.contract) } : {}),
-            ...(plan.system ? { system: plan.system } : {}),
-            ...(plan.model ? { model: plan.model } : {}),
-            signal: attemptSignal,
-          });
-        } catch (e) {
-          if (!attemptSignal.aborted) throw e;
-        } finally {
-          watchdog.disarm();
-        }
-        if (outcome) {
-          tokens = addTokens(tokens, outcome.tokens);
-          cost += outcome.cost;
-          if (!model) {
-            const config = (await client.config.get().catch(() => undefined))?.data as
-              Record<string, unknown> | undefined;
-            model = { ...outcome.model, endpoint: providerBaseURL(outcome.model.providerID, config) };
-            emit(
-              "model",
-              `model ${formatModelRef(outcome.model)} at ${model.endpoint ?? "its provider's default endpoint"}`,
-            );
-          }
-        }
-        const timed = timerEnded();
-        if (timed) {
-          if (sessionId) await client.session.abort({ sessionID: sessionId }).catch(() => undefined);
-          return finish({ ...timed, rawOutput: outcome?.text || lastRaw });
-        }
-        if (request.signal?.aborted)
-          throw new OcboxError("INTERRUPTED", "interrupted; the sandbox was removed");
-        if (fatalRetry) return finish(fail(fatalRetry));
-        if (!outcome) throw new OcboxError("OPENCODE", "the prompt ended without an answer");
-
-        const verdict = judgeAttempt(outcome, plan.contract, { rateLimitPatterns: plan.rateLimitPatterns });
-        switch (verdict.kind) {
-          case "contract": {
-            const recoveredBy: RecoveredBy = attempts > 1 ? "retry" : verdict.via;
-            return finish({
-              outcome: verdict.contract.outcome,
-              contract: verdict.contract,
-              failureReason: null,
-              failureKind: null,
-              hint: rateLimited
-                ? `the provider rate-limited ${rateLimited} time(s); OpenCode backed off`
-                : null,
-              recoveredBy,
-              rawOutput: null,
-            });
-          }
-          case "aborted":
-            throw new OcboxError("OPENCODE", "the session was aborted from outside the task");
-          case "failure": {
-            const h = verdict.hint;
-            if (h.fatal) return finish(fail(h, outcome.text || null));
-            if (h.kind === "RATE_LIMIT" && rateRetries < plan.maxRateLimitRetries) {
-              rateRetries++;
-              const wait = h.retryAfterMs ?? backoffMs(rateRetries, { baseMs: 2000, maxMs: 60_000 });
-              emit("retry", `rate limited; backing off ${(wait / 1000).toFixed(1)} s`);
-              await sleep(wait, undefined, { signal }).catch(() => undefined);
-              continue;
-            }
-            if (h.kind === "MODEL" && modelRetries < plan.maxModelRetries) {
-              modelRetries++;
-              emit("retry", `model error; retrying (${modelRetries}/${plan.maxModelRetries})`);
-              continue;
-            }
-            return finish(fail(h, outcome.text || null));
-          }
-          case "malformed": {
-            lastRaw = verdict.raw;
-            if (verdict.structuredRefused) useStructured = false;
-            if (!structurerTried && plan.structurer.enabled && verdict.raw.trim()) {
-              structurerTried = true;
-              emit("structurer", "the answer is not a valid contract; asking the structurer");
-              const structured = await runStructurer(plan, verdict.raw, {
-                signal,
-                onLine: (l) => emit("log", l),
-              }).catch((e: unknown) => {
-                emit("structurer", `structurer failed: ${errorMessage(e)}`);
-                return undefined;
-              });
-              if (structured) {
-                tokens = addTokens(tokens, structured.tokens);
-                cost += structured.cost;
-                if (structured.contract) {
-                  return finish({
-                    outcome: structured.contract.outcome,
-                    contract: structured.contract,
-                    failureReason: null,
-                    failureKind: null,
-                    hint: null,
-                    recoveredBy: "structurer",
-                    rawOutput: null,
-                  });
-                }
-                emit("structurer", `structurer could not recover: ${structured.message}`);
-              }
-              const timedOut = timerEnded();
-              if (timedOut) return finish({ ...timedOut, rawOutput: lastRaw });
-            }
-            if (malformedRetries < plan.maxRetriesOnMalformedOutput) {
-              malformedRetries++;
-              emit(
-                "retry",
-                `re-prompting with a stricter instruction (${malformedRetries}/${plan.maxRetriesOnMalformedOutput})`,
-              );
-              text = instructionBlock(plan.contract, { retry: { issues: verdict.issues } });
-              continue;
-            }
-            return finish({
-              outcome: "ERROR",
-              contract: null,
-              failureReason: "MALFORMED_OUTPUT",
-              failureKind: null,
-              hint: `The agent's answer was not a valid Agent Contract after ${attempts} attempt(s): ${verdict.message}`,
-              recoveredBy: null,
-              rawOutput: verdict.raw,
-            });
-          }
-        }
-      }
-    } finally {
-      watch.stop();
-      stopWatching?.();
-      timings.agent = seconds(ta);
-    }
+    const box = await startBox(step, workspace);
+    if (!isBox(box)) return step.run.finish(box);
+    held.box = box;
+    session = await openSession(step, box);
+    return step.run.finish(await agentTurns(step, session, configs));
   } finally {
     watchdog.stop();
     if (session && request.afterAgent && !request.signal?.aborted)
       await request
         .afterAgent(session)
-        .catch((e: unknown) => emit("log", `after the agent: ${errorMessage(e)}`));
+        .catch((e: unknown) => step.run.emit("log", `after the agent: ${errorMessage(e)}`));
     // The sandbox ends in executeTask, which brings the work back; the model's slot is free already.
     lease.release();
+  }
+}
+
+const isLease = (l: PoolLease | Ended): l is PoolLease => "release" in l;
+const isBox = (b: TaskSandbox | Ended): b is TaskSandbox => "sandbox" in b;
+
+/** The workspace's opencode.json(c), to name the config line behind a permission ask. */
+async function readAskConfigs(workspace: string): Promise<ConfigText[]> {
+  const found: ConfigText[] = [];
+  for (const file of OPENCODE_CONFIG_FILES) {
+    const text = await readFile(join(workspace, file), "utf8").catch((e: unknown) => {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw new OcboxError("USAGE", `cannot read ${join(workspace, file)}: ${errorMessage(e)}`, {
+        fix: "Check the file's permissions; OpenCode reads it inside the sandbox.",
+      });
+    });
+    if (text !== undefined) found.push({ file, text });
+  }
+  return found;
+}
+
+/** Wait for a slot in the task's pool; a timer firing meanwhile ends the task. */
+async function queue(step: Step): Promise<PoolLease | Ended> {
+  const { plan, run } = step;
+  const tq = performance.now();
+  // Loud, for every task: each opt-in that weakens this sandbox (unsafe.*, hardening.*), as the
+  // startup summary words it.
+  for (const w of profileWarnings(plan.profile)) run.emit("warning", w);
+  run.emit("queued", `waiting for a slot in pool ${plan.pool}`);
+  try {
+    const lease = await (step.request.pools ?? sharedPools).acquire(plan.pool, step.signal);
+    run.timings.queued = run.seconds(tq);
+    return lease;
+  } catch (e) {
+    const ended = timerEnded(step.watchdog, plan.timeouts);
+    step.watchdog.stop();
+    if (ended) return ended;
+    throw e;
+  }
+}
+
+/** A warm or cold sandbox; one that cannot start is an INFRASTRUCTURE result. */
+async function startBox(step: Step, workspace: string): Promise<TaskSandbox | Ended> {
+  const { plan, request, run } = step;
+  const ts = performance.now();
+  let box: TaskSandbox;
+  try {
+    box = await step.deps.acquireSandbox(plan, workspace, request.taskId ?? "task", {
+      signal: step.signal,
+      warmPool: request.warmPool,
+      onLine: (l) => run.emit("log", l),
+    });
+  } catch (e) {
+    const ended = timerEnded(step.watchdog, plan.timeouts);
+    if (ended) return ended;
+    if (request.signal?.aborted) throw new OcboxError("INTERRUPTED", "interrupted; the sandbox was removed");
+    const infra = ["SANDBOX_NOT_READY", "SANDBOX_START", "ENGINE"];
+    if (!(e instanceof OcboxError && infra.includes(e.code))) throw e;
+    const hint = `${e.message}. ${e.fix ?? ""}`.trim();
+    return fail({ reason: "INFRASTRUCTURE", kind: null, hint }, e.detail ?? null);
+  }
+  run.warm = box.warm;
+  run.timings.sandbox = run.seconds(ts);
+  run.emit("sandbox", `${box.warm ? "warm" : "cold"} sandbox ready in ${run.timings.sandbox.toFixed(2)} s`);
+  return box;
+}
+
+async function openSession(step: Step, box: TaskSandbox): Promise<AgentSession> {
+  const client = box.sandbox.client();
+  const sessionId = await newSession(client, step.request.taskId ?? "ocbox task");
+  step.run.sessionId = sessionId;
+  const agentId = box.sandbox.agentId;
+  return { client, sessionId, port: box.sandbox.port, exec: (argv) => step.plan.engine.exec(agentId, argv) };
+}
+
+/** The agent's turns, watched by the event stream (activity, retries, permission asks). */
+async function agentTurns(step: Step, session: AgentSession, configs: ConfigText[]): Promise<Ended> {
+  const { plan, request, run } = step;
+  const stopWatching = request.onSession?.(session);
+  const ta = performance.now();
+  const watch = watchTask({
+    client: session.client,
+    sessionId: session.sessionId,
+    run,
+    watchdog: step.watchdog,
+    rateLimitPatterns: plan.rateLimitPatterns,
+    permissions: plan.permissions,
+    configs,
+  });
+  await Promise.race([watch.ready, sleep(3000)]);
+  try {
+    return await promptLoop({
+      plan,
+      prompt: request.prompt,
+      client: session.client,
+      sessionId: session.sessionId,
+      run,
+      watch,
+      watchdog: step.watchdog,
+      signal: step.signal,
+      interrupt: request.signal,
+      deps: step.deps,
+    });
+  } finally {
+    watch.stop();
+    stopWatching?.();
+    run.timings.agent = run.seconds(ta);
   }
 }

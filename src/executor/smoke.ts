@@ -73,169 +73,36 @@ export function fixFor(name: SmokeStepName, code: string | undefined): string {
   return FIXES[name];
 }
 
+/** What the smoke steps share: the run's inputs and what each step leaves for the next. */
+interface SmokeRun {
+  engine: Engine;
+  options: SmokeOptions;
+  expected: string;
+  workspace?: string;
+  model?: ScriptedModel;
+  sandbox?: StartedSandbox;
+  finalText: string;
+  images?: Awaited<ReturnType<typeof ensureImages>>;
+}
+
 export async function smoke(engine: Engine, options: SmokeOptions = {}): Promise<SmokeReport> {
   const started = performance.now();
   const steps: SmokeStep[] = [];
   const nonce = randomBytes(6).toString("hex");
-  const expected = `ocbox smoke ${nonce}\n`;
-  let workspace: string | undefined;
-  let model: ScriptedModel | undefined;
-  let sandbox: StartedSandbox | undefined;
-  let finalText = "";
-  let images: Awaited<ReturnType<typeof ensureImages>> | undefined;
-
-  const step = async (name: SmokeStepName, fn: () => Promise<string>): Promise<boolean> => {
-    const t0 = performance.now();
-    try {
-      options.signal?.throwIfAborted();
-      const detail = await fn();
-      const done: SmokeStep = { name, status: "ok", seconds: (performance.now() - t0) / 1000, detail };
-      steps.push(done);
-      options.onStep?.(done);
-      return true;
-    } catch (e) {
-      if (options.signal?.aborted)
-        throw new OcboxError("INTERRUPTED", `smoke interrupted during the ${name} step`);
-      const err = e instanceof OcboxError ? e : undefined;
-      const failed: SmokeStep = {
-        name,
-        status: "failed",
-        seconds: (performance.now() - t0) / 1000,
-        detail: errorMessage(e),
-        error: {
-          code: err?.code ?? "UNEXPECTED",
-          message: errorMessage(e),
-          ...(err?.detail ? { detail: err.detail } : {}),
-        },
-        fix: err?.fix ?? fixFor(name, err?.code),
-      };
-      steps.push(failed);
-      options.onStep?.(failed);
-      return false;
-    }
-  };
-
+  const run: SmokeRun = { engine, options, expected: `ocbox smoke ${nonce}\n`, finalText: "" };
+  const step = (name: SmokeStepName, fn: (run: SmokeRun) => Promise<string>) =>
+    runStep(name, () => fn(run), options, steps);
   try {
-    let ok = await step("engine", async () => {
-      const info = await engine.info();
-      const reaped = await reap(engine);
-      const leftovers = reaped.containers.length + reaped.volumes.length + reaped.runDirs.length;
-      return `${info.flavour} ${info.version} at ${info.endpoint}${leftovers ? `; removed ${leftovers} leftovers of dead runs` : ""}`;
-    });
-    ok &&= await step("image", async () => {
-      images = await ensureImages(engine, {
-        ...options.image,
-        ...(options.onLine ? { onLine: options.onLine } : {}),
-        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-      });
-      const built = [images.sandbox, images.egress].filter((i) => i.built);
-      return `${images.sandbox.tag} (opencode ${images.opencodeVersion})${built.length ? `, built ${built.map((b) => b.kind).join(" and ")}` : ", cached"}`;
-    });
-    ok &&= await step("sandbox", async () => {
-      if (!images) throw new Error("no images");
-      workspace = await mkdtemp(join(tmpdir(), "ocbox-smoke-"));
-      model = await startScriptedModel({
-        scenario: {
-          turns: [
-            {
-              toolCalls: [
-                { name: "write", arguments: { filePath: `${WORKSPACE}/smoke.txt`, content: expected } },
-              ],
-            },
-            {
-              text: `I wrote smoke.txt.\n\n\`\`\`json\n${JSON.stringify({ outcome: "COMPLETE", summary: "wrote smoke.txt" })}\n\`\`\``,
-            },
-          ],
-        },
-      });
-      const host = currentHostUser();
-      sandbox = await startSandbox(
-        engine,
-        {
-          sandboxId: "smoke",
-          runId: newRunId(),
-          workspace,
-          images: { sandbox: images.sandbox.tag, egress: images.egress.tag },
-          agentUser: agentUserFor(host, AGENT_UID),
-          hostUser: host,
-          forwardPorts: [model.port],
-          hostPort: 0,
-          env: {},
-          opencodeConfig: scriptedOpencodeConfig(model.url),
-          limits: DEFAULT_LIMITS,
-          server: { logLevel: "INFO", printLogs: true },
-          lifetime: "session",
-          readyTimeoutMs: options.readyTimeoutMs ?? 90_000,
-        },
-        {
-          ...(options.signal ? { signal: options.signal } : {}),
-          ...(options.onLine ? { onLog: (line: string) => options.onLine?.(line) } : {}),
-        },
-      );
-      return `ready in ${(sandbox.timings.healthyMs / 1000).toFixed(1)} s at ${sandbox.server.url}`;
-    });
-    ok &&= await step("prompt", async () => {
-      if (!sandbox || !model) throw new Error("no sandbox");
-      const client = sandbox.client();
-      const sessionId = await newSession(client, "ocbox smoke");
-      const outcome = await promptAndWait(client, {
-        sessionId,
-        text: "ocbox smoke: write smoke.txt, then answer with the Agent Contract.",
-        ...(options.signal ? { signal: options.signal } : {}),
-      });
-      if (outcome.error) {
-        throw new OcboxError(
-          "OPENCODE",
-          `the model call failed: ${outcome.error.name}: ${outcome.error.message}`,
-          {
-            detail: sandbox.recentLogs().slice(-20).join("\n"),
-          },
-        );
-      }
-      finalText = outcome.text;
-      const turns = model.requests.filter((r) => r.answeredBy === "turn").length;
-      return `session ${sessionId}, ${turns} model turns, ${outcome.tokens.input + outcome.tokens.output} tokens`;
-    });
-    ok &&= await step("result", async () => {
-      if (!workspace) throw new Error("no workspace");
-      // Stop first: a workspace lent to the agent user (ocbox as root) is given back on stop.
-      await sandbox?.stop();
-      const file = join(workspace, "smoke.txt");
-      const content = await readFile(file, "utf8").catch(() => undefined);
-      if (content !== expected) {
-        throw new OcboxError(
-          "CHECK_FAILED",
-          content === undefined
-            ? "the agent's file is not in the workspace"
-            : "the agent's file has other content",
-        );
-      }
-      const parsed = parseOutcome(finalText, baseContract);
-      if (!parsed.ok) {
-        throw new OcboxError(
-          "CHECK_FAILED",
-          `the agent's answer did not parse as an Agent Contract: ${parsed.message}`,
-          {
-            detail: finalText.slice(-2000),
-          },
-        );
-      }
-      if (parsed.contract.outcome !== "COMPLETE")
-        throw new OcboxError("CHECK_FAILED", `the contract says ${parsed.contract.outcome}`);
-      const owner = (await stat(file)).uid;
-      const host = currentHostUser();
-      if (owner !== host.uid)
-        throw new OcboxError(
-          "CHECK_FAILED",
-          `smoke.txt is owned by uid ${owner}, not by you (uid ${host.uid})`,
-        );
-      return `smoke.txt written (owned by uid ${owner}); contract ${parsed.contract.outcome} via ${parsed.strategy}`;
-    });
+    let ok = await step("engine", engineStep);
+    ok &&= await step("image", imageStep);
+    ok &&= await step("sandbox", sandboxStep);
+    ok &&= await step("prompt", promptStep);
+    ok &&= await step("result", resultStep);
     void ok;
   } finally {
-    await sandbox?.stop().catch(() => undefined);
-    await model?.close().catch(() => undefined);
-    if (workspace) await rm(workspace, { recursive: true, force: true }).catch(() => undefined);
+    await run.sandbox?.stop().catch(() => undefined);
+    await run.model?.close().catch(() => undefined);
+    if (run.workspace) await rm(run.workspace, { recursive: true, force: true }).catch(() => undefined);
   }
 
   for (const name of STEPS.slice(steps.length)) {
@@ -249,4 +116,166 @@ export async function smoke(engine: Engine, options: SmokeOptions = {}): Promise
     options.onStep?.(skipped);
   }
   return { ok: steps.every((s) => s.status === "ok"), steps, seconds: (performance.now() - started) / 1000 };
+}
+
+/** Run one step, record it as ok or failed (with its fix); true when it passed. */
+async function runStep(
+  name: SmokeStepName,
+  fn: () => Promise<string>,
+  options: SmokeOptions,
+  steps: SmokeStep[],
+): Promise<boolean> {
+  const t0 = performance.now();
+  try {
+    options.signal?.throwIfAborted();
+    const detail = await fn();
+    const done: SmokeStep = { name, status: "ok", seconds: (performance.now() - t0) / 1000, detail };
+    steps.push(done);
+    options.onStep?.(done);
+    return true;
+  } catch (e) {
+    if (options.signal?.aborted)
+      throw new OcboxError("INTERRUPTED", `smoke interrupted during the ${name} step`);
+    const err = e instanceof OcboxError ? e : undefined;
+    const failed: SmokeStep = {
+      name,
+      status: "failed",
+      seconds: (performance.now() - t0) / 1000,
+      detail: errorMessage(e),
+      error: {
+        code: err?.code ?? "UNEXPECTED",
+        message: errorMessage(e),
+        ...(err?.detail ? { detail: err.detail } : {}),
+      },
+      fix: err?.fix ?? fixFor(name, err?.code),
+    };
+    steps.push(failed);
+    options.onStep?.(failed);
+    return false;
+  }
+}
+
+async function engineStep({ engine }: SmokeRun): Promise<string> {
+  const info = await engine.info();
+  const reaped = await reap(engine);
+  const leftovers = reaped.containers.length + reaped.volumes.length + reaped.runDirs.length;
+  return `${info.flavour} ${info.version} at ${info.endpoint}${leftovers ? `; removed ${leftovers} leftovers of dead runs` : ""}`;
+}
+
+async function imageStep(run: SmokeRun): Promise<string> {
+  const { options } = run;
+  const images = await ensureImages(run.engine, {
+    ...options.image,
+    ...(options.onLine ? { onLine: options.onLine } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+  });
+  run.images = images;
+  const built = [images.sandbox, images.egress].filter((i) => i.built);
+  return `${images.sandbox.tag} (opencode ${images.opencodeVersion})${built.length ? `, built ${built.map((b) => b.kind).join(" and ")}` : ", cached"}`;
+}
+
+async function sandboxStep(run: SmokeRun): Promise<string> {
+  const { images, options } = run;
+  if (!images) throw new Error("no images");
+  const workspace = await mkdtemp(join(tmpdir(), "ocbox-smoke-"));
+  run.workspace = workspace;
+  const model = await startScriptedModel({
+    scenario: {
+      turns: [
+        {
+          toolCalls: [
+            { name: "write", arguments: { filePath: `${WORKSPACE}/smoke.txt`, content: run.expected } },
+          ],
+        },
+        {
+          text: `I wrote smoke.txt.\n\n\`\`\`json\n${JSON.stringify({ outcome: "COMPLETE", summary: "wrote smoke.txt" })}\n\`\`\``,
+        },
+      ],
+    },
+  });
+  run.model = model;
+  const host = currentHostUser();
+  const sandbox = await startSandbox(
+    run.engine,
+    {
+      sandboxId: "smoke",
+      runId: newRunId(),
+      workspace,
+      images: { sandbox: images.sandbox.tag, egress: images.egress.tag },
+      agentUser: agentUserFor(host, AGENT_UID),
+      hostUser: host,
+      forwardPorts: [model.port],
+      hostPort: 0,
+      env: {},
+      opencodeConfig: scriptedOpencodeConfig(model.url),
+      limits: DEFAULT_LIMITS,
+      server: { logLevel: "INFO", printLogs: true },
+      lifetime: "session",
+      readyTimeoutMs: options.readyTimeoutMs ?? 90_000,
+    },
+    {
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onLine ? { onLog: (line: string) => options.onLine?.(line) } : {}),
+    },
+  );
+  run.sandbox = sandbox;
+  return `ready in ${(sandbox.timings.healthyMs / 1000).toFixed(1)} s at ${sandbox.server.url}`;
+}
+
+async function promptStep(run: SmokeRun): Promise<string> {
+  const { sandbox, model, options } = run;
+  if (!sandbox || !model) throw new Error("no sandbox");
+  const client = sandbox.client();
+  const sessionId = await newSession(client, "ocbox smoke");
+  const outcome = await promptAndWait(client, {
+    sessionId,
+    text: "ocbox smoke: write smoke.txt, then answer with the Agent Contract.",
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  if (outcome.error) {
+    throw new OcboxError(
+      "OPENCODE",
+      `the model call failed: ${outcome.error.name}: ${outcome.error.message}`,
+      {
+        detail: sandbox.recentLogs().slice(-20).join("\n"),
+      },
+    );
+  }
+  run.finalText = outcome.text;
+  const turns = model.requests.filter((r) => r.answeredBy === "turn").length;
+  return `session ${sessionId}, ${turns} model turns, ${outcome.tokens.input + outcome.tokens.output} tokens`;
+}
+
+async function resultStep(run: SmokeRun): Promise<string> {
+  const { workspace, finalText } = run;
+  if (!workspace) throw new Error("no workspace");
+  // Stop first: a workspace lent to the agent user (ocbox as root) is given back on stop.
+  await run.sandbox?.stop();
+  const file = join(workspace, "smoke.txt");
+  const content = await readFile(file, "utf8").catch(() => undefined);
+  if (content !== run.expected) {
+    throw new OcboxError(
+      "CHECK_FAILED",
+      content === undefined
+        ? "the agent's file is not in the workspace"
+        : "the agent's file has other content",
+    );
+  }
+  const parsed = parseOutcome(finalText, baseContract);
+  if (!parsed.ok) {
+    throw new OcboxError(
+      "CHECK_FAILED",
+      `the agent's answer did not parse as an Agent Contract: ${parsed.message}`,
+      {
+        detail: finalText.slice(-2000),
+      },
+    );
+  }
+  if (parsed.contract.outcome !== "COMPLETE")
+    throw new OcboxError("CHECK_FAILED", `the contract says ${parsed.contract.outcome}`);
+  const owner = (await stat(file)).uid;
+  const host = currentHostUser();
+  if (owner !== host.uid)
+    throw new OcboxError("CHECK_FAILED", `smoke.txt is owned by uid ${owner}, not by you (uid ${host.uid})`);
+  return `smoke.txt written (owned by uid ${owner}); contract ${parsed.contract.outcome} via ${parsed.strategy}`;
 }

@@ -6,6 +6,7 @@ import type { HostExecutedEdit } from "../sandbox/host-executed-edits.js";
 import type { LeftOut } from "../sandbox/copy-back-policy.js";
 import type { Outcome } from "./contract.js";
 import type { FailureReason, HintKind } from "./hints.js";
+import type { AnsweredAsk } from "./permission-policy.js";
 
 export { DEFAULT_TIMEOUTS, type Timeouts } from "../plan/timeouts.js";
 
@@ -59,6 +60,12 @@ export interface TaskResult {
    * `limits.copyBack`); absent when nothing was.
    */
   leftOut?: LeftOut[];
+  /**
+   * Every permission OpenCode asked for during the task and how the unattended policy answered
+   * (`once`, `reject`, or `unanswered`), with the workspace config line that asked; absent when
+   * none was asked.
+   */
+  permissionAsks?: AnsweredAsk[];
 }
 
 export function emptyTokens(): Tokens {
@@ -87,6 +94,7 @@ export const RUN_EXIT = {
   MODEL: 16,
   INFRASTRUCTURE: 17,
   OUTPUT_TOO_LARGE: 18,
+  PERMISSION: 19,
 } as const;
 
 export function exitCodeFor(result: Pick<TaskResult, "outcome" | "failureReason">): number {

@@ -1,12 +1,31 @@
 /**
  * The task's two timers (FEATURES E7): a hard wall-clock cap, and an inactivity timer fed by the
- * server's event stream. When one fires, the task is aborted and the result says which.
+ * server's event stream. When one fires, the task is aborted and the result says which. The
+ * timers run on an injected {@link Clock}, so that tests can move time by hand.
  */
 export type TimerKind = "TIMEOUT" | "INACTIVITY";
 
+/** A timer source: the system's by default, a hand-driven one in tests. */
+export interface Clock {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** Node's timers, unref'd so that a pending cap never keeps the process alive. */
+export const systemClock: Clock = {
+  setTimeout(fn, ms) {
+    const t = setTimeout(fn, ms);
+    t.unref();
+    return t;
+  },
+  clearTimeout(handle) {
+    clearTimeout(handle as NodeJS.Timeout | undefined);
+  },
+};
+
 export class Watchdog {
-  private hard: NodeJS.Timeout | undefined;
-  private idle: NodeJS.Timeout | undefined;
+  private hard: unknown;
+  private idle: unknown;
   private armed = false;
   fired: TimerKind | undefined;
   private readonly controller = new AbortController();
@@ -14,6 +33,7 @@ export class Watchdog {
   constructor(
     private readonly hardMs: number,
     private readonly inactivityMs: number | null,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   /** Aborts when a timer fires. */
@@ -23,8 +43,7 @@ export class Watchdog {
 
   /** Start the hard cap (at the task's start). */
   start(): void {
-    this.hard = setTimeout(() => this.fire("TIMEOUT"), this.hardMs);
-    this.hard.unref();
+    this.hard = this.clock.setTimeout(() => this.fire("TIMEOUT"), this.hardMs);
   }
 
   /** Watch for inactivity from now on (while the agent works). */
@@ -35,15 +54,14 @@ export class Watchdog {
 
   disarm(): void {
     this.armed = false;
-    clearTimeout(this.idle);
+    this.clock.clearTimeout(this.idle);
   }
 
   /** Agent activity: restart the inactivity timer. */
   touch(): void {
     if (!this.armed || this.inactivityMs === null) return;
-    clearTimeout(this.idle);
-    this.idle = setTimeout(() => this.fire("INACTIVITY"), this.inactivityMs);
-    this.idle.unref();
+    this.clock.clearTimeout(this.idle);
+    this.idle = this.clock.setTimeout(() => this.fire("INACTIVITY"), this.inactivityMs);
   }
 
   private fire(kind: TimerKind): void {
@@ -53,7 +71,7 @@ export class Watchdog {
   }
 
   stop(): void {
-    clearTimeout(this.hard);
-    clearTimeout(this.idle);
+    this.clock.clearTimeout(this.hard);
+    this.clock.clearTimeout(this.idle);
   }
 }

@@ -5,6 +5,7 @@
  */
 import type { OpencodeClient } from "@opencode-ai/sdk/v2";
 import { retryStatusSchema } from "./answers.js";
+import { askFromEvent, type PermissionAsk } from "./permissions.js";
 
 export interface SessionWatch {
   /** Resolves once the server confirmed the subscription (or the stream failed). */
@@ -18,6 +19,16 @@ export interface WatchHandlers {
   /** An assistant message appeared: the server is starting a model call for this session. */
   onAssistantMessage?: () => void;
   onError?: (error: unknown) => void;
+  /**
+   * A `permission.asked` of any session on the server (the task's own or a sub-agent's): the
+   * asking session waits until someone replies.
+   */
+  onPermissionAsked?: (ask: PermissionAsk) => void;
+  /**
+   * The stream (re)connected; `count` is 1 the first time. Events sent while it was away are
+   * lost, so a caller re-reads what it must not miss (pending permission asks).
+   */
+  onConnected?: (count: number) => void;
 }
 
 interface RawEvent {
@@ -42,6 +53,7 @@ export function watchSession(
   const controller = new AbortController();
   let markReady!: () => void;
   const ready = new Promise<void>((r) => (markReady = r));
+  let connections = 0;
   void (async () => {
     try {
       const sub = await client.event.subscribe(
@@ -53,7 +65,13 @@ export function watchSession(
       );
       for await (const raw of sub.stream as AsyncIterable<RawEvent>) {
         if (controller.signal.aborted) break;
-        if (raw.type === "server.connected") markReady();
+        if (raw.type === "server.connected") {
+          markReady();
+          handlers.onConnected?.(++connections);
+        }
+        // Asks of every session on this server: a sub-agent's session waits for its reply too.
+        const ask = raw.type === "permission.asked" ? askFromEvent(raw.properties) : undefined;
+        if (ask) handlers.onPermissionAsked?.(ask);
         if (sessionOf(raw) !== sessionId) continue;
         const retry =
           raw.type === "session.status" ? retryStatusSchema.safeParse(raw.properties?.status) : undefined;

@@ -153,9 +153,13 @@ function profileFor(input: PlanInput, permission: PermissionPolicy) {
   return { profile, env, generated: generated.opencode, viaGateway };
 }
 
-function sandboxBase(input: PlanInput) {
+function policyOf(input: Pick<PlanInput, "entry" | "config" | "options">): PermissionPolicy {
   const autonomous = input.options.autonomous ?? input.config.autonomous ?? false;
-  const permission = permissionPolicy(input.entry, autonomous);
+  return permissionPolicy(input.entry, autonomous, input.options.permissions);
+}
+
+function sandboxBase(input: PlanInput) {
+  const permission = policyOf(input);
   const { profile, env, generated, viaGateway } = profileFor(input, permission);
   const workspace = input.workspaceOpencode?.config;
   const base: SandboxPlan = {
@@ -208,8 +212,7 @@ export function planSandbox(input: PlanInput): SandboxPlan {
 
 /** The task part alone (checked before images are built or any sandbox starts). */
 export function planTaskPart(input: Omit<PlanInput, "images" | "users">): TaskDecisions {
-  const autonomous = input.options.autonomous ?? input.config.autonomous ?? false;
-  const generated = generatedFor(input, permissionPolicy(input.entry, autonomous)).opencode;
+  const generated = generatedFor(input, policyOf(input)).opencode;
   const workspace = input.workspaceOpencode?.config;
   return planTaskDecisions({
     workflow: input.workflow ?? input.config,

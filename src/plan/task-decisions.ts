@@ -30,7 +30,12 @@ export interface TaskOptions {
   maxRetriesOnMalformedOutput?: number | undefined;
   structurer?: { enabled?: boolean; model?: string; timeoutS?: number } | undefined;
   rateLimitPatterns?: string[] | undefined;
+  /** How the executor answers an OpenCode permission ask that still arrives; default reject. */
+  permissions?: AskPolicy | undefined;
 }
+
+/** The unattended answer to a permission ask (executor/permission-policy.ts answers it). */
+export type AskPolicy = "reject" | "autonomous";
 
 export interface TaskDecisions {
   model: ModelRef | undefined;
@@ -48,6 +53,8 @@ export interface TaskDecisions {
   /** Model and rate-limit retries (not malformed output). */
   maxModelRetries: number;
   maxRateLimitRetries: number;
+  /** The unattended answer to permission asks. */
+  permissions: AskPolicy;
 }
 
 function checkPatterns(patterns: readonly string[]): void {
@@ -127,5 +134,6 @@ export function planTaskDecisions(input: {
     rateLimitPatterns,
     maxModelRetries: 2,
     maxRateLimitRetries: 3,
+    permissions: options.permissions ?? "reject",
   };
 }

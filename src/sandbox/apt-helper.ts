@@ -22,6 +22,7 @@ import type { ContainerSpec, Engine, Mount } from "../runtime/engine.js";
 import type { ResourceRole } from "../runtime/labels.js";
 import { hardeningOptions } from "./hardening.js";
 import type { SandboxSpec } from "./spec.js";
+import type { SandboxParts } from "./teardown.js";
 
 /** Where the helper sees the host's CA bundle (for a mirror behind a TLS-intercepting proxy). */
 export const APT_HELPER_CA = "/run/ocbox/host-ca.crt";
@@ -126,25 +127,22 @@ export function aptHelperContainer(
 
 /**
  * Start the helper when `apt.allow` names packages: its prefix volume, then the container, each
- * registered with `onCleanup` (undone in reverse). Call it before the agent container is created
- * (the agent mounts the prefix volume; undo removes the agent before the volume). Returns the
+ * recorded in `parts` for teardown (which removes the containers before the volumes). Call it
+ * before the agent container is created (the agent mounts the prefix volume). Returns the
  * container's id, or undefined when the feature is off.
  */
 export async function startAptHelper(
   engine: Engine,
   spec: SandboxSpec,
   labels: (role: ResourceRole) => Record<string, string>,
-  onCleanup: (what: string, fn: () => Promise<unknown>) => void,
+  parts: Pick<SandboxParts, "others" | "volumes">,
 ): Promise<string | undefined> {
   if (!aptEnabled(spec)) return undefined;
   const names = aptNames(spec);
   await engine.createVolume(names.prefixVolume, labels("apt-prefix"), aptPrefixVolumeOptions(spec));
-  onCleanup("remove the apt prefix volume", () => engine.removeVolume(names.prefixVolume));
+  parts.volumes.push(names.prefixVolume);
   const id = await engine.createContainer(aptHelperContainer(spec, labels("apt"), hostCaBundle()));
-  onCleanup("remove the apt helper container", async () => {
-    await engine.stopContainer(id, 3);
-    await engine.removeContainer(id);
-  });
+  parts.others.push({ id, name: names.helper });
   await engine.startContainer(id);
   return id;
 }

@@ -7,7 +7,7 @@
  */
 import { readdir } from "node:fs/promises";
 import { hostname } from "node:os";
-import { basename, dirname, join } from "node:path";
+import { join } from "node:path";
 import { errorMessage } from "../errors.js";
 import { egressControlRoot, egressDirName, removeEgressControl } from "../egress/control.js";
 import { collectEgressDir } from "../egress/sidecar.js";
@@ -15,9 +15,9 @@ import type { ContainerSummary, Engine } from "../runtime/engine.js";
 import { LABEL, ownerOf, shouldReap, type Liveness, type Owner } from "../runtime/labels.js";
 import { ownerLiveness } from "../runtime/owner.js";
 import { isCacheVolume } from "./cache-volumes.js";
-import { parseLoan, returnWorkspace } from "./ownership.js";
 import { removeRunDir, runDirOwner, runDirsRoot } from "./run-dir.js";
 import { removeSlotDir, slotOwner, slotsRoot } from "./slot-dir.js";
+import { partsFromLabels, tearDown } from "./teardown.js";
 
 export interface ReapOptions {
   /** Also remove stopped containers of detached sandboxes (`ocbox clean`). */
@@ -84,45 +84,31 @@ export async function reap(engine: Engine, options: ReapOptions = {}): Promise<R
 
   const all = await engine.listContainers([`${LABEL.managed}=true`], true);
   const doomed = containersToReap(all, host, liveness, options.stopped ?? false);
-  const doomedIds = new Set(doomed.map((c) => c.id));
-  // Agents first: the sidecar serves them until they are gone.
-  const ordered = [...doomed].sort(
-    (a, b) => Number(b.labels[LABEL.role] === "agent") - Number(a.labels[LABEL.role] === "agent"),
-  );
-  for (const c of ordered) {
-    const removed = await attempt(`container ${c.name}`, async () => {
-      await engine.stopContainer(c.id, 2);
-      await engine.removeContainer(c.id);
-    });
-    if (!removed) continue;
-    report.containers.push(c.name);
-    const loan = parseLoan(c.labels[LABEL.loan]);
-    const workspace = c.labels[LABEL.workspace];
-    if (
-      loan &&
-      workspace &&
-      !isSlotPath(workspace) &&
-      c.labels[LABEL.role] === "agent" &&
-      process.getuid?.() === loan.hostUser.uid
-    ) {
-      if (
-        await attempt(`give back ${workspace}`, () =>
-          returnWorkspace(workspace, loan.hostUser, loan.agentUser),
-        )
-      ) {
-        report.workspaces.push(workspace);
-      }
-    }
+  const volumes = await engine.listVolumes([`${LABEL.managed}=true`]);
+  // Each doomed run is torn down as one sandbox: agents first, its dirs once its containers are gone.
+  for (const run of groupByRun(doomed)) {
+    const parts = partsFromLabels(
+      run,
+      volumes.filter((v) => !isCacheVolume(v.labels)),
+      process.getuid?.(),
+    );
+    const torn = await tearDown(engine, parts, { agentStopS: 2, otherStopS: 2 });
+    report.containers.push(...torn.containers);
+    report.volumes.push(...torn.volumes);
+    report.runDirs.push(...torn.dirs);
+    report.workspaces.push(...torn.workspaces);
+    report.errors.push(...torn.errors);
   }
 
   const removedNames = new Set(report.containers);
-  const survivors = all.filter((c) => !doomedIds.has(c.id) || !removedNames.has(c.name));
+  const survivors = all.filter((c) => !removedNames.has(c.name));
   const stillUsed = dirsInUse(survivors);
   const survivingRuns = new Set(survivors.map((c) => `${c.labels[LABEL.sandbox]}/${c.labels[LABEL.run]}`));
+  const removedVolumes = new Set(report.volumes);
 
-  for (const v of await engine.listVolumes([`${LABEL.managed}=true`])) {
+  for (const v of volumes) {
     // Performance volumes (E11) outlive every run on purpose: only `ocbox clean --volumes` removes them.
-    if (isCacheVolume(v.labels)) continue;
+    if (isCacheVolume(v.labels) || removedVolumes.has(v.name)) continue;
     const inUse = survivingRuns.has(`${v.labels[LABEL.sandbox]}/${v.labels[LABEL.run]}`);
     // A volume outlives nothing: once no container of its run is left and its creator is gone
     // (detached sandboxes included), it is garbage.
@@ -133,6 +119,16 @@ export async function reap(engine: Engine, options: ReapOptions = {}): Promise<R
 
   await reapDirs({ host, liveness, env: options.env ?? process.env, inUse: stillUsed, report, attempt });
   return report;
+}
+
+/** Containers grouped by sandbox and run, in first-seen order. Pure. */
+export function groupByRun(containers: readonly ContainerSummary[]): ContainerSummary[][] {
+  const runs = new Map<string, ContainerSummary[]>();
+  for (const c of containers) {
+    const key = `${c.labels[LABEL.sandbox]}/${c.labels[LABEL.run]}`;
+    runs.set(key, [...(runs.get(key) ?? []), c]);
+  }
+  return [...runs.values()];
 }
 
 interface DirReap {
@@ -184,11 +180,6 @@ async function entries(dir: string): Promise<string[]> {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
     throw e;
   }
-}
-
-/** A warm-pool slot's path (slot-dir.ts), under any state dir: it is removed, never given back. */
-function isSlotPath(path: string): boolean {
-  return basename(dirname(path)) === "slots" && slotOwner(basename(path), "") !== undefined;
 }
 
 /** True when the reaper did anything worth telling the user about. */

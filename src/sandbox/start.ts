@@ -1,14 +1,14 @@
 import { randomBytes } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
 import type { OpencodeClient } from "@opencode-ai/sdk/v2";
-import { OcboxError, errorMessage } from "../errors.js";
+import { OcboxError } from "../errors.js";
 import { clientFor, waitHealthy, type ServerHandle } from "../opencode/client.js";
 import type { Engine } from "../runtime/engine.js";
-import { resourceLabels, type ResourceRole } from "../runtime/labels.js";
+import { resourceLabels, type Owner, type ResourceRole } from "../runtime/labels.js";
 import { currentOwner } from "../runtime/owner.js";
 import type { Decision } from "../egress/decisions.js";
 import { resolveGatewayNetworks } from "../egress/gateway-network.js";
-import { finishEgress, prepareEgress, readDecisions } from "../egress/sidecar.js";
+import { prepareEgress, readDecisions, type EgressPlan } from "../egress/sidecar.js";
 import { freePort, portInUse } from "../util/free-port.js";
 import {
   DOCKER_SOCKET,
@@ -20,11 +20,12 @@ import {
 } from "./containers.js";
 import { startAptHelper } from "./apt-helper.js";
 import { prepareCacheVolumes } from "./cache-volume-init.js";
-import { lendWorkspace, loanLabel, needsOwnershipLoan, returnWorkspace } from "./ownership.js";
+import { lendWorkspace, loanLabel, needsOwnershipLoan } from "./ownership.js";
 import { authCopy } from "./auth-copy.js";
-import { createRunDir, newPassword, removeRunDir } from "./run-dir.js";
+import { createRunDir, newPassword } from "./run-dir.js";
 import { refuseSharedTree } from "./shared-tree.js";
 import type { SandboxSpec } from "./spec.js";
+import { emptyParts, tearDown, type SandboxParts } from "./teardown.js";
 import { checkWorkspaceBoundary } from "./workspace-guard.js";
 
 const LISTENING = /opencode server listening on/;
@@ -52,32 +53,28 @@ export interface StartOptions {
   onLog?: (line: string, source: "agent" | "egress") => void;
 }
 
-/** Creation steps register their undo here; undo runs in reverse, each step once. */
-class Cleanup {
-  private readonly steps: Array<{ what: string; fn: () => Promise<unknown> }> = [];
-  private running: Promise<void> | undefined;
-  add(what: string, fn: () => Promise<unknown>) {
-    this.steps.push({ what, fn });
-  }
-  run(): Promise<void> {
-    this.running ??= (async () => {
-      const failures: string[] = [];
-      for (const step of this.steps.reverse()) {
-        try {
-          await step.fn();
-        } catch (e) {
-          failures.push(`${step.what}: ${errorMessage(e)}`);
-        }
-      }
-      if (failures.length > 0) {
-        throw new OcboxError("ENGINE", "some sandbox resources could not be removed", {
-          detail: failures.join("\n"),
-          fix: "Run `ocbox clean` to remove leftovers.",
-        });
-      }
-    })();
-    return this.running;
-  }
+/** What a start in progress has made so far, and what it shares between its steps. */
+interface Build {
+  engine: Engine;
+  spec: SandboxSpec;
+  options: StartOptions;
+  names: Names;
+  owner: Owner;
+  password: string;
+  /** Everything created so far, for `tearDown` (the undo of a failed start, and `stop()`). */
+  parts: SandboxParts;
+  follow: AbortController;
+  logs: string[];
+  remember: (line: string, source: "agent" | "egress") => void;
+}
+
+/** What `prepareHost` staged: the port, the run dir, the egress plan, and the labels to use. */
+interface Host {
+  port: number;
+  runDir: string;
+  egress: EgressPlan;
+  loan: string | undefined;
+  labels: (role: ResourceRole) => Record<string, string>;
 }
 
 /**
@@ -91,225 +88,262 @@ export async function startSandbox(
   options: StartOptions = {},
 ): Promise<StartedSandbox> {
   const started = performance.now();
-  const cleanup = new Cleanup();
-  const names = resourceNames(spec.sandboxId, spec.runId);
-  const owner = currentOwner();
-  const password = spec.password ?? newPassword();
-  const logs: string[] = [];
-  const remember = (line: string, source: "agent" | "egress") => {
-    logs.push(source === "agent" ? line : `[egress] ${line}`);
-    if (logs.length > 400) logs.shift();
-    options.onLog?.(line, source);
-  };
-  const follow = new AbortController();
-  cleanup.add("stop following logs", () => Promise.resolve(follow.abort()));
-
+  const b = newBuild(engine, spec, options);
+  const stop = once(() => removeAll(b));
   try {
-    await checkWorkspaceBoundary(spec.workspace);
-    let port = spec.hostPort;
-    if (port !== 0 && (await portInUse(port))) {
-      throw new OcboxError("SANDBOX_START", `port ${port} on 127.0.0.1 is already in use`, {
-        fix: "Free the port, choose another, or leave the port unset so ocbox picks a free one.",
-      });
-    }
-    if (port === 0) port = await freePort();
-
-    const runDir = await createRunDir(owner, spec.agentUser, {
-      "server-password": password,
-      ...(spec.opencodeConfig ? { "opencode.json": JSON.stringify(spec.opencodeConfig, null, 2) } : {}),
-      ...(spec.authFile !== undefined ? { "auth.json": await authFileCopy(spec, spec.authFile) } : {}),
-    });
-    cleanup.add("remove run dir", () => removeRunDir(runDir));
-    const egress = await prepareEgress(
-      // B4: a gateway upstream on another Docker network is looked up now, for the sidecar only.
-      await resolveGatewayNetworks(engine, spec.egress ?? { allow: [] }),
-      spec.forwardPorts,
-      owner,
-      spec.agentUser,
-    );
-    cleanup.add("keep the egress decisions, remove the proxy's dir", () =>
-      finishEgress(egress, spec.egress?.decisionLog),
-    );
-
-    const loan = needsOwnershipLoan(spec.hostUser, spec.agentUser)
-      ? loanLabel(spec.agentUser, spec.hostUser)
-      : undefined;
-    const labels = (role: ResourceRole) =>
-      resourceLabels({
-        sandboxId: spec.sandboxId,
-        runId: spec.runId,
-        role,
-        owner,
-        lifetime: spec.lifetime,
-        startedAt: new Date(),
-        workspace: spec.workspace,
-        runDir,
-        // The reaper keeps a staged dir while a container names it (detached sandboxes outlive us).
-        ...(role === "egress" ? { egressDir: egress.dir, egressControl: egress.controlFile } : {}),
-        port,
-        ...(loan ? { loan } : {}),
-      });
-
-    // E11: the volumes exist and are the agent's before any container mounts them.
-    if (spec.cacheVolumes?.length) {
-      await prepareCacheVolumes(engine, {
-        image: spec.images.sandbox,
-        workspace: spec.workspace,
-        agentUser: spec.agentUser,
-        volumes: spec.cacheVolumes,
-        onLine: (line) => remember(`ocbox: ${line}`, "agent"),
-      });
-    }
-
-    if (loan) {
-      // Never lend a tree another live sandbox uses: its agent could rewrite it under the walk.
-      await refuseSharedTree(engine, spec.workspace, { sandboxId: spec.sandboxId, runId: spec.runId });
-      await lendWorkspace(spec.workspace, spec.hostUser, spec.agentUser);
-      cleanup.add("give the workspace back", () =>
-        returnWorkspace(spec.workspace, spec.hostUser, spec.agentUser),
-      );
-    }
-
-    options.signal?.throwIfAborted();
-    await engine.createVolume(names.socketVolume, labels("sockets"), socketVolumeOptions(spec));
-    cleanup.add("remove socket volume", () => engine.removeVolume(names.socketVolume));
-    // C9 (only with apt.allow): the apt helper, before the agent that mounts its package volume.
-    await startAptHelper(engine, spec, labels, (what, fn) => cleanup.add(what, fn));
-
-    // Neither container needs the other to exist or run (they meet through the socket volume,
-    // each side's relays connect lazily): create, start and remove them together.
-    const [egressId, agentId] = await createBoth(
-      engine,
-      cleanup,
-      () => engine.createContainer(egressContainer(spec, names, port, labels("egress"), egress)),
-      async () =>
-        engine.createContainer(
-          agentContainer(spec, names, runDir, labels("agent"), egress, await dockerSocketGid(spec)),
-        ),
-    );
-    // Again now that our agent's labels are in the engine: of two starts on one tree at once, each
-    // sees the other here, so neither runs on a tree the other was lent.
-    if (loan)
-      await refuseSharedTree(engine, spec.workspace, { sandboxId: spec.sandboxId, runId: spec.runId });
+    const host = await prepareHost(b);
+    await prepareVolumes(b, host);
+    const { agentId, egressId } = await createContainers(b, host);
     const createMs = performance.now() - started;
-
     options.signal?.throwIfAborted();
     await Promise.all([engine.startContainer(egressId), engine.startContainer(agentId)]);
-
-    // A follow that cannot start is not an error of its own here: assertAlive's state check
-    // reports an engine that stopped answering, and a container that exited, as what they are.
-    const ignoreFollow = () => undefined;
-    const listening = new Promise<void>((resolve) => {
-      engine
-        .followLogs(
-          agentId,
-          (line) => {
-            remember(line, "agent");
-            if (LISTENING.test(line)) resolve();
-          },
-          follow.signal,
-        )
-        .catch(ignoreFollow);
-      engine.followLogs(egressId, (line) => remember(line, "egress"), follow.signal).catch(ignoreFollow);
-    });
-    const assertAlive = async () => {
-      for (const [id, what] of [
-        [agentId, "agent"],
-        [egressId, "egress sidecar"],
-      ] as const) {
-        const state = await engine.containerState(id);
-        if (!state?.running) {
-          throw new OcboxError(
-            "SANDBOX_NOT_READY",
-            `the ${what} container exited (code ${state?.exitCode ?? "?"}) before the server was ready`,
-          );
-        }
-      }
-    };
-    const deadline = Date.now() + spec.readyTimeoutMs;
-    let heard = false;
-    void listening.then(() => (heard = true));
-    await Promise.race([
-      listening,
-      (async () => {
-        // The log line is the fast path; keep checking that the containers live while we wait,
-        // and stop checking once the line is seen.
-        while (!heard) {
-          await new Promise((r) => setTimeout(r, 250));
-          options.signal?.throwIfAborted();
-          if (Date.now() > deadline) {
-            throw new OcboxError(
-              "SANDBOX_NOT_READY",
-              `the OpenCode server did not start listening in ${spec.readyTimeoutMs / 1000} s`,
-            );
-          }
-          await assertAlive();
-        }
-      })(),
-    ]);
-    const listeningMs = performance.now() - started;
-
-    const server: ServerHandle = { url: `http://127.0.0.1:${port}`, password };
-    await waitHealthy(server, {
-      timeoutMs: Math.max(1000, deadline - Date.now()),
-      ...(options.signal ? { signal: options.signal } : {}),
-      check: assertAlive,
-    });
+    const server: ServerHandle = { url: `http://127.0.0.1:${host.port}`, password: b.password };
+    const { listeningMs } = await waitUntilReady(b, server, [agentId, egressId], started);
     const healthyMs = performance.now() - started;
-
-    const stop = () => cleanup.run();
     return {
       spec,
-      names,
+      names: b.names,
       server,
-      port,
+      port: host.port,
       agentId,
       egressId,
       timings: { createMs, listeningMs, healthyMs },
       client: (directory) => clientFor(server, directory),
-      recentLogs: () => [...logs],
-      egressDecisions: () => readDecisions(egress),
+      recentLogs: () => [...b.logs],
+      egressDecisions: () => readDecisions(host.egress),
       stop,
       [Symbol.asyncDispose]: stop,
     };
   } catch (e) {
-    await cleanup.run().catch(() => undefined);
-    if (e instanceof OcboxError && e.code === "SANDBOX_NOT_READY") {
-      throw new OcboxError(e.code, e.message, {
-        detail: [e.detail, "last lines of the sandbox's log:", ...logs.slice(-25)].filter(Boolean).join("\n"),
-        fix: "The containers were removed. Read the log above; `ocbox smoke` checks each part in turn.",
-      });
-    }
-    if (options.signal?.aborted) throw new OcboxError("INTERRUPTED", "interrupted; the sandbox was removed");
-    throw e;
+    await stop().catch(() => undefined);
+    throw startFailure(e, b);
   }
 }
 
-/**
- * Create the egress sidecar and the agent container at once; one cleanup step removes whichever
- * exist, both at once (the agent gets its stop timeout, for OpenCode's own shutdown, before it is
- * removed). Throws the first creation failure.
- */
-async function createBoth(
-  engine: Engine,
-  cleanup: Cleanup,
-  createEgress: () => Promise<string>,
-  createAgent: () => Promise<string>,
-): Promise<[egressId: string, agentId: string]> {
-  const [egress, agent] = await Promise.allSettled([createEgress(), createAgent()]);
-  const egressId = egress.status === "fulfilled" ? egress.value : undefined;
-  const agentId = agent.status === "fulfilled" ? agent.value : undefined;
-  cleanup.add("remove the agent and egress containers", async () => {
-    const removed = await Promise.allSettled([
-      agentId && engine.stopContainer(agentId, 10).then(() => engine.removeContainer(agentId)),
-      egressId && engine.removeContainer(egressId),
-    ]);
-    const failed = removed.flatMap((r) => (r.status === "rejected" ? [errorMessage(r.reason)] : []));
-    if (failed.length > 0) throw new Error(failed.join("; "));
+function newBuild(engine: Engine, spec: SandboxSpec, options: StartOptions): Build {
+  const logs: string[] = [];
+  return {
+    engine,
+    spec,
+    options,
+    names: resourceNames(spec.sandboxId, spec.runId),
+    owner: currentOwner(),
+    password: spec.password ?? newPassword(),
+    parts: emptyParts(),
+    follow: new AbortController(),
+    logs,
+    remember: (line, source) => {
+      logs.push(source === "agent" ? line : `[egress] ${line}`);
+      if (logs.length > 400) logs.shift();
+      options.onLog?.(line, source);
+    },
+  };
+}
+
+/** Tear down what was made, then stop following logs; throws when something could not be removed. */
+async function removeAll(b: Build): Promise<void> {
+  const report = await tearDown(b.engine, b.parts, {
+    agentStopS: 10,
+    // Killed at once, as stop() always removed the sidecar: squid's access log is not buffered
+    // (buffered_logs off, its default), and nobody waits for an install once the agent is gone.
+    otherStopS: 0,
+    ...(b.spec.egress?.decisionLog ? { decisionLog: b.spec.egress.decisionLog } : {}),
   });
+  // The agent's last lines (its shutdown) still reach onLog.
+  b.follow.abort();
+  if (report.errors.length > 0) {
+    throw new OcboxError("ENGINE", "some sandbox resources could not be removed", {
+      detail: [...report.errors, ...report.kept].join("\n"),
+      fix: "Run `ocbox clean` to remove leftovers.",
+    });
+  }
+}
+
+/** The error a failed start throws, once its resources are gone. */
+function startFailure(e: unknown, b: Build): unknown {
+  if (e instanceof OcboxError && e.code === "SANDBOX_NOT_READY") {
+    return new OcboxError(e.code, e.message, {
+      detail: [e.detail, "last lines of the sandbox's log:", ...b.logs.slice(-25)].filter(Boolean).join("\n"),
+      fix: "The containers were removed. Read the log above; `ocbox smoke` checks each part in turn.",
+    });
+  }
+  if (b.options.signal?.aborted) return new OcboxError("INTERRUPTED", "interrupted; the sandbox was removed");
+  return e;
+}
+
+/** The host side: the workspace check, the port, the run dir with credentials, the egress dir. */
+async function prepareHost(b: Build): Promise<Host> {
+  const { spec, engine, owner } = b;
+  await checkWorkspaceBoundary(spec.workspace);
+  let port = spec.hostPort;
+  if (port !== 0 && (await portInUse(port))) {
+    throw new OcboxError("SANDBOX_START", `port ${port} on 127.0.0.1 is already in use`, {
+      fix: "Free the port, choose another, or leave the port unset so ocbox picks a free one.",
+    });
+  }
+  if (port === 0) port = await freePort();
+
+  const runDir = await createRunDir(owner, spec.agentUser, {
+    "server-password": b.password,
+    ...(spec.opencodeConfig ? { "opencode.json": JSON.stringify(spec.opencodeConfig, null, 2) } : {}),
+    ...(spec.authFile !== undefined ? { "auth.json": await authFileCopy(spec, spec.authFile) } : {}),
+  });
+  b.parts.runDirs.push(runDir);
+  const egress = await prepareEgress(
+    // B4: a gateway upstream on another Docker network is looked up now, for the sidecar only.
+    await resolveGatewayNetworks(engine, spec.egress ?? { allow: [] }),
+    spec.forwardPorts,
+    owner,
+    spec.agentUser,
+  );
+  b.parts.egress.push({ dir: egress.dir, control: egress.controlFile });
+
+  const loan = needsOwnershipLoan(spec.hostUser, spec.agentUser)
+    ? loanLabel(spec.agentUser, spec.hostUser)
+    : undefined;
+  const labels = (role: ResourceRole) =>
+    resourceLabels({
+      sandboxId: spec.sandboxId,
+      runId: spec.runId,
+      role,
+      owner,
+      lifetime: spec.lifetime,
+      startedAt: new Date(),
+      workspace: spec.workspace,
+      runDir,
+      // The reaper keeps a staged dir while a container names it (detached sandboxes outlive us).
+      ...(role === "egress" ? { egressDir: egress.dir, egressControl: egress.controlFile } : {}),
+      port,
+      ...(loan ? { loan } : {}),
+    });
+  return { port, runDir, egress, loan, labels };
+}
+
+/** Cache volumes, the workspace lent to the agent user, the socket volume and the apt helper. */
+async function prepareVolumes(b: Build, host: Host): Promise<void> {
+  const { spec, engine } = b;
+  // E11: the volumes exist and are the agent's before any container mounts them.
+  if (spec.cacheVolumes?.length) {
+    await prepareCacheVolumes(engine, {
+      image: spec.images.sandbox,
+      workspace: spec.workspace,
+      agentUser: spec.agentUser,
+      volumes: spec.cacheVolumes,
+      onLine: (line) => b.remember(`ocbox: ${line}`, "agent"),
+    });
+  }
+  if (host.loan) {
+    // Never lend a tree another live sandbox uses: its agent could rewrite it under the walk.
+    await refuseSharedTree(engine, spec.workspace, { sandboxId: spec.sandboxId, runId: spec.runId });
+    await lendWorkspace(spec.workspace, spec.hostUser, spec.agentUser);
+    b.parts.giveBack = { workspace: spec.workspace, hostUser: spec.hostUser, agentUser: spec.agentUser };
+  }
+  b.options.signal?.throwIfAborted();
+  await engine.createVolume(b.names.socketVolume, host.labels("sockets"), socketVolumeOptions(spec));
+  b.parts.volumes.push(b.names.socketVolume);
+  // C9 (only with apt.allow): the apt helper, before the agent that mounts its package volume.
+  await startAptHelper(engine, spec, host.labels, b.parts);
+}
+
+/**
+ * Create the egress sidecar and the agent container at once: neither needs the other to exist or
+ * run (they meet through the socket volume, each side's relays connect lazily). Whichever was
+ * created is recorded for teardown; throws the first creation failure.
+ */
+async function createContainers(b: Build, host: Host): Promise<{ agentId: string; egressId: string }> {
+  const { spec, engine, names } = b;
+  const [egress, agent] = await Promise.allSettled([
+    engine.createContainer(egressContainer(spec, names, host.port, host.labels("egress"), host.egress)),
+    dockerSocketGid(spec).then((gid) =>
+      engine.createContainer(
+        agentContainer(spec, names, host.runDir, host.labels("agent"), host.egress, gid),
+      ),
+    ),
+  ]);
+  if (agent.status === "fulfilled") b.parts.agents.push({ id: agent.value, name: names.agent });
+  if (egress.status === "fulfilled") b.parts.others.push({ id: egress.value, name: names.egress });
   if (egress.status === "rejected") throw egress.reason;
   if (agent.status === "rejected") throw agent.reason;
-  return [egress.value, agent.value];
+  // Again now that our agent's labels are in the engine: of two starts on one tree at once, each
+  // sees the other here, so neither runs on a tree the other was lent.
+  if (host.loan)
+    await refuseSharedTree(engine, spec.workspace, { sandboxId: spec.sandboxId, runId: spec.runId });
+  return { agentId: agent.value, egressId: egress.value };
+}
+
+/**
+ * Follow both containers' logs, wait for the server's "listening" line while checking that both
+ * containers live, then until the server answers. Returns when the line was seen.
+ */
+async function waitUntilReady(
+  b: Build,
+  server: ServerHandle,
+  [agentId, egressId]: [string, string],
+  started: number,
+): Promise<{ listeningMs: number }> {
+  const { engine, spec, options } = b;
+  // A follow that cannot start is not an error of its own here: assertAlive's state check
+  // reports an engine that stopped answering, and a container that exited, as what they are.
+  const ignoreFollow = () => undefined;
+  const listening = new Promise<void>((resolve) => {
+    const onAgent = (line: string) => {
+      b.remember(line, "agent");
+      if (LISTENING.test(line)) resolve();
+    };
+    engine.followLogs(agentId, onAgent, b.follow.signal).catch(ignoreFollow);
+    engine.followLogs(egressId, (line) => b.remember(line, "egress"), b.follow.signal).catch(ignoreFollow);
+  });
+  const assertAlive = () => assertRunning(engine, [agentId, egressId]);
+  const deadline = Date.now() + spec.readyTimeoutMs;
+  let heard = false;
+  void listening.then(() => (heard = true));
+  await Promise.race([
+    listening,
+    (async () => {
+      // The log line is the fast path; keep checking that the containers live while we wait,
+      // and stop checking once the line is seen.
+      while (!heard) {
+        await new Promise((r) => setTimeout(r, 250));
+        options.signal?.throwIfAborted();
+        if (Date.now() > deadline) {
+          throw new OcboxError(
+            "SANDBOX_NOT_READY",
+            `the OpenCode server did not start listening in ${spec.readyTimeoutMs / 1000} s`,
+          );
+        }
+        await assertAlive();
+      }
+    })(),
+  ]);
+  const listeningMs = performance.now() - started;
+  await waitHealthy(server, {
+    timeoutMs: Math.max(1000, deadline - Date.now()),
+    ...(options.signal ? { signal: options.signal } : {}),
+    check: assertAlive,
+  });
+  return { listeningMs };
+}
+
+/** Throws SANDBOX_NOT_READY when the agent or the sidecar is not running. */
+async function assertRunning(engine: Engine, [agentId, egressId]: [string, string]): Promise<void> {
+  for (const [id, what] of [
+    [agentId, "agent"],
+    [egressId, "egress sidecar"],
+  ] as const) {
+    const state = await engine.containerState(id);
+    if (!state?.running) {
+      throw new OcboxError(
+        "SANDBOX_NOT_READY",
+        `the ${what} container exited (code ${state?.exitCode ?? "?"}) before the server was ready`,
+      );
+    }
+  }
+}
+
+/** `fn` run once; later calls get the first call's promise. */
+function once(fn: () => Promise<void>): () => Promise<void> {
+  let running: Promise<void> | undefined;
+  return () => (running ??= fn());
 }
 
 /** The group of the host's Docker socket, for a sandbox that asked for it by name (C8). */

@@ -31,3 +31,24 @@ export function ocbox(
   done.child = child;
   return done;
 }
+
+/** The argv of `ocbox eval run` that the eval tests share (the scripted model unless `model`). */
+export function evalRunArgs(
+  o: { tasks: string; output: string; config: string; model?: string; workers?: number },
+  ...extra: string[]
+): string[] {
+  return [
+    "eval",
+    "run",
+    "--model",
+    o.model ?? "scripted/scripted",
+    "--tasks",
+    o.tasks,
+    "--output",
+    o.output,
+    ...(o.workers === undefined ? [] : ["--workers", String(o.workers)]),
+    "--opencode-config",
+    o.config,
+    ...extra,
+  ];
+}

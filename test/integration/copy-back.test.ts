@@ -25,7 +25,7 @@ import { DockerEngine } from "../../src/runtime/docker-engine.js";
 import { scriptedOpencodeConfig } from "../../src/scripted-model/opencode-config.js";
 import type { ScenarioInput } from "../../src/scripted-model/scenario.js";
 import { startScriptedModel, type ScriptedModel } from "../../src/scripted-model/server.js";
-import { ocbox } from "../helpers/cli.js";
+import { ocbox, evalRunArgs } from "../helpers/cli.js";
 
 const engine = new DockerEngine();
 const root = mkdtempSync(join(tmpdir(), "ocbox-copyback-it-"));
@@ -123,22 +123,9 @@ function expectBigLeftOut(unit: string) {
 describe("copy back to the host", () => {
   it("eval run (warm pool, the CLI): modes masked, over-cap files left out with OUTPUT_TOO_LARGE, a linked app/ refused, outputs 0700/0600", async () => {
     const output = join(root, "out-warm");
-    const r = await ocbox(
-      [
-        "eval",
-        "run",
-        "--model",
-        "scripted/scripted",
-        "--tasks",
-        tasks,
-        "--output",
-        output,
-        "--opencode-config",
-        modelConfig,
-        "--json",
-      ],
-      { env: { XDG_STATE_HOME: state } },
-    );
+    const r = await ocbox(evalRunArgs({ tasks, output, config: modelConfig }, "--json"), {
+      env: { XDG_STATE_HOME: state },
+    });
     expect(r.code, r.stderr).toBe(0);
     const summary = JSON.parse(r.stdout) as Record<string, unknown>;
     expect(summary).toMatchObject({ units: 2, ran: 2, completed: 1, agentFailed: 1, infraFailed: 0 });

@@ -27,7 +27,7 @@ import { DockerEngine } from "../../src/runtime/docker-engine.js";
 import { LABEL } from "../../src/runtime/labels.js";
 import { scriptedOpencodeConfig } from "../../src/scripted-model/opencode-config.js";
 import { startScriptedModel, type ScriptedModel } from "../../src/scripted-model/server.js";
-import { CLI, ocbox } from "../helpers/cli.js";
+import { CLI, ocbox, evalRunArgs } from "../helpers/cli.js";
 
 const engine = new DockerEngine();
 const root = mkdtempSync(join(tmpdir(), "ocbox-crash-slot-"));
@@ -64,20 +64,8 @@ function taskSet(name: string): string {
   return tasks;
 }
 
-const args = (tasks: string, output: string) => [
-  "eval",
-  "run",
-  "--model",
-  "scripted/scripted",
-  "--tasks",
-  tasks,
-  "--output",
-  output,
-  "--workers",
-  "1",
-  "--opencode-config",
-  modelConfig,
-];
+const args = (tasks: string, output: string) =>
+  evalRunArgs({ tasks, output, workers: 1, config: modelConfig });
 
 /** The dirs under ocbox's state that hold the agent's planted context.json (a slot, wherever it lives). */
 function plantedDirs(): string[] {

@@ -18,7 +18,7 @@ import { LABEL } from "../../src/runtime/labels.js";
 import { scriptedOpencodeConfig } from "../../src/scripted-model/opencode-config.js";
 import type { ScenarioInput } from "../../src/scripted-model/scenario.js";
 import { startScriptedModel, type ScriptedModel } from "../../src/scripted-model/server.js";
-import { ocbox } from "../helpers/cli.js";
+import { ocbox, evalRunArgs } from "../helpers/cli.js";
 
 const engine = new DockerEngine();
 const root = mkdtempSync(join(tmpdir(), "ocbox-eval6-it-"));
@@ -109,21 +109,8 @@ afterAll(async () => {
   await judge?.close();
 });
 
-const runArgs = (out: string, extra: string[] = []) => [
-  "eval",
-  "run",
-  "--model",
-  "scripted/scripted",
-  "--tasks",
-  tasks,
-  "--output",
-  out,
-  "--workers",
-  "3",
-  "--opencode-config",
-  solverConfig,
-  ...extra,
-];
+const runArgs = (out: string, extra: string[] = []) =>
+  evalRunArgs({ tasks, output: out, workers: 3, config: solverConfig }, ...extra);
 
 const judgeArgs = (extra: string[] = []) => [
   "eval",

@@ -12,7 +12,7 @@ import { DockerEngine } from "../../src/runtime/docker-engine.js";
 import { LABEL } from "../../src/runtime/labels.js";
 import { scriptedOpencodeConfig } from "../../src/scripted-model/opencode-config.js";
 import { startScriptedModel, type ScriptedModel } from "../../src/scripted-model/server.js";
-import { ocbox, type CliResult } from "../helpers/cli.js";
+import { ocbox, type CliResult, evalRunArgs } from "../helpers/cli.js";
 
 const engine = new DockerEngine();
 const root = mkdtempSync(join(tmpdir(), "ocbox-eval-preflight-"));
@@ -48,18 +48,7 @@ describe("eval preflight", () => {
   it("an unknown --model provider exits 2 with the provider list and the fix; nothing starts or is written", async () => {
     const output = join(root, "out-unknown");
     const started = performance.now();
-    const r = await run([
-      "eval",
-      "run",
-      "--model",
-      "nosuch/model-x",
-      "--tasks",
-      tasks,
-      "--output",
-      output,
-      "--opencode-config",
-      config,
-    ]);
+    const r = await run(evalRunArgs({ tasks, output, config, model: "nosuch/model-x" }));
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toMatch(/--model: unknown provider "nosuch"/);
     expect(r.stderr).toMatch(/known providers: scripted, .*anthropic/);
@@ -93,18 +82,7 @@ describe("eval preflight", () => {
 
   it("an unknown judge model exits 2 before any judge sandbox starts", async () => {
     const output = join(root, "out-judged");
-    const ran = await run([
-      "eval",
-      "run",
-      "--model",
-      "scripted/scripted",
-      "--tasks",
-      tasks,
-      "--output",
-      output,
-      "--opencode-config",
-      config,
-    ]);
+    const ran = await run(evalRunArgs({ tasks, output, config }));
     expect(ran.code, ran.stderr).toBe(0);
     const before = readdirSync(join(output, "tasks", "one", "r1"));
     const judged = await run(["eval", "judge", "--model", "nosuch/judge", "--input", output]);

@@ -15,7 +15,7 @@ import { LABEL } from "../../src/runtime/labels.js";
 import { scriptedOpencodeConfig } from "../../src/scripted-model/opencode-config.js";
 import type { ScenarioInput } from "../../src/scripted-model/scenario.js";
 import { startScriptedModel, type ScriptedModel } from "../../src/scripted-model/server.js";
-import { ocbox } from "../helpers/cli.js";
+import { ocbox, evalRunArgs } from "../helpers/cli.js";
 
 const engine = new DockerEngine();
 const root = mkdtempSync(join(tmpdir(), "ocbox-eval-it-"));
@@ -77,21 +77,8 @@ afterAll(async () => {
   await judge?.close();
 });
 
-const runArgs = (output: string, extra: string[] = []) => [
-  "eval",
-  "run",
-  "--model",
-  "scripted/scripted",
-  "--tasks",
-  tasks,
-  "--output",
-  output,
-  "--workers",
-  "2",
-  "--opencode-config",
-  solverConfig,
-  ...extra,
-];
+const runArgs = (output: string, extra: string[] = []) =>
+  evalRunArgs({ tasks, output, workers: 2, config: solverConfig }, ...extra);
 
 describe("ocbox eval", () => {
   const output = join(root, "out");

@@ -14,7 +14,7 @@ import { ensureImages } from "../../src/image/build.js";
 import { DockerEngine } from "../../src/runtime/docker-engine.js";
 import { scriptedOpencodeConfig } from "../../src/scripted-model/opencode-config.js";
 import { startScriptedModel, type ScriptedModel } from "../../src/scripted-model/server.js";
-import { ocbox } from "../helpers/cli.js";
+import { ocbox, evalRunArgs } from "../helpers/cli.js";
 import { makeProject, useScriptedModel } from "../helpers/project.js";
 
 const engine = new DockerEngine();
@@ -85,24 +85,9 @@ describe("ocbox's own git on agent data", () => {
       ],
     });
     const output = join(root, "out");
-    const r = await ocbox(
-      [
-        "eval",
-        "run",
-        "--model",
-        "scripted/scripted",
-        "--tasks",
-        tasks,
-        "--output",
-        output,
-        "--workers",
-        "1",
-        "--opencode-config",
-        solver,
-        "--agent-logs",
-      ],
-      { cwd: tasks },
-    );
+    const r = await ocbox(evalRunArgs({ tasks, output, workers: 1, config: solver }, "--agent-logs"), {
+      cwd: tasks,
+    });
     expect(r.code, r.stderr).toBe(0);
     const unit = join(output, "tasks", "gitcfg", "r1");
     expect(readFileSync(join(unit, "workspace", ".git", "config"), "utf8")).toContain(`external = ${evil}`);

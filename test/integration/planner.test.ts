@@ -1,6 +1,6 @@
 /**
  * The one planner's rules, end to end on the real engine with the real opencode and the scripted
- * model: an unattended task is not stalled by the project's own permission asks, and a project's
+ * model: the host's OPENCODE_PERMISSION does not reach an unattended task, and a project's
  * `model` key on `localhost` with an explicit `env.map` line works for `ocbox run` as for `up`.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -52,26 +52,26 @@ function bashThenDone(command: string) {
   };
 }
 
-it("run: a project's opencode.json asking for bash does not stall the task (the unattended policy wins)", async () => {
+it("run: the host's OPENCODE_PERMISSION cannot make an unattended task ask (the planner owns it)", async () => {
   model = await startScriptedModel({ scenario: bashThenDone("echo ran > /workspace/out.txt") });
   const ws = workspace();
-  writeFileSync(join(ws, "opencode.json"), JSON.stringify({ permission: { bash: "ask" } }));
-  // The caller's config names no permission: only the planner's policy allows.
-  const { permission: _none, ...provider } = scriptedOpencodeConfig(model.url);
-  const started = performance.now();
-  const result = await runTask({
-    workspace: ws,
-    prompt: "Do the task.",
-    model: "scripted/scripted",
-    opencodeConfig: provider,
-    timeouts: { inactivityS: 30 },
-    engine,
-    images,
-  });
-  expect(result.failureReason, result.hint ?? "").toBeNull();
-  expect(result.outcome).toBe("COMPLETE");
-  expect(readFileSync(join(ws, "out.txt"), "utf8")).toBe("ran\n");
-  expect((performance.now() - started) / 1000).toBeLessThan(30);
+  process.env.OPENCODE_PERMISSION = JSON.stringify({ bash: "ask" });
+  try {
+    const result = await runTask({
+      workspace: ws,
+      prompt: "Do the task.",
+      model: "scripted/scripted",
+      opencodeConfig: scriptedOpencodeConfig(model.url),
+      timeouts: { inactivityS: 30 },
+      engine,
+      images,
+    });
+    expect(result.failureReason, result.hint ?? "").toBeNull();
+    expect(result.permissionAsks ?? []).toEqual([]);
+    expect(readFileSync(join(ws, "out.txt"), "utf8")).toBe("ran\n");
+  } finally {
+    delete process.env.OPENCODE_PERMISSION;
+  }
 });
 
 it("run: ocbox.yaml's model on localhost is reached (pinned) and its explicit env.map line wins", async () => {

@@ -139,7 +139,7 @@ const ON_PURPOSE = {
     "password",
     "readyTimeoutMs",
   ],
-  /** Unattended entry points allow every permission (nobody answers an ask); up leaves it to the project. */
+  /** Unattended entry points pin OPENCODE_PERMISSION (`*` allowed, the project's lines kept for the ask policy); up leaves it to the project. */
   unattendedPolicy: ["env.OPENCODE_PERMISSION", "opencodeConfig.permission"],
 };
 
@@ -159,10 +159,12 @@ describe("one planner: the same project, the same sandbox for every entry point"
       );
   });
 
-  it("up with autonomous differs only by its state: the policy is the same allow-all", () => {
+  it("up with autonomous differs by its state and by what it does with the project's asks", () => {
     const up = specOf("up", { options: { autonomous: true } });
     for (const entry of unattended)
-      expect(differences(up, specOf(entry)), entry).toEqual([...ON_PURPOSE.upOnly].sort());
+      expect(differences(up, specOf(entry)), entry).toEqual(
+        [...ON_PURPOSE.upOnly, "env.OPENCODE_PERMISSION"].sort(),
+      );
   });
 
   it("the same input gives the same plan, and the input is not changed", () => {
@@ -201,12 +203,18 @@ describe("planner decisions (one rule each, every entry point)", () => {
     expect(caller.provider.mine.options.baseURL).toBe("http://localhost:7000/v1");
   });
 
-  it("OPENCODE_PERMISSION: unattended allows all, over the project's asks and the host's value", () => {
+  it("OPENCODE_PERMISSION: unattended allows *, keeps the project's lines for the ask policy, drops the host's", () => {
     for (const entry of ENTRY_POINTS.filter(isUnattended)) {
-      const allowed = JSON.parse(specOf(entry).env.OPENCODE_PERMISSION ?? "{}") as Record<string, string>;
-      expect(allowed, entry).toMatchObject({ "*": "allow", bash: "allow", custom_tool: "allow" });
-      expect(planSandbox(input(entry)).permission).toEqual({ kind: "allow-all", why: "unattended" });
+      const set = JSON.parse(specOf(entry).env.OPENCODE_PERMISSION ?? "{}") as Record<string, string>;
+      expect(set, entry).toEqual({ "*": "allow", bash: "ask", custom_tool: "deny" });
+      expect(planSandbox(input(entry)).permission).toEqual({ kind: "unattended", asks: "reject" });
     }
+    const autonomous = planSandbox(input("run", { options: { permissions: "autonomous" } }));
+    expect(autonomous.permission).toEqual({ kind: "unattended", asks: "autonomous" });
+    expect(planTaskPart(input("run", { options: { permissions: "autonomous" } })).permissions).toBe(
+      "autonomous",
+    );
+    expect(planTaskPart(input("run")).permissions).toBe("reject");
   });
 
   it("OPENCODE_PERMISSION: up leaves the project's own config in charge unless autonomous", () => {
@@ -221,7 +229,20 @@ describe("planner decisions (one rule each, every entry point)", () => {
 
   it("a caller's explicit permission stays on top of the unattended policy", () => {
     const spec = specOf("run", { options: { opencodeConfig: { permission: { webfetch: "deny" } } } });
-    expect(JSON.parse(spec.env.OPENCODE_PERMISSION ?? "")).toMatchObject({ "*": "allow", webfetch: "deny" });
+    expect(JSON.parse(spec.env.OPENCODE_PERMISSION ?? "")).toEqual({
+      "*": "allow",
+      webfetch: "deny",
+      bash: "ask",
+      custom_tool: "deny",
+    });
+    const up = specOf("up", {
+      options: { autonomous: true, opencodeConfig: { permission: { webfetch: "deny" } } },
+    });
+    expect(JSON.parse(up.env.OPENCODE_PERMISSION ?? "")).toMatchObject({
+      "*": "allow",
+      bash: "allow",
+      webfetch: "deny",
+    });
   });
 
   it("a gateway's key never reaches the agent; the caller's env comes after the rules", () => {

@@ -1,3 +1,4 @@
+import { PERMISSION_POLICIES, type PermissionPolicy } from "../../executor/permission-policy.js";
 import type { Command } from "commander";
 import { OcboxError } from "../../errors.js";
 import { dryPlanTask } from "../../executor/dry-plan.js";
@@ -19,6 +20,7 @@ interface RunFlags {
   taskId?: string;
   timeout?: string;
   inactivity?: string;
+  permissions?: string;
   structuredOutput: boolean;
   structurer: boolean;
   retries?: string;
@@ -44,6 +46,10 @@ export function registerRun(program: Command, run: (fn: (ctx: Context) => Promis
       "--inactivity <s>",
       "end the task after this many seconds without agent activity (default 1200; 0 disables)",
     )
+    .option(
+      "--permissions <policy>",
+      "answer OpenCode's permission asks: reject (default) or autonomous (allow each)",
+    )
     .option("--retries <n>", "re-prompts after unparseable output (default 2)")
     .option(
       "--no-structured-output",
@@ -62,6 +68,7 @@ export function registerRun(program: Command, run: (fn: (ctx: Context) => Promis
         if (retries !== undefined && (!Number.isInteger(retries) || retries < 0)) {
           throw new OcboxError("USAGE", `--retries must be a whole number ≥ 0, not ${flags.retries}`);
         }
+        const permissions = permissionPolicyFlag(flags.permissions);
         const hardS = secondsFlag("--timeout", flags.timeout);
         const inactivityS = flags.inactivity === "0" ? null : secondsFlag("--inactivity", flags.inactivity);
         const options: RunTaskOptions = {
@@ -73,6 +80,7 @@ export function registerRun(program: Command, run: (fn: (ctx: Context) => Promis
           ...(flags.workflow ? { workflowFile: flags.workflow } : {}),
           ...(flags.taskId ? { taskId: flags.taskId } : {}),
           ...(retries !== undefined ? { maxRetriesOnMalformedOutput: retries } : {}),
+          ...(permissions ? { permissions } : {}),
           timeouts: {
             ...(hardS !== undefined ? { hardS } : {}),
             ...(inactivityS !== undefined ? { inactivityS } : {}),
@@ -106,6 +114,10 @@ export function registerRun(program: Command, run: (fn: (ctx: Context) => Promis
             `${head}${r.failureReason ? ` (${r.failureReason}${r.failureKind ? `/${r.failureKind}` : ""})` : ""} in ${r.timings.total.toFixed(1)} s, ${r.attempts} attempt(s)${r.recoveredBy ? `, via ${r.recoveredBy}` : ""}`,
           ];
           if (r.hint) lines.push(`${style.yellow("hint:")} ${r.hint}`);
+          for (const a of r.permissionAsks ?? []) {
+            const where = a.configLine ? ` (${a.configLine.file}:${a.configLine.line})` : "";
+            lines.push(`permission ${a.permission} ${a.patterns.join(" ")}: ${a.answer}${where}`);
+          }
           lines.push(...hostExecutedWarnings(r.hostExecutedEdits ?? []).map((l) => style.yellow(l)));
           if (r.contract) lines.push(JSON.stringify(r.contract, null, 2));
           if (r.rawOutput && !r.contract) lines.push(style.dim(r.rawOutput.slice(-2000)));
@@ -114,4 +126,18 @@ export function registerRun(program: Command, run: (fn: (ctx: Context) => Promis
         return exitCodeFor(result);
       }),
     );
+}
+
+function permissionPolicyFlag(value: string | undefined): PermissionPolicy | undefined {
+  if (value === undefined) return undefined;
+  const policy = PERMISSION_POLICIES.find((p) => p === value);
+  if (!policy)
+    throw new OcboxError(
+      "USAGE",
+      `--permissions must be one of ${PERMISSION_POLICIES.join(", ")}, not ${value}`,
+      {
+        fix: "Use --permissions reject (the default) or --permissions autonomous.",
+      },
+    );
+  return policy;
 }
