@@ -1,10 +1,7 @@
 /**
- * Resource limits from the config (FEATURES C4): memory strings to bytes, CPUs to nano-CPUs, merged
- * over DEFAULT_LIMITS. Pure.
+ * Resource limits in the config (FEATURES C4): memory strings to bytes, CPUs to nano-CPUs. Pure.
+ * The planner merges them over the sandbox's defaults (plan/limits.ts).
  */
-import { DEFAULT_COPY_BACK_CAPS, type CopyBackCaps } from "../sandbox/copy-back-policy.js";
-import { DEFAULT_LIMITS } from "../sandbox/spec.js";
-import type { SandboxSpec } from "../sandbox/spec.js";
 
 const UNITS: Record<string, number> = { k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
 
@@ -32,29 +29,4 @@ export interface LimitsConfig {
   cpus?: number | undefined;
   pids?: number | undefined;
   nofile?: number | undefined;
-}
-
-/** The sandbox limits: the config's values where given, DEFAULT_LIMITS elsewhere. */
-export function resolveLimits(
-  config: LimitsConfig = {},
-  defaults: SandboxSpec["limits"] = DEFAULT_LIMITS,
-): SandboxSpec["limits"] {
-  const memoryBytes = typeof config.memory === "string" ? parseMemory(config.memory) : undefined;
-  return {
-    memoryBytes: memoryBytes ?? defaults.memoryBytes,
-    nanoCpus: config.cpus === undefined ? defaults.nanoCpus : cpusToNanoCpus(config.cpus),
-    pids: config.pids ?? defaults.pids,
-    nofile: config.nofile ?? defaults.nofile,
-  };
-}
-
-/** `limits.copyBack` in bytes: the config's sizes where given, DEFAULT_COPY_BACK_CAPS elsewhere. */
-export function resolveCopyBackCaps(
-  config: { maxFile?: string | number | undefined; maxTotal?: string | number | undefined } = {},
-): CopyBackCaps {
-  const bytes = (v: string | number | undefined) => (typeof v === "string" ? parseMemory(v) : undefined);
-  return {
-    maxFileBytes: bytes(config.maxFile) ?? DEFAULT_COPY_BACK_CAPS.maxFileBytes,
-    maxTotalBytes: bytes(config.maxTotal) ?? DEFAULT_COPY_BACK_CAPS.maxTotalBytes,
-  };
 }

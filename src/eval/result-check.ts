@@ -7,9 +7,8 @@
  */
 import { z } from "zod";
 import type { TaskResult } from "../executor/task.js";
-import type { JudgeRecord } from "./run-view.js";
 import type { UnitRecord } from "./unit-record.js";
-import { requirementVerdictSchema, type Grade } from "./verdict.js";
+import { requirementVerdictSchema, type Grade, type JudgeRecord } from "./verdict.js";
 
 const count = z.number().finite().nonnegative();
 const text = z.string().max(10_000);

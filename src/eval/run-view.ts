@@ -7,21 +7,12 @@ import { OcboxError } from "../errors.js";
 import { readJsonFile } from "../util/versioned-file.js";
 import { journalState, readJournal } from "./journal.js";
 import { readManifest, type Manifest } from "./manifest.js";
-import { checkJudgeFile } from "./result-check.js";
-import { readUnit } from "./unit-record.js";
+import { checkJudgeFile, checkUnitFiles, type CheckedUnit } from "./result-check.js";
 import type { UnitView } from "./summary.js";
 import { unitDir } from "./units.js";
-import type { Grade } from "./verdict.js";
+import type { JudgeRecord } from "./verdict.js";
 
-export interface JudgeRecord {
-  model: string;
-  cacheKey: string;
-  judgedAt: string;
-  grade: Grade | null;
-  error: string | null;
-  tokens: number;
-  cost: number;
-}
+export type { JudgeRecord } from "./verdict.js";
 
 export interface LoadedUnit extends UnitView {
   dir: string;
@@ -34,6 +25,21 @@ export interface LoadedRun {
   dir: string;
   manifest: Manifest;
   units: LoadedUnit[];
+}
+
+/**
+ * A finished unit's record and result, the fields the summary and report read checked
+ * (result-check.ts); undefined when either file is missing (the unit did not finish). A damaged
+ * one is an error naming the file, not a unit silently left out.
+ */
+export async function readUnit(dir: string): Promise<CheckedUnit | undefined> {
+  const fix = `Rerun the unit: delete ${dir} and its \`end\` line in journal.jsonl, then run the same \`ocbox eval run\` again.`;
+  const [record, result] = await Promise.all([
+    readJsonFile(join(dir, "unit.json"), "unit record", fix),
+    readJsonFile(join(dir, "result.json"), "unit result", fix),
+  ]);
+  if (record === undefined || result === undefined) return undefined;
+  return checkUnitFiles(record, result);
 }
 
 export async function readJudgeRecord(

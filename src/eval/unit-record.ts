@@ -3,10 +3,7 @@
  * requirements as run, the check's outcome, whether the failure was infrastructure), next to
  * `result.json` (the executor's TaskResult), `diff.patch` and `session.json`.
  */
-import { join } from "node:path";
 import type { TaskResult } from "../executor/task.js";
-import { checkUnitFiles, type CheckedUnit } from "./result-check.js";
-import { readJsonFile } from "../util/versioned-file.js";
 import type { Requirement } from "./task-schema.js";
 
 export interface CheckOutcome {
@@ -34,19 +31,4 @@ export interface UnitRecord {
 /** Failure reasons that say nothing about the agent. */
 export function isInfraFailure(result: Pick<TaskResult, "failureReason">): boolean {
   return result.failureReason === "INFRASTRUCTURE" || result.failureReason === "RATE_LIMIT";
-}
-
-/**
- * A finished unit's record and result, the fields the summary and report read checked
- * (result-check.ts); undefined when either file is missing (the unit did not finish). A damaged
- * one is an error naming the file, not a unit silently left out.
- */
-export async function readUnit(dir: string): Promise<CheckedUnit | undefined> {
-  const fix = `Rerun the unit: delete ${dir} and its \`end\` line in journal.jsonl, then run the same \`ocbox eval run\` again.`;
-  const [record, result] = await Promise.all([
-    readJsonFile(join(dir, "unit.json"), "unit record", fix),
-    readJsonFile(join(dir, "result.json"), "unit result", fix),
-  ]);
-  if (record === undefined || result === undefined) return undefined;
-  return checkUnitFiles(record, result);
 }

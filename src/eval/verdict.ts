@@ -96,3 +96,13 @@ export function judgePrompt(task: { prompt: string; requirements: readonly Requi
     "exactly once; a requirement without a verdict counts as failed. Set outcome to COMPLETE.",
   ].join("\n");
 }
+
+export interface JudgeRecord {
+  model: string;
+  cacheKey: string;
+  judgedAt: string;
+  grade: Grade | null;
+  error: string | null;
+  tokens: number;
+  cost: number;
+}

@@ -10,7 +10,8 @@ import { judgeAttempt, type Verdict } from "./attempt.js";
 import { contractJsonSchema, instructionBlock } from "./contract.js";
 import { backoffMs, permissionHint, type FailureHint } from "./hints.js";
 import { formatModelRef, providerBaseURL } from "./model.js";
-import type { ExecutorDeps, TaskPlan } from "./run-task.js";
+import type { runStructurer } from "./structurer.js";
+import type { TaskPlan } from "./task-plan.js";
 import { fail, timerEnded, type Ended, type TaskRun } from "./task-run.js";
 import type { TaskWatch } from "./task-watch.js";
 import type { Watchdog } from "./watchdog.js";
@@ -27,7 +28,11 @@ export interface LoopInput {
   signal: AbortSignal;
   /** The caller's own signal: aborted means interrupted, an exception rather than a result. */
   interrupt: AbortSignal | undefined;
-  deps: Pick<ExecutorDeps, "runStructurer" | "sleep">;
+  deps: {
+    runStructurer: typeof runStructurer;
+    /** Wait, ending early (without throwing) when the signal aborts. */
+    sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  };
 }
 
 interface LoopState {

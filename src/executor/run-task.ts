@@ -13,47 +13,24 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { OPENCODE_CONFIG_FILES } from "../config/opencode-json.js";
 import { checkWorkspaceBoundary } from "../sandbox/workspace-guard.js";
 import { OcboxError, errorMessage } from "../errors.js";
-import type { ImageSet } from "../image/build.js";
 import { newSession } from "../opencode/prompt.js";
 import type { OpencodeClient } from "@opencode-ai/sdk/v2";
-import type { Engine, ExecResult } from "../runtime/engine.js";
-import type { ContractSchema } from "./contract.js";
-import type { ModelRef } from "./model.js";
-import type { ConfigText, PermissionPolicy } from "./permission-policy.js";
+import type { ExecResult } from "../runtime/engine.js";
+import type { ConfigText } from "./permission-policy.js";
 import { sharedPools, type PoolLease, type Pools } from "./pool.js";
 import { promptLoop } from "./prompt-loop.js";
-import { acquireSandbox, profileWarnings, type SandboxProfile, type TaskSandbox } from "./sandbox-source.js";
+import { acquireSandbox, profileWarnings, type TaskSandbox } from "./sandbox-source.js";
 import { runStructurer } from "./structurer.js";
+import type { TaskPlan } from "./task-plan.js";
 import { applySyncBack, failedHint } from "./sync-back.js";
-import type { TaskResult, Timeouts } from "./task.js";
+import type { TaskResult } from "./task.js";
 import { TaskRun, fail, timerEnded, type Ended, type TaskEvent } from "./task-run.js";
 import { watchTask } from "./task-watch.js";
 import { Watchdog, systemClock, type Clock } from "./watchdog.js";
 import type { WarmPool } from "./warm-pool.js";
 
 export type { TaskEvent } from "./task-run.js";
-
-/** Everything resolved: what runTask needs beyond the task itself (see prepare.ts). */
-export interface TaskPlan {
-  engine: Engine;
-  images: ImageSet;
-  profile: SandboxProfile;
-  model: ModelRef | undefined;
-  role: string | null;
-  system: string | undefined;
-  contract: ContractSchema;
-  structuredOutput: boolean;
-  pool: string;
-  timeouts: Timeouts;
-  maxRetriesOnMalformedOutput: number;
-  structurer: { enabled: boolean; model: ModelRef | undefined };
-  rateLimitPatterns: string[];
-  /** Model and rate-limit retries (not malformed output); default 2 and 3. */
-  maxModelRetries: number;
-  maxRateLimitRetries: number;
-  /** What ocbox answers to OpenCode's permission asks (permission-policy.ts); default reject. */
-  permissions: PermissionPolicy;
-}
+export type { TaskPlan } from "./task-plan.js";
 
 /** What the executor reaches the world through; tests pass fakes (a scripted client, a hand clock). */
 export interface ExecutorDeps {

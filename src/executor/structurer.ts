@@ -10,8 +10,8 @@ import { newSession, promptAndWait } from "../opencode/prompt.js";
 import { startSandbox } from "../sandbox/start.js";
 import { judgeAttempt } from "./attempt.js";
 import { contractJsonSchema, instructionBlock, type BaseContract } from "./contract.js";
-import type { TaskPlan } from "./run-task.js";
-import { specFor, taskSandboxId } from "./sandbox-source.js";
+import type { TaskPlan } from "./task-plan.js";
+import { specFor, taskSandboxId } from "./task-sandbox-spec.js";
 import type { Tokens } from "./task.js";
 
 export const STRUCTURER_MARKER = "ocbox structurer";

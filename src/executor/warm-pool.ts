@@ -25,7 +25,8 @@ import { DEFAULT_COPY_BACK_CAPS } from "../sandbox/copy-back-policy.js";
 import { keepDir } from "../sandbox/kept-dir.js";
 import { copyInto } from "../sandbox/workspace-sync.js";
 import { preloadInstance, serverCall } from "./preload.js";
-import { profileKey, specFor, taskSandboxId, type SandboxProfile } from "./sandbox-source.js";
+import type { SandboxProfile } from "../plan/sandbox-profile.js";
+import { profileKey, specFor, taskSandboxId } from "./task-sandbox-spec.js";
 import type { SyncBack } from "./sync-back.js";
 
 interface Slot {

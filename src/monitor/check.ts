@@ -5,7 +5,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { checkMcpServers, mcpSummaryLines } from "../config/mcp-servers.js";
+import { checkMcpServers, mcpSummaryLines } from "../plan/mcp-servers.js";
 import { readWorkspaceOpencodeConfig } from "../config/opencode-json.js";
 import { errorMessage, isOcboxError } from "../errors.js";
 import { imageStatus } from "../image/build.js";

@@ -1,6 +1,6 @@
 /** The egress decisions of a running sandbox so far, read from its sidecar's staged log. */
 import type { Decision } from "../egress/decisions.js";
-import { peekEgressDir } from "../egress/sidecar.js";
+import { peekEgressDir } from "../sandbox/egress-sidecar.js";
 import type { Engine } from "../runtime/engine.js";
 import { LABEL } from "../runtime/labels.js";
 

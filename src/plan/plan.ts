@@ -7,7 +7,7 @@
  * env, no clock, no randomness; the caller reads files and passes what it read.
  */
 import type { ProjectConfig } from "../config/project-schema.js";
-import { resolveCopyBackCaps, resolveLimits } from "../config/limits.js";
+import { resolveCopyBackCaps, resolveLimits } from "./limits.js";
 import { egressSpecFromConfig, gatewayPorts } from "../egress/config.js";
 import { hardeningFromConfig } from "../sandbox/hardening.js";
 import type { Ids } from "../sandbox/ownership.js";

@@ -10,7 +10,7 @@ import { OcboxError } from "../errors.js";
 import { loadProjectConfig, requireProjectRoot, type LoadedProject } from "../config/load.js";
 import { readWorkspaceOpencodeConfig } from "../config/opencode-json.js";
 import type { EnvResolution } from "../config/env-rules.js";
-import { checkMcpServers, type McpReport } from "../config/mcp-servers.js";
+import { checkMcpServers, type McpReport } from "../plan/mcp-servers.js";
 import { ensureImages } from "../image/build.js";
 import { AGENT_UID } from "../image/dockerfile.js";
 import type { Engine } from "../runtime/engine.js";

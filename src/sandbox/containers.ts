@@ -1,4 +1,4 @@
-import type { EgressPlan } from "../egress/sidecar.js";
+import type { EgressPlan } from "./egress-sidecar.js";
 import { AGENT_HOME, EGRESS_DIR, RUN_DIR, SOCKET_DIR, WORKSPACE, SERVER_PORT } from "../image/dockerfile.js";
 import type { ContainerSpec } from "../runtime/engine.js";
 import { aptAgentEnv, aptAgentMounts } from "./apt-helper.js";

@@ -10,7 +10,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { errorMessage } from "../errors.js";
 import { egressControlRoot, egressDirName, removeEgressControl } from "../egress/control.js";
-import { collectEgressDir } from "../egress/sidecar.js";
+import { collectEgressDir } from "./egress-sidecar.js";
 import type { ContainerSummary, Engine } from "../runtime/engine.js";
 import { LABEL, ownerOf, shouldReap, type Liveness, type Owner } from "../runtime/labels.js";
 import { ownerLiveness } from "../runtime/owner.js";

@@ -8,7 +8,7 @@ import { resourceLabels, type Owner, type ResourceRole } from "../runtime/labels
 import { currentOwner } from "../runtime/owner.js";
 import type { Decision } from "../egress/decisions.js";
 import { resolveGatewayNetworks } from "../egress/gateway-network.js";
-import { prepareEgress, readDecisions, type EgressPlan } from "../egress/sidecar.js";
+import { prepareEgress, readDecisions, type EgressPlan } from "./egress-sidecar.js";
 import { freePort, portInUse } from "../util/free-port.js";
 import {
   DOCKER_SOCKET,

@@ -16,7 +16,7 @@
 import { basename, dirname } from "node:path";
 import { errorMessage } from "../errors.js";
 import { removeEgressControl } from "../egress/control.js";
-import { collectEgressDir } from "../egress/sidecar.js";
+import { collectEgressDir } from "./egress-sidecar.js";
 import type { ContainerSummary, Engine } from "../runtime/engine.js";
 import { LABEL } from "../runtime/labels.js";
 import { parseLoan, returnWorkspace, type Ids } from "./ownership.js";

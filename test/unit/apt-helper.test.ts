@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { aptPackageProblem } from "../../src/config/apt-schema.js";
 import { parseProjectConfig } from "../../src/config/parse.js";
 
-import { profileKey, specFor } from "../../src/executor/sandbox-source.js";
+import { profileKey, specFor } from "../../src/executor/task-sandbox-spec.js";
 import { APT_EXIT_MARK, APT_PREFIX, aptHelperScript } from "../../src/image/apt-scripts.js";
 import { projectSpec } from "../../src/project/spec.js";
 import { stateLayout } from "../../src/project/state-layout.js";

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { parseProjectConfig } from "../../src/config/parse.js";
 import { normalizeVolumePath, volumeListProblems, volumePathProblem } from "../../src/config/volume-paths.js";
-import { profileKey, profileWarnings } from "../../src/executor/sandbox-source.js";
+import { profileWarnings } from "../../src/plan/plan.js";
+import { profileKey } from "../../src/executor/task-sandbox-spec.js";
 import { LABEL } from "../../src/runtime/labels.js";
 import {
   cacheIdentity,

@@ -21,8 +21,8 @@ import {
   egressLogReport,
   egressSuggestLines,
   egressSuggestReport,
-} from "../../src/egress/project-log.js";
-import { collectEgressDir, peekEgressDir } from "../../src/egress/sidecar.js";
+} from "../../src/project/egress-log.js";
+import { collectEgressDir, peekEgressDir } from "../../src/sandbox/egress-sidecar.js";
 import { ocboxYamlTemplate } from "../../src/project/init-templates.js";
 import { projectSpec } from "../../src/project/spec.js";
 import { stateLayout } from "../../src/project/state-layout.js";

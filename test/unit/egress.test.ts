@@ -8,7 +8,7 @@ import {
   summarise,
   toJsonl,
 } from "../../src/egress/decisions.js";
-import { checkEgressPorts, proxyEnv } from "../../src/egress/sidecar.js";
+import { checkEgressPorts, proxyEnv } from "../../src/sandbox/egress-sidecar.js";
 import { squidConfig } from "../../src/egress/squid.js";
 
 const paths = {

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { capabilityBit, capabilityProblem } from "../../src/config/capabilities.js";
 import { parseProjectConfig } from "../../src/config/parse.js";
 
-import { profileKey, specFor } from "../../src/executor/sandbox-source.js";
+import { profileKey, specFor } from "../../src/executor/task-sandbox-spec.js";
 import { projectSpec } from "../../src/project/spec.js";
 import { stateLayout } from "../../src/project/state-layout.js";
 import { startupSummary } from "../../src/project/summary.js";

@@ -9,7 +9,7 @@ import { TaskRegistry, type TaskRunner } from "../../src/bridge/task-registry.js
 import { startBridgeHttp } from "../../src/bridge/http.js";
 import { bearerMatches, ensureBridgeToken } from "../../src/bridge/token.js";
 import { BRIDGE_TOOLS, createBridgeServer } from "../../src/bridge/tools.js";
-import { checkMcpServers, inlineSecret } from "../../src/config/mcp-servers.js";
+import { checkMcpServers, inlineSecret } from "../../src/plan/mcp-servers.js";
 import { parseProjectConfig } from "../../src/config/parse.js";
 import type { OcboxError } from "../../src/errors.js";
 import type { TaskResult } from "../../src/executor/task.js";

@@ -12,7 +12,7 @@ import { OcboxError } from "../../src/errors.js";
 import { Journal, journalState, parseJournal, readJournal } from "../../src/eval/journal.js";
 import { parseManifest, readManifest } from "../../src/eval/manifest.js";
 import { readJudgeRecord } from "../../src/eval/run-view.js";
-import { readUnit } from "../../src/eval/unit-record.js";
+import { readUnit } from "../../src/eval/run-view.js";
 import { fixFor } from "../../src/executor/smoke.js";
 import { aptHelperScript } from "../../src/image/apt-scripts.js";
 import { sandboxDockerfile, egressDockerfile } from "../../src/image/dockerfile.js";

@@ -5,7 +5,7 @@ import {
   egressSuggestLines,
   egressSuggestReport,
   projectDecisions,
-} from "../../egress/project-log.js";
+} from "../../project/egress-log.js";
 import { openProject } from "../../project/up.js";
 import type { Context } from "../context.js";
 

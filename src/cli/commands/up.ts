@@ -4,7 +4,7 @@ import type { Command } from "commander";
 import { OcboxError } from "../../errors.js";
 import { formatUptime } from "../../project/sandbox-list.js";
 import { logFileName } from "../../project/state-layout.js";
-import { mcpSummaryLines } from "../../config/mcp-servers.js";
+import { mcpSummaryLines } from "../../plan/mcp-servers.js";
 import { anyMonitorOn, startMonitors } from "../../monitor/run-monitors.js";
 import { startupSummary } from "../../project/summary.js";
 import { securityProfile } from "../../sandbox/profile.js";

@@ -14,8 +14,8 @@ import {
   type Decision,
   type HostSummary,
   type Suggestion,
-} from "./decisions.js";
-import { peekEgressDir } from "./sidecar.js";
+} from "../egress/decisions.js";
+import { peekEgressDir } from "../sandbox/egress-sidecar.js";
 
 export interface ProjectDecisions {
   /** The decision log in the state dir. */

@@ -10,8 +10,8 @@ import { OcboxError } from "../errors.js";
 import { EGRESS_DIR, GATEWAY_TLS, SIDECAR_TMP, SQUID_ERROR_DIR } from "../image/dockerfile.js";
 import { hostCaBundle } from "../image/host-ca.js";
 import type { Owner } from "../runtime/labels.js";
-import { createRunDir, removeRunDir } from "../sandbox/run-dir.js";
-import type { Ids } from "../sandbox/ownership.js";
+import { createRunDir, removeRunDir } from "./run-dir.js";
+import type { Ids } from "./ownership.js";
 import { freePort } from "../util/free-port.js";
 import {
   CONTROL_VERSION,
@@ -20,10 +20,10 @@ import {
   readEgressControl,
   removeEgressControl,
   writeEgressControl,
-} from "./control.js";
-import { parseDecisions, toJsonl, type Decision, type LogContext } from "./decisions.js";
-import { PROXY_PORT, type EgressSpec } from "./spec.js";
-import { squidConfig, type GatewayListener } from "./squid.js";
+} from "../egress/control.js";
+import { parseDecisions, toJsonl, type Decision, type LogContext } from "../egress/decisions.js";
+import { PROXY_PORT, type EgressSpec } from "../egress/spec.js";
+import { squidConfig, type GatewayListener } from "../egress/squid.js";
 
 /**
  * The agent's /etc/resolv.conf: a resolver on the agent's own loopback, where nothing listens.

@@ -9,7 +9,7 @@
  */
 import { OcboxError } from "../errors.js";
 import { matchHost, suggestedEntry } from "../egress/allowlist.js";
-import { looksLikeSecret } from "./checks.js";
+import { looksLikeSecret } from "../config/checks.js";
 
 export interface McpReport {
   local: string[];
