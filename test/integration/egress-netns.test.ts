@@ -96,7 +96,8 @@ describe("egress: squid out of the host's network namespace", () => {
     expect(sandbox.relayId).toBeUndefined();
     // The server is published on the host's loopback only, by the engine.
     const info = await docker.getContainer(sandbox.egressId).inspect();
-    const bindings = Object.values(info.HostConfig.PortBindings ?? {}).flat() as Array<{ HostIp: string }>;
+    const portBindings = (info.HostConfig.PortBindings ?? {}) as Record<string, Array<{ HostIp: string }>>;
+    const bindings = Object.values(portBindings).flat();
     expect(bindings.map((b) => b.HostIp)).toEqual(["127.0.0.1"]);
     expect((await fetch(`${sandbox.server.url}/global/health`)).status).toBe(401);
   });
