@@ -25,7 +25,7 @@ import { normaliseAllowlist } from "./allowlist.js";
 export interface GatewayListener {
   /** Squid port name, also used in ACL names: gw0, gw1, … */
   name: string;
-  /** Port squid listens on (host loopback: the sidecar shares the host's network). */
+  /** Port squid listens on (the loopback of the sidecar's own network namespace). */
   listenPort: number;
   /** The port the agent uses inside the sandbox (its Host header names it). */
   agentPort: number;
@@ -33,13 +33,15 @@ export interface GatewayListener {
   upstream: string;
   /** The real API key, sent as `Authorization: Bearer <key>`; absent: the agent's header passes. */
   key?: string;
-  /** Where to connect instead of resolving the upstream's host (a container on a Docker network). */
+  /** Where to connect instead of resolving the upstream's host (the relay to the host, sidecar.ts). */
   address?: string;
+  /** The port at `address`, when it is not the upstream's (the relay to the host). */
+  peerPort?: number;
 }
 
 export interface SquidConfigInput {
   allow: readonly string[];
-  /** Port of the forward proxy on the host's 127.0.0.1. */
+  /** Port of the forward proxy on the sidecar's 127.0.0.1. */
   proxyPort: number;
   gateways: readonly GatewayListener[];
   /** Paths inside the sidecar. */
@@ -166,7 +168,7 @@ export function squidConfig(input: SquidConfigInput): string {
         ? ` tls tls-servername=${up.hostname}${p.caFile ? ` tls-cafile=${p.caFile}` : ""}`
         : "";
     lines.push(
-      `cache_peer ${gw.address ?? up.hostname} parent ${port} 0 no-query no-digest originserver forceddomain=${up.host} name=${gw.name}_up${tls}`,
+      `cache_peer ${gw.address ?? up.hostname} parent ${gw.peerPort ?? port} 0 no-query no-digest originserver forceddomain=${up.host} name=${gw.name}_up${tls}`,
     );
   }
   lines.push(
@@ -193,6 +195,8 @@ export function squidConfig(input: SquidConfigInput): string {
     "acl ocbox_tls_port port 443",
     "acl ocbox_http_port port 80",
     `acl ocbox_local dst ${ALWAYS_LOCAL.join(" ")}`,
+    // The sidecar's own addresses and the host's (the bridge gateway, every interface): written
+    // at start by the entrypoint, from its interfaces and OCBOX_HOST_ADDRS (sandbox/egress-network.ts).
     `acl ocbox_local dst "${p.localAddrs}"`,
     "acl ocbox_step1 at_step SslBump1",
   );

@@ -10,6 +10,8 @@ export const AGENT_HOME = "/home/agent";
 export const WORKSPACE = "/workspace";
 export const SOCKET_DIR = "/run/ocbox/sock";
 export const RUN_DIR = "/run/ocbox/run";
+/** The relay volume between the sidecar and the host relay (gateway upstreams); never the agent's. */
+export const RELAY_DIR = "/run/ocbox/relay";
 /** Run-time packages (C9) are unpacked here by the apt helper; read-only in the agent. Not in the image. */
 export const APT_PREFIX = "/opt/ocbox/apt";
 /** Inside the agent container the server listens here; only the relay reaches it. */

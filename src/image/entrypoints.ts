@@ -2,6 +2,7 @@ import {
   EGRESS_DIR,
   GATEWAY_TLS,
   GATEWAY_TLS_NAME,
+  RELAY_DIR,
   RUN_DIR,
   SERVER_PORT,
   SIDECAR_TMP,
@@ -38,15 +39,32 @@ if kill -0 "$server" 2>/dev/null; then wait "$server"; code=$?; fi
 exit "$code"
 `;
 
+/**
+ * One script for both egress containers, each given only its own variables:
+ *   - the sidecar (its own network namespace): squid, the agent's relays to it, the server's
+ *     published port, and (OCBOX_UPSTREAM_PORTS) squid's way to upstreams only the host reaches;
+ *   - the host relay (the host's namespace, only when needed): socat and nothing else, for the
+ *     listed host ports (OCBOX_FORWARD_PORTS) and those upstreams (OCBOX_UPSTREAMS).
+ */
 export const egressEntrypoint = `#!/bin/bash
-# ocbox egress sidecar entrypoint: the proxy, and relays between the agent's Unix sockets and the host.
+# ocbox egress entrypoint: the proxy, and relays between the agent's Unix sockets and the outside.
 set -euo pipefail
 SOCK=${SOCKET_DIR}
 EG=${EGRESS_DIR}
+RELAY=${RELAY_DIR}
 TMPD=${SIDECAR_TMP}
 for port in \${OCBOX_FORWARD_PORTS:-}; do
   rm -f "$SOCK/fwd-$port.sock"
   socat UNIX-LISTEN:"$SOCK/fwd-$port.sock",fork,mode=600 TCP:127.0.0.1:"$port" &
+done
+for up in \${OCBOX_UPSTREAMS:-}; do
+  target=\${up#*=}
+  case "$target" in \[*) addr=TCP6:$target ;; *) addr=TCP4:$target ;; esac
+  rm -f "$RELAY/up-\${up%%=*}.sock"
+  socat UNIX-LISTEN:"$RELAY/up-\${up%%=*}.sock",fork,mode=600 "$addr" &
+done
+for up in \${OCBOX_UPSTREAM_PORTS:-}; do
+  socat TCP-LISTEN:"\${up#*=}",bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:"$RELAY/up-\${up%%=*}.sock" &
 done
 if [ -f "$EG/squid.conf" ]; then
   mkdir -p "$TMPD"
@@ -64,8 +82,10 @@ if [ -f "$EG/squid.conf" ]; then
       -subj "/CN=${GATEWAY_TLS_NAME}" -keyout "$1" -out "$1" 2>/dev/null
     openssl x509 -in "$1" -out "$2"
   done
-  # Every address of the host's interfaces: the proxy never connects to the host itself.
-  { awk '/\\/32 host LOCAL/ { print prev } $1 == "|--" { prev = $2 }' /proc/net/fib_trie
+  # The proxy never connects to the host itself: its own addresses, and the host's (the bridge
+  # gateway and every interface of the host, which its namespace reaches; given by ocbox).
+  { printf '%s\\n' \${OCBOX_HOST_ADDRS:-}
+    awk '/\\/32 host LOCAL/ { print prev } $1 == "|--" { prev = $2 }' /proc/net/fib_trie
     awk '{ s = ""; for (i = 0; i < 8; i++) s = s (i ? ":" : "") substr($1, i * 4 + 1, 4); print s }' /proc/net/if_inet6
   } 2>/dev/null | sort -u > "$TMPD/local-addrs"
   squid -N -f "$EG/squid.conf" &

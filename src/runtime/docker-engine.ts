@@ -14,6 +14,7 @@ import type {
   EngineInfo,
   ExecResult,
   ExecStreams,
+  NetworkAddresses,
   NetworkMember,
 } from "./engine.js";
 import { execAttachedDocker } from "./exec-attached.js";
@@ -233,6 +234,9 @@ export class DockerEngine implements Engine {
         ...(spec.entrypoint ? { Entrypoint: spec.entrypoint } : {}),
         ...(spec.workingDir ? { WorkingDir: spec.workingDir } : {}),
         StopTimeout: spec.stopTimeout,
+        ...(spec.publish?.length
+          ? { ExposedPorts: Object.fromEntries(spec.publish.map((p) => [`${p.containerPort}/tcp`, {}])) }
+          : {}),
         ...(spec.healthcheck
           ? {
               Healthcheck: {
@@ -246,6 +250,7 @@ export class DockerEngine implements Engine {
           : {}),
         HostConfig: {
           NetworkMode: spec.networkMode,
+          ...(spec.publish?.length ? { PortBindings: portBindings(spec.publish) } : {}),
           Mounts: spec.mounts.map((m) => ({
             Type: m.type,
             Source: m.source,
@@ -508,6 +513,46 @@ export class DockerEngine implements Engine {
     );
     return members.filter((m): m is NetworkMember => m !== undefined);
   }
+
+  async ensureNetwork(
+    name: string,
+    options: { labels: Record<string, string>; icc: boolean },
+  ): Promise<NetworkAddresses> {
+    const found = await this.inspectNetwork(name);
+    if (found) return found;
+    // 409: another start created it meanwhile.
+    await this.call(
+      "create network",
+      () =>
+        this.docker.createNetwork({
+          Name: name,
+          Driver: "bridge",
+          CheckDuplicate: true,
+          Labels: options.labels,
+          Options: { "com.docker.network.bridge.enable_icc": String(options.icc) },
+        }),
+      [409],
+      undefined,
+    );
+    const made = await this.inspectNetwork(name);
+    if (!made) throw new OcboxError("ENGINE", `network ${name} was created but cannot be inspected`);
+    return made;
+  }
+
+  async listNetworkAddresses(): Promise<NetworkAddresses[]> {
+    const list = (await this.call("list networks", () => this.docker.listNetworks())) as RawNetwork[];
+    return list.map(networkAddresses);
+  }
+
+  private async inspectNetwork(name: string): Promise<NetworkAddresses | undefined> {
+    const net = (await this.call(
+      "inspect network",
+      () => this.docker.getNetwork(name).inspect(),
+      [404],
+      undefined,
+    )) as RawNetwork | undefined;
+    return net ? networkAddresses(net) : undefined;
+  }
 }
 
 interface DockerStats {
@@ -552,4 +597,29 @@ function demuxBuffer(buffer: Buffer): string {
     offset += 8 + size;
   }
   return Buffer.concat(parts).toString("utf8");
+}
+
+interface RawNetwork {
+  Name: string;
+  IPAM?: { Config?: Array<{ Subnet?: string; Gateway?: string }> | null };
+}
+
+/** A network's gateways and subnets; a gateway dockerd did not record is its subnet's first address. */
+function networkAddresses(net: RawNetwork): NetworkAddresses {
+  const config = net.IPAM?.Config ?? [];
+  const subnets = config.flatMap((c) => (c.Subnet ? [c.Subnet] : []));
+  const gateways = config.flatMap((c) => {
+    if (c.Gateway) return [c.Gateway];
+    const m = /^(\d+\.\d+\.\d+)\.\d+\/(\d+)$/.exec(c.Subnet ?? "");
+    return m && Number(m[2]) <= 24 ? [`${m[1]}.1`] : [];
+  });
+  return { name: net.Name, gateways, subnets };
+}
+
+function portBindings(
+  publish: NonNullable<ContainerSpec["publish"]>,
+): Record<string, Array<{ HostIp: string; HostPort: string }>> {
+  return Object.fromEntries(
+    publish.map((p) => [`${p.containerPort}/tcp`, [{ HostIp: p.hostIp, HostPort: String(p.hostPort) }]]),
+  );
 }

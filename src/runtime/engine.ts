@@ -33,6 +33,8 @@ export interface ContainerSpec {
   workingDir?: string;
   /** "none", "host", "bridge" or a network name. */
   networkMode: string;
+  /** Container TCP ports published on an address of the engine's host (127.0.0.1). */
+  publish?: Array<{ hostIp: string; hostPort: number; containerPort: number }>;
   mounts: Mount[];
   /** target → mount options (size, mode, uid, gid). */
   tmpfs: Record<string, string>;
@@ -77,6 +79,14 @@ export interface ContainerState {
   exitCode: number | undefined;
   health: string | undefined;
   startedAt: string;
+}
+
+/** A network's addresses, as the engine reports them. */
+export interface NetworkAddresses {
+  name: string;
+  /** The bridge's own address on each subnet: an address of the engine's host. */
+  gateways: string[];
+  subnets: string[];
 }
 
 /** A container attached to a Docker network, as that network sees it. */
@@ -173,6 +183,16 @@ export interface Engine {
   top(id: string): Promise<ContainerProcess[]>;
   /** Containers attached to a network, running or not; undefined when there is no such network. */
   networkMembers(network: string): Promise<NetworkMember[] | undefined>;
+  /**
+   * A bridge network of ocbox's own, created when missing (two starts at once are fine);
+   * `icc: false` keeps its containers from reaching each other.
+   */
+  ensureNetwork(
+    name: string,
+    options: { labels: Record<string, string>; icc: boolean },
+  ): Promise<NetworkAddresses>;
+  /** The addresses of every network the engine has (their gateways are the engine host's). */
+  listNetworkAddresses(): Promise<NetworkAddresses[]>;
 }
 
 export interface ContainerStats {

@@ -40,8 +40,11 @@ export const LABEL = {
 
 export const LABELS_VERSION = 1;
 
-/** "apt" and "apt-prefix": the apt helper and its package volume (C9, only with `apt.allow`). */
-export type ResourceRole = "agent" | "egress" | "sockets" | "apt" | "apt-prefix";
+/**
+ * "apt" and "apt-prefix": the apt helper and its package volume (C9, only with `apt.allow`).
+ * "relay": the host relay and its volume (only with host ports or a gateway only the host reaches).
+ */
+export type ResourceRole = "agent" | "egress" | "relay" | "sockets" | "apt" | "apt-prefix";
 
 export interface Owner {
   host: string;

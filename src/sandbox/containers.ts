@@ -1,5 +1,13 @@
 import type { EgressPlan } from "./egress-sidecar.js";
-import { AGENT_HOME, EGRESS_DIR, RUN_DIR, SOCKET_DIR, WORKSPACE, SERVER_PORT } from "../image/dockerfile.js";
+import {
+  AGENT_HOME,
+  EGRESS_DIR,
+  RELAY_DIR,
+  RUN_DIR,
+  SOCKET_DIR,
+  WORKSPACE,
+  SERVER_PORT,
+} from "../image/dockerfile.js";
 import type { ContainerSpec } from "../runtime/engine.js";
 import { aptAgentEnv, aptAgentMounts } from "./apt-helper.js";
 import { cacheMounts } from "./cache-volumes.js";
@@ -10,12 +18,21 @@ export interface Names {
   agent: string;
   egress: string;
   socketVolume: string;
+  /** The host relay (only with host ports or a gateway only the host reaches) and its volume. */
+  relay: string;
+  relayVolume: string;
 }
 
 /** Names of a sandbox's resources: readable, unique per run. */
 export function resourceNames(sandboxId: string, runId: string): Names {
   const base = `ocbox-${sandboxId}-${runId}`;
-  return { agent: `${base}-agent`, egress: `${base}-egress`, socketVolume: `${base}-sock` };
+  return {
+    agent: `${base}-agent`,
+    egress: `${base}-egress`,
+    socketVolume: `${base}-sock`,
+    relay: `${base}-relay`,
+    relayVolume: `${base}-relay`,
+  };
 }
 
 const logRotation = { logMaxSize: "10m", logMaxFiles: 3 };
@@ -116,10 +133,31 @@ export function agentContainer(
   };
 }
 
+/** The bridge network every egress sidecar joins (its containers cannot reach each other). */
+export const EGRESS_NETWORK = "ocbox-egress";
+
+/** Where the sidecar's relay to the server listens in its own namespace (published on 127.0.0.1). */
+export const PUBLISH_PORT = 4096;
+
+/** What the sidecar needs to know at start beyond the plan: the host's addresses, the relay. */
+export interface SidecarContext {
+  /** Every address of the engine's host (its interfaces, the bridge gateways), refused by squid. */
+  hostAddrs: readonly string[];
+  /** Whether the host relay exists (and the relay volume with it). */
+  hostRelay: boolean;
+}
+
+const sidecarHardening = () => {
+  // Always the full profile: ocbox.yaml's `hardening` is about the agent container.
+  const { readOnlyRoot, capDrop, capAdd, securityOpt } = hardeningOptions();
+  return { readOnlyRoot, capDrop, capAdd, securityOpt };
+};
+
 /**
- * The egress sidecar: the sandbox's only way in or out. It shares the host's network namespace
- * so that it can publish the server on the host's 127.0.0.1 and reach services the user runs on
- * the host's loopback, and it talks to the agent only through the socket volume.
+ * The egress sidecar: the sandbox's only way in or out. It runs squid in a network namespace of
+ * its own (EGRESS_NETWORK, a bridge), publishes the server on the engine host's 127.0.0.1, and
+ * talks to the agent only through the socket volume. It never shares the host's namespace:
+ * host ports and upstreams on the host's loopback go through the host relay (below).
  */
 export function egressContainer(
   spec: SandboxSpec,
@@ -127,36 +165,36 @@ export function egressContainer(
   hostPort: number,
   labels: Record<string, string>,
   egress?: EgressPlan,
+  context: SidecarContext = { hostAddrs: [], hostRelay: false },
 ): ContainerSpec {
   const { uid, gid } = spec.agentUser;
-  // Always the full profile: ocbox.yaml's `hardening` is about the agent container. No sysctls:
-  // the sidecar shares the host's network namespace.
-  const { readOnlyRoot, capDrop, capAdd, securityOpt } = hardeningOptions();
   return {
     ...logRotation,
-    readOnlyRoot,
-    capDrop,
-    capAdd,
-    securityOpt,
+    ...sidecarHardening(),
     name: names.egress,
     image: spec.images.egress,
     labels,
     user: `${uid}:${gid}`,
     env: {
-      OCBOX_FORWARD_PORTS: spec.forwardPorts.join(" "),
-      OCBOX_PUBLISH: `127.0.0.1:${hostPort}`,
+      OCBOX_PUBLISH: `0.0.0.0:${PUBLISH_PORT}`,
       ...(egress
         ? {
             OCBOX_PROXY_PORT: String(egress.proxyPort),
             OCBOX_RELAYS: egress.relays.join(" "),
             OCBOX_GATEWAY_RELAYS: egress.gatewayRelays.join(" "),
+            OCBOX_UPSTREAM_PORTS: egress.upstreamPorts.join(" "),
+            OCBOX_HOST_ADDRS: context.hostAddrs.join(" "),
           }
         : {}),
     },
-    networkMode: "host",
+    networkMode: EGRESS_NETWORK,
+    publish: [{ hostIp: "127.0.0.1", hostPort, containerPort: PUBLISH_PORT }],
     mounts: [
       { type: "volume", source: names.socketVolume, target: SOCKET_DIR },
       ...(egress ? [{ type: "bind" as const, source: egress.dir, target: EGRESS_DIR }] : []),
+      ...(context.hostRelay
+        ? [{ type: "volume" as const, source: names.relayVolume, target: RELAY_DIR }]
+        : []),
     ],
     ...(egress
       ? {
@@ -172,5 +210,40 @@ export function egressContainer(
     tmpfs: { "/tmp": "rw,nosuid,nodev,noexec,size=16m,mode=1777" },
     limits: { memoryBytes: 128 * 1024 ** 2, nanoCpus: 1e9, pids: 256, nofile: 4096 },
     stopTimeout: 3,
+  };
+}
+
+/**
+ * The host relay: the only container of a sandbox in the host's network namespace, and only when
+ * host ports (B3) or gateway upstreams only the host reaches (B4) are listed. It runs socat and
+ * nothing that parses a request: fwd-PORT.sock in the agent's socket volume to the host's
+ * 127.0.0.1:PORT, and up-gwN.sock in the relay volume (squid's, never the agent's) to the upstream.
+ */
+export function hostRelayContainer(
+  spec: SandboxSpec,
+  names: Names,
+  labels: Record<string, string>,
+  egress?: EgressPlan,
+): ContainerSpec {
+  const { uid, gid } = spec.agentUser;
+  return {
+    ...logRotation,
+    ...sidecarHardening(),
+    name: names.relay,
+    image: spec.images.egress,
+    labels,
+    user: `${uid}:${gid}`,
+    env: {
+      OCBOX_FORWARD_PORTS: spec.forwardPorts.join(" "),
+      OCBOX_UPSTREAMS: (egress?.upstreams ?? []).join(" "),
+    },
+    networkMode: "host",
+    mounts: [
+      { type: "volume", source: names.socketVolume, target: SOCKET_DIR },
+      { type: "volume", source: names.relayVolume, target: RELAY_DIR },
+    ],
+    tmpfs: { "/tmp": "rw,nosuid,nodev,noexec,size=1m,mode=1777" },
+    limits: { memoryBytes: 32 * 1024 ** 2, nanoCpus: 5e8, pids: 128, nofile: 4096 },
+    stopTimeout: 1,
   };
 }

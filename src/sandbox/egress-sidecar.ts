@@ -12,7 +12,6 @@ import { hostCaBundle } from "../image/host-ca.js";
 import type { Owner } from "../runtime/labels.js";
 import { createRunDir, removeRunDir } from "./run-dir.js";
 import type { Ids } from "./ownership.js";
-import { freePort } from "../util/free-port.js";
 import {
   CONTROL_VERSION,
   controlFileFor,
@@ -22,7 +21,7 @@ import {
   writeEgressControl,
 } from "../egress/control.js";
 import { parseDecisions, toJsonl, type Decision, type LogContext } from "../egress/decisions.js";
-import { PROXY_PORT, type EgressSpec } from "../egress/spec.js";
+import { PROXY_PORT, type EgressSpec, type ModelGateway } from "../egress/spec.js";
 import { squidConfig, type GatewayListener } from "../egress/squid.js";
 
 /**
@@ -45,7 +44,7 @@ export interface EgressPlan {
   dir: string;
   /** The control record (egress/control.ts), in ocbox's own dir that no container mounts. */
   controlFile: string;
-  /** Squid's forward-proxy port on the host's 127.0.0.1. */
+  /** Squid's forward-proxy port on the loopback of its own network namespace. */
   proxyPort: number;
   /** Squid gateway listen port → gateway name. */
   gatewayPorts: Record<number, string>;
@@ -56,6 +55,13 @@ export interface EgressPlan {
   relays: string[];
   /** The same for gateways: relayed over TLS with the relay's client certificate (squid.ts). */
   gatewayRelays: string[];
+  /**
+   * "gwN=PORT": gateways whose upstream only the host reaches (its loopback, B4's networks). Squid
+   * connects to PORT on its own loopback, relayed to the host relay's up-gwN.sock (relay volume).
+   */
+  upstreamPorts: string[];
+  /** "gwN=HOST:PORT": what the host relay connects up-gwN.sock to, from the host's namespace. */
+  upstreams: string[];
   /** Environment the agent gets so that tools (and OpenCode) use the proxy. */
   agentEnv: Record<string, string>;
   /** Host path of the agent's resolv.conf. */
@@ -73,6 +79,33 @@ export function proxyEnv(port = PROXY_PORT): Record<string, string> {
     NO_PROXY,
     no_proxy: NO_PROXY,
   };
+}
+
+/**
+ * Squid's ports, on the loopback of the sidecar's own network namespace (nothing else listens
+ * there, so they are fixed): the forward proxy, then one per gateway, and one per gateway whose
+ * upstream only the host reaches (the relay to the host relay's socket).
+ */
+export const SQUID_PORTS = { proxy: 3128, gateway: 13000, upstream: 14000 } as const;
+
+/** Whether the egress plan needs the host relay: host ports, or a gateway only the host reaches. */
+export function needsHostRelay(plan: EgressPlan | undefined, forwardPorts: readonly number[]): boolean {
+  return forwardPorts.length > 0 || (plan?.upstreams.length ?? 0) > 0;
+}
+
+/**
+ * "HOST:PORT" that the host relay connects to for a gateway whose upstream is on the host's
+ * loopback or on a Docker network (B4: the address the engine reported), which Squid's own
+ * namespace does not reach; undefined for an upstream Squid reaches itself. Pure.
+ */
+export function hostOnlyTarget(gw: ModelGateway): string | undefined {
+  const url = new URL(gw.upstream);
+  const port = url.port || (url.protocol === "https:" ? "443" : "80");
+  if (gw.address !== undefined) return `${gw.address}:${port}`;
+  const host = url.hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  if (host === "localhost" || host.endsWith(".localhost") || /^127\./.test(host)) return `127.0.0.1:${port}`;
+  if (host === "::1") return `[::1]:${port}`;
+  return undefined;
 }
 
 /** Checks the ports of a spec; throws CONFIG with a fix. Pure. */
@@ -118,22 +151,34 @@ export async function prepareEgress(
 ): Promise<EgressPlan> {
   checkEgressPorts(egress, forwardPorts);
   const allow = egress.restricted ? [] : egress.allow;
-  const proxyPort = await freePort();
+  const proxyPort = SQUID_PORTS.proxy;
   const gateways: GatewayListener[] = [];
   const gatewayPorts: Record<number, string> = {};
   const relays = [`${PROXY_PORT}:${proxyPort}`];
   const gatewayRelays: string[] = [];
+  const upstreamPorts: string[] = [];
+  const upstreams: string[] = [];
   for (const [i, gw] of (egress.gateways ?? []).entries()) {
-    const listenPort = await freePort();
+    const listenPort = SQUID_PORTS.gateway + i;
     const name = `gw${i}`;
+    const target = hostOnlyTarget(gw);
+    const peerPort = SQUID_PORTS.upstream + i;
     gateways.push({
       name,
       listenPort,
       agentPort: gw.agentPort,
       upstream: gw.upstream,
       ...(gw.key !== undefined ? { key: gw.key } : {}),
-      ...(gw.address !== undefined ? { address: gw.address } : {}),
+      ...(target
+        ? { address: "127.0.0.1", peerPort }
+        : gw.address !== undefined
+          ? { address: gw.address }
+          : {}),
     });
+    if (target) {
+      upstreamPorts.push(`${name}=${peerPort}`);
+      upstreams.push(`${name}=${target}`);
+    }
     gatewayPorts[listenPort] = name;
     gatewayRelays.push(`${gw.agentPort}:${listenPort}`);
   }
@@ -184,6 +229,8 @@ export async function prepareEgress(
     agentPorts: [PROXY_PORT, ...(egress.gateways ?? []).map((g) => g.agentPort)],
     relays,
     gatewayRelays,
+    upstreamPorts,
+    upstreams,
     agentEnv: proxyEnv(),
     resolvConf: join(dir, "resolv.conf"),
   };

@@ -8,12 +8,13 @@ import { resourceLabels, type Owner, type ResourceRole } from "../runtime/labels
 import { currentOwner } from "../runtime/owner.js";
 import type { Decision } from "../egress/decisions.js";
 import { resolveGatewayNetworks } from "../egress/gateway-network.js";
-import { prepareEgress, readDecisions, type EgressPlan } from "./egress-sidecar.js";
+import { needsHostRelay, prepareEgress, readDecisions, type EgressPlan } from "./egress-sidecar.js";
 import { freePort, portInUse } from "../util/free-port.js";
 import {
   DOCKER_SOCKET,
   agentContainer,
   egressContainer,
+  hostRelayContainer,
   resourceNames,
   socketVolumeOptions,
   type Names,
@@ -22,6 +23,7 @@ import { startAptHelper } from "./apt-helper.js";
 import { prepareCacheVolumes } from "./cache-volume-init.js";
 import { lendWorkspace, loanLabel, needsOwnershipLoan } from "./ownership.js";
 import { authCopy } from "./auth-copy.js";
+import { prepareEgressNetwork } from "./egress-network.js";
 import { createRunDir, newPassword } from "./run-dir.js";
 import { refuseSharedTree } from "./shared-tree.js";
 import type { SandboxSpec } from "./spec.js";
@@ -37,6 +39,8 @@ export interface StartedSandbox extends AsyncDisposable {
   readonly port: number;
   readonly agentId: string;
   readonly egressId: string;
+  /** The host relay, when host ports or a gateway only the host reaches are listed. */
+  readonly relayId: string | undefined;
   /** Milliseconds from the call to a healthy server, and its parts. */
   readonly timings: { createMs: number; listeningMs: number; healthyMs: number };
   client(directory?: string): OpencodeClient;
@@ -73,6 +77,10 @@ interface Host {
   port: number;
   runDir: string;
   egress: EgressPlan;
+  /** The engine host's addresses, refused by squid (its namespace reaches them). */
+  hostAddrs: string[];
+  /** Whether this sandbox has a host relay (a container in the host's network namespace). */
+  hostRelay: boolean;
   loan: string | undefined;
   labels: (role: ResourceRole) => Record<string, string>;
 }
@@ -93,12 +101,13 @@ export async function startSandbox(
   try {
     const host = await prepareHost(b);
     await prepareVolumes(b, host);
-    const { agentId, egressId } = await createContainers(b, host);
+    const { agentId, egressId, relayId } = await createContainers(b, host);
     const createMs = performance.now() - started;
     options.signal?.throwIfAborted();
-    await Promise.all([engine.startContainer(egressId), engine.startContainer(agentId)]);
+    const ids = [agentId, egressId, ...(relayId ? [relayId] : [])];
+    await Promise.all(ids.map((id) => engine.startContainer(id)));
     const server: ServerHandle = { url: `http://127.0.0.1:${host.port}`, password: b.password };
-    const { listeningMs } = await waitUntilReady(b, server, [agentId, egressId], started);
+    const { listeningMs } = await waitUntilReady(b, server, { agentId, egressId, relayId }, started);
     const healthyMs = performance.now() - started;
     return {
       spec,
@@ -107,6 +116,7 @@ export async function startSandbox(
       port: host.port,
       agentId,
       egressId,
+      relayId,
       timings: { createMs, listeningMs, healthyMs },
       client: (directory) => clientFor(server, directory),
       recentLogs: () => [...b.logs],
@@ -189,14 +199,15 @@ async function prepareHost(b: Build): Promise<Host> {
     ...(spec.authFile !== undefined ? { "auth.json": await authFileCopy(spec, spec.authFile) } : {}),
   });
   b.parts.runDirs.push(runDir);
-  const egress = await prepareEgress(
-    // B4: a gateway upstream on another Docker network is looked up now, for the sidecar only.
-    await resolveGatewayNetworks(engine, spec.egress ?? { allow: [] }),
-    spec.forwardPorts,
-    owner,
-    spec.agentUser,
-  );
+  const [egress, hostAddrs] = await Promise.all([
+    resolveGatewayNetworks(engine, spec.egress ?? { allow: [] }).then((e) =>
+      // B4: a gateway upstream on another Docker network is looked up now, for the relay only.
+      prepareEgress(e, spec.forwardPorts, owner, spec.agentUser),
+    ),
+    prepareEgressNetwork(engine),
+  ]);
   b.parts.egress.push({ dir: egress.dir, control: egress.controlFile });
+  const hostRelay = needsHostRelay(egress, spec.forwardPorts);
 
   const loan = needsOwnershipLoan(spec.hostUser, spec.agentUser)
     ? loanLabel(spec.agentUser, spec.hostUser)
@@ -216,7 +227,7 @@ async function prepareHost(b: Build): Promise<Host> {
       port,
       ...(loan ? { loan } : {}),
     });
-  return { port, runDir, egress, loan, labels };
+  return { port, runDir, egress, hostAddrs, hostRelay, loan, labels };
 }
 
 /** Cache volumes, the workspace lent to the agent user, the socket volume and the apt helper. */
@@ -241,44 +252,63 @@ async function prepareVolumes(b: Build, host: Host): Promise<void> {
   b.options.signal?.throwIfAborted();
   await engine.createVolume(b.names.socketVolume, host.labels("sockets"), socketVolumeOptions(spec));
   b.parts.volumes.push(b.names.socketVolume);
+  if (host.hostRelay) {
+    await engine.createVolume(b.names.relayVolume, host.labels("relay"), socketVolumeOptions(spec));
+    b.parts.volumes.push(b.names.relayVolume);
+  }
   // C9 (only with apt.allow): the apt helper, before the agent that mounts its package volume.
   await startAptHelper(engine, spec, host.labels, b.parts);
 }
 
 /**
- * Create the egress sidecar and the agent container at once: neither needs the other to exist or
- * run (they meet through the socket volume, each side's relays connect lazily). Whichever was
- * created is recorded for teardown; throws the first creation failure.
+ * Create the egress sidecar, the host relay (when needed) and the agent container at once: none
+ * needs another to exist or run (they meet through the socket volumes, each side's relays connect
+ * lazily). Whichever was created is recorded for teardown; throws the first creation failure.
  */
-async function createContainers(b: Build, host: Host): Promise<{ agentId: string; egressId: string }> {
+async function createContainers(b: Build, host: Host): Promise<Containers> {
   const { spec, engine, names } = b;
-  const [egress, agent] = await Promise.allSettled([
-    engine.createContainer(egressContainer(spec, names, host.port, host.labels("egress"), host.egress)),
+  const context = { hostAddrs: host.hostAddrs, hostRelay: host.hostRelay };
+  const [egress, agent, relay] = await Promise.allSettled([
+    engine.createContainer(
+      egressContainer(spec, names, host.port, host.labels("egress"), host.egress, context),
+    ),
     dockerSocketGid(spec).then((gid) =>
       engine.createContainer(
         agentContainer(spec, names, host.runDir, host.labels("agent"), host.egress, gid),
       ),
     ),
+    host.hostRelay
+      ? engine.createContainer(hostRelayContainer(spec, names, host.labels("relay"), host.egress))
+      : Promise.resolve(undefined),
   ]);
   if (agent.status === "fulfilled") b.parts.agents.push({ id: agent.value, name: names.agent });
   if (egress.status === "fulfilled") b.parts.others.push({ id: egress.value, name: names.egress });
+  if (relay.status === "fulfilled" && relay.value)
+    b.parts.others.push({ id: relay.value, name: names.relay });
   if (egress.status === "rejected") throw egress.reason;
   if (agent.status === "rejected") throw agent.reason;
+  if (relay.status === "rejected") throw relay.reason;
   // Again now that our agent's labels are in the engine: of two starts on one tree at once, each
   // sees the other here, so neither runs on a tree the other was lent.
   if (host.loan)
     await refuseSharedTree(engine, spec.workspace, { sandboxId: spec.sandboxId, runId: spec.runId });
-  return { agentId: agent.value, egressId: egress.value };
+  return { agentId: agent.value, egressId: egress.value, relayId: relay.value };
+}
+
+interface Containers {
+  agentId: string;
+  egressId: string;
+  relayId: string | undefined;
 }
 
 /**
- * Follow both containers' logs, wait for the server's "listening" line while checking that both
+ * Follow the containers' logs, wait for the server's "listening" line while checking that both
  * containers live, then until the server answers. Returns when the line was seen.
  */
 async function waitUntilReady(
   b: Build,
   server: ServerHandle,
-  [agentId, egressId]: [string, string],
+  { agentId, egressId, relayId }: Containers,
   started: number,
 ): Promise<{ listeningMs: number }> {
   const { engine, spec, options } = b;
@@ -291,9 +321,10 @@ async function waitUntilReady(
       if (LISTENING.test(line)) resolve();
     };
     engine.followLogs(agentId, onAgent, b.follow.signal).catch(ignoreFollow);
-    engine.followLogs(egressId, (line) => b.remember(line, "egress"), b.follow.signal).catch(ignoreFollow);
+    for (const id of [egressId, ...(relayId ? [relayId] : [])])
+      engine.followLogs(id, (line) => b.remember(line, "egress"), b.follow.signal).catch(ignoreFollow);
   });
-  const assertAlive = () => assertRunning(engine, [agentId, egressId]);
+  const assertAlive = () => assertRunning(engine, { agentId, egressId, relayId });
   const deadline = Date.now() + spec.readyTimeoutMs;
   let heard = false;
   void listening.then(() => (heard = true));
@@ -324,12 +355,14 @@ async function waitUntilReady(
   return { listeningMs };
 }
 
-/** Throws SANDBOX_NOT_READY when the agent or the sidecar is not running. */
-async function assertRunning(engine: Engine, [agentId, egressId]: [string, string]): Promise<void> {
-  for (const [id, what] of [
+/** Throws SANDBOX_NOT_READY when the agent, the sidecar or the host relay is not running. */
+async function assertRunning(engine: Engine, { agentId, egressId, relayId }: Containers): Promise<void> {
+  const all: Array<[string, string]> = [
     [agentId, "agent"],
     [egressId, "egress sidecar"],
-  ] as const) {
+    ...(relayId ? [[relayId, "host relay"] as [string, string]] : []),
+  ];
+  for (const [id, what] of all) {
     const state = await engine.containerState(id);
     if (!state?.running) {
       throw new OcboxError(
