@@ -253,7 +253,15 @@ describe("the reaper and a dead owner's dirs", () => {
     const id = `${runDirPrefix(dead)}new`;
     writeFileSync(
       controlFileFor(id, env),
-      JSON.stringify({ version: 2, id, volume: "vol-egr", image: "e", allow: [], gatewayPorts: {}, decisionLog: log }),
+      JSON.stringify({
+        version: 2,
+        id,
+        volume: "vol-egr",
+        image: "e",
+        allow: [],
+        gatewayPorts: {},
+        decisionLog: log,
+      }),
     );
 
     const report = await reap(emptyEngine, { env, host: "h", liveness: () => "dead" });

@@ -36,7 +36,10 @@ const c = (
     ...labels,
   },
 });
-const egressLabels = { [LABEL.egressVolume]: "sb-r1-egress", [LABEL.egressControl]: "/state/control/e1.json" };
+const egressLabels = {
+  [LABEL.egressVolume]: "sb-r1-egress",
+  [LABEL.egressControl]: "/state/control/e1.json",
+};
 const vol = (name: string, run: string) => ({ name, labels: { [LABEL.sandbox]: "sb", [LABEL.run]: run } });
 const options = { agentStopS: 10, otherStopS: 3 };
 
