@@ -11,12 +11,17 @@ import { basename, join } from "node:path";
 import { z } from "zod";
 import { stateHome } from "../util/paths.js";
 
-export const CONTROL_VERSION = 1;
+/** 2: the sidecar's files are in an engine volume (1 named a host dir; such records are ignored). */
+export const CONTROL_VERSION = 2;
 
 const controlSchema = z.object({
   version: z.literal(CONTROL_VERSION),
-  /** The sidecar's staged dir this record belongs to. */
-  egressDir: z.string().min(1),
+  /** The staging id this record belongs to (`r-<pid>-<start>-<rand>`, its file's name). */
+  id: z.string().min(1),
+  /** The engine volume holding the sidecar's files (and its access log). */
+  volume: z.string().min(1),
+  /** An image the volume can be read back with once the sidecar is gone. */
+  image: z.string().min(1),
   allow: z.array(z.string()),
   gatewayPorts: z.record(z.string(), z.string()),
   decisionLog: z.string().min(1).optional(),
@@ -28,13 +33,13 @@ export function egressControlRoot(env: NodeJS.ProcessEnv = process.env): string 
   return join(stateHome(env), "egress-control");
 }
 
-/** The record's file for a staged egress dir. */
-export function controlFileFor(egressDir: string, env: NodeJS.ProcessEnv = process.env): string {
-  return join(egressControlRoot(env), `${basename(egressDir)}.json`);
+/** The record's file for a staging id. */
+export function controlFileFor(id: string, env: NodeJS.ProcessEnv = process.env): string {
+  return join(egressControlRoot(env), `${basename(id)}.json`);
 }
 
-/** The staged dir's name a record file belongs to, from the record file's name; undefined for others. */
-export function egressDirName(controlFileName: string): string | undefined {
+/** The staging id a record file belongs to, from the record file's name; undefined for others. */
+export function egressIdOf(controlFileName: string): string | undefined {
   return /^(r-\d+-\d+-[A-Za-z0-9]+)\.json$/.exec(controlFileName)?.[1];
 }
 

@@ -12,6 +12,13 @@ export const SOCKET_DIR = "/run/ocbox/sock";
 export const RUN_DIR = "/run/ocbox/run";
 /** The relay volume between the sidecar and the host relay (gateway upstreams); never the agent's. */
 export const RELAY_DIR = "/run/ocbox/relay";
+/** OpenCode's data dir (sessions) in the agent's home. */
+export const OPENCODE_DATA = `${AGENT_HOME}/.local/share/opencode`;
+/**
+ * Where a project's data volume is mounted; its `local/` dir (the agent's) becomes ~/.local by a
+ * link the entrypoint makes (a volume's own root cannot be given to the agent through the API).
+ */
+export const DATA_DIR = "/run/ocbox/data";
 /** Run-time packages (C9) are unpacked here by the apt helper; read-only in the agent. Not in the image. */
 export const APT_PREFIX = "/opt/ocbox/apt";
 /** Inside the agent container the server listens here; only the relay reaches it. */

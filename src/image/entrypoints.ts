@@ -3,6 +3,9 @@ import {
   GATEWAY_TLS,
   GATEWAY_TLS_NAME,
   RELAY_DIR,
+  AGENT_HOME,
+  DATA_DIR,
+  OPENCODE_DATA,
   RUN_DIR,
   SERVER_PORT,
   SIDECAR_TMP,
@@ -15,6 +18,8 @@ import {
  *   - 127.0.0.1:PORT inside  →  $SOCKET_DIR/fwd-PORT.sock  →  the sidecar  →  host 127.0.0.1:PORT
  *   - the sidecar's 127.0.0.1:HOSTPORT on the host  →  $SOCKET_DIR/server.sock  →  opencode serve
  * The server password arrives as a file in the run dir and is set in the server's environment only.
+ * The run dir's auth.json (a per-container copy, D2) is linked to where OpenCode reads it, and a
+ * project's data volume (A3) becomes ~/.local.
  */
 export const agentEntrypoint = `#!/bin/bash
 # ocbox agent entrypoint. Runs as the agent user under tini; never as root.
@@ -24,6 +29,13 @@ RUN=${RUN_DIR}
 for port in \${OCBOX_FORWARD_PORTS:-}; do
   socat -lf /dev/null TCP-LISTEN:"$port",bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:"$SOCK/fwd-$port.sock" &
 done
+if [ -d ${DATA_DIR}/local ] && [ ! -L ${AGENT_HOME}/.local ]; then
+  ln -s ${DATA_DIR}/local ${AGENT_HOME}/.local
+fi
+if [ -f "$RUN/auth.json" ]; then
+  mkdir -p ${OPENCODE_DATA}
+  ln -sfn "$RUN/auth.json" ${OPENCODE_DATA}/auth.json
+fi
 rm -f "$SOCK/server.sock"
 socat UNIX-LISTEN:"$SOCK/server.sock",fork,mode=600 TCP:127.0.0.1:${SERVER_PORT} &
 args=(serve --hostname 127.0.0.1 --port ${SERVER_PORT} --log-level "\${OCBOX_SERVER_LOG_LEVEL:-INFO}")

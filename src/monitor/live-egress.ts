@@ -1,6 +1,6 @@
-/** The egress decisions of a running sandbox so far, read from its sidecar's staged log. */
+/** The egress decisions of a running sandbox so far, read through the engine from its sidecar. */
 import type { Decision } from "../egress/decisions.js";
-import { peekEgressDir } from "../sandbox/egress-sidecar.js";
+import { peekEgress } from "../sandbox/egress-log.js";
 import type { Engine } from "../runtime/engine.js";
 import { LABEL } from "../runtime/labels.js";
 
@@ -11,8 +11,8 @@ export async function liveDecisions(engine: Engine, sandboxId: string, runId: st
   );
   const decisions: Decision[] = [];
   for (const c of containers) {
-    const dir = c.labels[LABEL.egressDir];
-    if (dir) decisions.push(...(await peekEgressDir(dir, c.labels[LABEL.egressControl])));
+    const volume = c.labels[LABEL.egressVolume];
+    if (volume) decisions.push(...(await peekEgress(engine, c.id, volume, c.labels[LABEL.egressControl])));
   }
   return decisions;
 }

@@ -43,7 +43,7 @@ function specView(plan: Plan): Record<string, unknown> | undefined {
     workspace: s.workspace,
     hostPort: s.hostPort,
     lifetime: s.lifetime,
-    dataDir: s.dataDir,
+    dataVolume: s.dataVolume,
     password: s.password === undefined ? undefined : REDACTED,
     authFile: s.authFile,
     authProviders: s.authProviders,

@@ -1,16 +1,17 @@
 /**
  * What `ocbox up` adds to a planned sandbox, on purpose: a person's project sandbox keeps its
  * state across sessions. Its id is the project's; its server has a stable password and a chosen
- * host port; OpenCode's data dir and ~/.local live in the state dir; the host's auth.json entries
+ * host port; ~/.local (OpenCode's sessions) lives in the project's data volume; the host's auth.json entries
  * for the providers in use (none behind a gateway) are copied in; the project's opencode.json(c)
  * is mounted read-only over itself (D3: the agent may write the workspace, not its own config);
  * the egress decisions are logged; a detached sandbox outlives the command. Pure.
  */
 import { join } from "node:path";
-import { AGENT_HOME, WORKSPACE } from "../image/dockerfile.js";
+import { WORKSPACE } from "../image/dockerfile.js";
 import type { Mount } from "../runtime/engine.js";
 import { providersBehindGateways, providersInUse } from "../sandbox/auth-copy.js";
 import { cacheVolumes } from "../sandbox/cache-volumes.js";
+import { dataVolumeLabels, dataVolumeName } from "../sandbox/data-volume-name.js";
 import type { SandboxSpec } from "../sandbox/spec.js";
 import { sandboxSpec, type Placement, type SandboxProfile } from "./sandbox-profile.js";
 
@@ -33,13 +34,10 @@ export interface UpFacts {
 
 export const UP_READY_TIMEOUT_MS = 120_000;
 
-function upMounts(facts: UpFacts, root: string, opencodeFile: string | undefined): Mount[] {
-  // The whole ~/.local is the state dir's (owned by the agent user): a bind of the data dir alone
-  // would leave ~/.local and ~/.local/share root-owned, and OpenCode writes ~/.local/state too.
-  const homeLocal: Mount = { type: "bind", source: facts.state.homeLocal, target: `${AGENT_HOME}/.local` };
-  if (opencodeFile === undefined) return [homeLocal];
+function upMounts(root: string, opencodeFile: string | undefined): Mount[] {
+  if (opencodeFile === undefined) return [];
   const inside = join(WORKSPACE, opencodeFile.slice(root.length + 1));
-  return [homeLocal, { type: "bind", source: opencodeFile, target: inside, readOnly: true }];
+  return [{ type: "bind", source: opencodeFile, target: inside, readOnly: true }];
 }
 
 /** Item 9: auth.json entries only for the providers the configs use, none behind a gateway. */
@@ -61,11 +59,15 @@ export function projectSandboxSpec(
   return {
     ...sandboxSpec(profile, placement),
     hostPort: facts.hostPort,
-    dataDir: facts.state.dataDir,
+    // A3: the whole ~/.local (OpenCode's sessions, and ~/.local/state) in the project's volume;
+    // a new volume is seeded once from the state dir's home-local of an ocbox before volumes.
+    dataVolume: dataVolumeName(placement.sandboxId),
+    dataVolumeLabels: dataVolumeLabels(placement.sandboxId),
+    dataSeed: facts.state.homeLocal,
     password: facts.password,
     authFile: facts.authFile,
     authProviders: extra.authProviders,
-    extraMounts: upMounts(facts, placement.workspace, extra.opencodeFile),
+    extraMounts: upMounts(placement.workspace, extra.opencodeFile),
     ...(paths.length ? { cacheVolumes: cacheVolumes(placement.sandboxId, paths) } : {}),
     lifetime: facts.lifetime,
   };

@@ -2,6 +2,7 @@
 import { rm } from "node:fs/promises";
 import { OcboxError } from "../errors.js";
 import type { Engine } from "../runtime/engine.js";
+import { dataVolumeName } from "../sandbox/data-volume-name.js";
 import { findProjectSandbox } from "./sandbox-list.js";
 import type { StateLayout } from "./state-layout.js";
 
@@ -16,5 +17,7 @@ export async function removeProjectState(
     });
   }
   await rm(state.dir, { recursive: true, force: true });
+  // A3: OpenCode's sessions live in the project's data volume, not in the state dir.
+  await engine.removeVolume(dataVolumeName(sandboxId));
   return state.dir;
 }

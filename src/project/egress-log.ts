@@ -1,7 +1,7 @@
 /**
  * The egress decisions of a project sandbox (FEATURES B6, B7), for `ocbox egress log` and
  * `ocbox egress suggest`: what was collected into the state dir's decision log, plus what the
- * proxy of a sandbox that runs now has logged so far (read from its staged dir, not taken).
+ * proxy of a sandbox that runs now has logged so far (read through the engine from its sidecar, not taken).
  */
 import { readFile } from "node:fs/promises";
 import type { Engine } from "../runtime/engine.js";
@@ -15,7 +15,7 @@ import {
   type HostSummary,
   type Suggestion,
 } from "../egress/decisions.js";
-import { peekEgressDir } from "../sandbox/egress-sidecar.js";
+import { peekEgress } from "../sandbox/egress-log.js";
 
 export interface ProjectDecisions {
   /** The decision log in the state dir. */
@@ -40,8 +40,8 @@ export async function projectDecisions(
   );
   const live: Decision[] = [];
   for (const c of containers) {
-    const dir = c.labels[LABEL.egressDir];
-    if (dir) live.push(...(await peekEgressDir(dir, c.labels[LABEL.egressControl])));
+    const volume = c.labels[LABEL.egressVolume];
+    if (volume) live.push(...(await peekEgress(engine, c.id, volume, c.labels[LABEL.egressControl])));
   }
   live.sort((a, b) => a.time.localeCompare(b.time));
   return { logFile, decisions: [...logged, ...live], live: live.length };

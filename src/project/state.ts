@@ -1,24 +1,22 @@
 /** Creating and reading a project sandbox's state dir (layout in state-layout.ts). */
-import { chmod, chown, mkdir, readFile, writeFile } from "node:fs/promises";
-import { dirname } from "node:path";
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { OcboxError } from "../errors.js";
 import type { Ids } from "../sandbox/ownership.js";
 import { newPassword } from "../sandbox/run-dir.js";
 import type { StateLayout } from "./state-layout.js";
 
 /**
- * Make the state dir (0700), the password (0600, created once and kept), the logs dir and the
- * OpenCode data dir, which belongs to the agent user so the sandbox can write it. Returns the password.
+ * Make the state dir (0700), the password (0600, created once and kept) and the logs dir. OpenCode's
+ * data is not here: it is in the project's data volume (A3). Returns the password.
  */
-export async function ensureState(layout: StateLayout, projectRoot: string, agentUser: Ids): Promise<string> {
+export async function ensureState(
+  layout: StateLayout,
+  projectRoot: string,
+  _agentUser: Ids,
+): Promise<string> {
   await mkdir(layout.dir, { recursive: true, mode: 0o700 });
   await chmod(layout.dir, 0o700);
   await mkdir(layout.logsDir, { recursive: true, mode: 0o700 });
-  await mkdir(layout.dataDir, { recursive: true, mode: 0o700 });
-  if (process.getuid?.() === 0) {
-    for (const dir of [layout.homeLocal, dirname(layout.dataDir), layout.dataDir])
-      await chown(dir, agentUser.uid, agentUser.gid);
-  }
   await writeFile(layout.project, `${projectRoot}\n`, { mode: 0o600 });
   const existing = await readPassword(layout);
   if (existing !== undefined) return existing;

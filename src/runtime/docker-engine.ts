@@ -212,6 +212,33 @@ export class DockerEngine implements Engine {
     );
   }
 
+  async volumeExists(name: string): Promise<boolean> {
+    return await this.call(
+      "inspect volume",
+      async () => {
+        await this.docker.getVolume(name).inspect();
+        return true;
+      },
+      [404],
+      false,
+    );
+  }
+
+  async putArchive(id: string, dir: string, tar: Buffer | NodeJS.ReadableStream): Promise<void> {
+    await this.call("copy files into the container", () =>
+      this.docker.getContainer(id).putArchive(tar, { path: dir }),
+    );
+  }
+
+  async getArchive(id: string, path: string): Promise<NodeJS.ReadableStream | undefined> {
+    return await this.call(
+      "copy files out of the container",
+      () => this.docker.getContainer(id).getArchive({ path }),
+      [404],
+      undefined,
+    );
+  }
+
   async listVolumes(labelFilter: string[]) {
     const result = await this.call("list volumes", () =>
       this.docker.listVolumes({ filters: JSON.stringify({ label: labelFilter }) }),
@@ -268,6 +295,7 @@ export class DockerEngine implements Engine {
           ...(spec.limits.nanoCpus ? { NanoCpus: spec.limits.nanoCpus } : {}),
           ...(spec.limits.pids ? { PidsLimit: spec.limits.pids } : {}),
           ...(spec.sysctls ? { Sysctls: spec.sysctls } : {}),
+          ...(spec.dns ? { Dns: spec.dns.servers, DnsOptions: spec.dns.options } : {}),
           ...(spec.groupAdd?.length ? { GroupAdd: spec.groupAdd } : {}),
           Ulimits: ulimits,
           LogConfig: {

@@ -25,6 +25,28 @@ export function engineStopped(endpoint: string, what: string, cause: unknown): O
   });
 }
 
+/** The host path in an engine's "bind source path does not exist" refusal, if that is what it is. */
+export function missingBindSource(e: unknown): string | undefined {
+  return /bind source path does not exist: (\S+)/.exec(errorMessage(e))?.[1];
+}
+
+/**
+ * The engine cannot see a path of this machine: it runs elsewhere (a remote DOCKER_HOST, Docker
+ * Desktop, Colima, a Podman machine) or this ocbox runs in a container with only the socket.
+ */
+export function engineCannotSee(endpoint: string, path: string, cause: unknown): OcboxError {
+  return new OcboxError("ENGINE", `the engine at ${endpoint} cannot see ${path} on this machine`, {
+    cause,
+    detail: errorMessage(cause),
+    fix: [
+      "The engine does not share this machine's files (a remote DOCKER_HOST, Docker Desktop or",
+      "Colima outside their shared folders, a Podman machine, or ocbox in a container with only the",
+      "engine's socket). Run ocbox where the engine runs, or keep the workspace in a folder the engine",
+      "shares (Docker Desktop: Settings > Resources > File sharing; Colima: `colima start --mount`).",
+    ].join("\n"),
+  });
+}
+
 /**
  * An engine call's failure as a typed error. `answeredBefore`: the engine has answered this
  * process already, so a refused connection means it stopped, not that there never was one.
@@ -34,6 +56,8 @@ export function engineError(endpoint: string, what: string, e: unknown, answered
   if (isConnectionError(e))
     return answeredBefore ? engineStopped(endpoint, what, e) : engineUnavailable(endpoint, e);
   const code = statusCode(e);
+  const unseen = missingBindSource(e);
+  if (unseen !== undefined) return engineCannotSee(endpoint, unseen, e);
   return new OcboxError(
     "ENGINE",
     `the engine at ${endpoint} refused to ${what}${code === undefined ? "" : ` (HTTP ${code})`}`,

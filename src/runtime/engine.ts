@@ -49,6 +49,8 @@ export interface ContainerSpec {
     nofile?: number;
   };
   sysctls?: Record<string, string>;
+  /** The container's /etc/resolv.conf, written by the engine (no host file is mounted). */
+  dns?: { servers: string[]; options: string[] };
   /** Supplementary groups (numeric gids) of the container's user. */
   groupAdd?: string[];
   /** Seconds between SIGTERM and SIGKILL on stop. */
@@ -147,6 +149,7 @@ export interface Engine {
     driverOpts: Record<string, string>,
   ): Promise<void>;
   removeVolume(name: string): Promise<void>;
+  volumeExists(name: string): Promise<boolean>;
   listVolumes(labelFilter: string[]): Promise<Array<{ name: string; labels: Record<string, string> }>>;
 
   createContainer(spec: ContainerSpec): Promise<string>;
@@ -175,6 +178,16 @@ export interface Engine {
     streams: ExecStreams,
     options?: { user?: string; env?: Record<string, string> },
   ): Promise<AttachedExec>;
+  /**
+   * Extract a tar archive into `dir` of a container (created or running); entries keep the
+   * archive's modes and owners. The target must be on a writable volume or the writable root.
+   */
+  putArchive(id: string, dir: string, tar: Buffer | NodeJS.ReadableStream): Promise<void>;
+  /**
+   * A tar stream of `path` in a container (created, running or stopped), as the engine packs it
+   * (links as links); undefined when the path or the container does not exist.
+   */
+  getArchive(id: string, path: string): Promise<NodeJS.ReadableStream | undefined>;
   /** Resources in use: memory bytes of a running container. */
   memoryUsage(id: string): Promise<number | undefined>;
   /** One stats sample of a running container (undefined when it is not running). */

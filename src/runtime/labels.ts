@@ -19,10 +19,12 @@ export const LABEL = {
   /** "session": lives while its owner lives. "detached": lives until `ocbox down`/`clean`. */
   lifetime: "dev.ocbox.lifetime",
   workspace: "dev.ocbox.workspace",
-  /** Host directory holding the run's staged credentials, removed with the sandbox. */
+  /** Host directory of staged credentials, on sandboxes of an ocbox before engine volumes (read only). */
   runDir: "dev.ocbox.run-dir",
-  /** Host directory staged for the egress sidecar (proxy config, access log); on the egress container. */
+  /** Host directory of the egress sidecar, on sandboxes of an ocbox before engine volumes (read only). */
   egressDir: "dev.ocbox.egress-dir",
+  /** The engine volume holding the egress sidecar's files (proxy config, access log); on the egress container. */
+  egressVolume: "dev.ocbox.egress-volume",
   /** The egress dir's control record (egress/control.ts), in a dir of ocbox's that no container mounts. */
   egressControl: "dev.ocbox.egress-control",
   port: "dev.ocbox.port",
@@ -44,7 +46,17 @@ export const LABELS_VERSION = 1;
  * "apt" and "apt-prefix": the apt helper and its package volume (C9, only with `apt.allow`).
  * "relay": the host relay and its volume (only with host ports or a gateway only the host reaches).
  */
-export type ResourceRole = "agent" | "egress" | "relay" | "sockets" | "apt" | "apt-prefix";
+export type ResourceRole =
+  | "agent"
+  | "egress"
+  | "relay"
+  | "sockets"
+  | "apt"
+  | "apt-prefix"
+  /** The agent's staged credentials and configs (a volume per container, D2). */
+  | "run-files"
+  /** The egress sidecar's files: proxy config and access log (a volume per container). */
+  | "egress-files";
 
 export interface Owner {
   host: string;
@@ -61,8 +73,7 @@ export interface LabelInput {
   lifetime: "session" | "detached";
   startedAt: Date;
   workspace?: string;
-  runDir?: string;
-  egressDir?: string;
+  egressVolume?: string;
   egressControl?: string;
   port?: number;
   loan?: string;
@@ -81,8 +92,7 @@ export function resourceLabels(input: LabelInput): Record<string, string> {
     [LABEL.startedAt]: input.startedAt.toISOString(),
     [LABEL.lifetime]: input.lifetime,
     ...(input.workspace === undefined ? {} : { [LABEL.workspace]: input.workspace }),
-    ...(input.runDir === undefined ? {} : { [LABEL.runDir]: input.runDir }),
-    ...(input.egressDir === undefined ? {} : { [LABEL.egressDir]: input.egressDir }),
+    ...(input.egressVolume === undefined ? {} : { [LABEL.egressVolume]: input.egressVolume }),
     ...(input.egressControl === undefined ? {} : { [LABEL.egressControl]: input.egressControl }),
     ...(input.port === undefined ? {} : { [LABEL.port]: String(input.port) }),
     ...(input.loan === undefined ? {} : { [LABEL.loan]: input.loan }),

@@ -1,6 +1,7 @@
-import type { EgressPlan } from "./egress-sidecar.js";
+import { AGENT_DNS, type EgressPlan } from "./egress-sidecar.js";
 import {
   AGENT_HOME,
+  DATA_DIR,
   EGRESS_DIR,
   RELAY_DIR,
   RUN_DIR,
@@ -21,6 +22,10 @@ export interface Names {
   /** The host relay (only with host ports or a gateway only the host reaches) and its volume. */
   relay: string;
   relayVolume: string;
+  /** The agent's staged credentials and configs, mounted at RUN_DIR (filled through the archive API). */
+  runVolume: string;
+  /** The sidecar's proxy config and access log, mounted at EGRESS_DIR in the sidecar only. */
+  egressVolume: string;
 }
 
 /** Names of a sandbox's resources: readable, unique per run. */
@@ -32,6 +37,8 @@ export function resourceNames(sandboxId: string, runId: string): Names {
     socketVolume: `${base}-sock`,
     relay: `${base}-relay`,
     relayVolume: `${base}-relay`,
+    runVolume: `${base}-run`,
+    egressVolume: `${base}-egress`,
   };
 }
 
@@ -53,7 +60,6 @@ export const DOCKER_SOCKET = "/var/run/docker.sock";
 export function agentContainer(
   spec: SandboxSpec,
   names: Names,
-  runDir: string,
   labels: Record<string, string>,
   egress?: EgressPlan,
   dockerSocketGid?: number,
@@ -90,29 +96,19 @@ export function agentContainer(
       { type: "bind", source: spec.workspace, target: WORKSPACE },
       // E11: performance volumes over workspace dirs (the engine mounts them after /workspace).
       ...cacheMounts(spec.cacheVolumes ?? []),
-      { type: "bind", source: runDir, target: RUN_DIR, readOnly: true },
+      // D2: a volume of this container's own, filled through the archive API before it starts
+      // (so writable: the engine extracts only into writable mounts). No host dir (decision 9).
+      { type: "volume", source: names.runVolume, target: RUN_DIR },
       { type: "volume", source: names.socketVolume, target: SOCKET_DIR },
       ...aptAgentMounts(spec),
-      ...(spec.dataDir
-        ? [{ type: "bind" as const, source: spec.dataDir, target: `${AGENT_HOME}/.local/share/opencode` }]
-        : []),
-      // A per-container copy (D2): OpenCode may refresh tokens in it; the host file is never written.
-      ...(spec.authFile !== undefined && spec.dataDir
-        ? [
-            {
-              type: "bind" as const,
-              source: `${runDir}/auth.json`,
-              target: `${AGENT_HOME}/.local/share/opencode/auth.json`,
-            },
-          ]
-        : []),
+      // A3: OpenCode's data (sessions) in the project's named volume. The per-container copy of
+      // auth.json (D2) stays in the run volume; the entrypoint links it into the data dir.
+      ...(spec.dataVolume ? [{ type: "volume" as const, source: spec.dataVolume, target: DATA_DIR }] : []),
       ...(spec.extraMounts ?? []),
       ...(docker ? [{ type: "bind" as const, source: DOCKER_SOCKET, target: DOCKER_SOCKET }] : []),
-      // No usable resolver: no DNS query can leave (B2, CVE-2024-29018); the proxy resolves names.
-      ...(egress
-        ? [{ type: "bind" as const, source: egress.resolvConf, target: "/etc/resolv.conf", readOnly: true }]
-        : []),
     ],
+    // No usable resolver: no DNS query can leave (B2, CVE-2024-29018); the proxy resolves names.
+    ...(egress ? { dns: AGENT_DNS } : {}),
     tmpfs: {
       "/tmp": "rw,nosuid,nodev,size=1g,mode=1777",
       [AGENT_HOME]: home,
@@ -191,7 +187,8 @@ export function egressContainer(
     publish: [{ hostIp: "127.0.0.1", hostPort, containerPort: PUBLISH_PORT }],
     mounts: [
       { type: "volume", source: names.socketVolume, target: SOCKET_DIR },
-      ...(egress ? [{ type: "bind" as const, source: egress.dir, target: EGRESS_DIR }] : []),
+      // Filled through the archive API before it starts; no host dir (decision 9).
+      ...(egress ? [{ type: "volume" as const, source: egress.volume, target: EGRESS_DIR }] : []),
       ...(context.hostRelay
         ? [{ type: "volume" as const, source: names.relayVolume, target: RELAY_DIR }]
         : []),

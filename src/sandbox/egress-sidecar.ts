@@ -1,47 +1,39 @@
 /**
  * Run-time staging of the egress sidecar: the generated proxy config (with any gateway keys, so
- * it lives in a dir only the sidecar mounts), the host ports squid listens on, the relays between
- * the agent's sockets and those ports, the agent's resolv.conf, and reading the decision log.
+ * it lives in a volume only the sidecar mounts), the host ports squid listens on, the relays
+ * between the agent's sockets and those ports, the agent's resolver, and turning the access log
+ * into decisions (sandbox/egress-log.ts reads it back through the engine).
  */
-import { constants, existsSync } from "node:fs";
-import { appendFile, mkdir, open, readFile, rename, rm } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { appendFile, mkdir, readFile } from "node:fs/promises";
+import { dirname } from "node:path";
 import { OcboxError } from "../errors.js";
 import { EGRESS_DIR, GATEWAY_TLS, SIDECAR_TMP, SQUID_ERROR_DIR } from "../image/dockerfile.js";
 import { hostCaBundle } from "../image/host-ca.js";
 import type { Owner } from "../runtime/labels.js";
-import { createRunDir, removeRunDir } from "./run-dir.js";
-import type { Ids } from "./ownership.js";
+import type { StagedFile } from "./archive-files.js";
+import { runDirPrefix } from "./run-dir.js";
 import {
   CONTROL_VERSION,
   controlFileFor,
   logContextOf,
-  readEgressControl,
-  removeEgressControl,
   writeEgressControl,
+  type EgressControl,
 } from "../egress/control.js";
-import { parseDecisions, toJsonl, type Decision, type LogContext } from "../egress/decisions.js";
+import { parseDecisions, toJsonl, type Decision } from "../egress/decisions.js";
 import { PROXY_PORT, type EgressSpec, type ModelGateway } from "../egress/spec.js";
 import { squidConfig, type GatewayListener } from "../egress/squid.js";
-
-/**
- * The agent's /etc/resolv.conf: a resolver on the agent's own loopback, where nothing listens.
- * Lookups fail at once (connection refused), and no query leaves the container: it has no
- * interface but loopback. Names of allowed hosts are resolved by the proxy.
- */
-export const AGENT_RESOLV_CONF = [
-  "# ocbox: this sandbox has no DNS. Allowed hosts are reached through the HTTP(S) proxy,",
-  "# which resolves their names outside. See `ocbox egress log`.",
-  "nameserver 127.0.0.1",
-  "options timeout:1 attempts:1",
-  "",
-].join("\n");
 
 export const NO_PROXY = "127.0.0.1,localhost,::1";
 
 export interface EgressPlan {
-  /** Host dir mounted read-write at EGRESS_DIR in the sidecar only. */
-  dir: string;
+  /** Names this staging: the control record's file and the reaper's owner check (`r-<pid>-<start>-<rand>`). */
+  id: string;
+  /** The engine volume mounted read-write at EGRESS_DIR in the sidecar only (no host dir). */
+  volume: string;
+  /** What goes into the volume (through the archive API) before the sidecar starts. */
+  files: StagedFile[];
   /** The control record (egress/control.ts), in ocbox's own dir that no container mounts. */
   controlFile: string;
   /** Squid's forward-proxy port on the loopback of its own network namespace. */
@@ -64,9 +56,15 @@ export interface EgressPlan {
   upstreams: string[];
   /** Environment the agent gets so that tools (and OpenCode) use the proxy. */
   agentEnv: Record<string, string>;
-  /** Host path of the agent's resolv.conf. */
-  resolvConf: string;
 }
+
+/**
+ * The agent's /etc/resolv.conf, as the engine writes it (ContainerSpec.dns; no host file): a
+ * resolver on the agent's own loopback, where nothing listens. Lookups fail at once (connection
+ * refused), and no query leaves the container: it has no interface but loopback. Names of allowed
+ * hosts are resolved by the proxy.
+ */
+export const AGENT_DNS = { servers: ["127.0.0.1"], options: ["timeout:1", "attempts:1"] };
 
 /** Proxy variables in both spellings: curl reads the lower-case ones, most others either. */
 export function proxyEnv(port = PROXY_PORT): Record<string, string> {
@@ -141,12 +139,15 @@ export function checkEgressPorts(egress: EgressSpec, forwardPorts: readonly numb
   }
 }
 
-/** Stage the sidecar's dir and pick its ports. Remove it with `finishEgress`. */
+/**
+ * Stage the sidecar's files and pick its ports; write the control record. `volume`: the engine
+ * volume the caller creates and fills with `files`; `image`: one the volume can be read back with.
+ */
 export async function prepareEgress(
   egress: EgressSpec,
   forwardPorts: readonly number[],
   owner: Owner,
-  agentUser: Ids,
+  where: { volume: string; image: string },
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<EgressPlan> {
   checkEgressPorts(egress, forwardPorts);
@@ -186,7 +187,7 @@ export async function prepareEgress(
   const caPath = needsCa
     ? (hostCaBundle(env) ?? ["/etc/ssl/certs/ca-certificates.crt"].find((p) => existsSync(p)))
     : undefined;
-  const files: Record<string, string> = {
+  const staged: Record<string, string> = {
     "squid.conf": squidConfig({
       allow,
       proxyPort,
@@ -203,25 +204,25 @@ export async function prepareEgress(
       },
     }),
     "access.log": "",
-    "resolv.conf": AGENT_RESOLV_CONF,
     ...(caPath ? { "ca.crt": await readFile(caPath, "utf8") } : {}),
   };
-  const dir = await createRunDir(owner, agentUser, files, env);
+  const id = `${runDirPrefix(owner)}${randomBytes(6).toString("hex")}`;
   // What turns the access log into decisions, and where they go, for whoever collects them
   // (`ocbox down`, `ocbox egress log`, the reaper): in ocbox's own dir, not in the sidecar's.
-  const controlFile = controlFileFor(dir, env);
+  const controlFile = controlFileFor(id, env);
   await writeEgressControl(controlFile, {
     version: CONTROL_VERSION,
-    egressDir: dir,
+    id,
+    volume: where.volume,
+    image: where.image,
     allow,
     gatewayPorts: Object.fromEntries(Object.entries(gatewayPorts).map(([p, n]) => [String(p), n])),
     ...(egress.decisionLog ? { decisionLog: egress.decisionLog } : {}),
-  }).catch(async (e: unknown) => {
-    await removeRunDir(dir);
-    throw e;
   });
   return {
-    dir,
+    id,
+    volume: where.volume,
+    files: Object.entries(staged).map(([name, content]) => ({ name, content })),
     controlFile,
     proxyPort,
     gatewayPorts,
@@ -232,96 +233,25 @@ export async function prepareEgress(
     upstreamPorts,
     upstreams,
     agentEnv: proxyEnv(),
-    resolvConf: join(dir, "resolv.conf"),
   };
 }
 
-/** The decisions so far, read from the proxy's log. */
-export async function readDecisions(plan: EgressPlan): Promise<Decision[]> {
-  const text = await readAccessLog(join(plan.dir, ACCESS_LOG));
-  return parseDecisions(text, { allow: plan.allow, gatewayPorts: plan.gatewayPorts });
-}
-
-const ACCESS_LOG = "access.log";
+/** The access log's name in EGRESS_DIR (and in the egress volume). */
+export const ACCESS_LOG = "access.log";
 /** The most of an access log read at once; the rest of a larger one is left out. */
 export const ACCESS_LOG_CAP = 64 * 1024 ** 2;
 
-/**
- * The text of an access log in a staged dir, which the sidecar can write: opened without
- * following a link and without blocking on a FIFO, only when it is a regular file, at most
- * ACCESS_LOG_CAP bytes. "" when there is none.
- */
-export async function readAccessLog(file: string): Promise<string> {
-  let fh;
-  try {
-    fh = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ENOENT" || code === "ELOOP") return "";
-    throw e;
-  }
-  try {
-    const st = await fh.stat();
-    if (!st.isFile()) return "";
-    const buf = Buffer.alloc(Math.min(st.size, ACCESS_LOG_CAP));
-    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-    return buf.subarray(0, bytesRead).toString("utf8");
-  } finally {
-    await fh.close();
-  }
+/** The decisions in an access log's text, read as the control record says. Pure. */
+export function decisionsOf(text: string, control: EgressControl): Decision[] {
+  return parseDecisions(text, logContextOf(control));
 }
 
 /**
- * The decisions in a staged dir's access log so far, without taking them (`ocbox egress log`).
- * How to read them comes from the control record (`controlFile`, from the container's label),
- * never from the staged dir: a dir without a record yields none.
+ * Append decisions to a decision log (0600, its dir 0700). The log is the caller's or the control
+ * record's, never anything named by the sidecar.
  */
-export async function peekEgressDir(dir: string, controlFile: string | undefined): Promise<Decision[]> {
-  const control = controlFile ? await readEgressControl(controlFile) : undefined;
-  if (!control || control.egressDir !== dir) return [];
-  return parseDecisions(await readAccessLog(join(dir, ACCESS_LOG)), logContextOf(control));
-}
-
-/**
- * Move the decisions of a staged dir's access log into the decision log, once: the log is renamed
- * before it is read, so two collectors (`ocbox down` and the starting process's stop, or the
- * reaper) never append the same lines twice. The decision log is the caller's (`decisionLog`) or
- * the control record's, never anything named in the staged dir. Call it once the proxy has
- * stopped writing. Returns the decisions moved.
- */
-export async function collectEgressDir(
-  dir: string,
-  controlFile: string | undefined,
-  decisionLog?: string,
-): Promise<Decision[]> {
-  const control = controlFile ? await readEgressControl(controlFile) : undefined;
-  if (!control || control.egressDir !== dir) return [];
-  return collectInto(dir, logContextOf(control), decisionLog ?? control.decisionLog);
-}
-
-async function collectInto(dir: string, ctx: LogContext, target: string | undefined): Promise<Decision[]> {
-  if (!target) return [];
-  const taken = join(dir, `${ACCESS_LOG}.${process.pid}.collecting`);
-  try {
-    // rename moves a link itself, never its target; readAccessLog then refuses it.
-    await rename(join(dir, ACCESS_LOG), taken);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return []; // gone, or another collector took it
-    throw e;
-  }
-  const decisions = parseDecisions(await readAccessLog(taken), ctx);
+export async function appendDecisions(target: string, decisions: readonly Decision[]): Promise<void> {
+  if (decisions.length === 0) return;
   await mkdir(dirname(target), { recursive: true, mode: 0o700 });
-  if (decisions.length > 0) await appendFile(target, toJsonl(decisions), { mode: 0o600 });
-  await rm(taken, { force: true });
-  return decisions;
-}
-
-/** Append the decisions to the sandbox's decision log (when it has one), remove the staged dir and its record. */
-export async function finishEgress(plan: EgressPlan, decisionLog: string | undefined): Promise<void> {
-  try {
-    await collectInto(plan.dir, { allow: plan.allow, gatewayPorts: plan.gatewayPorts }, decisionLog);
-  } finally {
-    await removeRunDir(plan.dir);
-    await removeEgressControl(plan.controlFile);
-  }
+  await appendFile(target, toJsonl([...decisions]), { mode: 0o600 });
 }

@@ -9,8 +9,8 @@ import { readdir } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { errorMessage } from "../errors.js";
-import { egressControlRoot, egressDirName, removeEgressControl } from "../egress/control.js";
-import { collectEgressDir } from "./egress-sidecar.js";
+import { egressControlRoot, egressIdOf, removeEgressControl } from "../egress/control.js";
+import { collectEgress } from "./egress-log.js";
 import type { ContainerSummary, Engine } from "../runtime/engine.js";
 import { LABEL, ownerOf, shouldReap, type Liveness, type Owner } from "../runtime/labels.js";
 import { ownerLiveness } from "../runtime/owner.js";
@@ -56,14 +56,14 @@ export function containersToReap(
 }
 
 /**
- * Host dirs that containers still name (staged credentials, the egress sidecar's dir, the
- * workspace, which may be a warm-pool slot), so the
+ * Host paths that containers still name (the egress control record, the workspace, which may be
+ * a warm-pool slot, and an older ocbox's run dir), so the
  * reaper leaves them while those containers live, whoever started them. Pure.
  */
 export function dirsInUse(containers: readonly ContainerSummary[]): Set<string> {
   return new Set(
     containers
-      .flatMap((c) => [c.labels[LABEL.runDir], c.labels[LABEL.egressDir], c.labels[LABEL.workspace]])
+      .flatMap((c) => [c.labels[LABEL.runDir], c.labels[LABEL.egressControl], c.labels[LABEL.workspace]])
       .filter((d): d is string => d !== undefined && d !== ""),
   );
 }
@@ -105,6 +105,9 @@ export async function reap(engine: Engine, options: ReapOptions = {}): Promise<R
   const stillUsed = dirsInUse(survivors);
   const survivingRuns = new Set(survivors.map((c) => `${c.labels[LABEL.sandbox]}/${c.labels[LABEL.run]}`));
   const removedVolumes = new Set(report.volumes);
+  const env = options.env ?? process.env;
+  // Before the volumes go: the decisions still in the egress volumes of crashed owners.
+  await reapControls(engine, { host, liveness, env, inUse: stillUsed, report, attempt });
 
   for (const v of volumes) {
     // Performance volumes (E11) outlive every run on purpose: only `ocbox clean --volumes` removes them.
@@ -117,7 +120,7 @@ export async function reap(engine: Engine, options: ReapOptions = {}): Promise<R
     if (await attempt(`volume ${v.name}`, () => engine.removeVolume(v.name))) report.volumes.push(v.name);
   }
 
-  await reapDirs({ host, liveness, env: options.env ?? process.env, inUse: stillUsed, report, attempt });
+  await reapDirs({ host, liveness, env, inUse: stillUsed, report, attempt });
   return report;
 }
 
@@ -142,33 +145,41 @@ interface DirReap {
 }
 
 /**
- * The dirs of dead owners. Decisions are taken only where ocbox's own control record (a dir no
- * container mounts) says how; run dirs, egress dirs and warm-pool slots are then removed without
- * reading or following anything in them: the agent or the sidecar could have written all of it.
+ * The egress control records of dead owners whose sidecar is gone: the decisions still in the
+ * sidecar's volume go to the sandbox's decision log (its creator crashed), read only as ocbox's
+ * own record (a dir no container mounts) says; then the record goes.
  */
-async function reapDirs(r: DirReap): Promise<void> {
-  const dead = (owner: Owner | undefined): owner is Owner =>
-    owner !== undefined && r.liveness(owner) === "dead";
-  const runRoot = runDirsRoot(r.env);
+async function reapControls(engine: Engine, r: DirReap): Promise<void> {
   const controlRoot = egressControlRoot(r.env);
   for (const name of await entries(controlRoot)) {
-    const dirName = egressDirName(name);
-    const dir = dirName && join(runRoot, dirName);
-    if (!dir || r.inUse.has(dir) || !dead(runDirOwner(dirName, r.host))) continue;
-    // The sidecar's decisions go to the sandbox's decision log first (its creator crashed).
+    const id = egressIdOf(name);
     const file = join(controlRoot, name);
-    await r.attempt(`egress decisions of ${dir}`, () => collectEgressDir(dir, file));
+    if (!id || r.inUse.has(file) || !dead(r, runDirOwner(id, r.host))) continue;
+    await r.attempt(`egress decisions of ${id}`, () => collectEgress(engine, file, undefined));
     await r.attempt(`egress control ${file}`, () => removeEgressControl(file));
   }
+}
+
+function dead(r: DirReap, owner: Owner | undefined): owner is Owner {
+  return owner !== undefined && r.liveness(owner) === "dead";
+}
+
+/**
+ * The dirs of dead owners: run dirs (of sandboxes an ocbox before engine volumes started) and
+ * warm-pool slots, removed without reading or following anything in them: the agent could have
+ * written all of it.
+ */
+async function reapDirs(r: DirReap): Promise<void> {
+  const runRoot = runDirsRoot(r.env);
   for (const name of await entries(runRoot)) {
     const dir = join(runRoot, name);
-    if (r.inUse.has(dir) || !dead(runDirOwner(name, r.host))) continue;
+    if (r.inUse.has(dir) || !dead(r, runDirOwner(name, r.host))) continue;
     if (await r.attempt(`run dir ${dir}`, () => removeRunDir(dir))) r.report.runDirs.push(dir);
   }
   const slots = slotsRoot(r.env);
   for (const name of await entries(slots)) {
     const dir = join(slots, name);
-    if (r.inUse.has(dir) || !dead(slotOwner(name, r.host))) continue;
+    if (r.inUse.has(dir) || !dead(r, slotOwner(name, r.host))) continue;
     if (await r.attempt(`warm-pool slot ${dir}`, () => removeSlotDir(dir))) r.report.runDirs.push(dir);
   }
 }

@@ -26,12 +26,23 @@ export interface SandboxSpec {
   env: Record<string, string>;
   /** OpenCode config (JSON) handed to the server with OPENCODE_CONFIG. */
   opencodeConfig?: Record<string, unknown>;
-  /** Host dir kept as OpenCode's data dir (sessions survive restarts); a tmpfs when absent. */
-  dataDir?: string;
+  /**
+   * Engine volume kept as the agent's ~/.local, OpenCode's data (sessions survive restarts, A3)
+   * included; created when missing (with `dataSeed` copied in). Absent: ~/.local is in the home
+   * tmpfs. No host dir (decision 9).
+   */
+  dataVolume?: string;
+  /** Labels of the data volume (a project's, kept across runs; `clean --state` removes it). */
+  dataVolumeLabels?: Record<string, string>;
+  /**
+   * A host dir (ocbox's own state dir) copied once into a newly made data volume: the ~/.local
+   * of an ocbox before data volumes, so its sessions carry over.
+   */
+  dataSeed?: string;
   /** Server password; a fresh random one when absent (project sandboxes keep theirs in the state dir). */
   password?: string;
   /**
-   * Host auth.json to copy (0600) into the run dir and mount where OpenCode reads it; needs `dataDir`.
+   * Host auth.json to copy (0600) into the run volume; the entrypoint links it where OpenCode reads it.
    * The host file is only read. A missing file stages `{}`. Only the entries of `authProviders`
    * are copied, and never one holding a gateway's key (auth-copy.ts).
    */

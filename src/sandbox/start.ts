@@ -8,7 +8,11 @@ import { resourceLabels, type Owner, type ResourceRole } from "../runtime/labels
 import { currentOwner } from "../runtime/owner.js";
 import type { Decision } from "../egress/decisions.js";
 import { resolveGatewayNetworks } from "../egress/gateway-network.js";
-import { needsHostRelay, prepareEgress, readDecisions, type EgressPlan } from "./egress-sidecar.js";
+import { needsHostRelay, prepareEgress, type EgressPlan } from "./egress-sidecar.js";
+import { EGRESS_DIR, RUN_DIR } from "../image/dockerfile.js";
+import { packFiles, type StagedFile } from "./archive-files.js";
+import { ensureDataVolume, fillDataVolume } from "./data-volume.js";
+import { liveDecisions } from "./egress-log.js";
 import { freePort, portInUse } from "../util/free-port.js";
 import {
   DOCKER_SOCKET,
@@ -24,7 +28,7 @@ import { prepareCacheVolumes } from "./cache-volume-init.js";
 import { lendWorkspace, loanLabel, needsOwnershipLoan } from "./ownership.js";
 import { authCopy } from "./auth-copy.js";
 import { prepareEgressNetwork } from "./egress-network.js";
-import { createRunDir, newPassword } from "./run-dir.js";
+import { newPassword } from "./run-dir.js";
 import { refuseSharedTree } from "./shared-tree.js";
 import type { SandboxSpec } from "./spec.js";
 import { emptyParts, tearDown, type SandboxParts } from "./teardown.js";
@@ -70,12 +74,15 @@ interface Build {
   follow: AbortController;
   logs: string[];
   remember: (line: string, source: "agent" | "egress") => void;
+  /** The data volume was made by this start: copy `spec.dataSeed` into it. */
+  seedData?: boolean;
 }
 
-/** What `prepareHost` staged: the port, the run dir, the egress plan, and the labels to use. */
+/** What `prepareHost` staged: the port, the run files, the egress plan, and the labels to use. */
 interface Host {
   port: number;
-  runDir: string;
+  /** What goes into the agent's run volume (RUN_DIR) before it starts. */
+  runFiles: StagedFile[];
   egress: EgressPlan;
   /** The engine host's addresses, refused by squid (its namespace reaches them). */
   hostAddrs: string[];
@@ -102,6 +109,7 @@ export async function startSandbox(
     const host = await prepareHost(b);
     await prepareVolumes(b, host);
     const { agentId, egressId, relayId } = await createContainers(b, host);
+    await fillContainers(b, host, { agentId, egressId });
     const createMs = performance.now() - started;
     options.signal?.throwIfAborted();
     const ids = [agentId, egressId, ...(relayId ? [relayId] : [])];
@@ -120,7 +128,7 @@ export async function startSandbox(
       timings: { createMs, listeningMs, healthyMs },
       client: (directory) => clientFor(server, directory),
       recentLogs: () => [...b.logs],
-      egressDecisions: () => readDecisions(host.egress),
+      egressDecisions: () => liveDecisions(engine, egressId, host.egress),
       stop,
       [Symbol.asyncDispose]: stop,
     };
@@ -193,20 +201,15 @@ async function prepareHost(b: Build): Promise<Host> {
   }
   if (port === 0) port = await freePort();
 
-  const runDir = await createRunDir(owner, spec.agentUser, {
-    "server-password": b.password,
-    ...(spec.opencodeConfig ? { "opencode.json": JSON.stringify(spec.opencodeConfig, null, 2) } : {}),
-    ...(spec.authFile !== undefined ? { "auth.json": await authFileCopy(spec, spec.authFile) } : {}),
-  });
-  b.parts.runDirs.push(runDir);
+  const runFiles = await runVolumeFiles(spec, b.password);
   const [egress, hostAddrs] = await Promise.all([
     resolveGatewayNetworks(engine, spec.egress ?? { allow: [] }).then((e) =>
       // B4: a gateway upstream on another Docker network is looked up now, for the relay only.
-      prepareEgress(e, spec.forwardPorts, owner, spec.agentUser),
+      prepareEgress(e, spec.forwardPorts, owner, { volume: b.names.egressVolume, image: spec.images.egress }),
     ),
     prepareEgressNetwork(engine),
   ]);
-  b.parts.egress.push({ dir: egress.dir, control: egress.controlFile });
+  b.parts.egress.push({ volume: egress.volume, control: egress.controlFile });
   const hostRelay = needsHostRelay(egress, spec.forwardPorts);
 
   const loan = needsOwnershipLoan(spec.hostUser, spec.agentUser)
@@ -221,13 +224,11 @@ async function prepareHost(b: Build): Promise<Host> {
       lifetime: spec.lifetime,
       startedAt: new Date(),
       workspace: spec.workspace,
-      runDir,
-      // The reaper keeps a staged dir while a container names it (detached sandboxes outlive us).
-      ...(role === "egress" ? { egressDir: egress.dir, egressControl: egress.controlFile } : {}),
+      ...(role === "egress" ? { egressVolume: egress.volume, egressControl: egress.controlFile } : {}),
       port,
       ...(loan ? { loan } : {}),
     });
-  return { port, runDir, egress, hostAddrs, hostRelay, loan, labels };
+  return { port, runFiles, egress, hostAddrs, hostRelay, loan, labels };
 }
 
 /** Cache volumes, the workspace lent to the agent user, the socket volume and the apt helper. */
@@ -256,6 +257,12 @@ async function prepareVolumes(b: Build, host: Host): Promise<void> {
     await engine.createVolume(b.names.relayVolume, host.labels("relay"), socketVolumeOptions(spec));
     b.parts.volumes.push(b.names.relayVolume);
   }
+  // Decision 9: the run files and the sidecar's files are engine volumes, not host dirs.
+  await engine.createVolume(b.names.runVolume, host.labels("run-files"), {});
+  b.parts.volumes.push(b.names.runVolume);
+  await engine.createVolume(b.names.egressVolume, host.labels("egress-files"), {});
+  b.parts.volumes.push(b.names.egressVolume);
+  b.seedData = await ensureDataVolume(engine, spec);
   // C9 (only with apt.allow): the apt helper, before the agent that mounts its package volume.
   await startAptHelper(engine, spec, host.labels, b.parts);
 }
@@ -273,9 +280,7 @@ async function createContainers(b: Build, host: Host): Promise<Containers> {
       egressContainer(spec, names, host.port, host.labels("egress"), host.egress, context),
     ),
     dockerSocketGid(spec).then((gid) =>
-      engine.createContainer(
-        agentContainer(spec, names, host.runDir, host.labels("agent"), host.egress, gid),
-      ),
+      engine.createContainer(agentContainer(spec, names, host.labels("agent"), host.egress, gid)),
     ),
     host.hostRelay
       ? engine.createContainer(hostRelayContainer(spec, names, host.labels("relay"), host.egress))
@@ -299,6 +304,18 @@ interface Containers {
   agentId: string;
   egressId: string;
   relayId: string | undefined;
+}
+
+/** The run files, the sidecar's files and the data volume's dirs, in before either starts. */
+async function fillContainers(
+  b: Build,
+  host: Host,
+  ids: { agentId: string; egressId: string },
+): Promise<void> {
+  const { engine, spec } = b;
+  await engine.putArchive(ids.agentId, RUN_DIR, await packFiles(host.runFiles, spec.agentUser));
+  await engine.putArchive(ids.egressId, EGRESS_DIR, await packFiles(host.egress.files, spec.agentUser));
+  if (spec.dataVolume) await fillDataVolume(engine, ids.agentId, spec, b.seedData);
 }
 
 /**
@@ -393,6 +410,31 @@ async function dockerSocketGid(spec: SandboxSpec): Promise<number | undefined> {
     );
   }
   return st.gid;
+}
+
+/**
+ * The agent's run files. The password and the generated config are root's and read-only (the
+ * agent reads them, never rewrites them); the auth.json copy is the agent's, so that OpenCode can
+ * refresh a token in it (D2); it goes with the container's volume.
+ */
+async function runVolumeFiles(spec: SandboxSpec, password: string): Promise<StagedFile[]> {
+  const root = { uid: 0, gid: 0 };
+  return [
+    { name: "server-password", content: password, mode: 0o444, owner: root },
+    ...(spec.opencodeConfig
+      ? [
+          {
+            name: "opencode.json",
+            content: JSON.stringify(spec.opencodeConfig, null, 2),
+            mode: 0o444,
+            owner: root,
+          },
+        ]
+      : []),
+    ...(spec.authFile !== undefined
+      ? [{ name: "auth.json", content: await authFileCopy(spec, spec.authFile) }]
+      : []),
+  ];
 }
 
 /**

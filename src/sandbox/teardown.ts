@@ -6,9 +6,10 @@
  *
  * 1. the agent containers are stopped (the sidecar relays for them until they have stopped);
  * 2. the agents are removed, and the other containers (egress sidecar, apt helper) with them;
- * 3. once no container is left: the sidecar's decisions into the decision log (B6);
- * 4. the egress dirs and their control records, the run dirs, the socket and apt volumes, and the
- *    workspace given back to its host owner.
+ * 3. once no container is left: the sidecar's decisions into the decision log (B6), read from its
+ *    volume through the engine;
+ * 4. the egress control records, the run, egress, socket and apt volumes (and the host run dirs
+ *    of sandboxes an older ocbox started), and the workspace given back to its host owner.
  *
  * A step that fails is reported, never thrown; a dir, volume or workspace that a container still
  * left may use is kept (and reported) rather than pulled from under it. The plan is pure.
@@ -16,7 +17,7 @@
 import { basename, dirname } from "node:path";
 import { errorMessage } from "../errors.js";
 import { removeEgressControl } from "../egress/control.js";
-import { collectEgressDir } from "./egress-sidecar.js";
+import { collectEgress } from "./egress-log.js";
 import type { ContainerSummary, Engine } from "../runtime/engine.js";
 import { LABEL } from "../runtime/labels.js";
 import { parseLoan, returnWorkspace, type Ids } from "./ownership.js";
@@ -33,8 +34,9 @@ export interface SandboxParts {
   agents: PartContainer[];
   /** The egress sidecar and the apt helper. */
   others: PartContainer[];
-  /** The sidecar's staged dir and its control record (egress/control.ts). */
-  egress: Array<{ dir: string; control?: string }>;
+  /** The sidecar's volume and its control record (egress/control.ts). */
+  egress: Array<{ volume: string; control?: string }>;
+  /** Host run dirs, only of sandboxes an ocbox before engine volumes started. */
   runDirs: string[];
   volumes: string[];
   /** A workspace lent to the agent user (host root), to give back. */
@@ -48,8 +50,7 @@ export function emptyParts(): SandboxParts {
 export type TeardownAction =
   | { kind: "stop"; container: PartContainer; stopS: number }
   | { kind: "stop-and-remove"; container: PartContainer; stopS: number }
-  | { kind: "collect-egress"; dir: string; control: string | undefined; decisionLog: string | undefined }
-  | { kind: "remove-egress-dir"; dir: string }
+  | { kind: "collect-egress"; volume: string; control: string; decisionLog: string | undefined }
   | { kind: "remove-control"; file: string }
   | { kind: "remove-run-dir"; dir: string }
   | { kind: "remove-volume"; name: string }
@@ -74,10 +75,9 @@ export interface TeardownOptions {
 /** The order of removal (see the file's comment). Pure. */
 export function teardownPlan(parts: SandboxParts, options: TeardownOptions): TeardownPhase[] {
   const after: TeardownAction[] = [
-    ...parts.egress.flatMap((e): TeardownAction[] => [
-      { kind: "remove-egress-dir", dir: e.dir },
-      ...(e.control ? [{ kind: "remove-control" as const, file: e.control }] : []),
-    ]),
+    ...parts.egress.flatMap((e): TeardownAction[] =>
+      e.control ? [{ kind: "remove-control" as const, file: e.control }] : [],
+    ),
     ...unique(parts.runDirs).map((dir) => ({ kind: "remove-run-dir" as const, dir })),
     ...unique(parts.volumes).map((name) => ({ kind: "remove-volume" as const, name })),
     ...(parts.giveBack ? [{ kind: "give-back" as const, ...parts.giveBack }] : []),
@@ -101,12 +101,18 @@ export function teardownPlan(parts: SandboxParts, options: TeardownOptions): Tea
     },
     {
       needsContainersGone: true,
-      steps: parts.egress.map((e) => ({
-        kind: "collect-egress" as const,
-        dir: e.dir,
-        control: e.control,
-        decisionLog: options.decisionLog,
-      })),
+      steps: parts.egress.flatMap((e) =>
+        e.control
+          ? [
+              {
+                kind: "collect-egress" as const,
+                volume: e.volume,
+                control: e.control,
+                decisionLog: options.decisionLog,
+              },
+            ]
+          : [],
+      ),
     },
     { needsContainersGone: true, steps: after },
   ];
@@ -130,10 +136,10 @@ export function partsFromLabels(
     const ref = { id: c.id, name: c.name };
     const role = c.labels[LABEL.role];
     (role === "agent" ? parts.agents : parts.others).push(ref);
-    const egressDir = c.labels[LABEL.egressDir];
-    if (egressDir) {
+    const egressVolume = c.labels[LABEL.egressVolume];
+    if (egressVolume) {
       const control = c.labels[LABEL.egressControl];
-      parts.egress.push({ dir: egressDir, ...(control ? { control } : {}) });
+      parts.egress.push({ volume: egressVolume, ...(control ? { control } : {}) });
     }
     const runDir = c.labels[LABEL.runDir];
     if (runDir) parts.runDirs.push(runDir);
@@ -166,7 +172,10 @@ export interface TeardownReport {
   errors: string[];
 }
 
-type TeardownEngine = Pick<Engine, "stopContainer" | "removeContainer" | "removeVolume">;
+type TeardownEngine = Pick<
+  Engine,
+  "stopContainer" | "removeContainer" | "removeVolume" | "getArchive" | "volumeExists" | "createContainer"
+>;
 
 /** Remove a sandbox's parts in the plan's order. Never throws: failures are in the report. */
 export async function tearDown(
@@ -215,9 +224,10 @@ async function perform(engine: TeardownEngine, step: TeardownAction, report: Tea
       report.containers.push(step.container.name);
       return;
     case "collect-egress":
-      report.egressDecisions += (await collectEgressDir(step.dir, step.control, step.decisionLog)).length;
+      report.egressDecisions += (
+        await collectEgress(engine, step.control, step.volume, step.decisionLog)
+      ).length;
       return;
-    case "remove-egress-dir":
     case "remove-run-dir":
       await removeRunDir(step.dir);
       report.dirs.push(step.dir);
@@ -244,8 +254,7 @@ export function describe(step: TeardownAction): string {
     case "stop-and-remove":
       return `container ${step.container.name}`;
     case "collect-egress":
-      return `egress decisions of ${step.dir}`;
-    case "remove-egress-dir":
+      return `egress decisions of ${step.volume}`;
     case "remove-run-dir":
       return `dir ${step.dir}`;
     case "remove-control":

@@ -12,6 +12,7 @@ import { createServer as createHttpServer, request as httpRequest, type Server }
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { fromJsonl, type Decision } from "../../src/egress/decisions.js";
+import { DockerEngine } from "../../src/runtime/docker-engine.js";
 import { LABEL } from "../../src/runtime/labels.js";
 import { startScriptedModel, type ScriptedModel } from "../../src/scripted-model/server.js";
 import {
@@ -121,13 +122,13 @@ it("a detached sandbox with a restricted config and a gateway: summary, reaper, 
   expect(upRun.stdout + upRun.stderr).not.toContain(realKey);
 
   // The `up --detach` process is gone. `up` again runs the reaper (not `clean`: it would touch
-  // other people's stopped sandboxes on this engine); the sidecar's dir must stay.
+  // other people's stopped sandboxes on this engine); the sidecar's volume must stay.
   const containers = await containersOf([sandboxId]);
-  const egressDir = containers.find((c) => c.labels[LABEL.role] === "egress")?.labels[LABEL.egressDir];
-  expect(egressDir).toBeTruthy();
+  const egressVolume = containers.find((c) => c.labels[LABEL.role] === "egress")?.labels[LABEL.egressVolume];
+  expect(egressVolume).toBeTruthy();
   const again = await p.run(["up", "--detach", "--json"], env);
   expect(JSON.parse(again.stdout)).toMatchObject({ status: "already-running" });
-  expect(existsSync(join(egressDir as string, "squid.conf"))).toBe(true);
+  expect(await new DockerEngine().volumeExists(egressVolume as string)).toBe(true);
 
   // The model works through the gateway: the upstream sees only the real key.
   const status = JSON.parse((await p.run(["status", "--json"])).stdout) as { sandbox: { url: string } };
@@ -171,11 +172,11 @@ it("a detached sandbox with a restricted config and a gateway: summary, reaper, 
   expect(suggest.stdout).toMatch(/egress:\n {2}allow:\n {4}- \S+/);
   expect(suggest.stdout).toMatch(/egress\.restricted is on/);
 
-  // down moves the decisions into the state dir, and the sidecar's dir goes.
+  // down moves the decisions into the state dir, and the sidecar's volume goes.
   const down = await p.run(["down", "--json"]);
   expect(down.code, down.stderr).toBe(0);
   expect((JSON.parse(down.stdout) as { egressDecisions: number }).egressDecisions).toBeGreaterThan(0);
-  expect(existsSync(egressDir as string)).toBe(false);
+  expect(await new DockerEngine().volumeExists(egressVolume as string)).toBe(false);
   const kept = fromJsonl(readFileSync(join(await p.stateDir(), "egress.jsonl"), "utf8"));
   expect(kept).toContainEqual(expect.objectContaining({ host: mirror, decision: "deny" }));
   const after = JSON.parse((await p.run(["egress", "log", "--json"])).stdout) as {

@@ -7,6 +7,7 @@ import { existsSync } from "node:fs";
 import { readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
+import { DockerEngine } from "../../src/runtime/docker-engine.js";
 import { startScriptedModel, type ScriptedModel } from "../../src/scripted-model/server.js";
 import {
   containersOf,
@@ -143,7 +144,7 @@ it("concurrent sandboxes each get their own auth.json copy and never change the 
   const before = await stat(hostAuth);
   await Promise.all([up(a), up(b)]);
 
-  const read = "cat ~/.local/share/opencode/auth.json; echo; stat -c %a ~/.local/share/opencode/auth.json";
+  const read = "cat ~/.local/share/opencode/auth.json; echo; stat -L -c %a ~/.local/share/opencode/auth.json";
   expect((await a.run(["exec", "--", "sh", "-c", read])).stdout).toBe(`${content}\n600\n`);
   const write = await a.run([
     "exec",
@@ -158,13 +159,13 @@ it("concurrent sandboxes each get their own auth.json copy and never change the 
   const after = await stat(hostAuth);
   expect(after.mtimeMs).toBe(before.mtimeMs);
 
-  // The copy lives in the run dir named by the container's label and goes with the container.
-  const runDirs = (await containersOf([await a.sandboxId()])).map(
-    (c) => c.labels["dev.ocbox.run-dir"] as string,
-  );
-  expect(runDirs.every((d) => existsSync(join(d, "auth.json")))).toBe(true);
+  // The copy lives in the container's own run volume (no host dir) and goes with the container.
+  const engine = new DockerEngine();
+  const runVolumes = () =>
+    a.sandboxId().then((id) => engine.listVolumes([`dev.ocbox.sandbox=${id}`, "dev.ocbox.role=run-files"]));
+  expect((await runVolumes()).length).toBe(1);
   await a.run(["down"]);
-  expect(runDirs.some((d) => existsSync(d))).toBe(false);
+  expect(await runVolumes()).toEqual([]);
 });
 
 it("a changed pre-start hook is not run without approval; approved, its exports reach env rules", async () => {

@@ -125,7 +125,7 @@ describe("the apt helper container and the agent's side", () => {
 
   it("the agent mounts the prefix read-only and has its dirs on PATH after the image's; nothing when off", () => {
     const names = resourceNames("app-1", "r1");
-    const on = agentContainer(spec(["jq"]), names, "/run/x", {});
+    const on = agentContainer(spec(["jq"]), names, {});
     expect(on.mounts).toContainEqual({
       type: "volume",
       source: "ocbox-app-1-r1-apt-pkgs",
@@ -140,7 +140,7 @@ describe("the apt helper container and the agent's side", () => {
     );
     expect(aptAgentEnv(spec(["jq"]), "arm64").LD_LIBRARY_PATH).toMatch(/aarch64-linux-gnu/);
     for (const off of [spec(), spec([])]) {
-      const agent = agentContainer(off, names, "/run/x", {});
+      const agent = agentContainer(off, names, {});
       expect(agent.env.PATH).toBeUndefined();
       expect(agent.env.LD_LIBRARY_PATH).toBeUndefined();
       expect(agent.mounts.some((m) => m.target === APT_PREFIX)).toBe(false);

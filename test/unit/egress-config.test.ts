@@ -3,10 +3,10 @@
  * SandboxSpec and the executor's profile, the security profile in the startup summary, the
  * decision log of detached sandboxes, the reaper's in-use dirs, and the Docker socket opt-in.
  */
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pack as tarPack } from "tar-stream";
 import { describe, expect, it } from "vitest";
 import { parseProjectConfig } from "../../src/config/parse.js";
 import { configErrorOf } from "../helpers/fixtures.js";
@@ -22,12 +22,12 @@ import {
   egressSuggestLines,
   egressSuggestReport,
 } from "../../src/project/egress-log.js";
-import { collectEgressDir, peekEgressDir } from "../../src/sandbox/egress-sidecar.js";
+import { collectEgress, peekEgress } from "../../src/sandbox/egress-log.js";
 import { ocboxYamlTemplate } from "../../src/project/init-templates.js";
 import { projectSpec } from "../../src/project/spec.js";
 import { stateLayout } from "../../src/project/state-layout.js";
 import { startupSummary } from "../../src/project/summary.js";
-import type { ContainerSummary } from "../../src/runtime/engine.js";
+import type { ContainerSpec, ContainerSummary } from "../../src/runtime/engine.js";
 import { LABEL } from "../../src/runtime/labels.js";
 import { DOCKER_SOCKET, agentContainer, resourceNames } from "../../src/sandbox/containers.js";
 import { securityLines, securityProfile } from "../../src/sandbox/profile.js";
@@ -175,10 +175,10 @@ describe("egress spec from the config", () => {
 
     // The Docker socket, with its group, only when asked for by name.
     const names = resourceNames("app-1", "r1");
-    const agent = agentContainer(spec, names, "/run/x", {}, undefined, 998);
+    const agent = agentContainer(spec, names, {}, undefined, 998);
     expect(agent.mounts).toContainEqual({ type: "bind", source: DOCKER_SOCKET, target: DOCKER_SOCKET });
     expect(agent.groupAdd).toEqual(["998"]);
-    const plain = agentContainer({ ...spec, hostDockerSocket: false }, names, "/run/x", {}, undefined, 998);
+    const plain = agentContainer({ ...spec, hostDockerSocket: false }, names, {}, undefined, 998);
     expect(plain.mounts.some((m) => m.source === DOCKER_SOCKET)).toBe(false);
     expect(plain.groupAdd).toBeUndefined();
     expect(plain.capDrop).toEqual(["ALL"]);
@@ -210,6 +210,35 @@ describe("egress spec from the config", () => {
   });
 });
 
+/**
+ * What a fake engine holds: the egress volume's files as the sidecar left them (a link is a
+ * link, a FIFO a FIFO), packed as the engine's archive endpoint would pack one path.
+ */
+type Held = { kind: "file"; text: string } | { kind: "symlink"; to: string } | { kind: "fifo" };
+function fakeEngine(files: Map<string, Held>, volumes = new Set(["vol-1"])) {
+  const made: string[] = [];
+  const engine = {
+    volumeExists: (name: string) => Promise.resolve(volumes.has(name)),
+    createContainer: (spec: ContainerSpec) => {
+      made.push(spec.mounts.map((m) => `${m.source}:${m.target}:${m.readOnly ? "ro" : "rw"}`).join(","));
+      return Promise.resolve("reader");
+    },
+    removeContainer: () => Promise.resolve(undefined),
+    getArchive: (_id: string, path: string) => {
+      const name = path.slice(path.lastIndexOf("/") + 1);
+      const held = files.get(name);
+      if (!held) return Promise.resolve(undefined);
+      const p = tarPack();
+      if (held.kind === "file") p.entry({ name }, held.text);
+      else if (held.kind === "symlink") p.entry({ name, type: "symlink", linkname: held.to });
+      else p.entry({ name, type: "fifo" });
+      p.finalize();
+      return Promise.resolve(p as unknown as NodeJS.ReadableStream);
+    },
+  };
+  return { engine, made };
+}
+
 describe("decision logs of detached sandboxes", () => {
   const access = [
     "1795444436.559 40000 CONNECT deb.debian.org 443 deb.debian.org 200 TCP_TUNNEL splice 203.0.113.80",
@@ -217,70 +246,66 @@ describe("decision logs of detached sandboxes", () => {
     "1795444437.000 41000 POST 127.0.0.1 8080 - 200 TCP_MISS - 127.0.0.1",
     "",
   ].join("\n");
-  const staged = (decisionLog?: string) => {
-    const dir = mkdtempSync(join(tmpdir(), "ocbox-egress-unit-"));
+  const staged = (decisionLog?: string, volume = "vol-1") => {
     const control = join(mkdtempSync(join(tmpdir(), "ocbox-egress-ctl-")), "r-1-1-abc.json");
     writeFileSync(
       control,
       JSON.stringify({
-        version: 1,
-        egressDir: dir,
+        version: 2,
+        id: "r-1-1-abc",
+        volume,
+        image: "ocbox-egress:x",
         allow: [".debian.org"],
         gatewayPorts: { 41000: "gw0" },
         ...(decisionLog ? { decisionLog } : {}),
       }),
     );
-    writeFileSync(join(dir, "access.log"), access);
-    return { dir, control };
+    return control;
   };
-  it("are moved into the decision log once, whoever collects first", async () => {
+  const holding = (text = access) => new Map<string, Held>([["access.log", { kind: "file", text }]]);
+  it("are moved into the decision log once, whoever collects first, through a read-only reader", async () => {
     const log = join(mkdtempSync(join(tmpdir(), "ocbox-egress-unit-")), "state", "egress.jsonl");
-    const { dir, control } = staged(log);
-    expect((await peekEgressDir(dir, control)).length).toBe(3);
-    const first = await collectEgressDir(dir, control);
+    const control = staged(log);
+    const { engine, made } = fakeEngine(holding());
+    expect((await peekEgress(engine, "egress-1", "vol-1", control)).length).toBe(3);
+    const first = await collectEgress(engine, control, "vol-1");
     expect(first.map((d) => [d.host, d.decision, d.rule])).toEqual([
       ["deb.debian.org", "allow", ".debian.org"],
       ["registry.npmjs.org", "deny", "not on the allowlist"],
       ["127.0.0.1", "allow", "model gateway gw0"],
     ]);
-    expect(await collectEgressDir(dir, control, log)).toEqual([]);
+    expect(made).toEqual(["vol-1:/ocbox-egress:ro"]);
+    expect(await collectEgress(engine, control, "vol-1", log)).toEqual([]);
     expect(fromJsonl(readFileSync(log, "utf8"))).toEqual(first);
-    expect(existsSync(join(dir, "access.log"))).toBe(false);
+    expect(existsSync(control)).toBe(false);
   });
-  it("a dir with no control record is left as it is, whatever context.json it holds", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "ocbox-egress-unit-"));
-    const target = join(dir, "x.jsonl");
-    writeFileSync(join(dir, "access.log"), access);
-    // What an agent (or the sidecar) could write: control data beside the log.
-    writeFileSync(
-      join(dir, "context.json"),
-      JSON.stringify({ allow: [], gatewayPorts: {}, decisionLog: target }),
-    );
-    expect(await collectEgressDir(dir, undefined)).toEqual([]);
-    expect(await peekEgressDir(dir, undefined)).toEqual([]);
-    expect(existsSync(target)).toBe(false);
-    expect(existsSync(join(dir, "access.log"))).toBe(true);
+  it("with no control record nothing is read, whatever the volume holds", async () => {
+    const { engine, made } = fakeEngine(holding());
+    expect(await peekEgress(engine, "egress-1", "vol-1", undefined)).toEqual([]);
+    const missing = join(mkdtempSync(join(tmpdir(), "ocbox-egress-ctl-")), "r-1-1-abc.json");
+    expect(await collectEgress(engine, missing, "vol-1")).toEqual([]);
+    expect(made).toEqual([]);
   });
-  it("a record for another dir is not used for this one", async () => {
-    const { control } = staged(join(tmpdir(), "never.jsonl"));
-    const other = mkdtempSync(join(tmpdir(), "ocbox-egress-unit-"));
-    writeFileSync(join(other, "access.log"), access);
-    expect(await collectEgressDir(other, control)).toEqual([]);
+  it("a record for another volume is not used for this one, and is kept", async () => {
+    const control = staged(join(tmpdir(), "never.jsonl"), "vol-2");
+    const { engine } = fakeEngine(holding(), new Set(["vol-1", "vol-2"]));
+    expect(await collectEgress(engine, control, "vol-1")).toEqual([]);
+    expect(await peekEgress(engine, "egress-1", "vol-1", control)).toEqual([]);
+    expect(existsSync(control)).toBe(true);
   });
-  it("an access log that is a symlink or a FIFO is not read", async () => {
-    const { dir, control } = staged();
-    rmSync(join(dir, "access.log"));
-    const secret = join(dir, "..", `secret-${process.pid}`);
-    writeFileSync(secret, access);
-    symlinkSync(secret, join(dir, "access.log"));
-    expect(await peekEgressDir(dir, control)).toEqual([]);
-    rmSync(join(dir, "access.log"));
-    execFileSync("mkfifo", [join(dir, "access.log")]);
-    expect(await peekEgressDir(dir, control)).toEqual([]);
+  it("an access log that is a symlink or a FIFO is not read; a gone volume yields none", async () => {
+    const control = staged();
+    for (const held of [{ kind: "symlink", to: "/etc/shadow" }, { kind: "fifo" }] as Held[]) {
+      const { engine } = fakeEngine(new Map([["access.log", held]]));
+      expect(await peekEgress(engine, "egress-1", "vol-1", control)).toEqual([]);
+    }
+    const { engine, made } = fakeEngine(holding(), new Set());
+    expect(await collectEgress(engine, control, "vol-1", join(tmpdir(), "x.jsonl"))).toEqual([]);
+    expect(made).toEqual([]);
   });
   it("egress log and suggest render the decisions and the YAML to add", async () => {
-    const { dir, control } = staged();
-    const decisions = await peekEgressDir(dir, control);
+    const control = staged();
+    const decisions = await peekEgress(fakeEngine(holding()).engine, "egress-1", "vol-1", control);
     const d = { logFile: "/st/egress.jsonl", decisions, live: 3 };
     const log = egressLogLines(egressLogReport("app-1", d)).join("\n");
     expect(log).toMatch(/DENY\s+CONNECT registry\.npmjs\.org:443\s+not on the allowlist/);
@@ -304,12 +329,12 @@ describe("reaper: dirs in use", () => {
     createdAt: new Date(0),
     labels,
   });
-  it("counts the egress sidecar's staged dir as in use, not only the agent's run dir", () => {
+  it("counts the egress control record as in use, and an older ocbox's run dir", () => {
     const used = dirsInUse([
       c({ [LABEL.runDir]: "/run/r-1-1-a", [LABEL.role]: "agent" }),
-      c({ [LABEL.runDir]: "/run/r-1-1-a", [LABEL.egressDir]: "/run/r-1-1-b", [LABEL.role]: "egress" }),
+      c({ [LABEL.egressVolume]: "v", [LABEL.egressControl]: "/ctl/r-1-1-b.json", [LABEL.role]: "egress" }),
       c({ [LABEL.runDir]: "" }),
     ]);
-    expect([...used].sort()).toEqual(["/run/r-1-1-a", "/run/r-1-1-b"]);
+    expect([...used].sort()).toEqual(["/ctl/r-1-1-b.json", "/run/r-1-1-a"]);
   });
 });

@@ -64,7 +64,7 @@ describe("the egress sidecar's network namespace", () => {
       { allow: [], gateways: [{ agentPort: 18080, upstream: "https://127.0.0.1:8443", key: "k" }] },
       [],
       owner,
-      { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 },
+      { volume: "v", image: "i" },
       env,
     );
     try {
@@ -98,8 +98,8 @@ describe("the egress sidecar's network namespace", () => {
       );
       expect(conf).toContain("tls-servername=127.0.0.1");
     } finally {
-      const { finishEgress } = await import("../../src/sandbox/egress-sidecar.js");
-      await finishEgress(plan, undefined);
+      const { removeEgressControl } = await import("../../src/egress/control.js");
+      await removeEgressControl(plan.controlFile);
     }
   });
 

@@ -84,17 +84,17 @@ describe("ocbox.yaml hardening", () => {
 describe("hardening → containers", () => {
   const names = resourceNames("app-1", "r1");
   it("the default: read-only root, no capabilities, no-new-privileges, the ocbox profile, no ping sockets", () => {
-    const agent = agentContainer(spec(), names, "/run/x", {});
+    const agent = agentContainer(spec(), names, {});
     expect(agent).toMatchObject({ readOnlyRoot: true, capDrop: ["ALL"], capAdd: [] });
     expect(agent.securityOpt[0]).toBe("no-new-privileges:true");
     expect(agent.securityOpt[1]).toMatch(/^seccomp=\{/);
     expect(agent.sysctls).toEqual({ "net.ipv4.ping_group_range": "1 0" });
-    expect(agentContainer(spec(DEFAULT_HARDENING), names, "/run/x", {})).toEqual(agent);
+    expect(agentContainer(spec(DEFAULT_HARDENING), names, {})).toEqual(agent);
   });
 
   it("each switch changes exactly its item; the sidecar stays fully hardened", () => {
     const weak = hardeningFromConfig(parseProjectConfig(WEAK, "f").hardening);
-    const agent = agentContainer(spec(weak), names, "/run/x", {});
+    const agent = agentContainer(spec(weak), names, {});
     expect(agent).toMatchObject({
       readOnlyRoot: false,
       capDrop: ["ALL"],
@@ -194,7 +194,7 @@ describe("hardening from config to sandbox, for ocbox up and the executor", () =
       authFile: "/a.json",
     });
     expect(s.hardening).toEqual(hardeningFromConfig(config.hardening));
-    expect(agentContainer(s, resourceNames("app-1", "r1"), "/run/x", {}).readOnlyRoot).toBe(false);
+    expect(agentContainer(s, resourceNames("app-1", "r1"), {}).readOnlyRoot).toBe(false);
   });
 
   it("executor: the warm pool's key tells hardenings apart; absent is the default", () => {

@@ -12,6 +12,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pack as tarPack } from "tar-stream";
 import { describe, expect, it } from "vitest";
 import { controlFileFor, egressControlRoot } from "../../src/egress/control.js";
 import { OcboxError } from "../../src/errors.js";
@@ -201,9 +202,20 @@ describe("sandboxesOnTree", () => {
 });
 
 describe("the reaper and a dead owner's dirs", () => {
+  const held: string[] = [];
   const emptyEngine = {
     listContainers: () => Promise.resolve([]),
     listVolumes: () => Promise.resolve([]),
+    // The egress volume a crashed owner left, read through a reader container.
+    volumeExists: (name: string) => Promise.resolve(name === "vol-egr"),
+    createContainer: () => Promise.resolve("reader"),
+    removeContainer: () => Promise.resolve(),
+    getArchive: () => {
+      const p = tarPack();
+      p.entry({ name: "access.log" }, held.join(""));
+      p.finalize();
+      return Promise.resolve(p);
+    },
   } as unknown as Engine;
   const ACCESS = "1795444436.646 40000 CONNECT evil.example 443 evil.example 200 TCP_DENIED bump -\n";
 
@@ -224,16 +236,32 @@ describe("the reaper and a dead owner's dirs", () => {
       chmodSync(join(d, "deep"), 0o000);
       chmodSync(d, 0o300);
     }
-    // A real egress dir with its record in ocbox's own dir.
+    // An older ocbox's egress dir with its (version 1) record: removed unread.
     const egressDir = join(runDirsRoot(env), `${runDirPrefix(dead)}egr`);
     mkdirSync(egressDir, { recursive: true });
     writeFileSync(join(egressDir, "access.log"), ACCESS);
     writeFileSync(join(egressDir, "context.json"), planted); // ignored: the sidecar could write it
     const log = join(base, "decisions.jsonl");
     mkdirSync(egressControlRoot(env), { recursive: true });
+    const oldLog = join(base, "old.jsonl");
     writeFileSync(
-      controlFileFor(egressDir, env),
-      JSON.stringify({ version: 1, egressDir, allow: [], gatewayPorts: {}, decisionLog: log }),
+      controlFileFor(`${runDirPrefix(dead)}egr`, env),
+      JSON.stringify({ version: 1, egressDir, allow: [], gatewayPorts: {}, decisionLog: oldLog }),
+    );
+    // A sidecar's volume with its record in ocbox's own dir: collected through the engine.
+    held.push(ACCESS);
+    const id = `${runDirPrefix(dead)}new`;
+    writeFileSync(
+      controlFileFor(id, env),
+      JSON.stringify({
+        version: 2,
+        id,
+        volume: "vol-egr",
+        image: "e",
+        allow: [],
+        gatewayPorts: {},
+        decisionLog: log,
+      }),
     );
 
     const report = await reap(emptyEngine, { env, host: "h", liveness: () => "dead" });
@@ -241,7 +269,9 @@ describe("the reaper and a dead owner's dirs", () => {
     expect(readFileSync(bashrc, "utf8")).toBe("mine\n");
     for (const d of [slot, oldStyle, egressDir]) expect(existsSync(d), d).toBe(false);
     expect(readFileSync(log, "utf8")).toContain('"host":"evil.example"');
-    expect(existsSync(controlFileFor(egressDir, env))).toBe(false);
+    expect(existsSync(oldLog)).toBe(false);
+    expect(existsSync(controlFileFor(id, env))).toBe(false);
+    expect(existsSync(controlFileFor(`${runDirPrefix(dead)}egr`, env))).toBe(false);
   });
 
   it("keeps the dirs of an owner whose liveness is unknown", async () => {

@@ -131,7 +131,9 @@ const ON_PURPOSE = {
   upOnly: [
     "authFile",
     "authProviders",
-    "dataDir",
+    "dataSeed",
+    "dataVolume",
+    "dataVolumeLabels",
     "egress.decisionLog",
     "extraMounts",
     "hostPort",

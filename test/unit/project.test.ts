@@ -206,7 +206,9 @@ describe("project spec", () => {
     });
     expect(spec).toMatchObject({
       password: "pw",
-      dataDir: base.state.dataDir,
+      // A3: sessions in the project's data volume, seeded once from an older state dir's home-local.
+      dataVolume: "ocbox-app-1-data",
+      dataSeed: base.state.homeLocal,
       hostPort: 0,
       lifetime: "detached",
     });

@@ -36,7 +36,10 @@ const c = (
     ...labels,
   },
 });
-const egressLabels = { [LABEL.egressDir]: "/state/runs/e1", [LABEL.egressControl]: "/state/control/e1.json" };
+const egressLabels = {
+  [LABEL.egressVolume]: "sb-r1-egress",
+  [LABEL.egressControl]: "/state/control/e1.json",
+};
 const vol = (name: string, run: string) => ({ name, labels: { [LABEL.sandbox]: "sb", [LABEL.run]: run } });
 const options = { agentStopS: 10, otherStopS: 3 };
 
@@ -47,7 +50,7 @@ describe("partsFromLabels", () => {
     const parts = partsFromLabels(containers, [vol("sb-sock", "r1"), vol("sb-sock-other", "r2")], 0);
     expect(parts.agents).toEqual([{ id: "id-sb-agent", name: "sb-agent" }]);
     expect(parts.others.map((o) => o.name)).toEqual(["sb-egress", "sb-apt"]);
-    expect(parts.egress).toEqual([{ dir: "/state/runs/e1", control: "/state/control/e1.json" }]);
+    expect(parts.egress).toEqual([{ volume: "sb-r1-egress", control: "/state/control/e1.json" }]);
     expect(parts.runDirs).toEqual(["/state/runs/r1"]);
     // Another run of the sandbox may still use its own volume.
     expect(parts.volumes).toEqual(["sb-sock"]);
@@ -80,7 +83,7 @@ describe("teardownPlan", () => {
       [false, ["stop"]],
       [false, ["stop-and-remove", "stop-and-remove"]],
       [true, ["collect-egress"]],
-      [true, ["remove-egress-dir", "remove-control", "remove-run-dir", "remove-volume", "give-back"]],
+      [true, ["remove-control", "remove-run-dir", "remove-volume", "give-back"]],
     ]);
     expect(plan[0]?.steps[0]).toMatchObject({ container: { name: "sb-agent" }, stopS: 10 });
     expect(plan[1]?.steps[0]).toMatchObject({ container: { name: "sb-agent" }, stopS: 0 });
@@ -105,6 +108,9 @@ describe("tearDown", () => {
             ? Promise.reject(new Error("device busy"))
             : (calls.push(`rm ${id}`), Promise.resolve()),
         removeVolume: (name: string) => (calls.push(`rmvol ${name}`), Promise.resolve()),
+        volumeExists: () => Promise.resolve(false),
+        createContainer: () => Promise.reject(new Error("not in this test")),
+        getArchive: () => Promise.resolve(undefined),
       },
     };
   };
