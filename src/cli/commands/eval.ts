@@ -11,10 +11,12 @@ import { runJudge } from "../../eval/judge.js";
 import { describeLogging, loggingSettings, type LoggingSettings } from "../../eval/logging.js";
 import { Progress, type UnitStreamEvent } from "../../eval/progress.js";
 import { writeReport } from "../../eval/report-file.js";
-import { evalTaskOptions, runEval } from "../../eval/run.js";
+import { evalTaskOptions, noTasks, runEval } from "../../eval/run.js";
+import { loadTaskSet } from "../../eval/task-set.js";
+import { taskSetLines, viewTaskSet } from "../../eval/task-set-view.js";
 import { dryPlanTask } from "../../executor/dry-plan.js";
 import type { Context } from "../context.js";
-import { secondsFlag } from "../flags.js";
+import { factorFlag, secondsFlag } from "../flags.js";
 import { style, terminalLine } from "../output.js";
 import { printPlan } from "./plan.js";
 
@@ -82,6 +84,8 @@ interface RunFlags {
   agentLogs?: boolean;
   verbose?: boolean;
   filter?: string;
+  limit?: string;
+  timeoutMultiplier?: string;
   repeat?: string;
   force?: boolean;
   retryFailed?: string;
@@ -155,6 +159,8 @@ export function registerEval(program: Command, run: Runner) {
     .option("--workers <n>", "tasks run at once (default 1)")
     .option("--repeat <k>", "runs per task (default 1)")
     .option("--filter <glob>", "only tasks whose id matches (* and ?, comma-separated)")
+    .option("--limit <n>", "only the first N tasks (in id order) that match --filter")
+    .option("--timeout-multiplier <f>", "scale every timeout (agent, check, verifier, image build) by F")
     .option("--agent-logs", "stream live agent activity and the server's DEBUG logs")
     .option("--verbose", "also trace each model call, phases and 3 s heartbeats (implies --agent-logs)")
     .option("--force", "continue a run whose config or tasks changed (changed tasks rerun)")
@@ -181,6 +187,10 @@ export function registerEval(program: Command, run: Runner) {
           workers,
           repeat: positiveInt("--repeat", flags.repeat, 1),
           ...(flags.filter ? { filter: flags.filter } : {}),
+          ...(flags.limit ? { limit: positiveInt("--limit", flags.limit, 1) } : {}),
+          ...(flags.timeoutMultiplier
+            ? { timeoutMultiplier: factorFlag("--timeout-multiplier", flags.timeoutMultiplier) }
+            : {}),
           ...(flags.role ? { role: flags.role } : {}),
           ...(flags.timeout ? { timeoutS: secondsFlag("--timeout", flags.timeout) } : {}),
           ...(flags.force ? { force: true } : {}),
@@ -198,6 +208,7 @@ export function registerEval(program: Command, run: Runner) {
                 for (let i = 0; i < e.kept; i++) progress.end(`kept-${i}`, true, false);
                 live = liveOutput(ctx, progress);
                 for (const w of e.warnings) live.log(`${style.yellow("warning")} ${w}`);
+                for (const n of e.notices) live.log(`${style.yellow("note")} ${n}`);
                 for (const bad of e.invalid)
                   live.log(
                     `${style.yellow("skipped invalid task")} ${bad.id}: ${bad.path}: ${bad.field}: ${bad.problem}`,
@@ -230,6 +241,25 @@ export function registerEval(program: Command, run: Runner) {
           `results in ${r.outputDir}; next: ocbox eval judge --model M --input ${r.outputDir}`,
         ]);
         return 0;
+      }),
+    );
+
+  evalCmd
+    .command("tasks")
+    .description("read and check a task set (ocbox's or Harbor's format) and list its tasks")
+    .requiredOption("--tasks <dir>", "the task set: one folder per task")
+    .option("--filter <glob>", "only tasks whose id matches (* and ?, comma-separated)")
+    .option("--limit <n>", "only the first N tasks (in id order) that match --filter")
+    .action((flags: { tasks: string; filter?: string; limit?: string }) =>
+      run(async (ctx) => {
+        const dir = resolve(flags.tasks);
+        const set = await loadTaskSet(dir, {
+          filter: flags.filter,
+          ...(flags.limit ? { limit: positiveInt("--limit", flags.limit, 1) } : {}),
+        });
+        if (set.tasks.length === 0 && set.invalid.length === 0) throw noTasks(dir, flags.filter);
+        ctx.out.result(viewTaskSet(set), taskSetLines);
+        return set.invalid.length ? 1 : 0;
       }),
     );
 
