@@ -108,10 +108,21 @@ export class DockerEngine implements Engine {
 
   async buildImage(
     context: NodeJS.ReadableStream,
-    options: { tag: string; labels: Record<string, string>; onLine?: (line: string) => void },
+    options: {
+      tag: string;
+      labels: Record<string, string>;
+      onLine?: (line: string) => void;
+      signal?: AbortSignal;
+    },
   ): Promise<void> {
     const stream = await this.call("build", () =>
-      this.docker.buildImage(context, { t: options.tag, labels: options.labels, rm: true, forcerm: true }),
+      this.docker.buildImage(context, {
+        t: options.tag,
+        labels: options.labels,
+        rm: true,
+        forcerm: true,
+        ...(options.signal ? { abortSignal: options.signal } : {}),
+      }),
     );
     let step = "";
     let stepOutput: string[] = [];

@@ -125,7 +125,13 @@ export interface Engine {
   /** Build from a tar stream of a context; throws IMAGE_BUILD with the failing step. */
   buildImage(
     context: NodeJS.ReadableStream,
-    options: { tag: string; labels: Record<string, string>; onLine?: (line: string) => void },
+    options: {
+      tag: string;
+      labels: Record<string, string>;
+      onLine?: (line: string) => void;
+      /** Aborting closes the build connection; the engine then stops the build and removes its containers. */
+      signal?: AbortSignal;
+    },
   ): Promise<void>;
   pullImage(ref: string, onLine?: (line: string) => void): Promise<void>;
   importImage(rootfsTar: NodeJS.ReadableStream, ref: string, changes?: string[]): Promise<void>;

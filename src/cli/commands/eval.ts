@@ -13,6 +13,7 @@ import { Progress, type UnitStreamEvent } from "../../eval/progress.js";
 import { writeReport } from "../../eval/report-file.js";
 import { evalTaskOptions, noTasks, runEval } from "../../eval/run.js";
 import { loadTaskSet } from "../../eval/task-set.js";
+import { buildTaskImages } from "../../eval/task-images.js";
 import { taskSetLines, viewTaskSet } from "../../eval/task-set-view.js";
 import { dryPlanTask } from "../../executor/dry-plan.js";
 import type { Context } from "../context.js";
@@ -145,6 +146,44 @@ async function printEvalPlan(
   return printPlan(ctx, await dryPlanTask(evalTaskOptions(options, resolve(flags.tasks), task)));
 }
 
+interface TasksFlags {
+  tasks: string;
+  filter?: string;
+  limit?: string;
+  build?: boolean;
+  rebuild?: boolean;
+}
+
+/** `eval tasks`: list and check a task set; with --build, make each Harbor task's image. */
+async function checkTaskSet(ctx: Context, flags: TasksFlags): Promise<number> {
+  const dir = resolve(flags.tasks);
+  const set = await loadTaskSet(dir, {
+    filter: flags.filter,
+    ...(flags.limit ? { limit: positiveInt("--limit", flags.limit, 1) } : {}),
+  });
+  if (set.tasks.length === 0 && set.invalid.length === 0) throw noTasks(dir, flags.filter);
+  const view = viewTaskSet(set);
+  if (!flags.build) {
+    ctx.out.result(view, taskSetLines);
+    return set.invalid.length ? 1 : 0;
+  }
+  const images = await buildTaskImages(ctx.engine(), set.tasks, {
+    ...(flags.rebuild ? { rebuild: true } : {}),
+    signal: ctx.signal,
+    onLine: (task, line) => ctx.out.notice(`[ocbox][${task}][build] ${line}`),
+  });
+  const built = Object.fromEntries(images);
+  ctx.out.result({ ...view, images: built }, (v) => [
+    ...taskSetLines(v),
+    ...Object.entries(v.images).map(([id, i]) =>
+      i.ok
+        ? `${id}: image ${i.tag} (${i.built ? `made in ${i.seconds.toFixed(1)} s` : "already here"})`
+        : `${id}: ${style.red("no image")}: ${i.error}`,
+    ),
+  ]);
+  return set.invalid.length || [...images.values()].some((i) => !i.ok) ? 1 : 0;
+}
+
 export function registerEval(program: Command, run: Runner) {
   const evalCmd = program
     .command("eval")
@@ -250,18 +289,9 @@ export function registerEval(program: Command, run: Runner) {
     .requiredOption("--tasks <dir>", "the task set: one folder per task")
     .option("--filter <glob>", "only tasks whose id matches (* and ?, comma-separated)")
     .option("--limit <n>", "only the first N tasks (in id order) that match --filter")
-    .action((flags: { tasks: string; filter?: string; limit?: string }) =>
-      run(async (ctx) => {
-        const dir = resolve(flags.tasks);
-        const set = await loadTaskSet(dir, {
-          filter: flags.filter,
-          ...(flags.limit ? { limit: positiveInt("--limit", flags.limit, 1) } : {}),
-        });
-        if (set.tasks.length === 0 && set.invalid.length === 0) throw noTasks(dir, flags.filter);
-        ctx.out.result(viewTaskSet(set), taskSetLines);
-        return set.invalid.length ? 1 : 0;
-      }),
-    );
+    .option("--build", "also build (or pull) each Harbor task's image, as a run would")
+    .option("--rebuild", "with --build: build even when the image for that context exists")
+    .action((flags: TasksFlags) => run((ctx) => checkTaskSet(ctx, flags)));
 
   evalCmd
     .command("judge")
