@@ -14,7 +14,9 @@ import type {
   EngineInfo,
   ExecResult,
   ExecStreams,
+  ImageConfig,
   NetworkMember,
+  PathStat,
 } from "./engine.js";
 import { execAttachedDocker } from "./exec-attached.js";
 import { splitLines } from "./lines.js";
@@ -94,6 +96,40 @@ export class DockerEngine implements Engine {
       undefined,
     );
     return info?.Id;
+  }
+
+  async imageConfig(ref: string): Promise<ImageConfig | undefined> {
+    const info = await this.call(
+      "inspect image",
+      () => this.docker.getImage(ref).inspect(),
+      [404],
+      undefined,
+    );
+    if (!info) return undefined;
+    return {
+      user: info.Config.User ?? "",
+      workingDir: info.Config.WorkingDir ?? "",
+      env: info.Config.Env ?? [],
+    };
+  }
+
+  async pathStat(id: string, path: string): Promise<PathStat | undefined> {
+    const res = (await this.call(
+      `stat ${path}`,
+      () => this.docker.getContainer(id).infoArchive({ path }),
+      [404],
+      undefined,
+    )) as { headers?: Record<string, string | string[] | undefined>; resume?: () => void } | undefined;
+    if (!res) return undefined;
+    res.resume?.();
+    const header = res.headers?.["x-docker-container-path-stat"];
+    if (typeof header !== "string") return undefined;
+    const stat = JSON.parse(Buffer.from(header, "base64").toString("utf8")) as {
+      mode?: number;
+      size?: number;
+      linkTarget?: string;
+    };
+    return { mode: stat.mode ?? 0, size: stat.size ?? 0, linkTarget: stat.linkTarget ?? "" };
   }
 
   async imageSize(ref: string): Promise<number | undefined> {

@@ -14,6 +14,7 @@ import type { OcboxError } from "../../src/errors.js";
 import { loadTaskSet } from "../../src/eval/task-set.js";
 import { buildTaskImages, taskSetApprovalFiles } from "../../src/eval/task-images.js";
 import { ensureTaskImage } from "../../src/image/task-image.js";
+import { opencodeRuntime, probeTaskImage } from "../../src/image/task-image-probe.js";
 import { DockerEngine } from "../../src/runtime/docker-engine.js";
 import { LABEL } from "../../src/runtime/labels.js";
 
@@ -31,7 +32,8 @@ function freshSet(): string {
   const root = mkdtempSync(join(tmpdir(), "ocbox-task-image-"));
   cpSync(FIXTURES, root, { recursive: true });
   const marker = randomBytes(6).toString("hex");
-  for (const id of ["hello-tool", "offline"]) writeFileSync(join(root, id, "environment", ".marker"), marker);
+  for (const id of ["hello-tool", "musl-tool", "offline"])
+    writeFileSync(join(root, id, "environment", ".marker"), marker);
   return root;
 }
 
@@ -55,6 +57,8 @@ it("builds each Harbor task's image on the bootstrap base, with progress, and ca
   expect(taskSetApprovalFiles(tasks).map((f) => `${f.task} ${f.kind}`)).toEqual([
     "hello-tool task.toml",
     "hello-tool environment/Dockerfile",
+    "musl-tool task.toml",
+    "musl-tool environment/Dockerfile",
     "offline task.toml",
     "offline environment/Dockerfile",
   ]);
@@ -67,13 +71,15 @@ it("builds each Harbor task's image on the bootstrap base, with progress, and ca
       return Promise.resolve();
     },
   });
-  expect(approved).toHaveLength(4);
+  expect(approved).toHaveLength(6);
   const hello = first.get("hello-tool");
   if (!hello?.ok) throw new Error(`no image: ${JSON.stringify(hello)}`);
   made.add(hello.tag);
-  const offline = first.get("offline");
-  if (offline?.ok) made.add(offline.tag);
-  expect(offline?.ok).toBe(true);
+  for (const id of ["offline", "musl-tool"]) {
+    const other = first.get(id);
+    if (other?.ok) made.add(other.tag);
+    expect(other?.ok, JSON.stringify(other)).toBe(true);
+  }
   expect(hello).toMatchObject({ built: true });
   expect(hello.tag).toMatch(/^ocbox-task:[0-9a-f]{16}$/);
   expect(lines.some((l) => /^hello-tool Step \d+\/\d+ : RUN/.test(l))).toBe(true);
@@ -84,6 +90,35 @@ it("builds each Harbor task's image on the bootstrap base, with progress, and ca
 
   const again = await buildTaskImages(engine, tasks);
   expect(again.get("hello-tool")).toMatchObject({ ok: true, built: false, tag: hello.tag });
+});
+
+it("probes a task image's libc, USER and WORKDIR without running it: glibc, and musl without /lib64", async () => {
+  const { tasks } = await loadTaskSet(freshSet(), { filter: "hello-tool,musl-tool" });
+  const images = await buildTaskImages(engine, tasks);
+  const tag = (id: string) => {
+    const i = images.get(id);
+    if (!i?.ok) throw new Error(`no image for ${id}: ${JSON.stringify(i)}`);
+    made.add(i.tag);
+    return i.tag;
+  };
+  const glibc = await probeTaskImage(engine, tag("hello-tool"));
+  expect(glibc).toMatchObject({
+    user: "",
+    workdir: "/app",
+    glibcLoader: true,
+    muslLoader: false,
+    lib64: true,
+  });
+  expect(opencodeRuntime(glibc).kind).toBe("glibc");
+  const musl = await probeTaskImage(engine, tag("musl-tool"));
+  expect(musl).toMatchObject({ workdir: "/app", glibcLoader: false, muslLoader: true, lib64: false });
+  expect(opencodeRuntime(musl)).toMatchObject({ kind: "glibc-from-payload", mountAt: "/lib64" });
+  // The musl image really is one: its static busybox runs, and there is no glibc in it.
+  expect(await runIn(tag("musl-tool"), ["sh", "-c", "ls /lib; test -e /lib64 || echo no-lib64"])).toMatch(
+    /ld-musl-x86_64\.so\.1[\s\S]*no-lib64/,
+  );
+  const left = await engine.listContainers([`${LABEL.kind}=probe`]);
+  expect(left.filter((c) => c.image === glibc.image || c.image === musl.image)).toEqual([]);
 });
 
 it("stops a build at build_timeout_sec with a clear error", async () => {

@@ -153,9 +153,10 @@ describe("Harbor task folders", () => {
     expect(set.invalid).toEqual([]);
     expect(set.tasks.map((t) => [t.id, t.format])).toEqual([
       ["hello-tool", "harbor"],
+      ["musl-tool", "harbor"],
       ["offline", "harbor"],
     ]);
-    const [hello, offline] = set.tasks;
+    const [hello, , offline] = set.tasks;
     expect(hello?.prompt).toMatch(/harbor-hello/);
     expect(hello?.app).toBeUndefined();
     expect(hello?.config.timeoutS).toBe(120);

@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { buildkitOnly } from "../../src/image/classic-builder.js";
 import { readTaskContext } from "../../src/image/task-context.js";
 import { taskImageTag } from "../../src/image/task-image.js";
+import { opencodeRuntime } from "../../src/image/task-image-probe.js";
 
 describe("BuildKit-only Dockerfile lines", () => {
   it("names the first line the classic builder cannot build", () => {
@@ -55,5 +56,26 @@ describe("a task's build context", () => {
     expect(ctx.digest).not.toBe(dc);
     expect(ctx.entries.find((e) => e.path === "link")).toMatchObject({ kind: "link", size: 0 });
     expect(ctx.dockerfile).toBe("FROM x\n");
+  });
+});
+
+describe("OpenCode's runtime in a task image", () => {
+  const probe = {
+    image: "x",
+    user: "",
+    workdir: "/app",
+    glibcLoader: false,
+    muslLoader: false,
+    lib64: false,
+  };
+  it("uses the image's glibc loader, else glibc's from the payload at a free /lib64", () => {
+    expect(opencodeRuntime({ ...probe, glibcLoader: true, lib64: true }).kind).toBe("glibc");
+    expect(opencodeRuntime({ ...probe, muslLoader: true })).toEqual({
+      kind: "glibc-from-payload",
+      mountAt: "/lib64",
+      why: "no /lib64 in the image (musl): glibc's loader comes from the payload there",
+    });
+    expect(opencodeRuntime(probe).kind).toBe("glibc-from-payload");
+    expect(opencodeRuntime({ ...probe, lib64: true }).kind).toBe("unsupported");
   });
 });
