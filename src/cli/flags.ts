@@ -9,3 +9,12 @@ export function secondsFlag(flag: string, v: string | undefined): number | undef
     throw new OcboxError("USAGE", `${flag} must be a positive number of seconds, not ${v}`);
   return n;
 }
+
+/** A positive factor (`--timeout-multiplier 2.5`), or undefined when the flag was not given. */
+export function factorFlag(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new OcboxError("USAGE", `${flag} must be a positive number (such as 2 or 0.5), not ${v}`);
+  return n;
+}

@@ -21,8 +21,11 @@ const runConfigSchema = z.object({
   filter: z.string().nullable(),
   role: z.string().nullable(),
   timeoutS: z.number().nullable(),
+  /** Absent in a manifest written before --limit and --timeout-multiplier: read as not given. */
+  limit: z.number().int().positive().nullable().default(null),
+  timeoutMultiplier: z.number().positive().nullable().default(null),
 });
-export type RunConfig = z.infer<typeof runConfigSchema>;
+export type RunConfig = z.output<typeof runConfigSchema>;
 
 const manifestSchema = z.object({
   kind: z.literal("ocbox-eval-run"),

@@ -16,6 +16,7 @@ import { join, resolve } from "node:path";
 import { OcboxError, errorMessage } from "../errors.js";
 import type { ImageSet } from "../image/build.js";
 import { OPENCODE_VERSION } from "../image/opencode-binary.js";
+import { DEFAULT_TIMEOUTS } from "../plan/timeouts.js";
 import { planTask, reapOnce, type RunTaskOptions } from "../executor/prepare.js";
 import { sharedPools, type Pools } from "../executor/pool.js";
 import { executeTask, type AgentSession, type TaskPlan } from "../executor/run-task.js";
@@ -40,6 +41,7 @@ import {
 import { recordSession } from "./session-export.js";
 import { writeSummary } from "./summary-file.js";
 import { loadTaskSet, type InvalidTask, type TaskDef } from "./task-set.js";
+import { scaleTaskTimeouts } from "./task-timeouts.js";
 import { isInfraFailure, type CheckOutcome, type UnitRecord } from "./unit-record.js";
 import type { UnitStreamEvent } from "./progress.js";
 import { planUnits, runWorkers, warmPoolSize, type Unit } from "./units.js";
@@ -55,6 +57,8 @@ export type EvalEvent =
       invalid: InvalidTask[];
       /** What reading the journal dropped (a line cut short by a crash). */
       warnings: string[];
+      /** Per Harbor task, once: what its task.toml asks that ocbox does not apply. */
+      notices: string[];
     }
   | UnitStreamEvent
   | { type: "unit-end"; unit: string; result: TaskResult; record: UnitRecord };
@@ -66,9 +70,13 @@ export interface EvalRunOptions {
   workers?: number;
   repeat?: number;
   filter?: string;
+  /** Only the first N task folders (in id order) that match the filter. */
+  limit?: number;
   role?: string;
   /** Hard cap per task (seconds), unless task.yaml says otherwise. */
   timeoutS?: number;
+  /** Scales every timeout (the task's own, else `timeoutS`, else the default cap); default 1. */
+  timeoutMultiplier?: number;
   force?: boolean;
   retryFailed?: "infra";
   opencodeConfig?: Record<string, unknown>;
@@ -156,8 +164,14 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunResult> {
   // Leftovers of a killed run go first, so a resume never finds the old containers.
   await reapOnce(engine);
 
-  const { tasks, invalid } = await loadTaskSet(tasksDir, options.filter);
+  const f = options.timeoutMultiplier ?? 1;
+  const loaded = await loadTaskSet(tasksDir, { filter: options.filter, limit: options.limit });
+  const { invalid } = loaded;
+  const tasks = loaded.tasks.map((t) => scaleTaskTimeouts(t, f));
   if (tasks.length === 0 && invalid.length === 0) throw noTasks(tasksDir, options.filter);
+  const harbor = tasks.filter((t) => t.format === "harbor");
+  if (harbor.length) throw harborNotRunnable(harbor);
+  const runCap = f === 1 ? options.timeoutS : (options.timeoutS ?? DEFAULT_TIMEOUTS.hardS) * f;
 
   const pools = options.pools ?? sharedPools;
   const planWith = taskPlanner(options, tasksDir, engine, pools);
@@ -165,12 +179,12 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunResult> {
     planWith(
       task.config.model ?? options.model,
       task.config.role ?? options.role,
-      task.config.timeoutS ?? options.timeoutS,
+      task.config.timeoutS ?? runCap,
       task.config.inactivityS,
     );
   // The run's own model and role are checked before anything is written or started: an unknown
   // provider is a usage error (exit 2), not a batch of INFRASTRUCTURE results.
-  await planWith(options.model, options.role, options.timeoutS);
+  await planWith(options.model, options.role, runCap);
 
   const config: RunConfig = {
     model: options.model,
@@ -179,6 +193,8 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunResult> {
     filter: options.filter ?? null,
     role: options.role ?? null,
     timeoutS: options.timeoutS ?? null,
+    limit: options.limit ?? null,
+    timeoutMultiplier: options.timeoutMultiplier ?? null,
   };
   await openOutput({ ...options, outputDir }, config, tasks, invalid);
   const journalFile = join(outputDir, JOURNAL);
@@ -200,6 +216,7 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunResult> {
     resumed: plan.resumed,
     invalid,
     warnings,
+    notices: tasks.flatMap((t) => (t.harbor?.notices ?? []).map((n) => `${t.id}: ${n}`)),
   });
 
   const workers = options.workers ?? 1;
@@ -438,15 +455,28 @@ function taskPlanner(options: EvalRunOptions, tasksDir: string, engine: Engine, 
   };
 }
 
-function noTasks(tasksDir: string, filter: string | undefined): OcboxError {
+export function noTasks(tasksDir: string, filter: string | undefined): OcboxError {
   if (filter)
     return new OcboxError("USAGE", `no task in ${tasksDir} matches --filter ${filter}`, {
       fix: "Check the task ids (the sub-folder names) and the globs in --filter.",
     });
   return new OcboxError("USAGE", `${tasksDir} holds no task`, {
-    detail: "A task is a sub-folder with prompt.md and requirements.yaml.",
-    fix: "Give --tasks the folder whose sub-folders are the tasks (tasks/<id>/prompt.md, tasks/<id>/requirements.yaml).",
+    detail:
+      "A task is a sub-folder in ocbox's format (prompt.md and requirements.yaml) or Harbor's (task.toml, instruction.md, environment/, tests/).",
+    fix: "Give --tasks the folder whose sub-folders are the tasks (tasks/<id>/prompt.md, or tasks/<id>/task.toml for a Harbor dataset).",
   });
+}
+
+/** Until the per-task sandbox lands (issue 15, items 2–5), a Harbor task is read and checked only. */
+function harborNotRunnable(tasks: TaskDef[]): OcboxError {
+  return new OcboxError(
+    "USAGE",
+    `${tasks.length} Harbor-format task(s) found; running them is not supported yet`,
+    {
+      detail: `Harbor tasks: ${tasks.map((t) => t.id).join(", ")}. This version reads and checks task.toml, instruction.md, environment/ and tests/, but cannot yet run the agent in a task's own image.`,
+      fix: "Run `ocbox eval tasks --tasks DIR` to check the task set, or pick ocbox-format tasks with --filter.",
+    },
+  );
 }
 
 function infraResult(message: string, seconds: number): TaskResult {

@@ -1,19 +1,25 @@
 /**
- * A task set: every sub-folder of the tasks dir that holds a `prompt.md` or a
- * `requirements.yaml` is a task. A task that does not validate is reported with its path, line and
- * field, then skipped and counted; it never stops the run.
+ * A task set: every sub-folder of the tasks dir is a task in one of two formats, told apart by its
+ * files: Harbor's (`task.toml`, see harbor-task.ts) or ocbox's (`prompt.md`, `requirements.yaml`,
+ * optional `task.yaml` and `app/`). A task that does not validate is reported with its path, line
+ * and field, then skipped and counted; it never stops the run. A folder with neither is no task.
  */
-import { lstat, readFile, readdir, readlink, realpath, stat } from "node:fs/promises";
+import { readFile, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";
 import { formatPath, locate } from "../config/yaml-source.js";
 import { OcboxError } from "../errors.js";
 import { treeDigest } from "./digest.js";
+import { HARBOR_TASK_FILE, loadHarborTask, type HarborTask } from "./harbor-task.js";
+import { realSubdir, TaskProblem, type InvalidTask } from "./task-problem.js";
 import { requirementsSchema, taskFileSchema, type Requirement, type TaskFile } from "./task-schema.js";
+
+export type TaskFormat = "ocbox" | "harbor";
 
 export interface TaskDef {
   id: string;
+  format: TaskFormat;
   dir: string;
   prompt: string;
   /** The starting workspace (`app/`), or undefined for a task that starts empty. */
@@ -22,25 +28,15 @@ export interface TaskDef {
   config: TaskFile;
   /** sha256 of the whole task folder. */
   digest: string;
+  /** A Harbor task's environment, verifier, solution and network policy. */
+  harbor?: HarborTask;
 }
 
-export interface InvalidTask {
-  id: string;
-  /** file:line:col when known. */
-  path: string;
-  field: string;
-  problem: string;
-}
+export type { InvalidTask };
 
 export interface TaskSet {
   tasks: TaskDef[];
   invalid: InvalidTask[];
-}
-
-class TaskProblem extends Error {
-  constructor(readonly issue: Omit<InvalidTask, "id">) {
-    super(issue.problem);
-  }
 }
 
 /** Parse a YAML file against a schema; the first problem as a TaskProblem with file:line:col. Pure. */
@@ -74,33 +70,6 @@ const exists = (p: string) =>
     () => undefined,
   );
 
-/**
- * The task's `app/`: a real dir inside the task folder, never a link (a link to `~/.ssh` would
- * be copied, or mounted, as the agent's workspace). Undefined when there is none.
- */
-async function realAppDir(dir: string, appDir: string): Promise<string | undefined> {
-  const st = await lstat(appDir).catch((e: unknown) => {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw e;
-  });
-  if (!st) return undefined;
-  if (st.isSymbolicLink())
-    throw new TaskProblem({
-      path: appDir,
-      field: "app",
-      problem: `is a symbolic link (to ${await readlink(appDir)}): make app/ a real folder inside the task folder`,
-    });
-  if (!st.isDirectory()) throw new TaskProblem({ path: appDir, field: "app", problem: "not a directory" });
-  const [real, realTask] = await Promise.all([realpath(appDir), realpath(dir)]);
-  if (real !== join(realTask, "app"))
-    throw new TaskProblem({
-      path: appDir,
-      field: "app",
-      problem: `resolves to ${real}, outside the task folder: make app/ a real folder inside it`,
-    });
-  return real;
-}
-
 export async function loadTask(dir: string, id: string): Promise<TaskDef> {
   const promptFile = join(dir, "prompt.md");
   const prompt = await readFile(promptFile, "utf8").catch(() => undefined);
@@ -122,10 +91,10 @@ export async function loadTask(dir: string, id: string): Promise<TaskDef> {
   const taskText = await readFile(taskFile, "utf8").catch(() => undefined);
   const config = taskText === undefined ? {} : parseYamlFile(taskText, taskFile, taskFileSchema);
 
-  const appDir = join(dir, "app");
-  const app = await realAppDir(dir, appDir);
+  const app = await realSubdir(dir, "app");
   return {
     id,
+    format: "ocbox",
     dir,
     prompt,
     app,
@@ -154,25 +123,61 @@ export function globMatcher(globs: string | undefined): (id: string) => boolean 
   return (id) => res.some((r) => r.test(id));
 }
 
-export async function loadTaskSet(tasksDir: string, filter?: string): Promise<TaskSet> {
+/** A Harbor task as a TaskDef: the agent starts in the image's own WORKDIR (no `app/`). */
+async function loadHarborTaskDef(dir: string, id: string): Promise<TaskDef> {
+  const { prompt, harbor } = await loadHarborTask(dir);
+  const reqFile = join(dir, "requirements.yaml");
+  const reqText = await readFile(reqFile, "utf8").catch(() => undefined);
+  const timeoutS = harbor.toml.agent.timeout_sec;
+  return {
+    id,
+    format: "harbor",
+    dir,
+    prompt,
+    app: undefined,
+    requirements: reqText === undefined ? [] : parseYamlFile(reqText, reqFile, requirementsSchema),
+    config: timeoutS === undefined ? {} : { timeoutS },
+    digest: await treeDigest(dir),
+    harbor,
+  };
+}
+
+/** The format a task folder is in, by its files; undefined for a folder that holds no task. */
+async function formatOf(dir: string): Promise<TaskFormat | undefined> {
+  if (await exists(join(dir, HARBOR_TASK_FILE))) return "harbor";
+  if ((await exists(join(dir, "prompt.md"))) || (await exists(join(dir, "requirements.yaml"))))
+    return "ocbox";
+  return undefined;
+}
+
+export interface TaskSetOptions {
+  /** Globs on task ids (see globMatcher). */
+  filter?: string | undefined;
+  /** Only the first N task folders (in id order) that match the filter. */
+  limit?: number | undefined;
+}
+
+export async function loadTaskSet(tasksDir: string, options: TaskSetOptions = {}): Promise<TaskSet> {
   const entries = await readdir(tasksDir, { withFileTypes: true }).catch((e: unknown) => {
     throw new OcboxError("USAGE", `cannot read the tasks dir ${tasksDir}`, {
       cause: e,
       fix: "Give --tasks a folder with one sub-folder per task.",
     });
   });
-  const match = globMatcher(filter);
+  const match = globMatcher(options.filter);
   const set: TaskSet = { tasks: [], invalid: [] };
   const names = entries
     .filter((e) => e.isDirectory() && !e.name.startsWith("."))
     .map((e) => e.name)
     .sort();
   for (const id of names) {
+    if (options.limit !== undefined && set.tasks.length + set.invalid.length >= options.limit) break;
     if (!match(id)) continue;
     const dir = join(tasksDir, id);
-    if (!(await exists(join(dir, "prompt.md"))) && !(await exists(join(dir, "requirements.yaml")))) continue;
+    const format = await formatOf(dir);
+    if (!format) continue;
     try {
-      set.tasks.push(await loadTask(dir, id));
+      set.tasks.push(await (format === "harbor" ? loadHarborTaskDef(dir, id) : loadTask(dir, id)));
     } catch (e) {
       if (!(e instanceof TaskProblem)) throw e;
       set.invalid.push({ id, ...e.issue });

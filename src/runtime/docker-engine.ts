@@ -14,8 +14,10 @@ import type {
   EngineInfo,
   ExecResult,
   ExecStreams,
+  ImageConfig,
   NetworkAddresses,
   NetworkMember,
+  PathStat,
 } from "./engine.js";
 import { execAttachedDocker } from "./exec-attached.js";
 import { splitLines } from "./lines.js";
@@ -97,6 +99,40 @@ export class DockerEngine implements Engine {
     return info?.Id;
   }
 
+  async imageConfig(ref: string): Promise<ImageConfig | undefined> {
+    const info = await this.call(
+      "inspect image",
+      () => this.docker.getImage(ref).inspect(),
+      [404],
+      undefined,
+    );
+    if (!info) return undefined;
+    return {
+      user: info.Config.User ?? "",
+      workingDir: info.Config.WorkingDir ?? "",
+      env: info.Config.Env ?? [],
+    };
+  }
+
+  async pathStat(id: string, path: string): Promise<PathStat | undefined> {
+    const res = (await this.call(
+      `stat ${path}`,
+      () => this.docker.getContainer(id).infoArchive({ path }),
+      [404],
+      undefined,
+    )) as { headers?: Record<string, string | string[] | undefined>; resume?: () => void } | undefined;
+    if (!res) return undefined;
+    res.resume?.();
+    const header = res.headers?.["x-docker-container-path-stat"];
+    if (typeof header !== "string") return undefined;
+    const stat = JSON.parse(Buffer.from(header, "base64").toString("utf8")) as {
+      mode?: number;
+      size?: number;
+      linkTarget?: string;
+    };
+    return { mode: stat.mode ?? 0, size: stat.size ?? 0, linkTarget: stat.linkTarget ?? "" };
+  }
+
   async imageSize(ref: string): Promise<number | undefined> {
     const info = await this.call(
       "inspect image",
@@ -109,10 +145,21 @@ export class DockerEngine implements Engine {
 
   async buildImage(
     context: NodeJS.ReadableStream,
-    options: { tag: string; labels: Record<string, string>; onLine?: (line: string) => void },
+    options: {
+      tag: string;
+      labels: Record<string, string>;
+      onLine?: (line: string) => void;
+      signal?: AbortSignal;
+    },
   ): Promise<void> {
     const stream = await this.call("build", () =>
-      this.docker.buildImage(context, { t: options.tag, labels: options.labels, rm: true, forcerm: true }),
+      this.docker.buildImage(context, {
+        t: options.tag,
+        labels: options.labels,
+        rm: true,
+        forcerm: true,
+        ...(options.signal ? { abortSignal: options.signal } : {}),
+      }),
     );
     let step = "";
     let stepOutput: string[] = [];

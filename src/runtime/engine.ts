@@ -124,6 +124,22 @@ export interface AttachedExec {
   exitCode: Promise<number>;
 }
 
+export interface ImageConfig {
+  /** "" when the image sets none (root). */
+  user: string;
+  /** "" when the image sets none (/). */
+  workingDir: string;
+  env: string[];
+}
+
+export interface PathStat {
+  /** Go's os.FileMode bits as the engine reports them (type bits high, permissions low). */
+  mode: number;
+  size: number;
+  /** The link's target, for a symbolic link; "" otherwise. */
+  linkTarget: string;
+}
+
 export interface BuildProgress {
   /** A line of build output, without the trailing newline. */
   line: string;
@@ -134,10 +150,20 @@ export interface Engine {
   info(): Promise<EngineInfo>;
   imageId(ref: string): Promise<string | undefined>;
   imageSize(ref: string): Promise<number | undefined>;
+  /** The image's own USER, WORKDIR and ENV (a benchmark image runs with them); undefined when absent. */
+  imageConfig(ref: string): Promise<ImageConfig | undefined>;
+  /** What is at `path` in a created (not necessarily started) container; links not followed. */
+  pathStat(id: string, path: string): Promise<PathStat | undefined>;
   /** Build from a tar stream of a context; throws IMAGE_BUILD with the failing step. */
   buildImage(
     context: NodeJS.ReadableStream,
-    options: { tag: string; labels: Record<string, string>; onLine?: (line: string) => void },
+    options: {
+      tag: string;
+      labels: Record<string, string>;
+      onLine?: (line: string) => void;
+      /** Aborting closes the build connection; the engine then stops the build and removes its containers. */
+      signal?: AbortSignal;
+    },
   ): Promise<void>;
   pullImage(ref: string, onLine?: (line: string) => void): Promise<void>;
   importImage(rootfsTar: NodeJS.ReadableStream, ref: string, changes?: string[]): Promise<void>;

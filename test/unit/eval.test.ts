@@ -144,7 +144,16 @@ describe("journal and resume", () => {
   });
 
   it("names every changed config field", () => {
-    const base = { model: "a/b", tasksDir: "/t", repeat: 1, filter: null, role: null, timeoutS: null };
+    const base = {
+      model: "a/b",
+      tasksDir: "/t",
+      repeat: 1,
+      filter: null,
+      role: null,
+      timeoutS: null,
+      limit: null,
+      timeoutMultiplier: null,
+    };
     expect(configChanges(base, { ...base, model: "a/c", repeat: 2 })).toEqual([
       'model: "a/b" → "a/c"',
       "repeat: 1 → 2",

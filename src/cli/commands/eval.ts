@@ -11,10 +11,13 @@ import { runJudge } from "../../eval/judge.js";
 import { describeLogging, loggingSettings, type LoggingSettings } from "../../eval/logging.js";
 import { Progress, type UnitStreamEvent } from "../../eval/progress.js";
 import { writeReport } from "../../eval/report-file.js";
-import { evalTaskOptions, runEval } from "../../eval/run.js";
+import { evalTaskOptions, noTasks, runEval } from "../../eval/run.js";
+import { loadTaskSet } from "../../eval/task-set.js";
+import { buildTaskImages } from "../../eval/task-images.js";
+import { taskSetLines, viewTaskSet } from "../../eval/task-set-view.js";
 import { dryPlanTask } from "../../executor/dry-plan.js";
 import type { Context } from "../context.js";
-import { secondsFlag } from "../flags.js";
+import { factorFlag, secondsFlag } from "../flags.js";
 import { style, terminalLine } from "../output.js";
 import { printPlan } from "./plan.js";
 
@@ -82,6 +85,8 @@ interface RunFlags {
   agentLogs?: boolean;
   verbose?: boolean;
   filter?: string;
+  limit?: string;
+  timeoutMultiplier?: string;
   repeat?: string;
   force?: boolean;
   retryFailed?: string;
@@ -141,6 +146,44 @@ async function printEvalPlan(
   return printPlan(ctx, await dryPlanTask(evalTaskOptions(options, resolve(flags.tasks), task)));
 }
 
+interface TasksFlags {
+  tasks: string;
+  filter?: string;
+  limit?: string;
+  build?: boolean;
+  rebuild?: boolean;
+}
+
+/** `eval tasks`: list and check a task set; with --build, make each Harbor task's image. */
+async function checkTaskSet(ctx: Context, flags: TasksFlags): Promise<number> {
+  const dir = resolve(flags.tasks);
+  const set = await loadTaskSet(dir, {
+    filter: flags.filter,
+    ...(flags.limit ? { limit: positiveInt("--limit", flags.limit, 1) } : {}),
+  });
+  if (set.tasks.length === 0 && set.invalid.length === 0) throw noTasks(dir, flags.filter);
+  const view = viewTaskSet(set);
+  if (!flags.build) {
+    ctx.out.result(view, taskSetLines);
+    return set.invalid.length ? 1 : 0;
+  }
+  const images = await buildTaskImages(ctx.engine(), set.tasks, {
+    ...(flags.rebuild ? { rebuild: true } : {}),
+    signal: ctx.signal,
+    onLine: (task, line) => ctx.out.notice(`[ocbox][${task}][build] ${line}`),
+  });
+  const built = Object.fromEntries(images);
+  ctx.out.result({ ...view, images: built }, (v) => [
+    ...taskSetLines(v),
+    ...Object.entries(v.images).map(([id, i]) =>
+      i.ok
+        ? `${id}: image ${i.tag} (${i.built ? `made in ${i.seconds.toFixed(1)} s` : "already here"})`
+        : `${id}: ${style.red("no image")}: ${i.error}`,
+    ),
+  ]);
+  return set.invalid.length || [...images.values()].some((i) => !i.ok) ? 1 : 0;
+}
+
 export function registerEval(program: Command, run: Runner) {
   const evalCmd = program
     .command("eval")
@@ -155,6 +198,8 @@ export function registerEval(program: Command, run: Runner) {
     .option("--workers <n>", "tasks run at once (default 1)")
     .option("--repeat <k>", "runs per task (default 1)")
     .option("--filter <glob>", "only tasks whose id matches (* and ?, comma-separated)")
+    .option("--limit <n>", "only the first N tasks (in id order) that match --filter")
+    .option("--timeout-multiplier <f>", "scale every timeout (agent, check, verifier, image build) by F")
     .option("--agent-logs", "stream live agent activity and the server's DEBUG logs")
     .option("--verbose", "also trace each model call, phases and 3 s heartbeats (implies --agent-logs)")
     .option("--force", "continue a run whose config or tasks changed (changed tasks rerun)")
@@ -181,6 +226,10 @@ export function registerEval(program: Command, run: Runner) {
           workers,
           repeat: positiveInt("--repeat", flags.repeat, 1),
           ...(flags.filter ? { filter: flags.filter } : {}),
+          ...(flags.limit ? { limit: positiveInt("--limit", flags.limit, 1) } : {}),
+          ...(flags.timeoutMultiplier
+            ? { timeoutMultiplier: factorFlag("--timeout-multiplier", flags.timeoutMultiplier) }
+            : {}),
           ...(flags.role ? { role: flags.role } : {}),
           ...(flags.timeout ? { timeoutS: secondsFlag("--timeout", flags.timeout) } : {}),
           ...(flags.force ? { force: true } : {}),
@@ -198,6 +247,7 @@ export function registerEval(program: Command, run: Runner) {
                 for (let i = 0; i < e.kept; i++) progress.end(`kept-${i}`, true, false);
                 live = liveOutput(ctx, progress);
                 for (const w of e.warnings) live.log(`${style.yellow("warning")} ${w}`);
+                for (const n of e.notices) live.log(`${style.yellow("note")} ${n}`);
                 for (const bad of e.invalid)
                   live.log(
                     `${style.yellow("skipped invalid task")} ${bad.id}: ${bad.path}: ${bad.field}: ${bad.problem}`,
@@ -232,6 +282,16 @@ export function registerEval(program: Command, run: Runner) {
         return 0;
       }),
     );
+
+  evalCmd
+    .command("tasks")
+    .description("read and check a task set (ocbox's or Harbor's format) and list its tasks")
+    .requiredOption("--tasks <dir>", "the task set: one folder per task")
+    .option("--filter <glob>", "only tasks whose id matches (* and ?, comma-separated)")
+    .option("--limit <n>", "only the first N tasks (in id order) that match --filter")
+    .option("--build", "also build (or pull) each Harbor task's image, as a run would")
+    .option("--rebuild", "with --build: build even when the image for that context exists")
+    .action((flags: TasksFlags) => run((ctx) => checkTaskSet(ctx, flags)));
 
   evalCmd
     .command("judge")
