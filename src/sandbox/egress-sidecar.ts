@@ -22,7 +22,8 @@ import {
   type EgressControl,
 } from "../egress/control.js";
 import { parseDecisions, toJsonl, type Decision } from "../egress/decisions.js";
-import { PROXY_PORT, type EgressSpec, type ModelGateway } from "../egress/spec.js";
+import { hostOnlyTarget } from "../egress/host-only-upstream.js";
+import { PROXY_PORT, type EgressSpec } from "../egress/spec.js";
 import { squidConfig, type GatewayListener } from "../egress/squid.js";
 
 export const NO_PROXY = "127.0.0.1,localhost,::1";
@@ -89,21 +90,6 @@ export const SQUID_PORTS = { proxy: 3128, gateway: 13000, upstream: 14000 } as c
 /** Whether the egress plan needs the host relay: host ports, or a gateway only the host reaches. */
 export function needsHostRelay(plan: EgressPlan | undefined, forwardPorts: readonly number[]): boolean {
   return forwardPorts.length > 0 || (plan?.upstreams.length ?? 0) > 0;
-}
-
-/**
- * "HOST:PORT" that the host relay connects to for a gateway whose upstream is on the host's
- * loopback or on a Docker network (B4: the address the engine reported), which Squid's own
- * namespace does not reach; undefined for an upstream Squid reaches itself. Pure.
- */
-export function hostOnlyTarget(gw: ModelGateway): string | undefined {
-  const url = new URL(gw.upstream);
-  const port = url.port || (url.protocol === "https:" ? "443" : "80");
-  if (gw.address !== undefined) return `${gw.address}:${port}`;
-  const host = url.hostname.replace(/^\[|\]$/g, "").toLowerCase();
-  if (host === "localhost" || host.endsWith(".localhost") || /^127\./.test(host)) return `127.0.0.1:${port}`;
-  if (host === "::1") return `[::1]:${port}`;
-  return undefined;
 }
 
 /** Checks the ports of a spec; throws CONFIG with a fix. Pure. */

@@ -3,9 +3,11 @@
  * (issue 4: "the startup summary shows the active profile"). Names and numbers only, never a key
  * or a host variable's value. Pure.
  */
+import { hostOnlyTarget } from "../egress/host-only-upstream.js";
 import { PROXY_PORT, type EgressSpec } from "../egress/spec.js";
 import { BLOCKED_SYSCALLS } from "../image/seccomp.js";
 import { aptAllowList, aptEnabled } from "./apt-helper.js";
+import { EGRESS_NETWORK } from "./containers.js";
 import { DEFAULT_HARDENING, hardeningWeakenings, type Hardening } from "./hardening.js";
 import type { SandboxSpec } from "./spec.js";
 
@@ -118,6 +120,22 @@ function hardeningLine(p: SecurityProfile): string {
   ].join(", ");
 }
 
+/** Where the parser runs, and what (if anything) shares the host's network namespace. */
+function sidecarLine(p: SecurityProfile): string {
+  const viaHost = [
+    ...p.relays.hostPorts.map((h) => `host port ${h}`),
+    ...p.gateways
+      .filter((g) => g.network !== undefined || hostOnlyTarget({ agentPort: g.port, upstream: g.upstream }))
+      .map((g) => `gateway ${g.port} upstream`),
+  ];
+  return (
+    `proxy in its own network namespace (${EGRESS_NETWORK}); ` +
+    (viaHost.length
+      ? `a socat-only host relay in the host's namespace for ${viaHost.join(", ")}`
+      : "nothing in the host's namespace")
+  );
+}
+
 /** The summary's lines for the profile, indented like the rest of it. */
 export function securityLines(p: SecurityProfile): string[] {
   const relays = [
@@ -131,6 +149,7 @@ export function securityLines(p: SecurityProfile): string[] {
   const lines = [
     `  network   none; relays on 127.0.0.1: ${relays.join(", ")}`,
     `  egress    ${egress}${p.egress.decisionLog ? ` (decisions: ${p.egress.decisionLog})` : ""}`,
+    `  sidecar   ${sidecarLine(p)}`,
   ];
   for (const g of p.gateways) {
     lines.push(

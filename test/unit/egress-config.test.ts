@@ -164,6 +164,9 @@ describe("egress spec from the config", () => {
 
     const lines = securityLines(securityProfile(spec)).join("\n");
     expect(lines).toMatch(/network\s+none; relays on 127\.0\.0\.1: proxy 3128, gateway 9101/);
+    expect(lines).toMatch(
+      /sidecar\s+proxy in its own network namespace \(ocbox-egress\); nothing in the host's namespace/,
+    );
     expect(lines).toMatch(/egress\s+restricted/);
     expect(lines).toMatch(/127\.0\.0\.1:9101 -> https:\/\/api\.openai\.com \(key from host OPENAI_API_KEY/);
     expect(lines).toMatch(
@@ -205,6 +208,7 @@ describe("egress spec from the config", () => {
     }).join("\n");
     expect(lines).toMatch(/egress\s+2 allowlist entries through the proxy, everything else denied/);
     expect(lines).toMatch(/relays on 127\.0\.0\.1: proxy 3128, host 5432/);
+    expect(lines).toMatch(/sidecar .*a socat-only host relay in the host's namespace for host port 5432$/m);
     expect(lines).toMatch(/memory 512m, cpus 0\.5/);
     expect(lines).not.toMatch(/WARNING/);
   });

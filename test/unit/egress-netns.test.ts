@@ -6,7 +6,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { hostAddresses } from "../../src/egress/host-addresses.js";
-import { hostOnlyTarget, needsHostRelay, prepareEgress } from "../../src/sandbox/egress-sidecar.js";
+import { hostOnlyTarget } from "../../src/egress/host-only-upstream.js";
+import { needsHostRelay, prepareEgress } from "../../src/sandbox/egress-sidecar.js";
 import { squidConfig } from "../../src/egress/squid.js";
 import {
   EGRESS_NETWORK,
