@@ -44,3 +44,11 @@ export function engineError(endpoint: string, what: string, e: unknown, answered
     },
   );
 }
+
+/** An option ocbox needs that Podman's Docker-compatible API does not offer, and no equivalent. */
+export function podmanGap(what: string, where: string[]): OcboxError {
+  return new OcboxError("ENGINE", `Podman's Docker-compatible API has no ${what}`, {
+    detail: where.join("\n"),
+    fix: "Use Docker for this sandbox (DOCKER_HOST=unix:///var/run/docker.sock), or report it: ocbox maps every option it uses onto Podman, and this one is missing.",
+  });
+}
