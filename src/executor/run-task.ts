@@ -17,6 +17,7 @@ import type { ImageSet } from "../image/build.js";
 import { newSession } from "../opencode/prompt.js";
 import type { OpencodeClient } from "@opencode-ai/sdk/v2";
 import type { Engine, ExecResult } from "../runtime/engine.js";
+import { unenforcedWarnings } from "../runtime/engine-capabilities.js";
 import type { ContractSchema } from "./contract.js";
 import type { ModelRef } from "./model.js";
 import type { ConfigText, PermissionPolicy } from "./permission-policy.js";
@@ -230,6 +231,9 @@ async function queue(step: Step): Promise<PoolLease | Ended> {
   // Loud, for every task: each opt-in that weakens this sandbox (unsafe.*, hardening.*), as the
   // startup summary words it.
   for (const w of profileWarnings(plan.profile)) run.emit("warning", w);
+  // And each hardening item the engine cannot apply (rootless Podman on cgroup v1: the limits).
+  for (const w of unenforcedWarnings(await plan.engine.capabilities()))
+    run.emit("warning", `WARNING ${w.key}: ${w.warning}`);
   run.emit("queued", `waiting for a slot in pool ${plan.pool}`);
   try {
     const lease = await (step.request.pools ?? sharedPools).acquire(plan.pool, step.signal);

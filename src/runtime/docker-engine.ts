@@ -1,6 +1,6 @@
 import { PassThrough } from "node:stream";
 import type Docker from "dockerode";
-import { OcboxError, tail } from "../errors.js";
+import { OcboxError, errorMessage, tail } from "../errors.js";
 import { chooseEndpoint, dockerClient, isConnectionError } from "./connect.js";
 import {
   engineCapabilities,
@@ -67,7 +67,24 @@ export class DockerEngine implements Engine {
       this.call("version", () => this.docker.version()),
       this.call("info", () => this.docker.info() as Promise<DockerInfo>),
     ]);
-    return factsOf(version, info);
+    const facts = factsOf(version, info);
+    if (facts.flavour !== "podman") return facts;
+    // Podman's compat /info says neither whether it is rootless nor which cgroups it may use;
+    // its own /libpod/info does.
+    const libpod = await this.call("podman info", () => this.libpodInfo());
+    return withLibpodInfo(facts, libpod);
+  }
+
+  private libpodInfo(): Promise<LibpodInfo> {
+    return new Promise((resolve, reject) => {
+      this.docker.modem.dial(
+        { path: "/v4.0.0/libpod/info", method: "GET", statusCodes: { 200: true }, options: {} },
+        (err: unknown, data: unknown) =>
+          err
+            ? reject(err instanceof Error ? err : new Error(errorMessage(err)))
+            : resolve(data as LibpodInfo),
+      );
+    });
   }
 
   async capabilities(): Promise<EngineCapabilities> {
@@ -288,6 +305,7 @@ export class DockerEngine implements Engine {
             }
           : {}),
         HostConfig: {
+          ...(caps.usernsMode ? { UsernsMode: caps.usernsMode } : {}),
           NetworkMode: spec.networkMode,
           Mounts: spec.mounts.map((m) => ({
             Type: m.type,
@@ -582,6 +600,45 @@ interface DockerInfo {
   MemoryLimit?: boolean;
   PidsLimit?: boolean;
   CpuCfsQuota?: boolean;
+}
+
+interface LibpodInfo {
+  host?: {
+    cgroupVersion?: string;
+    cgroupManager?: string;
+    cgroupControllers?: string[] | null;
+    security?: { rootless?: boolean };
+    idMappings?: {
+      uidmap?: Array<{ container_id: number; host_id: number }> | null;
+      gidmap?: Array<{ container_id: number; host_id: number }> | null;
+    };
+  };
+}
+
+/** Podman's own answer on top: rootless, cgroup version and manager, the controllers it may use. */
+export function withLibpodInfo(facts: EngineFacts, libpod: LibpodInfo): EngineFacts {
+  const host = libpod.host ?? {};
+  const controllers = host.cgroupControllers ?? [];
+  const rootless = host.security?.rootless === true;
+  const user = (map: Array<{ container_id: number; host_id: number }> | null | undefined) =>
+    map?.find((m) => m.container_id === 0)?.host_id;
+  const uid = user(host.idMappings?.uidmap);
+  const gid = user(host.idMappings?.gidmap);
+  return {
+    ...facts,
+    rootless,
+    ...(rootless && uid !== undefined && gid !== undefined ? { serviceUser: { uid, gid } } : {}),
+    cgroupVersion: host.cgroupVersion?.replace(/^v/, "") ?? facts.cgroupVersion,
+    cgroupDriver: host.cgroupManager ?? facts.cgroupDriver,
+    // Rootless, the controllers are the ones delegated to the user; none on cgroup v1.
+    ...(rootless
+      ? {
+          memoryLimit: controllers.includes("memory"),
+          pidsLimit: controllers.includes("pids"),
+          cpuCfsQuota: controllers.includes("cpu"),
+        }
+      : {}),
+  };
 }
 
 /** The facts of an engine from its /version and /info answers. Pure. */

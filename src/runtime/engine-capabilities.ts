@@ -10,6 +10,8 @@ export interface EngineFacts {
   flavour: "docker" | "podman";
   /** Podman's service as an ordinary user (SecurityOptions "name=rootless"). */
   rootless: boolean;
+  /** Rootless: the user the service runs as (uid 0 of its user namespace). */
+  serviceUser?: { uid: number; gid: number };
   /** "1" or "2"; undefined when the engine does not say. */
   cgroupVersion: string | undefined;
   /** "systemd", "cgroupfs", or "none" (rootless Podman on cgroup v1). */
@@ -45,6 +47,18 @@ export interface EngineCapabilities {
   explicitUlimits: boolean;
   /** Rootless: user-namespaced, files written as the container's uid belong to a subordinate uid. */
   rootless: boolean;
+  /**
+   * The user-namespace mode of every container, when the engine's default is not the host's
+   * identity: rootless Podman maps container uid 0 to the user and the rest to subordinate uids,
+   * so the agent's files would belong to a uid the user is not; `keep-id` maps the user's own uid
+   * to itself (FEATURES A12).
+   */
+  usernsMode: "keep-id" | undefined;
+  /**
+   * Rootless: a volume is mounted in the service's own user namespace, where the user is uid 0;
+   * a volume owned by the user is written `uid=0,gid=0` there (the user again under keep-id).
+   */
+  volumeOwner: { uid: number; gid: number } | undefined;
   /** Limits the engine cannot apply (rootless Podman on cgroup v1 without systemd: all of them). */
   unenforced: UnenforcedLimit[];
 }
@@ -59,6 +73,8 @@ export function engineCapabilities(f: EngineFacts): EngineCapabilities {
     seccompByPath: podman,
     explicitUlimits: podman,
     rootless: f.rootless,
+    usernsMode: podman && f.rootless ? "keep-id" : undefined,
+    volumeOwner: podman && f.rootless ? f.serviceUser : undefined,
     unenforced: unenforcedLimits(f),
   };
 }
@@ -75,24 +91,30 @@ function unenforcedLimits(f: EngineFacts): UnenforcedLimit[] {
   return out;
 }
 
-/** The hardening keys `security.unsafe` lists for limits an engine cannot enforce. */
-export function unenforcedKeys(caps: Pick<EngineCapabilities, "unenforced">): string[] {
-  return caps.unenforced.map((l) => `engine.limits.${l}`);
-}
+const LIMIT_NAMES: Record<UnenforcedLimit, string> = { memory: "memory", cpu: "CPU", pids: "PID" };
+const LIMIT_RUNAWAY: Record<UnenforcedLimit, string> = {
+  memory: "a runaway agent can use all of the machine's memory",
+  cpu: "a busy agent can use every CPU",
+  pids: "a fork bomb is not stopped at the PID limit",
+};
 
-/** One WARNING line per limit the engine cannot enforce, naming the engine's reason and the fix. */
-export function unenforcedWarnings(caps: Pick<EngineCapabilities, "unenforced" | "rootless">): string[] {
-  if (caps.unenforced.length === 0) return [];
-  const what = caps.unenforced
-    .map((l) => (l === "memory" ? "memory" : l === "cpu" ? "CPU" : "PID"))
-    .join(", ");
+/**
+ * Each limit the engine cannot enforce as the `security.unsafe` key and the WARNING text of the
+ * startup summary, naming the engine's reason and the fix.
+ */
+export function unenforcedWarnings(
+  caps: Pick<EngineCapabilities, "unenforced" | "rootless">,
+): Array<{ key: string; warning: string }> {
   const why = caps.rootless
     ? "rootless Podman without cgroup v2 and systemd cannot create cgroups"
-    : "the engine reports that it cannot apply them";
-  return [
-    `the engine enforces no ${what} limit (${why}): a runaway agent can use all of this machine's ` +
-      `${what.toLowerCase()}; use rootful Podman or Docker, or cgroup v2 with systemd's user session`,
-  ];
+    : "the engine reports that it cannot apply it";
+  const fix = caps.rootless
+    ? "use rootful Podman or Docker, or cgroup v2 with a systemd user session"
+    : "enable the cgroup controller on the engine's host";
+  return caps.unenforced.map((l) => ({
+    key: `engine.limits.${l}`,
+    warning: `the engine enforces no ${LIMIT_NAMES[l]} limit (${why}): ${LIMIT_RUNAWAY[l]}; ${fix}`,
+  }));
 }
 
 const PAGE = 4096;
@@ -110,14 +132,18 @@ export function tmpfsBytes(size: string): number | undefined {
  * same size in pages (`nr_blocks=`, 4 KiB pages), which its driver passes to mount(2) unchanged.
  */
 export function volumeOptionsFor(
-  caps: Pick<EngineCapabilities, "tmpfsSizeAsBlocks">,
+  caps: Pick<EngineCapabilities, "tmpfsSizeAsBlocks" | "volumeOwner">,
   driverOpts: Record<string, string>,
 ): Record<string, string> {
   const o = driverOpts.o;
   if (!caps.tmpfsSizeAsBlocks || driverOpts.type !== "tmpfs" || o === undefined) return { ...driverOpts };
+  const owner = caps.volumeOwner;
   const parts = o.split(",").map((part) => {
     const [key, value] = part.split("=", 2);
-    if (key !== "size" || value === undefined) return part;
+    if (value === undefined) return part;
+    if (owner && key === "uid" && Number(value) === owner.uid) return "uid=0";
+    if (owner && key === "gid" && Number(value) === owner.gid) return "gid=0";
+    if (key !== "size") return part;
     const bytes = tmpfsBytes(value);
     if (bytes === undefined) return part;
     return `nr_blocks=${Math.ceil(bytes / PAGE)}`;

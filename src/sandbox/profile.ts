@@ -8,6 +8,10 @@ import { BLOCKED_SYSCALLS } from "../image/seccomp.js";
 import { aptAllowList, aptEnabled } from "./apt-helper.js";
 import { DEFAULT_HARDENING, hardeningWeakenings, type Hardening } from "./hardening.js";
 import type { SandboxSpec } from "./spec.js";
+import { unenforcedWarnings, type EngineCapabilities } from "../runtime/engine-capabilities.js";
+
+/** What the profile needs to know about the engine: the limits it cannot enforce. */
+export type EngineLimits = Pick<EngineCapabilities, "unenforced" | "rootless">;
 
 export interface SecurityProfile {
   /** The agent container's own network: always "none"; it reaches out only through relays. */
@@ -27,8 +31,13 @@ export interface SecurityProfile {
   icmp: boolean;
   user: string;
   limits: { memoryBytes: number; cpus: number; pids: number; nofile: number };
-  /** Opt-ins that weaken the sandbox, by config key (`unsafe.*`, `hardening.*`). */
+  /**
+   * What weakens the sandbox, by key: opt-ins (`unsafe.*`, `hardening.*`) and what the engine
+   * cannot apply (`engine.limits.*`).
+   */
   unsafe: string[];
+  /** The WARNING text of each `engine.*` key in `unsafe`. */
+  engineWarnings?: Record<string, string>;
   /** C9: packages `ocbox-apt install` may add (apt.allow); absent when off. A notice, not a weakening. */
   apt?: string[];
 }
@@ -42,8 +51,9 @@ function gatewaysOf(egress: EgressSpec | undefined): SecurityProfile["gateways"]
   }));
 }
 
-export function securityProfile(spec: SandboxSpec): SecurityProfile {
+export function securityProfile(spec: SandboxSpec, engine?: EngineLimits): SecurityProfile {
   const egress = spec.egress;
+  const engineWeakenings = engine ? unenforcedWarnings(engine) : [];
   const restricted = egress?.restricted === true;
   const h = spec.hardening ?? DEFAULT_HARDENING;
   return {
@@ -74,7 +84,11 @@ export function securityProfile(spec: SandboxSpec): SecurityProfile {
     unsafe: [
       ...(spec.hostDockerSocket === true ? ["unsafe.hostDockerSocket"] : []),
       ...new Set(hardeningWeakenings(h).map((w) => w.key)),
+      ...engineWeakenings.map((w) => w.key),
     ],
+    ...(engineWeakenings.length
+      ? { engineWarnings: Object.fromEntries(engineWeakenings.map((w) => [w.key, w.warning])) }
+      : {}),
     ...(aptEnabled(spec) ? { apt: aptAllowList(spec) } : {}),
   };
 }
@@ -151,7 +165,9 @@ export function securityLines(p: SecurityProfile): string[] {
   const weakenings = hardeningWeakenings(hardeningOf(p));
   for (const key of p.unsafe) {
     const texts = weakenings.filter((w) => w.key === key).map((w) => w.warning);
-    lines.push(`  WARNING   ${key}: ${UNSAFE_WARNINGS[key] ?? (texts.join("; ") || "weakens the sandbox")}`);
+    const text =
+      UNSAFE_WARNINGS[key] ?? p.engineWarnings?.[key] ?? (texts.join("; ") || "weakens the sandbox");
+    lines.push(`  WARNING   ${key}: ${text}`);
   }
   return lines;
 }

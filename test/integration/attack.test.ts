@@ -177,14 +177,21 @@ describe("attack suite: from inside a running sandbox, every way out fails", () 
     await new Promise<void>((r) => hiddenListener.listen(0, "0.0.0.0", r));
     hiddenPort = (hiddenListener.address() as { port: number }).port;
     // A resolver trap on the bridge gateway (CVE-2024-29018: engines before 26 forward DNS of
-    // internal networks from the host's namespace). Port 53 when free, else any port.
-    for (const port of [53, 0]) {
+    // internal networks from the host's namespace). Port 53 when free, else any port; on the
+    // wildcard address when the gateway is not up on this host (Podman's bridge exists only while
+    // a container uses it), which catches a query to any of the host's addresses.
+    const traps: Array<[number, string]> = [
+      [53, bridgeIp],
+      [0, bridgeIp],
+      [0, "0.0.0.0"],
+    ];
+    for (const [port, address] of traps) {
       try {
         const s = createSocket("udp4");
         s.on("message", (_m, from) => dnsTrapHits.push(`${from.address}:${from.port}`));
         await new Promise<void>((resolve, reject) => {
           s.once("error", reject);
-          s.bind(port, bridgeIp, () => resolve());
+          s.bind(port, address, () => resolve());
         });
         dnsTrap = s;
         dnsTrapPort = s.address().port;
@@ -193,6 +200,7 @@ describe("attack suite: from inside a running sandbox, every way out fails", () 
         /* try the next */
       }
     }
+    if (dnsTrap === undefined) throw new Error(`no UDP port to bind for the DNS trap (gateway ${bridgeIp})`);
     process.env[canary] = "host-secret";
 
     mkdtempSync(join(workDir, "x"));
@@ -435,7 +443,9 @@ except OSError as e:
     });
     await other.start();
     try {
-      const ip = (await other.inspect()).NetworkSettings.Networks.bridge?.IPAddress ?? "";
+      // Docker names its default network "bridge", Podman "podman": take the one it is on.
+      const networks = Object.values((await other.inspect()).NetworkSettings.Networks);
+      const ip = networks[0]?.IPAddress ?? "";
       expect(ip).toMatch(/^\d+\./);
       expect((await py(connect(ip, 22))).stdout.trim()).toBe("ENETUNREACH");
     } finally {

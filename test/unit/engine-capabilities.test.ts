@@ -3,7 +3,7 @@
  * and /info answers, and ocbox's Docker-shaped options are translated in runtime/ only.
  */
 import { describe, expect, it } from "vitest";
-import { factsOf } from "../../src/runtime/docker-engine.js";
+import { factsOf, withLibpodInfo } from "../../src/runtime/docker-engine.js";
 import {
   engineCapabilities,
   importParams,
@@ -11,7 +11,6 @@ import {
   tmpfsBytes,
   tmpfsFor,
   ulimitsFor,
-  unenforcedKeys,
   unenforcedWarnings,
   volumeOptionsFor,
   type EngineFacts,
@@ -43,6 +42,32 @@ describe("engine facts", () => {
   });
 });
 
+describe("Podman's own /libpod/info", () => {
+  it("says rootless and which cgroup controllers the user may use (none on cgroup v1)", () => {
+    const facts = factsOf(
+      { Components: [{ Name: "Podman Engine" }] },
+      { CgroupVersion: "1", MemoryLimit: true },
+    );
+    const rootlessV1 = withLibpodInfo(facts, {
+      host: {
+        cgroupVersion: "v1",
+        cgroupManager: "cgroupfs",
+        cgroupControllers: [],
+        security: { rootless: true },
+      },
+    });
+    expect(rootlessV1).toMatchObject({
+      rootless: true,
+      cgroupVersion: "1",
+      memoryLimit: false,
+      pidsLimit: false,
+    });
+    expect(engineCapabilities(rootlessV1).unenforced).toEqual(["memory", "cpu", "pids"]);
+    const rootful = withLibpodInfo(facts, { host: { cgroupVersion: "v1", security: { rootless: false } } });
+    expect(rootful).toMatchObject({ rootless: false, memoryLimit: true });
+  });
+});
+
 describe("engine capabilities", () => {
   it("Docker needs no translation and enforces every limit", () => {
     const caps = engineCapabilities(docker);
@@ -67,10 +92,16 @@ describe("engine capabilities", () => {
 
   it("rootless Podman on cgroup v1 enforces no memory, CPU or PID limit, and says so", () => {
     const caps = engineCapabilities(rootless);
+    expect(caps.usernsMode).toBe("keep-id");
+    expect(engineCapabilities(podman).usernsMode).toBeUndefined();
     expect(caps.unenforced).toEqual(["memory", "cpu", "pids"]);
-    expect(unenforcedKeys(caps)).toEqual(["engine.limits.memory", "engine.limits.cpu", "engine.limits.pids"]);
-    const [warning] = unenforcedWarnings(caps);
-    expect(warning).toMatch(/no memory, CPU, PID limit \(rootless Podman/);
+    const warnings = unenforcedWarnings(caps);
+    expect(warnings.map((w) => w.key)).toEqual([
+      "engine.limits.memory",
+      "engine.limits.cpu",
+      "engine.limits.pids",
+    ]);
+    expect(warnings[0]?.warning).toMatch(/no memory limit \(rootless Podman without cgroup v2/);
   });
 
   it("rootless Podman on cgroup v2 with systemd enforces them", () => {
@@ -95,6 +126,9 @@ describe("translations", () => {
       "nr_blocks=262144,nosuid",
     );
     expect(volumeOptionsFor(caps, {})).toEqual({});
+    // Rootless: the user is uid 0 of the namespace the volume is mounted in.
+    const rl = engineCapabilities({ ...rootless, serviceUser: { uid: 1000, gid: 1000 } });
+    expect(volumeOptionsFor(rl, opts).o).toBe("nr_blocks=256,mode=0700,uid=0,gid=0");
     expect(tmpfsBytes("512k")).toBe(512 * 1024);
     expect(tmpfsBytes("1x")).toBeUndefined();
   });
