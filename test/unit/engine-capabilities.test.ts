@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { factsOf, withLibpodInfo } from "../../src/runtime/docker-engine.js";
+import { engineCause, engineError } from "../../src/runtime/engine-errors.js";
 import {
   engineCapabilities,
   importParams,
@@ -177,5 +178,43 @@ describe("translations", () => {
       repo: "localhost:5000/base",
       tag: "latest",
     });
+  });
+});
+
+describe("engine errors name the real cause (item 5)", () => {
+  it("a path the engine cannot see, on Docker and on Podman", () => {
+    const docker = engineCause(
+      '(HTTP code 400) unexpected - invalid mount config for type "bind": bind source path does not exist: /home/u/.local/state/ocbox/run/r-1',
+    );
+    expect(docker).toMatchObject({ kind: "path-not-visible" });
+    expect(docker?.message).toContain("/home/u/.local/state/ocbox/run/r-1");
+    expect(docker?.fix).not.toMatch(/memory|disk/);
+    expect(engineCause("statfs /Users/me/ws: no such file or directory")?.kind).toBe("path-not-visible");
+  });
+
+  it("a Podman API gap, a limit the engine may not raise, a rootless limit", () => {
+    expect(
+      engineCause("volume options size and inodes not supported. Filesystem does not support Project Quota")
+        ?.kind,
+    ).toBe("podman-gap");
+    expect(
+      engineCause('container create: unknown mount option "uid=64000": invalid mount option')?.kind,
+    ).toBe("podman-gap");
+    const rl = engineCause("error setting rlimit type 6: operation not permitted: OCI permission denied");
+    expect(rl).toMatchObject({ kind: "rlimit" });
+    expect(rl?.message).toContain("nproc");
+    expect(engineCause("cannot set limits without cgroups: rootless")?.kind).toBe("rootless");
+    expect(engineCause("no such image")).toBeUndefined();
+  });
+
+  it("engineError carries the cause's message and fix", () => {
+    const e = engineError(
+      "unix:///run/podman/podman.sock",
+      "create volume",
+      Object.assign(new Error("volume options size and inodes not supported"), { statusCode: 500 }),
+      true,
+    );
+    expect(e.message).toMatch(/refused to create volume: Podman's Docker-compatible API/);
+    expect(e.fix).toMatch(/engine-capabilities/);
   });
 });
