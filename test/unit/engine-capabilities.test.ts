@@ -5,6 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { factsOf, withLibpodInfo } from "../../src/runtime/docker-engine.js";
 import { engineCause, engineError } from "../../src/runtime/engine-errors.js";
+import { FORWARD_FIX, forwardPolicyProblem } from "../../src/runtime/forward-policy.js";
 import {
   engineCapabilities,
   importParams,
@@ -216,5 +217,28 @@ describe("engine errors name the real cause (item 5)", () => {
     );
     expect(e.message).toMatch(/refused to create volume: Podman's Docker-compatible API/);
     expect(e.fix).toMatch(/engine-capabilities/);
+  });
+});
+
+describe("rootful Podman beside dockerd: the FORWARD policy", () => {
+  const docker = [
+    "-P FORWARD DROP",
+    "-A FORWARD -j DOCKER-USER",
+    "-A FORWARD -j DOCKER-ISOLATION-STAGE-1",
+    "-A FORWARD -o docker0 -j DOCKER",
+  ];
+  it("DROP with no Podman rule is named, with a fix that keeps dockerd running", () => {
+    expect(forwardPolicyProblem(docker.join("\n"))).toMatch(/FORWARD policy is DROP/);
+    expect(FORWARD_FIX).toMatch(/DOCKER-USER -i podman0 -j ACCEPT/);
+    expect(FORWARD_FIX).not.toMatch(/systemctl stop docker/);
+  });
+  it("netavark's own chain first (as on this machine), or an ACCEPT policy, is fine", () => {
+    const netavark = [
+      docker[0],
+      '-A FORWARD -m comment --comment "netavark firewall plugin rules" -j NETAVARK_FORWARD',
+      ...docker.slice(1),
+    ];
+    expect(forwardPolicyProblem(netavark.join("\n"))).toBeUndefined();
+    expect(forwardPolicyProblem("-P FORWARD ACCEPT")).toBeUndefined();
   });
 });
