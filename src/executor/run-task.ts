@@ -16,6 +16,7 @@ import { OcboxError, errorMessage } from "../errors.js";
 import { newSession } from "../opencode/prompt.js";
 import type { OpencodeClient } from "@opencode-ai/sdk/v2";
 import type { ExecResult } from "../runtime/engine.js";
+import { unenforcedWarnings } from "../runtime/engine-capabilities.js";
 import type { ConfigText } from "./permission-policy.js";
 import { sharedPools, type PoolLease, type Pools } from "./pool.js";
 import { promptLoop } from "./prompt-loop.js";
@@ -207,6 +208,9 @@ async function queue(step: Step): Promise<PoolLease | Ended> {
   // Loud, for every task: each opt-in that weakens this sandbox (unsafe.*, hardening.*), as the
   // startup summary words it.
   for (const w of profileWarnings(plan.profile)) run.emit("warning", w);
+  // And each hardening item the engine cannot apply (rootless Podman on cgroup v1: the limits).
+  for (const w of unenforcedWarnings(await plan.engine.capabilities()))
+    run.emit("warning", `WARNING ${w.key}: ${w.warning}`);
   run.emit("queued", `waiting for a slot in pool ${plan.pool}`);
   try {
     const lease = await (step.request.pools ?? sharedPools).acquire(plan.pool, step.signal);

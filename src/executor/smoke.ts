@@ -4,6 +4,7 @@
  * prompt against the scripted model (no API key) that makes the real OpenCode write a file with a
  * tool call and answer with an Agent Contract → the file on the host and the contract parsed.
  */
+import { FORWARD_FIX, podmanForwardProblem } from "../runtime/forward-policy.js";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -155,11 +156,15 @@ async function runStep(
   }
 }
 
-async function engineStep({ engine }: SmokeRun): Promise<string> {
+async function engineStep(run: SmokeRun): Promise<string> {
+  const { engine } = run;
   const info = await engine.info();
   const reaped = await reap(engine);
   const leftovers = reaped.containers.length + reaped.volumes.length + reaped.runDirs.length;
-  return `${info.flavour} ${info.version} at ${info.endpoint}${leftovers ? `; removed ${leftovers} leftovers of dead runs` : ""}`;
+  // Rootful Podman beside dockerd: builds and gateway networks would hang later; say it now.
+  const forward = await podmanForwardProblem(info);
+  if (forward) run.options.onProgress?.(`WARNING ${forward}\n${FORWARD_FIX}`);
+  return `${info.flavour}${info.rootless ? " (rootless)" : ""} ${info.version} at ${info.endpoint}${leftovers ? `; removed ${leftovers} leftovers of dead runs` : ""}`;
 }
 
 async function imageStep(run: SmokeRun): Promise<string> {

@@ -1,8 +1,18 @@
 import { PassThrough } from "node:stream";
 import type Docker from "dockerode";
-import { OcboxError, tail } from "../errors.js";
+import { OcboxError, errorMessage, tail } from "../errors.js";
 import { chooseEndpoint, dockerClient, isConnectionError } from "./connect.js";
-import { engineError, statusCode } from "./engine-errors.js";
+import {
+  engineCapabilities,
+  importParams,
+  securityOptFor,
+  tmpfsFor,
+  ulimitsFor,
+  volumeOptionsFor,
+  type EngineCapabilities,
+  type EngineFacts,
+} from "./engine-capabilities.js";
+import { engineError, podmanGap, statusCode } from "./engine-errors.js";
 import type {
   AttachedExec,
   ContainerProcess,
@@ -21,6 +31,7 @@ import type {
 } from "./engine.js";
 import { execAttachedDocker } from "./exec-attached.js";
 import { splitLines } from "./lines.js";
+import { seccompProfileFile } from "./seccomp-file.js";
 
 interface ProgressEvent {
   stream?: string;
@@ -36,10 +47,51 @@ export class DockerEngine implements Engine {
   readonly endpoint: string;
   private readonly docker: Docker;
 
+  private readonly env: NodeJS.ProcessEnv;
+
   constructor(env: NodeJS.ProcessEnv = process.env) {
     const choice = chooseEndpoint(env);
     this.endpoint = choice.endpoint;
     this.docker = dockerClient(choice);
+    this.env = env;
+  }
+
+  private factsOnce: Promise<EngineFacts> | undefined;
+
+  /** The engine's facts, read once per engine object from /version and /info. */
+  facts(): Promise<EngineFacts> {
+    this.factsOnce ??= this.readFacts();
+    this.factsOnce.catch(() => (this.factsOnce = undefined));
+    return this.factsOnce;
+  }
+
+  private async readFacts(): Promise<EngineFacts> {
+    const [version, info] = await Promise.all([
+      this.call("version", () => this.docker.version()),
+      this.call("info", () => this.docker.info() as Promise<DockerInfo>),
+    ]);
+    const facts = factsOf(version, info);
+    if (facts.flavour !== "podman") return facts;
+    // Podman's compat /info says neither whether it is rootless nor which cgroups it may use;
+    // its own /libpod/info does.
+    const libpod = await this.call("podman info", () => this.libpodInfo());
+    return withLibpodInfo(facts, libpod);
+  }
+
+  private libpodInfo(): Promise<LibpodInfo> {
+    return new Promise((resolve, reject) => {
+      this.docker.modem.dial(
+        { path: "/v4.0.0/libpod/info", method: "GET", statusCodes: { 200: true }, options: {} },
+        (err: unknown, data: unknown) =>
+          err
+            ? reject(err instanceof Error ? err : new Error(errorMessage(err)))
+            : resolve(data as LibpodInfo),
+      );
+    });
+  }
+
+  async capabilities(): Promise<EngineCapabilities> {
+    return engineCapabilities(await this.facts());
   }
 
   /** True once the engine has answered a call: a refused socket after that means it went away. */
@@ -77,15 +129,15 @@ export class DockerEngine implements Engine {
 
   async info(): Promise<EngineInfo> {
     const version = await this.call("version", () => this.docker.version());
-    const components = (version as { Components?: Array<{ Name?: string }> }).Components ?? [];
-    const podman = components.some((c) => /podman/i.test(c.Name ?? ""));
+    const facts = await this.facts();
     return {
       endpoint: this.endpoint,
       version: version.Version,
       apiVersion: version.ApiVersion,
       os: version.Os,
       arch: version.Arch,
-      flavour: podman ? "podman" : "docker",
+      flavour: facts.flavour,
+      rootless: facts.rootless,
     };
   }
 
@@ -222,8 +274,8 @@ export class DockerEngine implements Engine {
   }
 
   async importImage(rootfsTar: NodeJS.ReadableStream, ref: string): Promise<void> {
-    const [repo, tag] = splitRef(ref);
-    const stream = await this.call("import image", () => this.docker.importImage(rootfsTar, { repo, tag }));
+    const params = importParams(await this.capabilities(), ref);
+    const stream = await this.call("import image", () => this.docker.importImage(rootfsTar, params));
     await new Promise<void>((resolve, reject) => {
       this.docker.modem.followProgress(
         stream,
@@ -233,6 +285,11 @@ export class DockerEngine implements Engine {
         },
       );
     });
+    if ((await this.imageId(ref)) === undefined)
+      throw new OcboxError("BOOTSTRAP", `the engine imported the image but not as ${ref}`, {
+        detail: `import parameters: ${JSON.stringify(params)}`,
+        fix: `Tag it by hand (docker tag / podman tag IMAGE ${ref}) and report the engine's version.`,
+      });
   }
 
   async removeImage(ref: string): Promise<void> {
@@ -245,8 +302,9 @@ export class DockerEngine implements Engine {
   }
 
   async createVolume(name: string, labels: Record<string, string>, driverOpts: Record<string, string>) {
+    const opts = volumeOptionsFor(await this.capabilities(), driverOpts);
     await this.call("create volume", () =>
-      this.docker.createVolume({ Name: name, Driver: "local", Labels: labels, DriverOpts: driverOpts }),
+      this.docker.createVolume({ Name: name, Driver: "local", Labels: labels, DriverOpts: opts }),
     );
   }
 
@@ -294,9 +352,11 @@ export class DockerEngine implements Engine {
   }
 
   async createContainer(spec: ContainerSpec): Promise<string> {
-    const ulimits = [{ Name: "core", Soft: 0, Hard: 0 }];
-    if (spec.limits.nofile)
-      ulimits.push({ Name: "nofile", Soft: spec.limits.nofile, Hard: spec.limits.nofile });
+    const caps = await this.capabilities();
+    const ulimits = ulimitsFor(caps, spec.limits.nofile);
+    const securityOpt = securityOptFor(caps, spec.securityOpt, (json) => seccompProfileFile(json, this.env));
+    const tmpfs = tmpfsFor(caps, spec.tmpfs, spec.user);
+    if (tmpfs.unsupported.length > 0) throw podmanGap("a tmpfs owned by another user", tmpfs.unsupported);
     const container = await this.call("create container", () =>
       this.docker.createContainer({
         name: spec.name,
@@ -323,6 +383,7 @@ export class DockerEngine implements Engine {
             }
           : {}),
         HostConfig: {
+          ...(caps.usernsMode ? { UsernsMode: caps.usernsMode } : {}),
           NetworkMode: spec.networkMode,
           ...(spec.publish?.length ? { PortBindings: portBindings(spec.publish) } : {}),
           Mounts: spec.mounts.map((m) => ({
@@ -331,11 +392,11 @@ export class DockerEngine implements Engine {
             Target: m.target,
             ReadOnly: m.readOnly ?? false,
           })),
-          Tmpfs: spec.tmpfs,
+          Tmpfs: tmpfs.tmpfs,
           ReadonlyRootfs: spec.readOnlyRoot,
           CapDrop: spec.capDrop,
           CapAdd: spec.capAdd,
-          SecurityOpt: spec.securityOpt,
+          SecurityOpt: securityOpt,
           ...(spec.limits.memoryBytes
             ? { Memory: spec.limits.memoryBytes, MemorySwap: spec.limits.memoryBytes }
             : {}),
@@ -652,11 +713,66 @@ function statsFromDocker(s: DockerStats): ContainerStats {
   };
 }
 
-function splitRef(ref: string): [string, string] {
-  const slash = ref.lastIndexOf("/");
-  const colon = ref.lastIndexOf(":");
-  if (colon > slash) return [ref.slice(0, colon), ref.slice(colon + 1)];
-  return [ref, "latest"];
+interface DockerInfo {
+  SecurityOptions?: string[] | null;
+  CgroupVersion?: string;
+  CgroupDriver?: string;
+  MemoryLimit?: boolean;
+  PidsLimit?: boolean;
+  CpuCfsQuota?: boolean;
+}
+
+interface LibpodInfo {
+  host?: {
+    cgroupVersion?: string;
+    cgroupManager?: string;
+    cgroupControllers?: string[] | null;
+    security?: { rootless?: boolean };
+    idMappings?: {
+      uidmap?: Array<{ container_id: number; host_id: number }> | null;
+      gidmap?: Array<{ container_id: number; host_id: number }> | null;
+    };
+  };
+}
+
+/** Podman's own answer on top: rootless, cgroup version and manager, the controllers it may use. */
+export function withLibpodInfo(facts: EngineFacts, libpod: LibpodInfo): EngineFacts {
+  const host = libpod.host ?? {};
+  const controllers = host.cgroupControllers ?? [];
+  const rootless = host.security?.rootless === true;
+  const user = (map: Array<{ container_id: number; host_id: number }> | null | undefined) =>
+    map?.find((m) => m.container_id === 0)?.host_id;
+  const uid = user(host.idMappings?.uidmap);
+  const gid = user(host.idMappings?.gidmap);
+  return {
+    ...facts,
+    rootless,
+    ...(rootless && uid !== undefined && gid !== undefined ? { serviceUser: { uid, gid } } : {}),
+    cgroupVersion: host.cgroupVersion?.replace(/^v/, "") ?? facts.cgroupVersion,
+    cgroupDriver: host.cgroupManager ?? facts.cgroupDriver,
+    // Rootless, the controllers are the ones delegated to the user; none on cgroup v1.
+    ...(rootless
+      ? {
+          memoryLimit: controllers.includes("memory"),
+          pidsLimit: controllers.includes("pids"),
+          cpuCfsQuota: controllers.includes("cpu"),
+        }
+      : {}),
+  };
+}
+
+/** The facts of an engine from its /version and /info answers. Pure. */
+export function factsOf(version: { Components?: Array<{ Name?: string }> }, info: DockerInfo): EngineFacts {
+  const podman = (version.Components ?? []).some((c) => /podman/i.test(c.Name ?? ""));
+  return {
+    flavour: podman ? "podman" : "docker",
+    rootless: (info.SecurityOptions ?? []).some((o) => /(^|,)name=rootless(,|$)/.test(o)),
+    cgroupVersion: info.CgroupVersion,
+    cgroupDriver: info.CgroupDriver,
+    memoryLimit: info.MemoryLimit !== false,
+    pidsLimit: info.PidsLimit !== false,
+    cpuCfsQuota: info.CpuCfsQuota !== false,
+  };
 }
 
 /** Docker's multiplexed log frames (8-byte header) → text. TTY logs come through as they are. */

@@ -58,6 +58,13 @@ export function engineError(endpoint: string, what: string, e: unknown, answered
   const code = statusCode(e);
   const unseen = missingBindSource(e);
   if (unseen !== undefined) return engineCannotSee(endpoint, unseen, e);
+  const cause = engineCause(errorMessage(e));
+  if (cause)
+    return new OcboxError("ENGINE", `the engine at ${endpoint} refused to ${what}: ${cause.message}`, {
+      cause: e,
+      detail: errorMessage(e),
+      fix: cause.fix,
+    });
   return new OcboxError(
     "ENGINE",
     `the engine at ${endpoint} refused to ${what}${code === undefined ? "" : ` (HTTP ${code})`}`,
@@ -67,4 +74,77 @@ export function engineError(endpoint: string, what: string, e: unknown, answered
       fix: "Read the engine's message above; `ocbox check` shows the engine and its version.",
     },
   );
+}
+
+/** An option ocbox needs that Podman's Docker-compatible API does not offer, and no equivalent. */
+export function podmanGap(what: string, where: string[]): OcboxError {
+  return new OcboxError("ENGINE", `Podman's Docker-compatible API has no ${what}`, {
+    detail: where.join("\n"),
+    fix: "Use Docker for this sandbox (DOCKER_HOST=unix:///var/run/docker.sock), or report it: ocbox maps every option it uses onto Podman, and this one is missing.",
+  });
+}
+
+export interface EngineCause {
+  kind: "path-not-visible" | "podman-gap" | "rlimit" | "rootless";
+  message: string;
+  fix: string;
+}
+
+const RLIMITS: Record<string, string> = { "4": "core", "6": "nproc", "7": "nofile" };
+
+/**
+ * What an engine's refusal means, told as its real cause (issue 14 item 5): a path the engine
+ * cannot see, an option Podman's compat API takes differently, a limit the engine may not raise,
+ * a rootless engine's limit. Undefined for any other message. Pure.
+ */
+export function engineCause(text: string): EngineCause | undefined {
+  const path =
+    /bind source path does not exist: (\S+)/.exec(text) ??
+    /statfs (\S+): no such file or directory/.exec(text) ??
+    /mount(?:ing)? ["']?(\/\S+?)["']?[: ].*no such file or directory/i.exec(text);
+  if (path)
+    return {
+      kind: "path-not-visible",
+      message: `it cannot see ${path[1]} (the engine runs on another machine or in a VM, or that path is not shared with it)`,
+      fix: [
+        "The engine mounts paths of its own host, not of this machine. Either run ocbox where the",
+        "engine runs, share the path with the engine (Docker Desktop: Settings > Resources > File",
+        "sharing; Colima: `colima start --mount`; Podman machine: `podman machine init -v`),",
+        "or point DOCKER_HOST at a local engine.",
+      ].join("\n"),
+    };
+  const rlimit = /error setting rlimit type (\d+): operation not permitted/.exec(text);
+  if (rlimit) {
+    const name = RLIMITS[rlimit[1] ?? ""] ?? `type ${rlimit[1]}`;
+    return {
+      kind: "rlimit",
+      message: `the engine may not raise the container's ${name} limit above its own hard limit`,
+      fix: [
+        "The engine runs without CAP_SYS_RESOURCE (inside a container or a restricted VM), so no",
+        `container may get a higher ${name} limit than the engine itself. Lower the limit (ocbox.yaml`,
+        "limits.nofile), or raise the engine's own limit (LimitNOFILE/LimitNPROC of its service).",
+      ].join("\n"),
+    };
+  }
+  const gap =
+    /volume options size and inodes not supported/.exec(text) ??
+    /unknown mount option "([^"]+)"/.exec(text) ??
+    /opening seccomp profile failed/.exec(text);
+  if (gap)
+    return {
+      kind: "podman-gap",
+      message: `Podman's Docker-compatible API does not take this option as Docker does (${gap[0]})`,
+      fix:
+        "ocbox translates the options it knows differ on Podman (engine-capabilities.ts); this one " +
+        "slipped through. Report it with `ocbox check`'s output, or use Docker for now.",
+    };
+  if (/rootless/i.test(text))
+    return {
+      kind: "rootless",
+      message: "a rootless engine cannot do this",
+      fix:
+        "A rootless engine runs as an ordinary user: no cgroups on cgroup v1, no ports below 1024, " +
+        "no paths the user cannot read. Use rootful Podman or Docker for this sandbox.",
+    };
+  return undefined;
 }

@@ -1,3 +1,5 @@
+import type { EngineCapabilities } from "./engine-capabilities.js";
+
 /**
  * The narrow interface ocbox needs from a container engine. Only `docker-engine.ts` knows the
  * Docker Engine API; everything above talks to this.
@@ -11,6 +13,8 @@ export interface EngineInfo {
   arch: string;
   /** "podman" when the socket belongs to Podman's Docker-compatible service. */
   flavour: "docker" | "podman";
+  /** Podman's service running as an ordinary user (user-namespaced). */
+  rootless: boolean;
 }
 
 export interface Mount {
@@ -148,6 +152,8 @@ export interface BuildProgress {
 export interface Engine {
   readonly endpoint: string;
   info(): Promise<EngineInfo>;
+  /** What this engine does differently from Docker's API, detected once (engine-capabilities.ts). */
+  capabilities(): Promise<EngineCapabilities>;
   imageId(ref: string): Promise<string | undefined>;
   imageSize(ref: string): Promise<number | undefined>;
   /** The image's own USER, WORKDIR and ENV (a benchmark image runs with them); undefined when absent. */

@@ -8,6 +8,14 @@ import type { AttachedExec, ExecStreams } from "./engine.js";
 
 type Call = <T>(what: string, fn: () => Promise<T>) => Promise<T>;
 
+/**
+ * Podman answers a resize with 201 Created where Docker answers 200; dockerode, expecting 200,
+ * reports it as an error. It is the resize done.
+ */
+function podmanCreated(e: unknown): boolean {
+  return (e as { statusCode?: number } | undefined)?.statusCode === 201;
+}
+
 /** The one resize failure that is expected: the command ended before the resize reached it. */
 function endedMeanwhile(e: unknown): boolean {
   const code = (e as { statusCode?: number } | undefined)?.statusCode;
@@ -54,7 +62,7 @@ export async function execAttachedDocker(
   if (stdin) stdin.pipe(stream);
   const resize = async (size: { rows: number; columns: number }) => {
     await exec.resize({ h: size.rows, w: size.columns }).catch((e: unknown) => {
-      if (!endedMeanwhile(e)) throw e;
+      if (!endedMeanwhile(e) && !podmanCreated(e)) throw e;
     });
   };
   if (io.tty) await resize(io.tty);

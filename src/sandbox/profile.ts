@@ -10,6 +10,10 @@ import { aptAllowList, aptEnabled } from "./apt-helper.js";
 import { EGRESS_NETWORK } from "./containers.js";
 import { DEFAULT_HARDENING, hardeningWeakenings, type Hardening } from "./hardening.js";
 import type { SandboxSpec } from "./spec.js";
+import { unenforcedWarnings, type EngineCapabilities } from "../runtime/engine-capabilities.js";
+
+/** What the profile needs to know about the engine: the limits it cannot enforce. */
+export type EngineLimits = Pick<EngineCapabilities, "unenforced" | "rootless">;
 
 export interface SecurityProfile {
   /** The agent container's own network: always "none"; it reaches out only through relays. */
@@ -29,8 +33,13 @@ export interface SecurityProfile {
   icmp: boolean;
   user: string;
   limits: { memoryBytes: number; cpus: number; pids: number; nofile: number };
-  /** Opt-ins that weaken the sandbox, by config key (`unsafe.*`, `hardening.*`). */
+  /**
+   * What weakens the sandbox, by key: opt-ins (`unsafe.*`, `hardening.*`) and what the engine
+   * cannot apply (`engine.limits.*`).
+   */
   unsafe: string[];
+  /** The WARNING text of each `engine.*` key in `unsafe`. */
+  engineWarnings?: Record<string, string>;
   /** C9: packages `ocbox-apt install` may add (apt.allow); absent when off. A notice, not a weakening. */
   apt?: string[];
 }
@@ -44,8 +53,9 @@ function gatewaysOf(egress: EgressSpec | undefined): SecurityProfile["gateways"]
   }));
 }
 
-export function securityProfile(spec: SandboxSpec): SecurityProfile {
+export function securityProfile(spec: SandboxSpec, engine?: EngineLimits): SecurityProfile {
   const egress = spec.egress;
+  const engineWeakenings = engine ? unenforcedWarnings(engine) : [];
   const restricted = egress?.restricted === true;
   const h = spec.hardening ?? DEFAULT_HARDENING;
   return {
@@ -76,7 +86,11 @@ export function securityProfile(spec: SandboxSpec): SecurityProfile {
     unsafe: [
       ...(spec.hostDockerSocket === true ? ["unsafe.hostDockerSocket"] : []),
       ...new Set(hardeningWeakenings(h).map((w) => w.key)),
+      ...engineWeakenings.map((w) => w.key),
     ],
+    ...(engineWeakenings.length
+      ? { engineWarnings: Object.fromEntries(engineWeakenings.map((w) => [w.key, w.warning])) }
+      : {}),
     ...(aptEnabled(spec) ? { apt: aptAllowList(spec) } : {}),
   };
 }
@@ -170,7 +184,9 @@ export function securityLines(p: SecurityProfile): string[] {
   const weakenings = hardeningWeakenings(hardeningOf(p));
   for (const key of p.unsafe) {
     const texts = weakenings.filter((w) => w.key === key).map((w) => w.warning);
-    lines.push(`  WARNING   ${key}: ${UNSAFE_WARNINGS[key] ?? (texts.join("; ") || "weakens the sandbox")}`);
+    const text =
+      UNSAFE_WARNINGS[key] ?? p.engineWarnings?.[key] ?? (texts.join("; ") || "weakens the sandbox");
+    lines.push(`  WARNING   ${key}: ${text}`);
   }
   return lines;
 }

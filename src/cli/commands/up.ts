@@ -85,7 +85,7 @@ export function registerUp(program: Command, run: (fn: (ctx: Context) => Promise
           detached: opts.detach ?? false,
           hookRan: up.hookRan,
           ...(front ? { loginUrl: front.loginUrl() } : {}),
-          security: securityProfile(sandbox.spec),
+          security: securityProfile(sandbox.spec, await ctx.engine().capabilities()),
           autonomous: project.config.autonomous,
           mcp: mcpSummaryLines(up.mcp),
         };

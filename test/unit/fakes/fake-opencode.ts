@@ -9,6 +9,7 @@ import { baseContract } from "../../../src/executor/contract.js";
 import { DEFAULT_TIMEOUTS } from "../../../src/executor/task.js";
 import type { Clock } from "../../../src/executor/watchdog.js";
 import type { Engine } from "../../../src/runtime/engine.js";
+import { engineCapabilities } from "../../../src/runtime/engine-capabilities.js";
 import type { ImageSet } from "../../../src/image/build.js";
 import type { StartedSandbox } from "../../../src/sandbox/start.js";
 import { DEFAULT_LIMITS } from "../../../src/sandbox/spec.js";
@@ -154,7 +155,21 @@ export class ManualClock implements Clock {
 
 export function fakePlan(overrides: Partial<TaskPlan> = {}): TaskPlan {
   return {
-    engine: {} as Engine,
+    // The state machine asks the engine only what it cannot enforce: a Docker engine, all of it.
+    engine: {
+      capabilities: () =>
+        Promise.resolve(
+          engineCapabilities({
+            flavour: "docker",
+            rootless: false,
+            cgroupVersion: "2",
+            cgroupDriver: "systemd",
+            memoryLimit: true,
+            pidsLimit: true,
+            cpuCfsQuota: true,
+          }),
+        ),
+    } as unknown as Engine,
     images: {} as ImageSet,
     profile: {
       images: { sandbox: "fake", egress: "fake" },
