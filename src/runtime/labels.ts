@@ -15,6 +15,11 @@ export const LABEL = {
   ownerPid: "dev.ocbox.owner.pid",
   /** The owner's process start time (Linux clock ticks since boot), so a reused pid is not mistaken for it. */
   ownerStart: "dev.ocbox.owner.start",
+  /**
+   * The owner's pid namespace (`/proc/self/ns/pid`). An ocbox in a container with the host's name
+   * (host network) but its own pids must never take another namespace's owners for dead.
+   */
+  ownerPidns: "dev.ocbox.owner.pidns",
   startedAt: "dev.ocbox.started-at",
   /** "session": lives while its owner lives. "detached": lives until `ocbox down`/`clean`. */
   lifetime: "dev.ocbox.lifetime",
@@ -63,6 +68,8 @@ export interface Owner {
   pid: number;
   /** Process start time; empty when it cannot be read (non-Linux). */
   start: string;
+  /** The pid namespace the pid belongs to (`pid:[N]`); absent off Linux and on older resources. */
+  pidns?: string;
 }
 
 export interface LabelInput {
@@ -89,6 +96,7 @@ export function resourceLabels(input: LabelInput): Record<string, string> {
     [LABEL.ownerHost]: input.owner.host,
     [LABEL.ownerPid]: String(input.owner.pid),
     [LABEL.ownerStart]: input.owner.start,
+    ...(input.owner.pidns ? { [LABEL.ownerPidns]: input.owner.pidns } : {}),
     [LABEL.startedAt]: input.startedAt.toISOString(),
     [LABEL.lifetime]: input.lifetime,
     ...(input.workspace === undefined ? {} : { [LABEL.workspace]: input.workspace }),
@@ -113,6 +121,7 @@ const ownerSchema = z.object({
   [LABEL.ownerHost]: z.string().min(1),
   [LABEL.ownerPid]: decimal,
   [LABEL.ownerStart]: z.string().default(""),
+  [LABEL.ownerPidns]: z.string().optional(),
 });
 
 /** The owner recorded on a resource, if its labels carry a well-formed one (checked with zod). */
@@ -121,7 +130,13 @@ export function ownerOf(labels: Record<string, string> | undefined): Owner | und
   const parsed = ownerSchema.safeParse(labels);
   if (!parsed.success) return undefined;
   const o = parsed.data;
-  return { host: o[LABEL.ownerHost], pid: o[LABEL.ownerPid], start: o[LABEL.ownerStart] };
+  const pidns = o[LABEL.ownerPidns];
+  return {
+    host: o[LABEL.ownerHost],
+    pid: o[LABEL.ownerPid],
+    start: o[LABEL.ownerStart],
+    ...(pidns ? { pidns } : {}),
+  };
 }
 
 const agentLabelsSchema = z.object({

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, readlinkSync } from "node:fs";
 import { hostname } from "node:os";
 import type { Liveness, Owner } from "./labels.js";
 
@@ -20,8 +20,23 @@ export function processStart(pid: number): string | undefined {
   }
 }
 
+/** This process's pid namespace (`pid:[N]`), or undefined off Linux. */
+export function currentPidns(): string | undefined {
+  try {
+    return readlinkSync("/proc/self/ns/pid");
+  } catch {
+    return undefined;
+  }
+}
+
 export function currentOwner(): Owner {
-  return { host: hostname(), pid: process.pid, start: processStart(process.pid) ?? "" };
+  const pidns = currentPidns();
+  return {
+    host: hostname(),
+    pid: process.pid,
+    start: processStart(process.pid) ?? "",
+    ...(pidns ? { pidns } : {}),
+  };
 }
 
 /** How liveness looks at processes; a seam for tests (a /proc entry that cannot be read). */
@@ -31,12 +46,15 @@ export interface ProcessProbe {
   readStat(pid: number): string;
   /** Signal 0 to `pid`; throws as process.kill does (ESRCH: no such process, EPERM: not ours). */
   signal(pid: number): void;
+  /** This process's pid namespace; undefined when unknown. */
+  pidns?(): string | undefined;
 }
 
 const systemProbe: ProcessProbe = {
   platform: process.platform,
   readStat: (pid) => readFileSync(`/proc/${pid}/stat`, "utf8"),
   signal: (pid) => process.kill(pid, 0),
+  pidns: currentPidns,
 };
 
 /** "dead" only when the process is known to be gone: ESRCH. A process we may not see is "unknown". */
@@ -56,6 +74,8 @@ function bySignal(probe: ProcessProbe, pid: number): Liveness {
  * sandbox must not be removed because its owner is hidden from us.
  */
 export function ownerLiveness(owner: Owner, probe: ProcessProbe = systemProbe): Liveness {
+  // Another pid namespace's pid says nothing about our processes (ocbox in a container).
+  if (owner.pidns !== undefined && owner.pidns !== probe.pidns?.()) return "unknown";
   if (probe.platform !== "linux") return bySignal(probe, owner.pid);
   let stat: string;
   try {

@@ -37,6 +37,19 @@ const probe = (readStat: () => string, signal: () => void = () => undefined): Pr
 const owner = { host: "h", pid: 42, start: "900" };
 
 describe("owner liveness", () => {
+  it("is unknown, never dead, for an owner in another pid namespace (ocbox in a container)", () => {
+    const gone = () => {
+      throw errno("ENOENT");
+    };
+    const esrch = () => {
+      throw errno("ESRCH");
+    };
+    const here = { ...probe(gone, esrch), pidns: () => "pid:[1]" };
+    expect(ownerLiveness({ ...owner, pidns: "pid:[2]" }, here)).toBe("unknown");
+    expect(ownerLiveness({ ...owner, pidns: "pid:[1]" }, here)).toBe("dead");
+    // Resources of an ocbox before the label: judged as before.
+    expect(ownerLiveness(owner, here)).toBe("dead");
+  });
   it("is alive for the same start time and dead for another (a reused pid)", () => {
     expect(
       ownerLiveness(
