@@ -9,3 +9,7 @@ export function secondsFlag(flag: string, v: string | undefined): number | undef
     throw new OcboxError("USAGE", `${flag} must be a positive number of seconds, not ${v}`);
   return n;
 }
+
+/** `--approve-config` on run, eval run, eval judge, bridge and up. */
+export const APPROVE_CONFIG_HELP =
+  "approve (and record) the ocbox.yaml / opencode.json(c) found here even when they weaken the sandbox (see `ocbox approve`)";

@@ -1,118 +1,132 @@
 /**
- * Approval of the host-side inputs the agent could rewrite (FEATURES A9). The agent can write the
- * workspace, so it could edit the pre-start hook (which runs on the host) or ocbox.yaml (which
- * decides which host variables and ports the sandbox gets). ocbox keeps the hashes the person
- * approved in the state dir and does not run or apply a changed file until they approve it again.
- * The decision is pure; reading and writing the record is at the bottom.
+ * The approval records (issue 13, "Approval, for every entry point"): `approved.json` in the state
+ * dir of the approval scope (the project root, or a task set's root), 0600. Version 2 keeps one
+ * record per approved content hash of each capability-granting file; version 1 (the hook's and
+ * ocbox.yaml's hashes, written by older ocbox) is read and carried over. The decision is pure
+ * (plan/approval-state.ts); this file is the I/O.
  */
 import { createHash } from "node:crypto";
-import { readFile, writeFile } from "node:fs/promises";
+import { mkdir, rename, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
 import { z } from "zod";
-import { OcboxError, errorMessage } from "../errors.js";
-import { parseVersioned } from "../util/versioned-file.js";
+import { OcboxError } from "../errors.js";
+import { APPROVAL_FILE_KINDS, type ApprovalRecord } from "../plan/approval-files.js";
+import type { FileVerdict } from "../plan/approval-state.js";
+import { parseVersioned, readJsonFile } from "../util/versioned-file.js";
 
-/** approved.json's format (absent in a file written before versions: read as 1). */
-export const APPROVALS_VERSION = 1;
+/** approved.json's format: 1 (hook and config hashes), 2 (records). */
+export const APPROVALS_VERSION = 2;
+/** The approved text is kept for the next diff up to this size. */
+export const MAX_KEPT_TEXT = 256 * 1024;
+/** Records kept per file (the newest); older approvals of the same file are dropped. */
+export const MAX_RECORDS_PER_FILE = 20;
 
 const sha = z.string().regex(/^[0-9a-f]{64}$/, "a sha256 in hex");
-const approvalsSchema = z.object({
-  version: z.literal(APPROVALS_VERSION).default(APPROVALS_VERSION),
-  /** sha256 of the hook's content; null: approved that there is no hook. */
+const v1Schema = z.object({
+  version: z.literal(1).default(1),
   hook: sha.nullable().optional(),
   config: sha.optional(),
 });
+const recordSchema = z.strictObject({
+  kind: z.enum(APPROVAL_FILE_KINDS),
+  path: z.string().min(1).optional(),
+  sha256: sha,
+  approvedAt: z.string(),
+  text: z.string().optional(),
+});
+const v2Schema = z.strictObject({ version: z.literal(2), records: z.array(recordSchema) });
 
-export interface Approvals {
-  /** sha256 of the hook's content; null: approved that there is no hook. */
-  hook?: string | null;
-  config?: string;
+export function sha256(bytes: string | Buffer): string {
+  return createHash("sha256").update(bytes).digest("hex");
 }
 
-export interface CurrentInputs {
-  /** undefined: the hook file does not exist. */
-  hook: string | undefined;
-  config: string;
+/** A version-1 record as version-2 records (its hook hash approves the hook at any path). */
+export function carryOver(v1: z.output<typeof v1Schema>): ApprovalRecord[] {
+  const at = "1970-01-01T00:00:00.000Z";
+  const records: ApprovalRecord[] = [];
+  if (v1.config) records.push({ kind: "ocbox-yaml", path: "ocbox.yaml", sha256: v1.config, approvedAt: at });
+  if (v1.hook) records.push({ kind: "hook", sha256: v1.hook, approvedAt: at });
+  return records;
 }
 
-export type ApprovalDecision =
-  | { action: "proceed" }
-  | { action: "record"; changed: ChangedInput[] }
-  | { action: "ask"; changed: ChangedInput[] }
-  | { action: "refuse"; changed: ChangedInput[] };
-
-export type ChangedInput = "hook" | "config";
-
-export function sha256(text: string): string {
-  return createHash("sha256").update(text).digest("hex");
+/** The records in a parsed approved.json (either version). Pure. */
+export function parseApprovalRecords(value: unknown, file: string): ApprovalRecord[] {
+  const fix = `Delete ${file}: ocbox then asks you to approve the project's files again.`;
+  const what = { where: file, what: "approval record", current: APPROVALS_VERSION, fix };
+  const version =
+    typeof value === "object" && value !== null ? (value as { version?: unknown }).version : undefined;
+  if (version === undefined || version === 1) return carryOver(parseVersioned(v1Schema, value, what));
+  return parseVersioned(v2Schema, value, what).records.map((r) => ({ ...r }));
 }
 
-/** Hashes of the current inputs, in the record's form. */
-export function currentApprovals(inputs: CurrentInputs): Required<Approvals> {
-  return { hook: inputs.hook === undefined ? null : sha256(inputs.hook), config: sha256(inputs.config) };
+/** What was approved in this scope; nothing when there is no record. A damaged record is an error. */
+export async function readApprovalRecords(file: string): Promise<ApprovalRecord[]> {
+  const value = await readJsonFile(file, "approval record", `Delete ${file} and approve again.`);
+  return value === undefined ? [] : parseApprovalRecords(value, file);
 }
 
-/** What changed since the approval. A hook that is gone, or was never there, needs nothing. */
-export function changedInputs(approved: Approvals, inputs: CurrentInputs): ChangedInput[] {
-  const now = currentApprovals(inputs);
-  const changed: ChangedInput[] = [];
-  if (now.hook !== null && approved.hook !== now.hook) changed.push("hook");
-  if (approved.config !== now.config) changed.push("config");
-  return changed;
-}
-
-/**
- * proceed: nothing changed. record: changed, but approved by flag. ask: changed, a person is at a
- * terminal. refuse: changed, no terminal and no flag.
- */
-export function approvalDecision(
-  approved: Approvals,
-  inputs: CurrentInputs,
-  how: { flag: boolean; interactive: boolean },
-): ApprovalDecision {
-  const changed = changedInputs(approved, inputs);
-  if (changed.length === 0) return { action: "proceed" };
-  if (how.flag) return { action: "record", changed };
-  return how.interactive ? { action: "ask", changed } : { action: "refuse", changed };
-}
-
-/** The approval record's content, checked. Pure. */
-export function parseApprovals(text: string, file: string): Approvals {
-  const fix = `Delete ${file}: ocbox then asks you to approve the hook and ocbox.yaml again.`;
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (e) {
-    throw new OcboxError("CONFIG", `${file}: the approval record is not JSON`, {
-      detail: errorMessage(e),
-      fix,
-    });
-  }
-  const { hook, config } = parseVersioned(approvalsSchema, value, {
-    where: file,
-    what: "approval record",
-    current: APPROVALS_VERSION,
-    fix,
+/** The records with `added` on top, the newest MAX_RECORDS_PER_FILE kept per file. Pure. */
+export function mergeRecords(
+  old: readonly ApprovalRecord[],
+  added: readonly ApprovalRecord[],
+): ApprovalRecord[] {
+  const key = (r: ApprovalRecord) => `${r.kind}\0${r.path ?? ""}`;
+  const all = [
+    ...added,
+    ...old.filter((o) => !added.some((a) => key(a) === key(o) && a.sha256 === o.sha256)),
+  ];
+  const count = new Map<string, number>();
+  return all.filter((r) => {
+    const n = (count.get(key(r)) ?? 0) + 1;
+    count.set(key(r), n);
+    return n <= MAX_RECORDS_PER_FILE;
   });
-  return { ...(hook === undefined ? {} : { hook }), ...(config === undefined ? {} : { config }) };
 }
 
-/** What was approved; nothing yet when there is no record. An unreadable record is an error. */
-export async function readApprovals(file: string): Promise<Approvals> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") return {};
-    throw new OcboxError("CONFIG", `cannot read the approval record ${file}: ${code ?? errorMessage(e)}`, {
-      cause: e,
-      fix: "Check the permissions of the state dir; it must belong to you.",
-    });
+/** Write the records (0600, through a temp file and a rename, so a reader never sees half). */
+export async function writeApprovalRecords(file: string, records: readonly ApprovalRecord[]): Promise<void> {
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, `${JSON.stringify({ version: APPROVALS_VERSION, records }, null, 2)}\n`, {
+    mode: 0o600,
+  });
+  await rename(tmp, file);
+}
+
+/** Record these verdicts as approved now, with the text each was read from (when small). */
+export async function recordApprovals(
+  file: string,
+  verdicts: readonly FileVerdict[],
+  texts: ReadonlyMap<string, string>,
+  now: Date = new Date(),
+): Promise<void> {
+  if (verdicts.length === 0) return;
+  const added = verdicts.map((v): ApprovalRecord => {
+    const text = texts.get(v.sha256);
+    return {
+      kind: v.kind,
+      path: v.path,
+      sha256: v.sha256,
+      approvedAt: now.toISOString(),
+      ...(text !== undefined && text.length <= MAX_KEPT_TEXT ? { text } : {}),
+    };
+  });
+  await writeApprovalRecords(file, mergeRecords(await readApprovalRecords(file), added));
+}
+
+/** Revoke the records of `path` (every hash) and/or of the hashes starting with `sha256`; the count removed. */
+export async function revokeApprovals(
+  file: string,
+  match: { path?: string; sha256?: string },
+): Promise<number> {
+  if (match.path === undefined && match.sha256 === undefined) {
+    throw new OcboxError("USAGE", "say what to revoke", { fix: "Give a file path, --sha HASH, or --all." });
   }
-  return parseApprovals(text, file);
-}
-
-export async function writeApprovals(file: string, approvals: Approvals): Promise<void> {
-  const record = { version: APPROVALS_VERSION, ...approvals };
-  await writeFile(file, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
+  const old = await readApprovalRecords(file);
+  const hit = (r: ApprovalRecord) =>
+    (match.path === undefined || r.path === match.path) &&
+    (match.sha256 === undefined || r.sha256.startsWith(match.sha256));
+  const keep = old.filter((r) => !hit(r));
+  await writeApprovalRecords(file, keep);
+  return old.length - keep.length;
 }

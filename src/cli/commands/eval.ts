@@ -5,13 +5,14 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { parseOpencodeConfig, readWorkspaceOpencodeConfig } from "../../config/opencode-json.js";
+import { parseOpencodeConfig } from "../../config/opencode-json.js";
 import { OcboxError, errorMessage } from "../../errors.js";
 import { runJudge } from "../../eval/judge.js";
 import { describeLogging, loggingSettings, type LoggingSettings } from "../../eval/logging.js";
 import { Progress, type UnitStreamEvent } from "../../eval/progress.js";
 import { writeReport } from "../../eval/report-file.js";
 import { evalTaskOptions, runEval } from "../../eval/run.js";
+import { APPROVE_CONFIG_HELP } from "../flags.js";
 import { dryPlanTask } from "../../executor/dry-plan.js";
 import type { Context } from "../context.js";
 import { secondsFlag } from "../flags.js";
@@ -28,8 +29,9 @@ const positiveInt = (flag: string, v: string | undefined, fallback: number): num
   return n;
 };
 
-async function opencodeConfigFrom(file: string | undefined, fallbackDir?: string) {
-  if (!file) return fallbackDir ? (await readWorkspaceOpencodeConfig(fallbackDir))?.config : undefined;
+/** `--opencode-config FILE` (passed explicitly, so approved); without it eval run reads <tasks>/opencode.json itself, checked. */
+async function opencodeConfigFrom(file: string | undefined) {
+  if (!file) return undefined;
   const text = await readFile(file, "utf8").catch((e: unknown) => {
     throw new OcboxError("USAGE", `cannot read ${file}: ${errorMessage(e)}`, {
       fix: "Check --opencode-config.",
@@ -88,6 +90,7 @@ interface RunFlags {
   role?: string;
   timeout?: string;
   opencodeConfig?: string;
+  approveConfig?: boolean;
   workflow?: string;
   dryRun?: boolean;
 }
@@ -101,6 +104,7 @@ interface JudgeFlags {
   verbose?: boolean;
   timeout?: string;
   opencodeConfig?: string;
+  approveConfig?: boolean;
 }
 
 const prefix = (unit: string, kind: string) => `[ocbox][${unit}][${kind}]`;
@@ -132,6 +136,7 @@ async function printEvalPlan(
     logging,
     ...(opencodeConfig ? { opencodeConfig } : {}),
     ...(flags.workflow ? { workflowFile: flags.workflow } : {}),
+    ...(flags.approveConfig ? { approveConfig: true } : {}),
   };
   const task = {
     model: flags.model,
@@ -163,6 +168,7 @@ export function registerEval(program: Command, run: Runner) {
     .option("--timeout <s>", "hard cap per task in seconds, unless task.yaml says otherwise")
     .option("--opencode-config <file>", "extra OpenCode config (providers); default <tasks>/opencode.json")
     .option("--workflow <file>", "a file with roles:, pools: and executor:")
+    .option("--approve-config", APPROVE_CONFIG_HELP)
     .option("--dry-run", "print the run's plan (as `ocbox plan --entry eval-run`) and start nothing")
     .action((flags: RunFlags) =>
       run(async (ctx) => {
@@ -170,7 +176,7 @@ export function registerEval(program: Command, run: Runner) {
           throw new OcboxError("USAGE", `--retry-failed takes infra, not ${flags.retryFailed}`);
         const workers = positiveInt("--workers", flags.workers, 1);
         const logging = settings(ctx, flags);
-        const opencodeConfig = await opencodeConfigFrom(flags.opencodeConfig, resolve(flags.tasks));
+        const opencodeConfig = await opencodeConfigFrom(flags.opencodeConfig);
         if (flags.dryRun) return printEvalPlan(ctx, flags, logging, opencodeConfig);
         let progress = new Progress(0, workers);
         let live = liveOutput(ctx, progress);
@@ -187,6 +193,7 @@ export function registerEval(program: Command, run: Runner) {
           ...(flags.retryFailed ? { retryFailed: "infra" as const } : {}),
           ...(opencodeConfig ? { opencodeConfig } : {}),
           ...(flags.workflow ? { workflowFile: flags.workflow } : {}),
+          ...(flags.approveConfig ? { approveConfig: true } : {}),
           logging,
           engine: ctx.engine(),
           signal: ctx.signal,
@@ -244,6 +251,7 @@ export function registerEval(program: Command, run: Runner) {
     .option("--verbose", "also trace phases and 3 s heartbeats (implies --agent-logs)")
     .option("--timeout <s>", "hard cap per judgement in seconds")
     .option("--opencode-config <file>", "extra OpenCode config (providers) for the judge")
+    .option("--approve-config", APPROVE_CONFIG_HELP)
     .action((flags: JudgeFlags) =>
       run(async (ctx) => {
         const workers = positiveInt("--workers", flags.workers, 1);
@@ -259,6 +267,7 @@ export function registerEval(program: Command, run: Runner) {
           ...(flags.rerun ? { rerun: flags.rerun } : {}),
           ...(opencodeConfig ? { opencodeConfig } : {}),
           ...(timeoutS ? { timeoutS } : {}),
+          ...(flags.approveConfig ? { approveConfig: true } : {}),
           logging,
           engine: ctx.engine(),
           signal: ctx.signal,
