@@ -36,6 +36,39 @@ export { runTask, planTask, type RunTaskOptions } from "./executor/prepare.js";
 export { plan, planSandbox, type Plan, type PlanInput, type SandboxPlan } from "./plan/plan.js";
 export { planView } from "./plan/plan-view.js";
 export { ENTRY_POINTS, type EntryPoint } from "./plan/entry-point.js";
+export {
+  decideApproval,
+  approvalError,
+  obeyApproval,
+  type ApprovalState,
+  type ApprovalInput,
+  type FileVerdict,
+} from "./plan/approval-state.js";
+export {
+  APPROVAL_FILE_KINDS,
+  type ApprovalFile,
+  type ApprovalFileKind,
+  type ApprovalHow,
+  type ApprovalRecord,
+} from "./plan/approval-files.js";
+export { weakeningKeys, configWeakening, opencodeWeakening } from "./plan/weakening.js";
+export {
+  approveScope,
+  reviewApprovals,
+  listApprovals,
+  revokeApproval,
+  type ApproveResult,
+  type FileReview,
+} from "./project/approval-commands.js";
+export {
+  addTaskFile,
+  checkApproval,
+  recordDecided,
+  folderScope,
+  projectScope,
+  type ApprovalScope,
+  type ReadFiles,
+} from "./executor/approval-check.js";
 export type { SandboxProfile } from "./plan/sandbox-profile.js";
 export { dryPlanTask } from "./executor/dry-plan.js";
 export { dryPlanUp } from "./project/dry-plan.js";

@@ -4,7 +4,7 @@
  * project's egress and limits; the bridge only forwards prompts and results.
  */
 import type { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
-import { runTask, type RunTaskOptions } from "../executor/prepare.js";
+import { approvedTaskInputs, runTask, type RunTaskOptions } from "../executor/prepare.js";
 import type { Engine } from "../runtime/engine.js";
 import { listSandboxes } from "../project/sandbox-list.js";
 import { openProject } from "../project/up.js";
@@ -19,6 +19,8 @@ export interface BridgeOptions {
   env?: NodeJS.ProcessEnv;
   /** Extra runTask options for every task (library users and tests: an OpenCode config, pools). */
   taskOptions?: Partial<RunTaskOptions>;
+  /** `--approve-config`: approve (and record) the project's ocbox.yaml and opencode.json(c) for its tasks. */
+  approveConfig?: boolean;
 }
 
 export interface Bridge {
@@ -37,9 +39,13 @@ export interface Bridge {
 
 export async function openBridge(options: BridgeOptions): Promise<Bridge> {
   const { project, state } = await openProject(options.cwd, options.env ?? process.env);
+  const approval = options.approveConfig ? { approveConfig: true } : {};
+  // Stop before serving (exit 2) when the project's files are not approved; each task checks again.
+  await approvedTaskInputs({ ...options.taskOptions, ...approval, entry: "bridge", workspace: project.root });
   const runner: TaskRunner = (input, signal) =>
     runTask({
       ...options.taskOptions,
+      ...approval,
       entry: "bridge",
       workspace: project.root,
       prompt: input.prompt,

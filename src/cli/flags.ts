@@ -18,3 +18,7 @@ export function factorFlag(flag: string, v: string | undefined): number | undefi
     throw new OcboxError("USAGE", `${flag} must be a positive number (such as 2 or 0.5), not ${v}`);
   return n;
 }
+
+/** `--approve-config` on run, eval run, eval judge, bridge and up. */
+export const APPROVE_CONFIG_HELP =
+  "approve (and record) the ocbox.yaml / opencode.json(c) found here even when they weaken the sandbox (see `ocbox approve`)";

@@ -25,6 +25,8 @@ import { registerSmoke } from "./commands/smoke.js";
 import { registerBridge } from "./commands/bridge.js";
 import { registerCheck } from "./commands/check.js";
 import { registerDashboard } from "./commands/dashboard.js";
+import { registerApprove } from "./commands/approve.js";
+import { registerApprovals } from "./commands/approvals.js";
 import { createContext, type Context, type GlobalOptions } from "./context.js";
 import { asOcboxError, renderError } from "./output.js";
 
@@ -46,6 +48,8 @@ async function main(argv: string[]): Promise<number> {
   };
   registerInit(program, run);
   registerUp(program, run);
+  registerApprove(program, run);
+  registerApprovals(program, run);
   registerWeb(program, run);
   registerAttach(program, run);
   registerLs(program, run);

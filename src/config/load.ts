@@ -51,8 +51,11 @@ export async function requireProjectRoot(cwd: string): Promise<string> {
   });
 }
 
-/** Read and validate `<root>/ocbox.yaml`; resolve the sandbox name and id. */
-export async function loadProjectConfig(root: string): Promise<LoadedProject> {
+/** A project as read from disk, with the exact text `config` was parsed from (what approval hashes). */
+export type ReadProject = LoadedProject & { text: string };
+
+/** Read and validate `<root>/ocbox.yaml` (once); resolve the sandbox name and id. */
+export async function loadProjectConfig(root: string): Promise<ReadProject> {
   const realRoot = await realpath(root).catch(() => resolve(root));
   const file = join(realRoot, PROJECT_CONFIG_FILE);
   let text: string;
@@ -66,5 +69,5 @@ export async function loadProjectConfig(root: string): Promise<LoadedProject> {
   }
   const config = parseProjectConfig(text, file);
   const name = config.name ?? sandboxNameFromFolder(basename(realRoot));
-  return { root: realRoot, file, config, name, sandboxId: sandboxIdFor(name, realRoot) };
+  return { root: realRoot, file, config, text, name, sandboxId: sandboxIdFor(name, realRoot) };
 }

@@ -35,14 +35,20 @@ export function parseOpencodeConfig(text: string, file: string): Record<string, 
   return value as Record<string, unknown>;
 }
 
-/** The workspace's OpenCode config, or undefined when it has none. */
+/** The workspace's OpenCode config (and the text it was parsed from), or undefined when it has none. */
 export async function readWorkspaceOpencodeConfig(
   workspace: string,
-): Promise<{ file: string; config: Record<string, unknown> } | undefined> {
+): Promise<{ file: string; config: Record<string, unknown>; text: string } | undefined> {
   for (const name of OPENCODE_CONFIG_FILES) {
     const file = join(workspace, name);
-    const text = await readFile(file, "utf8").catch(() => undefined);
-    if (text !== undefined) return { file, config: parseOpencodeConfig(text, file) };
+    const text = await readFile(file, "utf8").catch((e: NodeJS.ErrnoException) => {
+      // Only a missing file is "none": one ocbox cannot read is still there for OpenCode inside.
+      if (e.code === "ENOENT") return undefined;
+      throw new OcboxError("CONFIG", `cannot read ${file}: ${e.code ?? e.message}`, {
+        fix: "Make it readable (or remove it); ocbox checks it before the sandbox may use it.",
+      });
+    });
+    if (text !== undefined) return { file, config: parseOpencodeConfig(text, file), text };
   }
   return undefined;
 }

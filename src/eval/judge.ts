@@ -40,6 +40,8 @@ export interface JudgeOptions {
   /** `missing` (default): only units without a cached verdict; `all`; or a task id / unit key. */
   rerun?: string;
   opencodeConfig?: Record<string, unknown>;
+  /** `--approve-config`: approve (and record) the ocbox.yaml and opencode.json(c) found from the input dir. */
+  approveConfig?: boolean;
   timeoutS?: number;
   logging: LoggingSettings;
   engine?: Engine;
@@ -115,6 +117,7 @@ export async function runJudge(options: JudgeOptions): Promise<JudgeRunResult> {
       workspace: inputDir,
       model: options.model,
       contract: judgeContract,
+      ...(options.approveConfig ? { approveConfig: true } : {}),
       ...(options.opencodeConfig ? { opencodeConfig: options.opencodeConfig } : {}),
       ...(options.timeoutS ? { timeouts: { hardS: options.timeoutS } } : {}),
       env: envByPrefixes(options.logging.extraEnvPrefixes, process.env),

@@ -81,6 +81,8 @@ export interface EvalRunOptions {
   retryFailed?: "infra";
   opencodeConfig?: Record<string, unknown>;
   workflowFile?: string;
+  /** `--approve-config`: approve (and record) the task set's ocbox.yaml and opencode.json(c). `tasksDir` alone approves nothing. */
+  approveConfig?: boolean;
   logging: LoggingSettings;
   engine?: Engine;
   images?: ImageSet;
@@ -410,7 +412,7 @@ async function runUnit(
 
 /** The options an eval task is planned with (the planner's `eval-run` entry point). */
 export function evalTaskOptions(
-  options: Pick<EvalRunOptions, "workflowFile" | "opencodeConfig" | "logging">,
+  options: Pick<EvalRunOptions, "workflowFile" | "opencodeConfig" | "logging" | "approveConfig">,
   tasksDir: string,
   task: {
     model: string;
@@ -427,6 +429,7 @@ export function evalTaskOptions(
     ...(role ? { role } : {}),
     ...(options.workflowFile ? { workflowFile: options.workflowFile } : {}),
     ...(options.opencodeConfig ? { opencodeConfig: options.opencodeConfig } : {}),
+    ...(options.approveConfig ? { approveConfig: true } : {}),
     timeouts: {
       ...(hardS !== undefined ? { hardS } : {}),
       ...(inactivityS !== undefined ? { inactivityS } : {}),

@@ -7,7 +7,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { findProjectRoot, loadProjectConfig } from "../config/load.js";
+import { findProjectRoot, loadProjectConfig, type ReadProject } from "../config/load.js";
 import type { PermissionPolicy } from "./permission-policy.js";
 import { readWorkspaceOpencodeConfig } from "../config/opencode-json.js";
 import { parseProjectConfig } from "../config/parse.js";
@@ -15,7 +15,19 @@ import { DEFAULT_HOOK_PATH, defaultProjectConfig, type ProjectConfig } from "../
 import { OcboxError, errorMessage } from "../errors.js";
 import { ensureImages, type ImageSet } from "../image/build.js";
 import { AGENT_UID } from "../image/dockerfile.js";
+import { obeyApproval, type ApprovalState } from "../plan/approval-state.js";
 import type { EntryPoint } from "../plan/entry-point.js";
+import {
+  addConfig,
+  addOpencode,
+  checkApproval,
+  emptyRead,
+  folderScope,
+  projectScope,
+  recordDecided,
+  type ApprovalScope,
+  type ReadFiles,
+} from "./approval-check.js";
 import { planSandbox, planTaskPart, type CallerOptions, type PlanInput } from "../plan/plan.js";
 import type { TaskDecisions } from "../plan/task-decisions.js";
 import { DockerEngine } from "../runtime/docker-engine.js";
@@ -54,8 +66,14 @@ export interface RunTaskOptions {
   maxRetriesOnMalformedOutput?: number;
   structurer?: { enabled?: boolean; model?: string; timeoutS?: number };
   rateLimitPatterns?: string[];
-  /** A file with ocbox.yaml's workflow keys (roles, pools, executor); default the project's ocbox.yaml. */
+  /** A file with ocbox.yaml's workflow keys (roles, pools, executor); default the project's ocbox.yaml. Passed explicitly, so approved. */
   workflowFile?: string;
+  /**
+   * `--approve-config`: approve (and record) the ocbox.yaml and opencode.json(c) found from the
+   * workspace even when they weaken the sandbox. Without it such a file that is not approved stops
+   * the task with a CONFIG error (exit 2).
+   */
+  approveConfig?: boolean;
   /** The project config, instead of the ocbox.yaml found from the workspace upwards. */
   config?: ProjectConfig;
   /** Extra OpenCode config for the sandbox (providers, permissions). */
@@ -100,10 +118,15 @@ export function reapOnce(engine: Engine): Promise<unknown> {
   return reaped;
 }
 
-async function projectConfigFor(
-  options: RunTaskOptions,
-  workspace: string,
-): Promise<{ config: ProjectConfig; base: string; project?: { root: string; sandboxId: string } }> {
+interface ConfigFound {
+  config: ProjectConfig;
+  base: string;
+  project?: { root: string; sandboxId: string };
+  /** The ocbox.yaml found from the workspace upwards, as read (absent: the caller passed `config`, or none). */
+  read?: ReadProject;
+}
+
+async function projectConfigFor(options: RunTaskOptions, workspace: string): Promise<ConfigFound> {
   if (options.config) return { config: options.config, base: workspace };
   const root = await findProjectRoot(workspace);
   if (!root) return { config: defaultProjectConfig(), base: workspace };
@@ -112,16 +135,17 @@ async function projectConfigFor(
     config: loaded.config,
     base: loaded.root,
     project: { root: loaded.root, sandboxId: loaded.sandboxId },
+    read: loaded,
   };
 }
 
-async function workflowFrom(file: string): Promise<ProjectConfig> {
+async function workflowFrom(file: string): Promise<{ text: string; config: ProjectConfig }> {
   const text = await readFile(file, "utf8").catch((e: unknown) => {
     throw new OcboxError("USAGE", `cannot read the workflow file ${file}: ${errorMessage(e)}`, {
       fix: "Check the --workflow path.",
     });
   });
-  return parseProjectConfig(text, file);
+  return { text, config: parseProjectConfig(text, file) };
 }
 
 /** The text of the role's system prompt file (relative to the workflow), read for the planner. */
@@ -168,28 +192,84 @@ function contractOf(choice: TaskDecisions["contract"], given: ContractSchema | u
   return choice.source === "role" ? roleContract(choice.sections) : baseContract;
 }
 
-/** What planTask reads for the planner: the configs, the workspace's opencode.json, the role's prompt. */
-export async function readPlanInput(options: RunTaskOptions): Promise<Omit<PlanInput, "images" | "users">> {
+/** What an unattended entry point read: the planner's input, and the approval scope and files. */
+export interface TaskInputs {
+  input: Omit<PlanInput, "images" | "users">;
+  approval: ApprovalState;
+  scope: ApprovalScope;
+  read: ReadFiles;
+}
+
+/** The approval scope: the project root (nearest ocbox.yaml), else the workspace itself. */
+function scopeFor(found: ConfigFound, workspace: string): ApprovalScope {
+  return found.read ? projectScope(found.read.root, found.read.sandboxId) : folderScope(workspace, undefined);
+}
+
+/**
+ * What planTask reads for the planner: the configs, the workspace's opencode.json, the role's
+ * prompt, each read once, and their approval state. A `config` or `workflowFile` the caller
+ * passes counts as approved; the ocbox.yaml and opencode.json found from the workspace do not.
+ */
+export async function readTaskInputs(options: RunTaskOptions, dry = false): Promise<TaskInputs> {
   const workspace = await checkWorkspace(options.workspace);
-  const { config, base, project } = await projectConfigFor(options, workspace);
-  const workflow = options.workflowFile ? await workflowFrom(resolve(options.workflowFile)) : config;
-  const workflowBase = options.workflowFile ? dirname(resolve(options.workflowFile)) : base;
+  const found = await projectConfigFor(options, workspace);
+  const scope = scopeFor(found, workspace);
+  const read = emptyRead();
+  if (found.read) addConfig(read, scope, "ocbox-yaml", { abs: found.read.file, ...found.read });
+  const workflowFile = options.workflowFile ? resolve(options.workflowFile) : undefined;
+  const wf = workflowFile ? await workflowFrom(workflowFile) : undefined;
+  if (wf && workflowFile) addConfig(read, scope, "workflow", { abs: workflowFile, ...wf, explicit: true });
   const workspaceOpencode = await readWorkspaceOpencodeConfig(workspace);
-  return {
-    entry: options.entry ?? "run",
-    config,
-    ...(project ? { project } : {}),
+  if (workspaceOpencode) addOpencode(read, scope, workspaceOpencode);
+  const entry = options.entry ?? "run";
+  const how = options.approveConfig ? "flag" : dry ? "interactive" : "none";
+  const approval = await checkApproval(entry, scope, read, how);
+  const workflow = wf?.config ?? found.config;
+  const workflowBase = workflowFile ? dirname(workflowFile) : found.base;
+  // A prompt file is read only once its config is approved (a ../ path may name a host file).
+  const rolePrompt =
+    approval.kind === "approved"
+      ? await rolePromptText(options.role, workflow, workflowBase)
+      : "(not read: the config is not approved)";
+  const input = {
+    entry,
+    config: found.config,
+    ...(found.project ? { project: found.project } : {}),
     workflow,
     ...(workspaceOpencode ? { workspaceOpencode } : {}),
     hostEnv: process.env,
-    options: callerOptions(options),
-    rolePrompt: await rolePromptText(options.role, workflow, workflowBase),
+    // eval run's default extra OpenCode config is the task set's opencode.json, as approved here.
+    options: callerOptions({
+      ...options,
+      ...(options.opencodeConfig === undefined && entry === "eval-run" && workspaceOpencode
+        ? { opencodeConfig: workspaceOpencode.config }
+        : {}),
+    }),
+    rolePrompt,
+    approval,
   };
+  return { input, approval, scope, read };
+}
+
+/** What planTask reads for the planner (see readTaskInputs), for a plan that starts nothing. */
+export async function readPlanInput(options: RunTaskOptions): Promise<Omit<PlanInput, "images" | "users">> {
+  return (await readTaskInputs(options, true)).input;
+}
+
+/**
+ * Read a task's inputs and obey their approval (exit 2 naming the files and keys when an
+ * unapproved one weakens the sandbox); record what `approveConfig` approved.
+ */
+export async function approvedTaskInputs(options: RunTaskOptions): Promise<TaskInputs> {
+  const inputs = await readTaskInputs(options);
+  obeyApproval(inputs.approval, inputs.scope.root);
+  await recordDecided(inputs.approval, inputs.scope, inputs.read);
+  return inputs;
 }
 
 /** Resolve and check everything a task needs (plan/ decides); no sandbox is started. */
 export async function planTask(options: RunTaskOptions): Promise<TaskPlan> {
-  const input = await readPlanInput(options);
+  const { input } = await approvedTaskInputs(options);
   // Every name the task uses is checked before the engine is touched.
   const task = planTaskPart(input);
   const engine = options.engine ?? new DockerEngine();

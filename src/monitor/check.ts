@@ -3,15 +3,13 @@
  * parses, the pre-start hook and ocbox.yaml are approved as they are, the agent's MCP servers pass
  * (no inline secrets; remote hosts reachable), and the images for the current inputs are built.
  */
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
 import { checkMcpServers, mcpSummaryLines } from "../plan/mcp-servers.js";
 import { readWorkspaceOpencodeConfig } from "../config/opencode-json.js";
 import { errorMessage, isOcboxError } from "../errors.js";
 import { imageStatus } from "../image/build.js";
 import type { Engine } from "../runtime/engine.js";
-import { approvalDecision, readApprovals } from "../project/approval.js";
-import { readHook } from "../project/hook.js";
+import { describePending } from "../plan/approval-state.js";
+import { checkApproval, readProjectFiles } from "../executor/approval-check.js";
 import { openProject } from "../project/up.js";
 
 export interface CheckItem {
@@ -48,20 +46,25 @@ export async function checkProject(
   }
   const { project, state } = opened;
 
-  const hook = await readHook(join(project.root, project.config.hook.preStart));
-  const decision = approvalDecision(
-    await readApprovals(state.approved),
-    { hook, config: await readFile(project.file, "utf8") },
-    { flag: false, interactive: false },
+  const files = await readProjectFiles(project, undefined, env);
+  const decided = await checkApproval(
+    "up",
+    { ...files.scope, recordFile: state.approved },
+    files.read,
+    "none",
   );
   items.push(
-    decision.action === "proceed"
-      ? { name: "approval", ok: true, detail: "the pre-start hook and ocbox.yaml are approved as they are" }
+    decided.kind === "approved"
+      ? {
+          name: "approval",
+          ok: true,
+          detail: "ocbox.yaml, opencode.json(c) and the pre-start hook are approved as they are",
+        }
       : {
           name: "approval",
           ok: false,
-          detail: `${decision.changed.map((c) => (c === "hook" ? project.config.hook.preStart : "ocbox.yaml")).join(" and ")} changed since you last approved it`,
-          fix: "Read it; then `ocbox up --approve-hook` (or `ocbox up` in a terminal) approves it.",
+          detail: `not approved: ${decided.kind === "refused" ? decided.pending.map(describePending).join("; ") : "?"}`,
+          fix: "Read them; `ocbox approve` shows the diff and records them (or `ocbox up` in a terminal asks).",
         },
   );
 

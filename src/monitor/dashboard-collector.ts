@@ -12,7 +12,7 @@ import { authorization } from "../opencode/client.js";
 import type { Engine } from "../runtime/engine.js";
 import { listSandboxes, type SandboxRow } from "../project/sandbox-list.js";
 import { readPassword } from "../project/state.js";
-import { stateLayout } from "../project/state-layout.js";
+import { stateLayout } from "../util/state-layout.js";
 import {
   pushSample,
   sandboxView,

@@ -4,7 +4,7 @@ import { OcboxError } from "../errors.js";
 import type { Engine } from "../runtime/engine.js";
 import { dataVolumeName } from "../sandbox/data-volume-name.js";
 import { findProjectSandbox } from "./sandbox-list.js";
-import type { StateLayout } from "./state-layout.js";
+import type { StateLayout } from "../util/state-layout.js";
 
 export async function removeProjectState(
   engine: Engine,

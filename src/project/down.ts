@@ -12,7 +12,7 @@ import { reap } from "../sandbox/reaper.js";
 import { partsFromLabels, tearDown } from "../sandbox/teardown.js";
 import { hostExecutedWarnings, type HostExecutedEdit } from "../sandbox/host-executed-edits.js";
 import { endSession } from "./session-edits.js";
-import { logFileName, type StateLayout } from "./state-layout.js";
+import { logFileName, type StateLayout } from "../util/state-layout.js";
 
 export interface DownReport {
   sandboxId: string;

@@ -5,11 +5,11 @@
  * state dir's and shown only as redacted, and the images are resolved at start.
  */
 import { homedir } from "node:os";
-import { readWorkspaceOpencodeConfig } from "../config/opencode-json.js";
 import { AGENT_UID } from "../image/dockerfile.js";
 import type { Plan } from "../plan/plan.js";
 import { IMAGES_AT_START } from "../plan/plan-view.js";
 import { agentUserFor, currentHostUser } from "../sandbox/spec.js";
+import { checkApproval, readProjectFiles } from "../executor/approval-check.js";
 import { hostAuthFile, projectSpec } from "./spec.js";
 import { openProject } from "./up.js";
 
@@ -22,7 +22,15 @@ export async function dryPlanUp(options: {
 }): Promise<Plan> {
   const env = options.env ?? process.env;
   const { project, state } = await openProject(options.cwd, env);
-  const opencodeJson = await readWorkspaceOpencodeConfig(project.root);
+  const files = await readProjectFiles(project, undefined, env);
+  const opencodeJson = files.opencodeJson;
+  // What `ocbox up` would ask about (or refuse without a terminal): shown, never recorded.
+  const approval = await checkApproval(
+    "up",
+    { ...files.scope, recordFile: state.approved },
+    files.read,
+    "interactive",
+  );
   const host = currentHostUser();
   return projectSpec({
     project,
@@ -38,6 +46,6 @@ export async function dryPlanUp(options: {
     authFile: hostAuthFile(env, homedir()),
     ...(opencodeJson ? { opencodeJson } : {}),
     ...(options.autonomous ? { autonomous: true } : {}),
-    approval: { kind: "not-checked" },
+    approval,
   }).plan;
 }

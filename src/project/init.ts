@@ -4,16 +4,18 @@
  * .gitignore. What init creates is approved for the first `ocbox up`, because the person made it.
  */
 import { access, chmod, mkdir, readFile, realpath, writeFile } from "node:fs/promises";
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import { OcboxError } from "../errors.js";
 import { findProjectRoot } from "../config/load.js";
 import { OPENCODE_CONFIG_FILES } from "../config/opencode-json.js";
 import { DEFAULT_HOOK_PATH, PROJECT_CONFIG_FILE } from "../config/project-schema.js";
 import { sandboxIdFor, sandboxNameFromFolder } from "../config/sandbox-id.js";
-import { currentApprovals, readApprovals, writeApprovals } from "./approval.js";
+import type { ApprovalFileKind } from "../plan/approval-files.js";
+import type { FileVerdict } from "../plan/approval-state.js";
+import { recordApprovals, sha256 } from "../executor/approval-records.js";
 import { addGitignoreEntries } from "./gitignore.js";
 import { HOOK_TEMPLATE, OPENCODE_JSONC_TEMPLATE, ocboxYamlTemplate } from "./init-templates.js";
-import { stateLayout } from "./state-layout.js";
+import { stateLayout } from "../util/state-layout.js";
 
 export type InitStepName = "config" | "opencode" | "hook" | "gitignore";
 
@@ -90,7 +92,7 @@ export async function initProject(options: InitOptions): Promise<InitReport> {
   }
 
   const sandboxId = sandboxIdFor(name, root);
-  await approveWhatInitMade(steps, sandboxId, configFile, hookFile, options.env ?? process.env);
+  await approveWhatInitMade(steps, sandboxId, root, options.env ?? process.env);
   return { root, sandboxId, steps };
 }
 
@@ -98,21 +100,24 @@ export async function initProject(options: InitOptions): Promise<InitReport> {
 async function approveWhatInitMade(
   steps: readonly InitStep[],
   sandboxId: string,
-  configFile: string,
-  hookFile: string,
+  root: string,
   env: NodeJS.ProcessEnv,
 ): Promise<void> {
-  const made = (n: InitStepName) => steps.some((s) => s.name === n && s.status === "created");
-  if (!made("config") && !made("hook")) return;
-  const state = stateLayout(sandboxId, env);
-  await mkdir(state.dir, { recursive: true, mode: 0o700 });
-  const hook = await readFile(hookFile, "utf8").catch(() => undefined);
-  const config = await readFile(configFile, "utf8").catch(() => "");
-  const now = currentApprovals({ hook, config });
-  const approved = await readApprovals(state.approved);
-  await writeApprovals(state.approved, {
-    ...approved,
-    ...(made("config") ? { config: now.config } : {}),
-    ...(made("hook") ? { hook: now.hook } : {}),
-  });
+  const made = steps.filter((s) => s.status === "created" && s.name !== "gitignore");
+  if (made.length === 0) return;
+  const kinds: Record<string, ApprovalFileKind> = {
+    config: "ocbox-yaml",
+    opencode: "opencode-json",
+    hook: "hook",
+  };
+  const texts = new Map<string, string>();
+  const verdicts: FileVerdict[] = [];
+  for (const step of made) {
+    const text = await readFile(step.file, "utf8");
+    const hash = sha256(text);
+    texts.set(hash, text);
+    const kind = kinds[step.name] ?? "ocbox-yaml";
+    verdicts.push({ kind, path: relative(root, step.file), sha256: hash, status: "approved", weakening: [] });
+  }
+  await recordApprovals(stateLayout(sandboxId, env).approved, verdicts, texts);
 }

@@ -7,7 +7,7 @@ import { readFile, rm, writeFile } from "node:fs/promises";
 import { z } from "zod";
 import { hostExecutedEdits, type HostExecutedEdit } from "../sandbox/host-executed-edits.js";
 import { snapshotHostExecuted } from "../sandbox/host-executed-snapshot.js";
-import type { StateLayout } from "./state-layout.js";
+import type { StateLayout } from "../util/state-layout.js";
 
 const savedSchema = z.object({
   root: z.string(),

@@ -10,7 +10,7 @@ import { planUp, type SandboxPlan, type UpPlanInput } from "../plan/plan.js";
 import type { Ids } from "../sandbox/ownership.js";
 import type { SandboxSpec } from "../sandbox/spec.js";
 import { loopbackPort } from "../util/loopback.js";
-import type { StateLayout } from "./state-layout.js";
+import type { StateLayout } from "../util/state-layout.js";
 
 export interface ProjectSpecInput {
   project: LoadedProject;

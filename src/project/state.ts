@@ -3,7 +3,7 @@ import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { OcboxError } from "../errors.js";
 import type { Ids } from "../sandbox/ownership.js";
 import { newPassword } from "../sandbox/run-dir.js";
-import type { StateLayout } from "./state-layout.js";
+import type { StateLayout } from "../util/state-layout.js";
 
 /**
  * Make the state dir (0700), the password (0600, created once and kept) and the logs dir. OpenCode's

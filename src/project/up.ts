@@ -3,12 +3,11 @@
  * images when their inputs changed, and start the sandbox with the project's state, env rules and
  * credentials. A sandbox that is already up is returned as it is (reattach).
  */
-import { readFile } from "node:fs/promises";
+import { rm, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { OcboxError } from "../errors.js";
 import { loadProjectConfig, requireProjectRoot, type LoadedProject } from "../config/load.js";
-import { readWorkspaceOpencodeConfig } from "../config/opencode-json.js";
 import type { EnvResolution } from "../config/env-rules.js";
 import { checkMcpServers, type McpReport } from "../plan/mcp-servers.js";
 import { ensureImages } from "../image/build.js";
@@ -17,25 +16,28 @@ import type { Engine } from "../runtime/engine.js";
 import { reap } from "../sandbox/reaper.js";
 import { agentUserFor, currentHostUser } from "../sandbox/spec.js";
 import { newRunId, startSandbox, type StartedSandbox } from "../sandbox/start.js";
+import { describePending, obeyApproval, type ApprovalState } from "../plan/approval-state.js";
+import { recordApprovals } from "../executor/approval-records.js";
 import {
-  approvalDecision,
-  currentApprovals,
-  readApprovals,
-  writeApprovals,
-  type ChangedInput,
-} from "./approval.js";
-import { readHook, runHook } from "./hook.js";
+  checkApproval,
+  readProjectFiles,
+  recordDecided,
+  type ReadFiles,
+} from "../executor/approval-check.js";
+import { runHook } from "../util/hook.js";
 import { beginSession } from "./session-edits.js";
 import { findProjectSandbox, type SandboxRow } from "./sandbox-list.js";
 import { hostAuthFile, projectSpec } from "./spec.js";
 import { ensureState } from "./state.js";
-import { stateLayout, type StateLayout } from "./state-layout.js";
+import { stateLayout, type StateLayout } from "../util/state-layout.js";
 
 export interface UpOptions {
   cwd: string;
   detach: boolean;
-  /** `--approve-hook`: approve a changed hook or ocbox.yaml without asking. */
+  /** `--approve-hook`: approve a changed hook, ocbox.yaml or opencode.json(c) without asking. */
   approveHook?: boolean;
+  /** `--approve-config`: the same as approveHook (the flag every entry point has). */
+  approveConfig?: boolean;
   /** Asks the person at the terminal; absent when there is none. */
   ask?: (question: string) => Promise<boolean>;
   port?: number;
@@ -67,49 +69,43 @@ export async function openProject(cwd: string, env: NodeJS.ProcessEnv = process.
   return { project, state: stateLayout(project.sandboxId, env) };
 }
 
-function describeChange(changed: readonly ChangedInput[], hookFile: string, configFile: string): string {
-  return changed.map((c) => (c === "hook" ? hookFile : configFile)).join(" and ");
-}
-
-/** Approve (or refuse) a changed hook or config; records the approval in the state dir. */
+/**
+ * Approve (or refuse) what changed since the last approval, and record it. Any change asks (a
+ * person's session; the hook runs on this host); without a terminal or the flag it stops.
+ */
 async function approve(
   project: LoadedProject,
   state: StateLayout,
-  hookFile: string,
-  hook: string | undefined,
+  read: ReadFiles,
   options: UpOptions,
-) {
-  const config = await readFile(project.file, "utf8");
-  const inputs = { hook, config };
-  const decision = approvalDecision(await readApprovals(state.approved), inputs, {
-    flag: options.approveHook ?? false,
-    interactive: options.ask !== undefined,
-  });
-  if (decision.action === "proceed") return;
-  const what = describeChange(decision.changed, hookFile, project.file);
-  if (decision.action === "refuse") {
-    throw new OcboxError(
-      "CONFIG",
-      `${what} changed since you last approved it, and no one is here to approve it`,
-      {
-        detail:
-          "The agent can write the workspace. A changed pre-start hook runs on this host, and a changed ocbox.yaml decides " +
-          "which host variables and ports the sandbox gets, so ocbox does not use them unseen.",
-        fix: `Read ${what}; if it is what you want, run \`ocbox up --approve-hook\` (or run \`ocbox up\` in a terminal and answer the question).`,
-      },
-    );
-  }
-  if (decision.action === "ask") {
+): Promise<ApprovalState> {
+  const scope = { root: project.root, recordFile: state.approved };
+  const how = options.approveHook || options.approveConfig ? "flag" : options.ask ? "interactive" : "none";
+  const decided = await checkApproval("up", scope, read, how);
+  if (decided.kind === "needs-approval") {
+    const what = decided.pending.map(describePending).join("; ");
     const yes = await options.ask?.(
-      `${what} changed since you last approved it (the agent can write the workspace). Read it first. Use it now?`,
+      `Not approved yet: ${what}. The agent can write the workspace; \`ocbox approve\` shows the diff. Use them now?`,
     );
     if (!yes) {
       throw new OcboxError("CONFIG", `not started: ${what} was not approved`, {
-        fix: `Read ${what}, undo what you do not want, and run \`ocbox up\` again.`,
+        fix: "Read them (`ocbox approve` shows the diff), undo what you do not want, and run `ocbox up` again.",
       });
     }
+    await recordApprovals(state.approved, decided.pending, read.texts);
+    return { kind: "approved", files: decided.files, record: decided.pending };
   }
-  await writeApprovals(state.approved, currentApprovals(inputs));
+  obeyApproval(decided, project.root);
+  await recordDecided(decided, scope, read);
+  return decided;
+}
+
+/** The approved hook's bytes as a private copy in the state dir (0600), which is what runs. */
+async function privateHookCopy(state: StateLayout, text: string): Promise<string> {
+  const file = join(state.dir, "pre-start.approved.sh");
+  await rm(file, { force: true });
+  await writeFile(file, text, { mode: 0o600, flag: "wx" });
+  return file;
 }
 
 export async function upProject(engine: Engine, options: UpOptions): Promise<UpResult> {
@@ -123,13 +119,14 @@ export async function upProject(engine: Engine, options: UpOptions): Promise<UpR
   const agentUser = agentUserFor(host, AGENT_UID);
   const password = await ensureState(state, project.root, agentUser);
   const hookFile = join(project.root, project.config.hook.preStart);
-  const hook = await readHook(hookFile);
-  await approve(project, state, hookFile, hook, options);
+  // Read once: what is approved is what is parsed, applied and run (never re-read by path).
+  const { read, opencodeJson, hook } = await readProjectFiles(project, hookFile, env);
+  const approval = await approve(project, state, read, options);
 
   let hostEnv: Record<string, string | undefined> = { ...env };
   const hookRan = hook !== undefined && hook.trim() !== "";
-  if (hookRan) {
-    hostEnv = await runHook(hookFile, {
+  if (hook !== undefined && hookRan) {
+    hostEnv = await runHook(await privateHookCopy(state, hook), {
       cwd: project.root,
       env,
       ...(options.signal ? { signal: options.signal } : {}),
@@ -143,7 +140,6 @@ export async function upProject(engine: Engine, options: UpOptions): Promise<UpR
     packages: project.config.image.packages,
     ...(options.onLine ? { onLine: options.onLine } : {}),
   });
-  const opencodeJson = await readWorkspaceOpencodeConfig(project.root);
   const mcp = checkMcpServers(opencodeJson?.config, project.config.egress, opencodeJson?.file);
   if (options.autonomous) project.config.autonomous = true;
   const { spec, env: envResolution } = projectSpec({
@@ -160,7 +156,7 @@ export async function upProject(engine: Engine, options: UpOptions): Promise<UpR
     authFile: hostAuthFile(env, homedir()),
     ...(opencodeJson ? { opencodeJson } : {}),
     ...(options.readyTimeoutMs !== undefined ? { readyTimeoutMs: options.readyTimeoutMs } : {}),
-    approval: { kind: "checked-by-caller" },
+    approval,
   });
   // What the agent may plant for the host to run later is compared at the session's end.
   await beginSession(state, project.root, project.config.hook.preStart);

@@ -4,7 +4,7 @@ import { OcboxError } from "../errors.js";
 import type { Engine } from "../runtime/engine.js";
 import { findProjectSandbox, type SandboxRow } from "./sandbox-list.js";
 import { requirePassword } from "./state.js";
-import type { StateLayout } from "./state-layout.js";
+import type { StateLayout } from "../util/state-layout.js";
 import { startWebFront, type WebFront } from "./web-front.js";
 
 /** The project's running sandbox, or an error that says how to start it. */

@@ -197,7 +197,7 @@ describe("the Docker socket opt-in for tasks (C8)", () => {
     model = await startScriptedModel({ scenario: { turns: [bash(probe), { structured: contract }] } });
     writeFileSync(join(ws, "opencode.json"), JSON.stringify(scriptedOpencodeConfig(model.url)));
     writeFileSync(join(ws, "ocbox.yaml"), yaml);
-    const done = await ocbox(["run", "-w", ws, "-p", "what engine?", "--json"]);
+    const done = await ocbox(["run", "-w", ws, "-p", "what engine?", "--json", "--approve-config"]);
     expect(done.code, done.stderr).toBe(0);
     return {
       done,

@@ -136,7 +136,8 @@ it("ocbox run prints a typed result and exits by outcome; the endpoint and model
   try {
     const ws = mkdtempSync(join(tmpdir(), "ocbox-cli-run-"));
     writeFileSync(join(ws, "opencode.json"), JSON.stringify(scriptedOpencodeConfig(model.url)));
-    const done = await ocbox(["run", "-w", ws, "-p", "do it", "--json"]);
+    // Its baseURL is on loopback (a weakening key): approved once, recorded for the next run.
+    const done = await ocbox(["run", "-w", ws, "-p", "do it", "--json", "--approve-config"]);
     expect(done.code).toBe(0);
     const result = JSON.parse(done.stdout) as { outcome: string; model: { endpoint: string } };
     expect(result).toMatchObject({ outcome: "COMPLETE", model: { endpoint: model.url } });

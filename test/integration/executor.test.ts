@@ -317,6 +317,8 @@ describe("the warm pool", () => {
       workspace: ws,
       prompt: "edit",
       model: "scripted/scripted",
+      // The workspace's opencode.json points at a loopback model: a weakening key, approved here.
+      approveConfig: true,
       engine,
       images,
     });

@@ -126,7 +126,7 @@ describe("ocbox run reports edits to files the host runs later", () => {
         { structured: { outcome: "COMPLETE", summary: "done" } },
       ],
     });
-    const r = await ocbox(["run", "-w", ws, "-p", "do it", "--json"]);
+    const r = await ocbox(["run", "-w", ws, "-p", "do it", "--json", "--approve-config"]);
     expect(r.code, r.stderr).toBe(0);
     const result = JSON.parse(r.stdout) as { hostExecutedEdits: Array<Record<string, unknown>> };
     expect(result.hostExecutedEdits.map((e) => [e.path, e.change, e.script ?? null])).toEqual([
@@ -192,6 +192,7 @@ describe("terminal controls from the sandbox and its server", () => {
       "--no-structurer",
       "--retries",
       "0",
+      "--approve-config",
     ]);
     expect(r.code).not.toBe(0);
     noRawEsc(r.stdout);

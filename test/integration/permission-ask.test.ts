@@ -62,6 +62,8 @@ async function askingTask(extra: Partial<RunTaskOptions>) {
     prompt: "Write the file.",
     model: "scripted/scripted",
     opencodeConfig: scriptedOpencodeConfig(model.url),
+    // The workspace's opencode.json has `permission` lines: a weakening key, approved here.
+    approveConfig: true,
     engine,
     images,
     // The old code waited for this timer; the fix must end well before it.

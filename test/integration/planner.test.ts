@@ -96,6 +96,8 @@ it("run: ocbox.yaml's model on localhost is reached (pinned) and its explicit en
   const result = await runTask({
     workspace: ws,
     prompt: "Do the task.",
+    // model.baseURL on loopback and env.map weaken the sandbox: approved here as a caller would.
+    approveConfig: true,
     timeouts: { inactivityS: 60 },
     engine,
     images,

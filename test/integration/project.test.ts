@@ -183,8 +183,10 @@ it("a changed pre-start hook is not run without approval; approved, its exports 
 
   const refused = await p.run(["up", "--detach"]);
   expect(refused.code).toBe(2);
-  expect(refused.stderr).toMatch(/pre-start\.sh and .*ocbox\.yaml changed since you last approved it/);
-  expect(refused.stderr).toMatch(/fix: .*ocbox up --approve-hook/);
+  expect(refused.stderr).toMatch(
+    /not approved in .*: ocbox\.yaml \([^)]*env\.map[^)]*\); \.ocbox\/pre-start\.sh \(runs on the host\)/,
+  );
+  expect(refused.stderr).toMatch(/fix: .*ocbox approve .*--approve-config to `ocbox up` \(or --approve-hook/);
   expect(existsSync(marker)).toBe(false);
   expect(await containersOf([await p.sandboxId()])).toEqual([]);
 

@@ -11,7 +11,7 @@ import { parseProjectConfig } from "../../src/config/parse.js";
 import { profileKey, specFor } from "../../src/executor/task-sandbox-spec.js";
 import { APT_EXIT_MARK, APT_PREFIX, aptHelperScript } from "../../src/image/apt-scripts.js";
 import { projectSpec } from "../../src/project/spec.js";
-import { stateLayout } from "../../src/project/state-layout.js";
+import { stateLayout } from "../../src/util/state-layout.js";
 import {
   APT_HELPER_CA,
   IMAGE_PATH,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseProjectConfig } from "../../src/config/parse.js";
 import { projectSpec } from "../../src/project/spec.js";
-import { stateLayout } from "../../src/project/state-layout.js";
+import { stateLayout } from "../../src/util/state-layout.js";
 import { authCopy, providersBehindGateways, providersInUse } from "../../src/sandbox/auth-copy.js";
 
 const hostAuth = JSON.stringify({

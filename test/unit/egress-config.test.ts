@@ -25,7 +25,7 @@ import {
 import { collectEgress, peekEgress } from "../../src/sandbox/egress-log.js";
 import { ocboxYamlTemplate } from "../../src/project/init-templates.js";
 import { projectSpec } from "../../src/project/spec.js";
-import { stateLayout } from "../../src/project/state-layout.js";
+import { stateLayout } from "../../src/util/state-layout.js";
 import { startupSummary } from "../../src/project/summary.js";
 import type { ContainerSpec, ContainerSummary } from "../../src/runtime/engine.js";
 import { LABEL } from "../../src/runtime/labels.js";

@@ -9,7 +9,7 @@ import { parseProjectConfig } from "../../src/config/parse.js";
 
 import { profileKey, specFor } from "../../src/executor/task-sandbox-spec.js";
 import { projectSpec } from "../../src/project/spec.js";
-import { stateLayout } from "../../src/project/state-layout.js";
+import { stateLayout } from "../../src/util/state-layout.js";
 import { startupSummary } from "../../src/project/summary.js";
 import { agentContainer, egressContainer, resourceNames } from "../../src/sandbox/containers.js";
 import {

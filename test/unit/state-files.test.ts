@@ -4,7 +4,7 @@
  * naming the file and the fix, a newer version is refused. Plus the engine errors told as what
  * they are. No Docker.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -16,7 +16,14 @@ import { readUnit } from "../../src/eval/run-view.js";
 import { fixFor } from "../../src/executor/smoke.js";
 import { aptHelperScript } from "../../src/image/apt-scripts.js";
 import { sandboxDockerfile, egressDockerfile } from "../../src/image/dockerfile.js";
-import { parseApprovals, readApprovals, writeApprovals } from "../../src/project/approval.js";
+import {
+  MAX_RECORDS_PER_FILE,
+  mergeRecords,
+  parseApprovalRecords,
+  readApprovalRecords,
+  recordApprovals,
+  revokeApprovals,
+} from "../../src/executor/approval-records.js";
 import { sandboxRows } from "../../src/project/sandbox-list.js";
 import { engineError } from "../../src/runtime/engine-errors.js";
 import { LABEL, agentLabels, ownerOf, shouldReap } from "../../src/runtime/labels.js";
@@ -136,23 +143,56 @@ describe("run manifest", () => {
 
 describe("approval record", () => {
   const hash = "a".repeat(64);
-  it("a record without version loads; a written one carries it", async () => {
-    expect(parseApprovals(JSON.stringify({ hook: null, config: hash }), "f")).toEqual({
-      hook: null,
-      config: hash,
-    });
+  it("today's approved.json (version 1, or no version) is carried over; a written one is version 2, 0600", async () => {
+    expect(parseApprovalRecords({ hook: null, config: hash }, "f")).toEqual([
+      { kind: "ocbox-yaml", path: "ocbox.yaml", sha256: hash, approvedAt: "1970-01-01T00:00:00.000Z" },
+    ]);
+    expect(parseApprovalRecords({ version: 1, hook: hash }, "f")).toEqual([
+      { kind: "hook", sha256: hash, approvedAt: "1970-01-01T00:00:00.000Z" },
+    ]);
     const file = join(mkdtempSync(join(tmpdir(), "ocbox-approvals-")), "approved.json");
-    expect(await readApprovals(file)).toEqual({});
-    await writeApprovals(file, { config: hash });
-    expect(JSON.parse(readFileSync(file, "utf8"))).toEqual({ version: 1, config: hash });
-    expect(await readApprovals(file)).toEqual({ config: hash });
+    expect(await readApprovalRecords(file)).toEqual([]);
+    writeFileSync(file, JSON.stringify({ config: hash, hook: hash }));
+    const verdict = { kind: "opencode-json" as const, path: "opencode.json", sha256: "b".repeat(64) };
+    await recordApprovals(
+      file,
+      [{ ...verdict, status: "unapproved", weakening: [] }],
+      new Map([["b".repeat(64), "{}"]]),
+    );
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const stored = JSON.parse(readFileSync(file, "utf8")) as { version: number; records: unknown[] };
+    expect(stored.version).toBe(2);
+    const records = await readApprovalRecords(file);
+    expect(records.map((r) => [r.kind, r.sha256.slice(0, 1), r.text])).toEqual([
+      ["opencode-json", "b", "{}"],
+      ["ocbox-yaml", "a", undefined],
+      ["hook", "a", undefined],
+    ]);
+    expect(await revokeApprovals(file, { path: "opencode.json" })).toBe(1);
+    expect((await readApprovalRecords(file)).length).toBe(2);
+  });
+
+  it("keeps the newest records per file; the same bytes approved again are one record", () => {
+    const rec = (i: number) => ({
+      kind: "ocbox-yaml" as const,
+      path: "ocbox.yaml",
+      sha256: String(i % 10).repeat(64),
+      approvedAt: `t${i}`,
+    });
+    let all = mergeRecords([], [rec(1)]);
+    all = mergeRecords(all, [rec(1)]);
+    expect(all).toHaveLength(1);
+    for (let i = 0; i < 30; i++)
+      all = mergeRecords(all, [{ ...rec(i), sha256: i.toString(16).padStart(64, "0") }]);
+    expect(all).toHaveLength(MAX_RECORDS_PER_FILE);
+    expect(all[0]?.approvedAt).toBe("t29");
   });
 
   it("a damaged record is an error with the fix, not a silent 'nothing approved'", () => {
-    const e = thrown(() => parseApprovals('{"config": 5}', "/s/approved.json"));
+    const e = thrown(() => parseApprovalRecords({ config: 5 }, "/s/approved.json"));
     expect(e.message).toBe("/s/approved.json: the approval record is not valid");
     expect(e.fix).toMatch(/^Delete \/s\/approved\.json/);
-    expect(() => parseApprovals("[", "f")).toThrow(/not JSON/);
+    expect(() => parseApprovalRecords({ version: 3, records: [] }, "f")).toThrow(/version 3, newer/);
   });
 });
 

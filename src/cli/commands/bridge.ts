@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { openBridge } from "../../bridge/bridge.js";
 import { BRIDGE_TOOLS } from "../../bridge/tools.js";
 import type { Context } from "../context.js";
+import { APPROVE_CONFIG_HELP } from "../flags.js";
 import { parsePort } from "./web.js";
 
 export function registerBridge(program: Command, run: (fn: (ctx: Context) => Promise<number>) => void) {
@@ -13,9 +14,14 @@ export function registerBridge(program: Command, run: (fn: (ctx: Context) => Pro
     )
     .option("--stdio", "speak MCP over stdin/stdout (for a client that spawns ocbox)")
     .option("--port <n>", "HTTP port on 127.0.0.1 (default: a free port)", parsePort)
-    .action((opts: { stdio?: boolean; port?: number }) =>
+    .option("--approve-config", APPROVE_CONFIG_HELP)
+    .action((opts: { stdio?: boolean; port?: number; approveConfig?: boolean }) =>
       run(async (ctx) => {
-        const bridge = await openBridge({ cwd: process.cwd(), engine: ctx.engine() });
+        const bridge = await openBridge({
+          cwd: process.cwd(),
+          engine: ctx.engine(),
+          ...(opts.approveConfig ? { approveConfig: true } : {}),
+        });
         try {
           if (opts.stdio) {
             ctx.out.info(`ocbox bridge (stdio) for ${bridge.projectRoot}`);

@@ -5,7 +5,7 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { parseOpencodeConfig, readWorkspaceOpencodeConfig } from "../../config/opencode-json.js";
+import { parseOpencodeConfig } from "../../config/opencode-json.js";
 import { OcboxError, errorMessage } from "../../errors.js";
 import { runJudge } from "../../eval/judge.js";
 import { describeLogging, loggingSettings, type LoggingSettings } from "../../eval/logging.js";
@@ -15,6 +15,7 @@ import { evalTaskOptions, noTasks, runEval } from "../../eval/run.js";
 import { loadTaskSet } from "../../eval/task-set.js";
 import { buildTaskImages } from "../../eval/task-images.js";
 import { taskSetLines, viewTaskSet } from "../../eval/task-set-view.js";
+import { APPROVE_CONFIG_HELP } from "../flags.js";
 import { dryPlanTask } from "../../executor/dry-plan.js";
 import type { Context } from "../context.js";
 import { factorFlag, secondsFlag } from "../flags.js";
@@ -31,8 +32,9 @@ const positiveInt = (flag: string, v: string | undefined, fallback: number): num
   return n;
 };
 
-async function opencodeConfigFrom(file: string | undefined, fallbackDir?: string) {
-  if (!file) return fallbackDir ? (await readWorkspaceOpencodeConfig(fallbackDir))?.config : undefined;
+/** `--opencode-config FILE` (passed explicitly, so approved); without it eval run reads <tasks>/opencode.json itself, checked. */
+async function opencodeConfigFrom(file: string | undefined) {
+  if (!file) return undefined;
   const text = await readFile(file, "utf8").catch((e: unknown) => {
     throw new OcboxError("USAGE", `cannot read ${file}: ${errorMessage(e)}`, {
       fix: "Check --opencode-config.",
@@ -93,6 +95,7 @@ interface RunFlags {
   role?: string;
   timeout?: string;
   opencodeConfig?: string;
+  approveConfig?: boolean;
   workflow?: string;
   dryRun?: boolean;
 }
@@ -106,6 +109,7 @@ interface JudgeFlags {
   verbose?: boolean;
   timeout?: string;
   opencodeConfig?: string;
+  approveConfig?: boolean;
 }
 
 const prefix = (unit: string, kind: string) => `[ocbox][${unit}][${kind}]`;
@@ -137,6 +141,7 @@ async function printEvalPlan(
     logging,
     ...(opencodeConfig ? { opencodeConfig } : {}),
     ...(flags.workflow ? { workflowFile: flags.workflow } : {}),
+    ...(flags.approveConfig ? { approveConfig: true } : {}),
   };
   const task = {
     model: flags.model,
@@ -208,6 +213,7 @@ export function registerEval(program: Command, run: Runner) {
     .option("--timeout <s>", "hard cap per task in seconds, unless task.yaml says otherwise")
     .option("--opencode-config <file>", "extra OpenCode config (providers); default <tasks>/opencode.json")
     .option("--workflow <file>", "a file with roles:, pools: and executor:")
+    .option("--approve-config", APPROVE_CONFIG_HELP)
     .option("--dry-run", "print the run's plan (as `ocbox plan --entry eval-run`) and start nothing")
     .action((flags: RunFlags) =>
       run(async (ctx) => {
@@ -215,7 +221,7 @@ export function registerEval(program: Command, run: Runner) {
           throw new OcboxError("USAGE", `--retry-failed takes infra, not ${flags.retryFailed}`);
         const workers = positiveInt("--workers", flags.workers, 1);
         const logging = settings(ctx, flags);
-        const opencodeConfig = await opencodeConfigFrom(flags.opencodeConfig, resolve(flags.tasks));
+        const opencodeConfig = await opencodeConfigFrom(flags.opencodeConfig);
         if (flags.dryRun) return printEvalPlan(ctx, flags, logging, opencodeConfig);
         let progress = new Progress(0, workers);
         let live = liveOutput(ctx, progress);
@@ -236,6 +242,7 @@ export function registerEval(program: Command, run: Runner) {
           ...(flags.retryFailed ? { retryFailed: "infra" as const } : {}),
           ...(opencodeConfig ? { opencodeConfig } : {}),
           ...(flags.workflow ? { workflowFile: flags.workflow } : {}),
+          ...(flags.approveConfig ? { approveConfig: true } : {}),
           logging,
           engine: ctx.engine(),
           signal: ctx.signal,
@@ -304,6 +311,7 @@ export function registerEval(program: Command, run: Runner) {
     .option("--verbose", "also trace phases and 3 s heartbeats (implies --agent-logs)")
     .option("--timeout <s>", "hard cap per judgement in seconds")
     .option("--opencode-config <file>", "extra OpenCode config (providers) for the judge")
+    .option("--approve-config", APPROVE_CONFIG_HELP)
     .action((flags: JudgeFlags) =>
       run(async (ctx) => {
         const workers = positiveInt("--workers", flags.workers, 1);
@@ -319,6 +327,7 @@ export function registerEval(program: Command, run: Runner) {
           ...(flags.rerun ? { rerun: flags.rerun } : {}),
           ...(opencodeConfig ? { opencodeConfig } : {}),
           ...(timeoutS ? { timeoutS } : {}),
+          ...(flags.approveConfig ? { approveConfig: true } : {}),
           logging,
           engine: ctx.engine(),
           signal: ctx.signal,

@@ -6,7 +6,7 @@ import { runTask, type RunTaskOptions } from "../../executor/prepare.js";
 import { exitCodeFor } from "../../executor/task.js";
 import { hostExecutedWarnings } from "../../sandbox/host-executed-edits.js";
 import type { Context } from "../context.js";
-import { secondsFlag } from "../flags.js";
+import { APPROVE_CONFIG_HELP, secondsFlag } from "../flags.js";
 import { style } from "../output.js";
 import { printPlan } from "./plan.js";
 
@@ -25,6 +25,7 @@ interface RunFlags {
   structurer: boolean;
   retries?: string;
   dryRun?: boolean;
+  approveConfig?: boolean;
 }
 
 export function registerRun(program: Command, run: (fn: (ctx: Context) => Promise<number>) => void) {
@@ -56,6 +57,7 @@ export function registerRun(program: Command, run: (fn: (ctx: Context) => Promis
       "use the schema instruction block instead of OpenCode's structured output",
     )
     .option("--no-structurer", "do not ask the structurer model to recover a narrative answer")
+    .option("--approve-config", APPROVE_CONFIG_HELP)
     .option("--dry-run", "print the resolved plan (as `ocbox plan`) and start nothing")
     .action((flags: RunFlags) =>
       run(async (ctx) => {
@@ -78,6 +80,7 @@ export function registerRun(program: Command, run: (fn: (ctx: Context) => Promis
           ...(flags.role ? { role: flags.role } : {}),
           ...(flags.model ? { model: flags.model } : {}),
           ...(flags.workflow ? { workflowFile: flags.workflow } : {}),
+          ...(flags.approveConfig ? { approveConfig: true } : {}),
           ...(flags.taskId ? { taskId: flags.taskId } : {}),
           ...(retries !== undefined ? { maxRetriesOnMalformedOutput: retries } : {}),
           ...(permissions ? { permissions } : {}),

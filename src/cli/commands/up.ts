@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { Command } from "commander";
 import { OcboxError } from "../../errors.js";
 import { formatUptime } from "../../project/sandbox-list.js";
-import { logFileName } from "../../project/state-layout.js";
+import { logFileName } from "../../util/state-layout.js";
 import { mcpSummaryLines } from "../../plan/mcp-servers.js";
 import { anyMonitorOn, startMonitors } from "../../monitor/run-monitors.js";
 import { startupSummary } from "../../project/summary.js";
@@ -21,6 +21,7 @@ import { parsePort } from "./web.js";
 interface UpFlags {
   detach?: boolean;
   approveHook?: boolean;
+  approveConfig?: boolean;
   autonomous?: boolean;
   port?: number;
   dryRun?: boolean;
@@ -33,7 +34,11 @@ export function registerUp(program: Command, run: (fn: (ctx: Context) => Promise
       "start the project's sandbox (or reattach to it), print how to log in, stream its logs; Ctrl+C stops it",
     )
     .option("-d, --detach", "return once the sandbox is ready; `ocbox down` stops it")
-    .option("--approve-hook", "approve a changed pre-start hook or ocbox.yaml without asking")
+    .option(
+      "--approve-hook",
+      "approve a changed pre-start hook, ocbox.yaml or opencode.json(c) without asking",
+    )
+    .option("--approve-config", "the same as --approve-hook")
     .option("--autonomous", "approve every OpenCode permission inside (hardening and egress unchanged)")
     .option("--port <n>", "host port of the server (default: ports.server, else a free port)", parsePort)
     .option(
@@ -48,6 +53,7 @@ export function registerUp(program: Command, run: (fn: (ctx: Context) => Promise
           cwd: process.cwd(),
           detach: opts.detach ?? false,
           approveHook: opts.approveHook ?? false,
+          approveConfig: opts.approveConfig ?? false,
           ...(opts.autonomous ? { autonomous: true } : {}),
           ...(ask ? { ask } : {}),
           ...(opts.port !== undefined ? { port: opts.port } : {}),

@@ -6,7 +6,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { OcboxError } from "../errors.js";
-import { run } from "../util/spawn.js";
+import { run } from "./spawn.js";
 
 /** The hook's text, or undefined when the file does not exist. */
 export async function readHook(file: string): Promise<string | undefined> {

@@ -13,7 +13,7 @@
  *     project         the project's absolute path, for people reading the folder
  */
 import { join } from "node:path";
-import { stateHome } from "../util/paths.js";
+import { stateHome } from "./paths.js";
 
 export interface StateLayout {
   dir: string;
