@@ -10,7 +10,7 @@ export { bootstrapBase, type BootstrapOptions, type BootstrapResult } from "./im
 export { startSandbox, newRunId, type StartedSandbox, type StartOptions } from "./sandbox/start.js";
 export type { SandboxSpec } from "./sandbox/spec.js";
 export { reap, type ReapReport, type ReapOptions } from "./sandbox/reaper.js";
-export { smoke, type SmokeReport, type SmokeStep } from "./executor/smoke.js";
+export { smoke, type SmokeOptions, type SmokeReport, type SmokeStep } from "./executor/smoke.js";
 export { extractContract } from "./executor/extract.js";
 export {
   parseOutcome,
@@ -71,6 +71,9 @@ export {
 } from "./executor/approval-check.js";
 export type { SandboxProfile } from "./plan/sandbox-profile.js";
 export { dryPlanTask } from "./executor/dry-plan.js";
+export { loadTaskSet, type TaskDef, type InvalidTask } from "./eval/task-set.js";
+export { viewTaskSet } from "./eval/task-set-view.js";
+export { buildTaskImages } from "./eval/task-images.js";
 export { dryPlanUp } from "./project/dry-plan.js";
 export {
   executeTask,
@@ -96,3 +99,27 @@ export { openDashboard, type Dashboard } from "./monitor/dashboard.js";
 export { startMonitors, type MonitorTarget, type RunningMonitors } from "./monitor/run-monitors.js";
 export { checkProject, type CheckReport } from "./monitor/check.js";
 export { scanImage, type ScanReport } from "./monitor/scan.js";
+// A person's project: init, up, web, attach, ls/status, exec, down, egress log/suggest, clean.
+export { initProject, type InitOptions, type InitReport, type InitStep } from "./project/init.js";
+export { openProject, upProject, type UpOptions, type UpResult } from "./project/up.js";
+export { openWebFront, requireRunning } from "./project/web.js";
+export { runAttach } from "./project/attach.js";
+export { listSandboxes, findProjectSandbox, type SandboxRow } from "./project/sandbox-list.js";
+export { execInProject, execAttachedInProject } from "./project/exec.js";
+export { downProject, type DownReport } from "./project/down.js";
+export {
+  projectDecisions,
+  egressLogReport,
+  egressSuggestReport,
+  type ProjectDecisions,
+  type EgressLogReport,
+  type EgressSuggestReport,
+} from "./project/egress-log.js";
+export { removeProjectState } from "./project/clean-state.js";
+export { removeCacheVolumes, type CacheCleanReport } from "./sandbox/cache-volume-init.js";
+// Evaluations: `ocbox eval run`, `eval judge` (both write report.html) and `eval report`.
+export { runEval, type EvalRunOptions, type EvalRunResult, type EvalEvent } from "./eval/run.js";
+export { runJudge, type JudgeOptions, type JudgeRunResult, type JudgeEvent } from "./eval/judge.js";
+export { writeReport } from "./eval/report-file.js";
+export type { Summary, TaskSummary } from "./eval/summary.js";
+export { loggingSettings, type LoggingSettings } from "./eval/logging.js";

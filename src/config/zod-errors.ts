@@ -101,6 +101,67 @@ function bound(value: number | bigint, inclusive: boolean | undefined, side: "mi
   return side === "min" ? `more than ${value}` : `less than ${value}`;
 }
 
+/** A number, list or text out of its bounds: the bound, and the whole range where the schema has one. */
+function explainBound(
+  issue: z.core.$ZodIssueTooBig | z.core.$ZodIssueTooSmall,
+  root: z.ZodType,
+  got: string,
+): Explained {
+  const schema = schemaAt(root, issue.path);
+  const numeric = schema instanceof z.ZodNumber ? schema : undefined;
+  if (issue.origin === "array") {
+    const n = issue.code === "too_small" ? issue.minimum : issue.maximum;
+    return {
+      problem: issue.code === "too_small" ? `needs at least ${n} item(s)` : `has more than ${n} items`,
+      fix: "change the number of list items",
+    };
+  }
+  if (issue.origin === "string") {
+    return {
+      problem: issue.code === "too_small" ? "is empty or too short" : "is too long",
+      fix: "shorten or fill in the text",
+    };
+  }
+  // Both bounds, read back through the public JSON Schema view of the number.
+  const json: Record<string, unknown> = numeric ? z.toJSONSchema(numeric) : {};
+  const num = (key: string): number | undefined => (typeof json[key] === "number" ? json[key] : undefined);
+  const bag = {
+    minimum: num("minimum"),
+    maximum: num("maximum"),
+    exclusiveMinimum: num("exclusiveMinimum"),
+    exclusiveMaximum: num("exclusiveMaximum"),
+  };
+  const lower = bag.exclusiveMinimum ?? bag.minimum;
+  const upper = bag.exclusiveMaximum ?? bag.maximum;
+  const limit =
+    issue.code === "too_small"
+      ? bound(issue.minimum, issue.inclusive, "min")
+      : bound(issue.maximum, issue.inclusive, "max");
+  const range =
+    lower !== undefined && upper !== undefined && Number.isFinite(lower) && Number.isFinite(upper)
+      ? bag.exclusiveMinimum === undefined && bag.exclusiveMaximum === undefined
+        ? `use a number from ${lower} to ${upper}`
+        : `use a number ${bound(lower, bag.exclusiveMinimum === undefined, "min")} and ${bound(upper, bag.exclusiveMaximum === undefined, "max")}`
+      : `use a number ${limit}`;
+  return { problem: `must be ${limit}${got}`, fix: range };
+}
+
+/** A key the schema does not know: the nearest allowed one, or the list. */
+function explainUnknownKey(issue: z.core.$ZodIssueUnrecognizedKeys, root: z.ZodType): Explained {
+  const allowed = keysAt(root, issue.path);
+  const key = issue.keys[0] ?? "";
+  const guess = didYouMean(key, allowed);
+  if (guess !== undefined)
+    return {
+      problem: `unknown key "${key}"; did you mean "${guess}"?`,
+      fix: `rename "${key}" to "${guess}"`,
+    };
+  return {
+    problem: `unknown key "${key}"`,
+    fix: allowed.length ? `remove it; keys allowed here: ${allowed.join(", ")}` : "remove it",
+  };
+}
+
 /** Explain one issue. `root` is the schema the issue came from (for bounds and allowed keys). */
 export function explainIssue(
   issue: z.core.$ZodIssue,
@@ -118,46 +179,8 @@ export function explainIssue(
       return { problem: `expected ${want.words}${got}`, fix: want.fix };
     }
     case "too_big":
-    case "too_small": {
-      const schema = schemaAt(root, issue.path);
-      const numeric = schema instanceof z.ZodNumber ? schema : undefined;
-      if (issue.origin === "array") {
-        const n = issue.code === "too_small" ? issue.minimum : issue.maximum;
-        return {
-          problem: issue.code === "too_small" ? `needs at least ${n} item(s)` : `has more than ${n} items`,
-          fix: "change the number of list items",
-        };
-      }
-      if (issue.origin === "string") {
-        return {
-          problem: issue.code === "too_small" ? "is empty or too short" : "is too long",
-          fix: "shorten or fill in the text",
-        };
-      }
-      // Both bounds, read back through the public JSON Schema view of the number.
-      const json: Record<string, unknown> = numeric ? z.toJSONSchema(numeric) : {};
-      const num = (key: string): number | undefined =>
-        typeof json[key] === "number" ? json[key] : undefined;
-      const bag = {
-        minimum: num("minimum"),
-        maximum: num("maximum"),
-        exclusiveMinimum: num("exclusiveMinimum"),
-        exclusiveMaximum: num("exclusiveMaximum"),
-      };
-      const lower = bag.exclusiveMinimum ?? bag.minimum;
-      const upper = bag.exclusiveMaximum ?? bag.maximum;
-      const limit =
-        issue.code === "too_small"
-          ? bound(issue.minimum, issue.inclusive, "min")
-          : bound(issue.maximum, issue.inclusive, "max");
-      const range =
-        lower !== undefined && upper !== undefined && Number.isFinite(lower) && Number.isFinite(upper)
-          ? bag.exclusiveMinimum === undefined && bag.exclusiveMaximum === undefined
-            ? `use a number from ${lower} to ${upper}`
-            : `use a number ${bound(lower, bag.exclusiveMinimum === undefined, "min")} and ${bound(upper, bag.exclusiveMaximum === undefined, "max")}`
-          : `use a number ${limit}`;
-      return { problem: `must be ${limit}${got}`, fix: range };
-    }
+    case "too_small":
+      return explainBound(issue, root, got);
     case "invalid_format":
       // A message written in the schema (`.regex(re, "use …")`) is the fix; zod's own says what is wrong.
       if (issue.message.startsWith("Invalid")) {
@@ -172,20 +195,8 @@ export function explainIssue(
         problem: `must be a multiple of ${issue.divisor}${got}`,
         fix: `use a multiple of ${issue.divisor}`,
       };
-    case "unrecognized_keys": {
-      const allowed = keysAt(root, issue.path);
-      const key = issue.keys[0] ?? "";
-      const guess = didYouMean(key, allowed);
-      if (guess !== undefined)
-        return {
-          problem: `unknown key "${key}"; did you mean "${guess}"?`,
-          fix: `rename "${key}" to "${guess}"`,
-        };
-      return {
-        problem: `unknown key "${key}"`,
-        fix: allowed.length ? `remove it; keys allowed here: ${allowed.join(", ")}` : "remove it",
-      };
-    }
+    case "unrecognized_keys":
+      return explainUnknownKey(issue, root);
     case "invalid_union": {
       const expected = issue.errors.flatMap((branch) =>
         branch.flatMap((i) => (i.code === "invalid_type" ? [i.expected] : [])),

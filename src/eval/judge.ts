@@ -21,6 +21,7 @@ import { sha256, treeDigest } from "./digest.js";
 import { envByPrefixes, type LoggingSettings } from "./logging.js";
 import { writeJson } from "./manifest.js";
 import { loadRun, type JudgeRecord, type LoadedUnit } from "./run-view.js";
+import { writeReport } from "./report-file.js";
 import { writeSummary } from "./summary-file.js";
 import type { Summary } from "./summary.js";
 import type { UnitStreamEvent } from "./progress.js";
@@ -59,6 +60,8 @@ export interface JudgeRunResult {
   failed: number;
   skipped: number;
   summary: Summary;
+  /** The run's report.html, written again with the verdicts. */
+  report: string;
 }
 
 export function cacheKey(outputDigest: string, requirementsDigest: string, model: string): string {
@@ -68,22 +71,18 @@ export function cacheKey(outputDigest: string, requirementsDigest: string, model
 const selected = (rerun: string, u: LoadedUnit) =>
   rerun === "all" || u.record.task === rerun || u.record.key === rerun;
 
-export async function runJudge(options: JudgeOptions): Promise<JudgeRunResult> {
-  const inputDir = resolve(options.inputDir);
-  const emit = (e: JudgeEvent) => options.onEvent?.(e);
-  const rerun = options.rerun ?? "missing";
-  const run = await loadRun(inputDir);
-  if (rerun !== "missing" && rerun !== "all" && !run.units.some((u) => selected(rerun, u)))
-    throw new OcboxError("USAGE", `--rerun ${rerun}: no finished task or unit with that id`, {
-      fix: "Give --rerun missing, all, a task id or a unit key (task#repeat).",
-    });
-  const cacheDir = join(inputDir, "judge-cache");
-  await mkdir(cacheDir, { recursive: true, mode: 0o700 });
-
+/** The units to judge now; the others are infrastructure failures (skipped) or cached verdicts (written back). */
+async function judgeWork(
+  units: LoadedUnit[],
+  cacheDir: string,
+  model: string,
+  rerun: string,
+  emit: (e: JudgeEvent) => void,
+): Promise<{ todo: Array<{ unit: LoadedUnit; key: string }>; cached: number; skipped: number }> {
   const todo: Array<{ unit: LoadedUnit; key: string }> = [];
   let cached = 0;
   let skipped = 0;
-  for (const unit of run.units) {
+  for (const unit of units) {
     // An infrastructure failure has no agent output worth grading.
     if (unit.record.infra) {
       skipped++;
@@ -92,7 +91,7 @@ export async function runJudge(options: JudgeOptions): Promise<JudgeRunResult> {
     const key = cacheKey(
       await treeDigest(join(unit.dir, "workspace")),
       sha256(JSON.stringify(unit.record.requirements)),
-      options.model,
+      model,
     );
     const hit = await readFile(join(cacheDir, `${key}.json`), "utf8").then(
       (t) => JSON.parse(t) as JudgeRecord,
@@ -106,6 +105,22 @@ export async function runJudge(options: JudgeOptions): Promise<JudgeRunResult> {
     }
     todo.push({ unit, key });
   }
+  return { todo, cached, skipped };
+}
+
+export async function runJudge(options: JudgeOptions): Promise<JudgeRunResult> {
+  const inputDir = resolve(options.inputDir);
+  const emit = (e: JudgeEvent) => options.onEvent?.(e);
+  const rerun = options.rerun ?? "missing";
+  const run = await loadRun(inputDir);
+  if (rerun !== "missing" && rerun !== "all" && !run.units.some((u) => selected(rerun, u)))
+    throw new OcboxError("USAGE", `--rerun ${rerun}: no finished task or unit with that id`, {
+      fix: "Give --rerun missing, all, a task id or a unit key (task#repeat).",
+    });
+  const cacheDir = join(inputDir, "judge-cache");
+  await mkdir(cacheDir, { recursive: true, mode: 0o700 });
+
+  const { todo, cached, skipped } = await judgeWork(run.units, cacheDir, options.model, rerun, emit);
   emit({ type: "start", units: run.units.length, todo: todo.length, cached, skipped });
 
   const engine = options.engine ?? new DockerEngine();
@@ -168,7 +183,8 @@ export async function runJudge(options: JudgeOptions): Promise<JudgeRunResult> {
   if (options.signal?.aborted)
     throw new OcboxError("INTERRUPTED", "interrupted; verdicts so far are cached, re-run to judge the rest");
   const summary = await writeSummary(inputDir, options.model);
-  return { judged, cached, failed, skipped, summary };
+  const report = await writeReport(inputDir);
+  return { judged, cached, failed, skipped, summary, report };
 }
 
 async function judgeUnit(

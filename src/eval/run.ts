@@ -39,6 +39,7 @@ import {
   type RunConfig,
 } from "./manifest.js";
 import { recordSession } from "./session-export.js";
+import { writeReport } from "./report-file.js";
 import { writeSummary } from "./summary-file.js";
 import { loadTaskSet, type InvalidTask, type TaskDef } from "./task-set.js";
 import { scaleTaskTimeouts } from "./task-timeouts.js";
@@ -108,6 +109,8 @@ export interface EvalRunResult {
   infraFailed: number;
   invalid: InvalidTask[];
   seconds: number;
+  /** The run's report.html, written at the end (as `ocbox eval report` writes it). */
+  report: string;
 }
 
 const JOURNAL = "journal.jsonl";
@@ -156,6 +159,128 @@ async function openOutput(
   return manifest;
 }
 
+/** One unit: its begin line, the run, its files, its end line (an interrupt leaves an interrupt line). */
+async function runAndJournal(
+  unit: Unit,
+  run: {
+    planFor: (task: TaskDef) => Promise<TaskPlan>;
+    poolFor: (p: TaskPlan) => WarmPool | undefined;
+    outputDir: string;
+    options: EvalRunOptions;
+    journal: Journal;
+    counts: ReturnType<typeof keptCounts>;
+  },
+): Promise<void> {
+  const { planFor, outputDir, options, journal, counts } = run;
+  const emit = (e: EvalEvent) => options.onEvent?.(e);
+  if (options.signal?.aborted) return;
+  journal.append({ type: "begin", at: new Date().toISOString(), unit: unit.key });
+  emit({ type: "unit-start", unit: unit.key });
+  let ran: Awaited<ReturnType<typeof runUnit>>;
+  try {
+    ran = await runUnit(unit, () => planFor(unit.task), run.poolFor, outputDir, options);
+  } catch (e) {
+    // The unit's sandbox is gone (executeTask removes it before it throws); it reruns at the next start.
+    if (options.signal?.aborted)
+      journal.append({ type: "interrupt", at: new Date().toISOString(), unit: unit.key });
+    throw e;
+  }
+  const { result, record } = ran;
+  counts.ran++;
+  if (record.infra) counts.infraFailed++;
+  else if (result.outcome === "COMPLETE") counts.completed++;
+  else counts.agentFailed++;
+  journal.append({
+    type: "end",
+    at: record.finishedAt,
+    unit: unit.key,
+    digest: unit.task.digest,
+    outcome: result.outcome,
+    failureReason: result.failureReason,
+    infra: record.infra,
+  });
+  emit({ type: "unit-end", unit: unit.key, result, record });
+}
+
+/** The journal read back (what is done, what is left) and opened for this run's lines. */
+async function openJournal(
+  outputDir: string,
+  tasks: TaskDef[],
+  config: RunConfig,
+  options: EvalRunOptions,
+): Promise<{
+  state: ReturnType<typeof journalState>;
+  plan: ReturnType<typeof planUnits> & { warnings: string[] };
+  journal: Journal;
+}> {
+  const journalFile = join(outputDir, JOURNAL);
+  const warnings: string[] = [];
+  const state = journalState(await readJournal(journalFile, (w) => warnings.push(w)));
+  const plan = planUnits(tasks, config.repeat, state, { retryInfra: options.retryFailed === "infra" });
+  const journal = new Journal(journalFile);
+  journal.append({
+    type: "open",
+    at: new Date().toISOString(),
+    pid: process.pid,
+    configDigest: configDigest(config),
+  });
+  return { state, plan: { ...plan, warnings }, journal };
+}
+
+/** The run's one warm pool, made for the first task plan that can use one. */
+function warmPoolFactory(
+  engine: Engine,
+  options: EvalRunOptions,
+  workers: number,
+  todo: number,
+): { poolFor: (p: TaskPlan) => WarmPool | undefined; close: () => Promise<void> } {
+  const emit = (e: EvalEvent) => options.onEvent?.(e);
+  let warm: WarmPool | undefined;
+  const poolFor = (p: TaskPlan): WarmPool | undefined => {
+    // A profile with performance volumes (E11) always starts cold: no pool for it.
+    if (options.warmPool === false || p.profile.cacheVolumes?.paths.length) return undefined;
+    warm ??= new WarmPool(engine, p.profile, {
+      size: Math.min(options.warmPoolSize ?? warmPoolSize(workers, todo, availableParallelism()), todo),
+      limit: todo,
+      onLine: (line) => emit({ type: "trace", unit: "warm-pool", line }),
+    });
+    warm.fill();
+    return warm;
+  };
+  return { poolFor, close: async () => await warm?.close() };
+}
+
+/** The counts of the units a resumed run keeps from before. */
+function keptCounts(
+  kept: readonly Unit[],
+  state: ReturnType<typeof journalState>,
+): { completed: number; agentFailed: number; infraFailed: number; ran: number } {
+  const counts = { completed: 0, agentFailed: 0, infraFailed: 0, ran: 0 };
+  for (const u of kept) {
+    const done = state.finished.get(u.key);
+    if (done?.infra) counts.infraFailed++;
+    else if (done?.outcome === "COMPLETE") counts.completed++;
+    else counts.agentFailed++;
+  }
+  return counts;
+}
+
+/** The task set, filtered and limited, every timeout scaled; the run's own cap, scaled too. */
+async function loadRunnableTasks(
+  tasksDir: string,
+  options: EvalRunOptions,
+): Promise<{ tasks: TaskDef[]; invalid: InvalidTask[]; runCap: number | undefined }> {
+  const f = options.timeoutMultiplier ?? 1;
+  const loaded = await loadTaskSet(tasksDir, { filter: options.filter, limit: options.limit });
+  const { invalid } = loaded;
+  const tasks = loaded.tasks.map((t) => scaleTaskTimeouts(t, f));
+  if (tasks.length === 0 && invalid.length === 0) throw noTasks(tasksDir, options.filter);
+  const harbor = tasks.filter((t) => t.format === "harbor");
+  if (harbor.length) throw harborNotRunnable(harbor);
+  const runCap = f === 1 ? options.timeoutS : (options.timeoutS ?? DEFAULT_TIMEOUTS.hardS) * f;
+  return { tasks, invalid, runCap };
+}
+
 export async function runEval(options: EvalRunOptions): Promise<EvalRunResult> {
   const t0 = performance.now();
   const tasksDir = resolve(options.tasksDir);
@@ -166,14 +291,7 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunResult> {
   // Leftovers of a killed run go first, so a resume never finds the old containers.
   await reapOnce(engine);
 
-  const f = options.timeoutMultiplier ?? 1;
-  const loaded = await loadTaskSet(tasksDir, { filter: options.filter, limit: options.limit });
-  const { invalid } = loaded;
-  const tasks = loaded.tasks.map((t) => scaleTaskTimeouts(t, f));
-  if (tasks.length === 0 && invalid.length === 0) throw noTasks(tasksDir, options.filter);
-  const harbor = tasks.filter((t) => t.format === "harbor");
-  if (harbor.length) throw harborNotRunnable(harbor);
-  const runCap = f === 1 ? options.timeoutS : (options.timeoutS ?? DEFAULT_TIMEOUTS.hardS) * f;
+  const { tasks, invalid, runCap } = await loadRunnableTasks(tasksDir, options);
 
   const pools = options.pools ?? sharedPools;
   const planWith = taskPlanner(options, tasksDir, engine, pools);
@@ -199,17 +317,7 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunResult> {
     timeoutMultiplier: options.timeoutMultiplier ?? null,
   };
   await openOutput({ ...options, outputDir }, config, tasks, invalid);
-  const journalFile = join(outputDir, JOURNAL);
-  const warnings: string[] = [];
-  const state = journalState(await readJournal(journalFile, (w) => warnings.push(w)));
-  const plan = planUnits(tasks, repeat, state, { retryInfra: options.retryFailed === "infra" });
-  const journal = new Journal(journalFile);
-  journal.append({
-    type: "open",
-    at: new Date().toISOString(),
-    pid: process.pid,
-    configDigest: configDigest(config),
-  });
+  const { state, plan, journal } = await openJournal(outputDir, tasks, config, options);
   emit({
     type: "start",
     units: plan.todo.length + plan.kept.length,
@@ -217,71 +325,25 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunResult> {
     kept: plan.kept.length,
     resumed: plan.resumed,
     invalid,
-    warnings,
+    warnings: plan.warnings,
     notices: tasks.flatMap((t) => (t.harbor?.notices ?? []).map((n) => `${t.id}: ${n}`)),
   });
 
   const workers = options.workers ?? 1;
-  let warm: WarmPool | undefined;
-  const warmPoolFor = (p: TaskPlan): WarmPool | undefined => {
-    // A profile with performance volumes (E11) always starts cold: no pool for it.
-    if (options.warmPool === false || p.profile.cacheVolumes?.paths.length) return undefined;
-    warm ??= new WarmPool(engine, p.profile, {
-      size: Math.min(
-        options.warmPoolSize ?? warmPoolSize(workers, plan.todo.length, availableParallelism()),
-        plan.todo.length,
-      ),
-      limit: plan.todo.length,
-      onLine: (line) => emit({ type: "trace", unit: "warm-pool", line }),
-    });
-    warm.fill();
-    return warm;
-  };
+  const warm = warmPoolFactory(engine, options, workers, plan.todo.length);
 
-  const counts = { completed: 0, agentFailed: 0, infraFailed: 0, ran: 0 };
-  for (const u of plan.kept) {
-    const done = state.finished.get(u.key);
-    if (done?.infra) counts.infraFailed++;
-    else if (done?.outcome === "COMPLETE") counts.completed++;
-    else counts.agentFailed++;
-  }
+  const counts = keptCounts(plan.kept, state);
 
   try {
-    await runWorkers(plan.todo, workers, async (unit) => {
-      if (options.signal?.aborted) return;
-      journal.append({ type: "begin", at: new Date().toISOString(), unit: unit.key });
-      emit({ type: "unit-start", unit: unit.key });
-      let ran: Awaited<ReturnType<typeof runUnit>>;
-      try {
-        ran = await runUnit(unit, () => planFor(unit.task), warmPoolFor, outputDir, options);
-      } catch (e) {
-        // The unit's sandbox is gone (executeTask removes it before it throws); it reruns at the next start.
-        if (options.signal?.aborted)
-          journal.append({ type: "interrupt", at: new Date().toISOString(), unit: unit.key });
-        throw e;
-      }
-      const { result, record } = ran;
-      counts.ran++;
-      if (record.infra) counts.infraFailed++;
-      else if (result.outcome === "COMPLETE") counts.completed++;
-      else counts.agentFailed++;
-      journal.append({
-        type: "end",
-        at: record.finishedAt,
-        unit: unit.key,
-        digest: unit.task.digest,
-        outcome: result.outcome,
-        failureReason: result.failureReason,
-        infra: record.infra,
-      });
-      emit({ type: "unit-end", unit: unit.key, result, record });
-    });
+    await runWorkers(plan.todo, workers, (unit) =>
+      runAndJournal(unit, { planFor, poolFor: warm.poolFor, outputDir, options, journal, counts }),
+    );
   } catch (e) {
     // An interrupt ends the units in flight with their own error; the run says what to do next.
     if (!options.signal?.aborted) throw e;
   } finally {
     journal.close();
-    await warm?.close();
+    await warm.close();
   }
   if (options.signal?.aborted)
     throw new OcboxError(
@@ -289,8 +351,10 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunResult> {
       "interrupted; finished tasks are kept, re-run the same command to resume",
     );
   await writeSummary(outputDir);
+  const report = await writeReport(outputDir);
   return {
     outputDir,
+    report,
     units: plan.todo.length + plan.kept.length,
     ran: counts.ran,
     kept: plan.kept.length,
@@ -328,18 +392,7 @@ async function runUnit(
   let modelName = unit.task.config.model ?? options.model;
 
   const afterAgent = async (s: AgentSession) => {
-    const c = unit.task.config.check;
-    if (c) {
-      emit({ type: "phase", unit: unit.key, phase: "check", message: c.command });
-      const t = performance.now();
-      const r = await s.exec(["timeout", String(c.timeoutS), "sh", "-c", `cd /workspace && ${c.command}`]);
-      check = {
-        command: c.command,
-        exitCode: r.exitCode,
-        seconds: (performance.now() - t) / 1000,
-        output: `${r.stdout}${r.stderr}`.slice(-4096),
-      };
-    }
+    check = await runCheck(unit, s, emit);
     exported = await recorder?.export().catch((e: unknown) => ({ error: errorMessage(e) }));
     recorder?.stop();
   };
@@ -391,7 +444,37 @@ async function runUnit(
   }
   result = await bringBack(scratch, workspace, result, caps);
 
-  const diffBytes = await writeDiff(unit.task.app, workspace, join(dir, "diff.patch"));
+  const record = await writeUnitFiles(unit, dir, { result, check, exported });
+  return { result, record };
+}
+
+/** The task's check command in the agent's container, once the agent has ended; null without one. */
+async function runCheck(
+  unit: Unit,
+  s: AgentSession,
+  emit: (e: EvalEvent) => void,
+): Promise<CheckOutcome | null> {
+  const c = unit.task.config.check;
+  if (!c) return null;
+  emit({ type: "phase", unit: unit.key, phase: "check", message: c.command });
+  const t = performance.now();
+  const r = await s.exec(["timeout", String(c.timeoutS), "sh", "-c", `cd /workspace && ${c.command}`]);
+  return {
+    command: c.command,
+    exitCode: r.exitCode,
+    seconds: (performance.now() - t) / 1000,
+    output: `${r.stdout}${r.stderr}`.slice(-4096),
+  };
+}
+
+/** A finished unit's files: diff.patch, session.json, result.json and unit.json (written last). */
+async function writeUnitFiles(
+  unit: Unit,
+  dir: string,
+  done: { result: TaskResult; check: CheckOutcome | null; exported: unknown },
+): Promise<UnitRecord> {
+  const { result, check, exported } = done;
+  const diffBytes = await writeDiff(unit.task.app, join(dir, "workspace"), join(dir, "diff.patch"));
   const record: UnitRecord = {
     key: unit.key,
     task: unit.task.id,
@@ -407,7 +490,7 @@ async function runUnit(
   await writeFile(join(dir, "session.json"), `${JSON.stringify(exported ?? null)}\n`, { mode: 0o600 });
   await writeJson(join(dir, "result.json"), result);
   await writeJson(join(dir, "unit.json"), record);
-  return { result, record };
+  return record;
 }
 
 /** The options an eval task is planned with (the planner's `eval-run` entry point). */

@@ -11,15 +11,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { OcboxError, errorMessage } from "../errors.js";
 import { ensureImages, type ImageOptions } from "../image/build.js";
-import { AGENT_UID, WORKSPACE } from "../image/dockerfile.js";
+import { WORKSPACE } from "../image/dockerfile.js";
 import { newSession, promptAndWait } from "../opencode/prompt.js";
 import type { Engine } from "../runtime/engine.js";
 import { startScriptedModel, type ScriptedModel } from "../scripted-model/server.js";
 import { scriptedOpencodeConfig } from "../scripted-model/opencode-config.js";
 import { reap } from "../sandbox/reaper.js";
-import { DEFAULT_LIMITS, agentUserFor, currentHostUser } from "../sandbox/spec.js";
-import { newRunId, startSandbox, type StartedSandbox } from "../sandbox/start.js";
+import { defaultProjectConfig } from "../config/project-schema.js";
+import { currentHostUser } from "../sandbox/spec.js";
+import { startSandbox, type StartedSandbox } from "../sandbox/start.js";
 import { parseOutcome, baseContract } from "./contract.js";
+import { planTask } from "./prepare.js";
+import { specFor } from "./task-sandbox-spec.js";
 
 export type SmokeStepName = "engine" | "image" | "sandbox" | "prompt" | "result";
 
@@ -199,25 +202,21 @@ async function sandboxStep(run: SmokeRun): Promise<string> {
     },
   });
   run.model = model;
-  const host = currentHostUser();
+  // The same planner as `ocbox run` (entry "run", no project config): the smoke proves the spec
+  // a task gets, not one of its own. Only the scratch workspace, the model and the id are its own.
+  const plan = await planTask({
+    workspace,
+    config: defaultProjectConfig(),
+    opencodeConfig: scriptedOpencodeConfig(model.url),
+    forwardPorts: [model.port],
+    engine: run.engine,
+    images,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  const spec = specFor(plan.profile, workspace, "smoke");
   const sandbox = await startSandbox(
     run.engine,
-    {
-      sandboxId: "smoke",
-      runId: newRunId(),
-      workspace,
-      images: { sandbox: images.sandbox.tag, egress: images.egress.tag },
-      agentUser: agentUserFor(host, AGENT_UID),
-      hostUser: host,
-      forwardPorts: [model.port],
-      hostPort: 0,
-      env: {},
-      opencodeConfig: scriptedOpencodeConfig(model.url),
-      limits: DEFAULT_LIMITS,
-      server: { logLevel: "INFO", printLogs: true },
-      lifetime: "session",
-      readyTimeoutMs: options.readyTimeoutMs ?? 90_000,
-    },
+    { ...spec, readyTimeoutMs: options.readyTimeoutMs ?? spec.readyTimeoutMs },
     {
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onLine ? { onLog: (line: string) => options.onLine?.(line) } : {}),

@@ -46,27 +46,7 @@ export async function checkProject(
   }
   const { project, state } = opened;
 
-  const files = await readProjectFiles(project, undefined, env);
-  const decided = await checkApproval(
-    "up",
-    { ...files.scope, recordFile: state.approved },
-    files.read,
-    "none",
-  );
-  items.push(
-    decided.kind === "approved"
-      ? {
-          name: "approval",
-          ok: true,
-          detail: "ocbox.yaml, opencode.json(c) and the pre-start hook are approved as they are",
-        }
-      : {
-          name: "approval",
-          ok: false,
-          detail: `not approved: ${decided.kind === "refused" ? decided.pending.map(describePending).join("; ") : "?"}`,
-          fix: "Read them; `ocbox approve` shows the diff and records them (or `ocbox up` in a terminal asks).",
-        },
-  );
+  items.push(await approvalItem(project, state.approved, env));
 
   try {
     const opencode = await readWorkspaceOpencodeConfig(project.root);
@@ -112,4 +92,26 @@ export async function checkProject(
     });
   }
   return { project: project.root, ok: items.every((i) => i.ok), items };
+}
+
+/** Whether the capability-granting files are approved as they are (the same check `up` makes). */
+async function approvalItem(
+  project: Parameters<typeof readProjectFiles>[0],
+  recordFile: string,
+  env: NodeJS.ProcessEnv,
+): Promise<CheckItem> {
+  const files = await readProjectFiles(project, undefined, env);
+  const decided = await checkApproval("up", { ...files.scope, recordFile }, files.read, "none");
+  return decided.kind === "approved"
+    ? {
+        name: "approval",
+        ok: true,
+        detail: "ocbox.yaml, opencode.json(c) and the pre-start hook are approved as they are",
+      }
+    : {
+        name: "approval",
+        ok: false,
+        detail: `not approved: ${decided.kind === "refused" ? decided.pending.map(describePending).join("; ") : "?"}`,
+        fix: "Read them; `ocbox approve` shows the diff and records them (or `ocbox up` in a terminal asks).",
+      };
 }

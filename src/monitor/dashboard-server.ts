@@ -33,6 +33,24 @@ const SECURITY_HEADERS = {
     "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self'",
 };
 
+/** A login link: its one-time code becomes a session cookie, or the page says it was used. */
+function redeemLogin(codes: LoginCodes, code: string, cookieName: string, res: ServerResponse): void {
+  const session = codes.redeem(code);
+  if (!session) {
+    res
+      .writeHead(401, { "content-type": "text/html", ...SECURITY_HEADERS })
+      .end(NOT_LOGGED_IN.replace("Not logged in.", "This login link was used or has expired."));
+    return;
+  }
+  res
+    .writeHead(303, {
+      location: "/",
+      "set-cookie": `${cookieName}=${session}; HttpOnly; SameSite=Strict; Path=/`,
+      ...SECURITY_HEADERS,
+    })
+    .end();
+}
+
 export async function startDashboardServer(
   options: { port?: number; clock?: Clock } = {},
 ): Promise<DashboardServer> {
@@ -50,20 +68,7 @@ export async function startDashboardServer(
     }
     const url = new URL(req.url ?? "/", `http://127.0.0.1:${port}`);
     if (url.pathname === DASHBOARD_LOGIN_PATH) {
-      const session = codes.redeem(url.searchParams.get("code") ?? "");
-      if (!session) {
-        res
-          .writeHead(401, { "content-type": "text/html", ...SECURITY_HEADERS })
-          .end(NOT_LOGGED_IN.replace("Not logged in.", "This login link was used or has expired."));
-        return;
-      }
-      res
-        .writeHead(303, {
-          location: "/",
-          "set-cookie": `${cookieName()}=${session}; HttpOnly; SameSite=Strict; Path=/`,
-          ...SECURITY_HEADERS,
-        })
-        .end();
+      redeemLogin(codes, url.searchParams.get("code") ?? "", cookieName(), res);
       return;
     }
     if (!codes.isSession(cookieValue(req.headers.cookie, cookieName()))) {

@@ -83,26 +83,7 @@ export async function startWebFront(
       refuse(res, v.status, v.reason);
       return;
     }
-    const up = request(
-      {
-        host: upstream.hostname,
-        port: upstream.port,
-        method: req.method,
-        path: req.url,
-        headers: upstreamHeaders(req.headers, upstream, auth, false),
-      },
-      (upRes) => {
-        res.writeHead(upRes.statusCode ?? 502, browserHeaders(upRes.headers));
-        res.flushHeaders();
-        upRes.pipe(res);
-      },
-    );
-    up.on("error", () => {
-      if (!res.headersSent) res.writeHead(502, { "content-type": "text/plain" });
-      res.end("the sandbox's server is not answering; is it still up? (`ocbox status`)\n");
-    });
-    res.on("close", () => up.destroy());
-    req.pipe(up);
+    proxyRequest(req, res, upstream, auth);
   });
 
   server.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) => {
@@ -133,6 +114,30 @@ export async function startWebFront(
         server.close(() => resolve());
       }),
   };
+}
+
+/** Pass one request on to the sandbox's server, with its password added. */
+function proxyRequest(req: IncomingMessage, res: ServerResponse, upstream: URL, auth: string): void {
+  const up = request(
+    {
+      host: upstream.hostname,
+      port: upstream.port,
+      method: req.method,
+      path: req.url,
+      headers: upstreamHeaders(req.headers, upstream, auth, false),
+    },
+    (upRes) => {
+      res.writeHead(upRes.statusCode ?? 502, browserHeaders(upRes.headers));
+      res.flushHeaders();
+      upRes.pipe(res);
+    },
+  );
+  up.on("error", () => {
+    if (!res.headersSent) res.writeHead(502, { "content-type": "text/plain" });
+    res.end("the sandbox's server is not answering; is it still up? (`ocbox status`)\n");
+  });
+  res.on("close", () => up.destroy());
+  req.pipe(up);
 }
 
 function refuse(res: ServerResponse, status: number, reason: string): void {

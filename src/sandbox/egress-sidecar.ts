@@ -125,23 +125,10 @@ export function checkEgressPorts(egress: EgressSpec, forwardPorts: readonly numb
   }
 }
 
-/**
- * Stage the sidecar's files and pick its ports; write the control record. `volume`: the engine
- * volume the caller creates and fills with `files`; `image`: one the volume can be read back with.
- */
-export async function prepareEgress(
-  egress: EgressSpec,
-  forwardPorts: readonly number[],
-  owner: Owner,
-  where: { volume: string; image: string },
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<EgressPlan> {
-  checkEgressPorts(egress, forwardPorts);
-  const allow = egress.restricted ? [] : egress.allow;
-  const proxyPort = SQUID_PORTS.proxy;
+/** Squid's listener per gateway, the agent-side relays, and the upstreams only the host reaches. Pure. */
+function gatewayListeners(egress: EgressSpec) {
   const gateways: GatewayListener[] = [];
   const gatewayPorts: Record<number, string> = {};
-  const relays = [`${PROXY_PORT}:${proxyPort}`];
   const gatewayRelays: string[] = [];
   const upstreamPorts: string[] = [];
   const upstreams: string[] = [];
@@ -169,6 +156,25 @@ export async function prepareEgress(
     gatewayPorts[listenPort] = name;
     gatewayRelays.push(`${gw.agentPort}:${listenPort}`);
   }
+  return { gateways, gatewayPorts, gatewayRelays, upstreamPorts, upstreams };
+}
+
+/**
+ * Stage the sidecar's files and pick its ports; write the control record. `volume`: the engine
+ * volume the caller creates and fills with `files`; `image`: one the volume can be read back with.
+ */
+export async function prepareEgress(
+  egress: EgressSpec,
+  forwardPorts: readonly number[],
+  owner: Owner,
+  where: { volume: string; image: string },
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<EgressPlan> {
+  checkEgressPorts(egress, forwardPorts);
+  const allow = egress.restricted ? [] : egress.allow;
+  const proxyPort = SQUID_PORTS.proxy;
+  const relays = [`${PROXY_PORT}:${proxyPort}`];
+  const { gateways, gatewayPorts, gatewayRelays, upstreamPorts, upstreams } = gatewayListeners(egress);
   const needsCa = gateways.some((g) => g.upstream.startsWith("https:"));
   const caPath = needsCa
     ? (hostCaBundle(env) ?? ["/etc/ssl/certs/ca-certificates.crt"].find((p) => existsSync(p)))

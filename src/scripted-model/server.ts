@@ -55,95 +55,108 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
   res.end(JSON.stringify(body));
 }
 
+/** What a scripted server holds: its scenario, the turns used, the requests seen. */
+interface ScriptState {
+  scenario: Scenario;
+  consumed: Set<number>;
+  requests: RecordedRequest[];
+}
+
+/** Answer one chat completion request from the scenario's next matching turn. */
+async function answerChat(
+  state: ScriptState,
+  req: IncomingMessage,
+  res: ServerResponse,
+  raw: string,
+): Promise<void> {
+  let body: ChatRequest;
+  try {
+    body = JSON.parse(raw) as ChatRequest;
+  } catch {
+    sendJson(res, 400, { error: { message: "request body is not JSON", type: "invalid_request_error" } });
+    return;
+  }
+  const text = requestText(body);
+  const selection = selectResponse(state.scenario, state.consumed, text);
+  const record: RecordedRequest = {
+    at: Date.now(),
+    method: req.method ?? "POST",
+    path: req.url ?? "",
+    body,
+    answeredBy: selection.kind,
+  };
+  state.requests.push(record);
+  const model = body.model ?? state.scenario.models[0] ?? "scripted";
+
+  if (selection.kind === "exhausted") {
+    sendJson(res, 500, {
+      error: {
+        message: `scripted model: no turn left for this request (${state.scenario.turns.length} turns, all used)`,
+        type: "scripted_exhausted",
+      },
+    });
+    return;
+  }
+  const turn = selection.kind === "turn" ? selection.turn : { text: selection.text };
+  if (selection.kind === "turn") {
+    state.consumed.add(selection.index);
+    record.turn = selection.index;
+  }
+  if ("delayMs" in turn && turn.delayMs) await sleep(turn.delayMs);
+  if ("hang" in turn) return; // never answer; the socket closes when the client or the server goes.
+  if ("status" in turn) {
+    sendJson(
+      res,
+      turn.status,
+      turn.body ?? {
+        error: { message: `scripted error ${turn.status}`, type: "scripted", code: turn.status },
+      },
+      turn.headers,
+    );
+    return;
+  }
+  if ("malformed" in turn) {
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    res.write(
+      'data: {"id":"broken","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"par',
+    );
+    res.socket?.destroy();
+    return;
+  }
+  const completion = completionFor(turn);
+  if (!completion) return;
+  const usage = usageFor(text, completion);
+  if (!body.stream) {
+    sendJson(res, 200, completionBody(completion, model, usage));
+    return;
+  }
+  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+  for (const data of streamChunks(completion, model, usage, state.scenario.chunkSize)) {
+    res.write(`data: ${data}\n\n`);
+  }
+  res.end();
+}
+
 /**
  * An OpenAI-compatible server that answers from a scenario: the stand-in for a real model in
  * tests, smoke runs and users' own pipelines. See the README, "Scripted model server".
  */
 export async function startScriptedModel(options: ScriptedModelOptions): Promise<ScriptedModel> {
-  let scenario = parseScenario(options.scenario);
-  let consumed = new Set<number>();
-  const requests: RecordedRequest[] = [];
+  const state: ScriptState = { scenario: parseScenario(options.scenario), consumed: new Set(), requests: [] };
+  const requests = state.requests;
   const sockets = new Set<Socket>();
-
-  const answerChat = async (req: IncomingMessage, res: ServerResponse, raw: string) => {
-    let body: ChatRequest;
-    try {
-      body = JSON.parse(raw) as ChatRequest;
-    } catch {
-      sendJson(res, 400, { error: { message: "request body is not JSON", type: "invalid_request_error" } });
-      return;
-    }
-    const text = requestText(body);
-    const selection = selectResponse(scenario, consumed, text);
-    const record: RecordedRequest = {
-      at: Date.now(),
-      method: req.method ?? "POST",
-      path: req.url ?? "",
-      body,
-      answeredBy: selection.kind,
-    };
-    requests.push(record);
-    const model = body.model ?? scenario.models[0] ?? "scripted";
-
-    if (selection.kind === "exhausted") {
-      sendJson(res, 500, {
-        error: {
-          message: `scripted model: no turn left for this request (${scenario.turns.length} turns, all used)`,
-          type: "scripted_exhausted",
-        },
-      });
-      return;
-    }
-    const turn = selection.kind === "turn" ? selection.turn : { text: selection.text };
-    if (selection.kind === "turn") {
-      consumed.add(selection.index);
-      record.turn = selection.index;
-    }
-    if ("delayMs" in turn && turn.delayMs) await sleep(turn.delayMs);
-    if ("hang" in turn) return; // never answer; the socket closes when the client or the server goes.
-    if ("status" in turn) {
-      sendJson(
-        res,
-        turn.status,
-        turn.body ?? {
-          error: { message: `scripted error ${turn.status}`, type: "scripted", code: turn.status },
-        },
-        turn.headers,
-      );
-      return;
-    }
-    if ("malformed" in turn) {
-      res.writeHead(200, { "content-type": "text/event-stream" });
-      res.write(
-        'data: {"id":"broken","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"par',
-      );
-      res.socket?.destroy();
-      return;
-    }
-    const completion = completionFor(turn);
-    if (!completion) return;
-    const usage = usageFor(text, completion);
-    if (!body.stream) {
-      sendJson(res, 200, completionBody(completion, model, usage));
-      return;
-    }
-    res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
-    for (const data of streamChunks(completion, model, usage, scenario.chunkSize)) {
-      res.write(`data: ${data}\n\n`);
-    }
-    res.end();
-  };
 
   const server = createServer((req, res) => {
     void (async () => {
       const raw = await readBody(req);
       const path = (req.url ?? "").split("?")[0] ?? "";
-      if (req.method === "POST" && path.endsWith("/chat/completions")) return answerChat(req, res, raw);
+      if (req.method === "POST" && path.endsWith("/chat/completions"))
+        return answerChat(state, req, res, raw);
       requests.push({ at: Date.now(), method: req.method ?? "", path, body: undefined, answeredBy: "meta" });
       if (req.method === "GET" && path.endsWith("/models")) {
         sendJson(res, 200, {
           object: "list",
-          data: scenario.models.map((id) => ({
+          data: state.scenario.models.map((id) => ({
             id,
             object: "model",
             created: 0,
@@ -155,9 +168,9 @@ export async function startScriptedModel(options: ScriptedModelOptions): Promise
       if (req.method === "GET" && path === "/_scripted/requests") return sendJson(res, 200, requests);
       if (req.method === "PUT" && path === "/_scripted/scenario") {
         try {
-          scenario = parseScenario(JSON.parse(raw), "PUT /_scripted/scenario");
-          consumed = new Set();
-          return sendJson(res, 200, { ok: true, turns: scenario.turns.length });
+          state.scenario = parseScenario(JSON.parse(raw), "PUT /_scripted/scenario");
+          state.consumed = new Set();
+          return sendJson(res, 200, { ok: true, turns: state.scenario.turns.length });
         } catch (e) {
           return sendJson(res, 400, { error: e instanceof Error ? e.message : String(e) });
         }
@@ -183,10 +196,10 @@ export async function startScriptedModel(options: ScriptedModelOptions): Promise
     url: `http://${host}:${address.port}/v1`,
     port: address.port,
     requests,
-    remainingTurns: () => scenario.turns.length - consumed.size,
+    remainingTurns: () => state.scenario.turns.length - state.consumed.size,
     setScenario(next) {
-      scenario = parseScenario(next);
-      consumed = new Set();
+      state.scenario = parseScenario(next);
+      state.consumed = new Set();
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -7,11 +7,11 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import { parseOpencodeConfig } from "../../config/opencode-json.js";
 import { OcboxError, errorMessage } from "../../errors.js";
-import { runJudge } from "../../eval/judge.js";
+import { runJudge, type JudgeEvent } from "../../eval/judge.js";
 import { describeLogging, loggingSettings, type LoggingSettings } from "../../eval/logging.js";
 import { Progress, type UnitStreamEvent } from "../../eval/progress.js";
 import { writeReport } from "../../eval/report-file.js";
-import { evalTaskOptions, noTasks, runEval } from "../../eval/run.js";
+import { evalTaskOptions, noTasks, runEval, type EvalEvent } from "../../eval/run.js";
 import { loadTaskSet } from "../../eval/task-set.js";
 import { buildTaskImages } from "../../eval/task-images.js";
 import { taskSetLines, viewTaskSet } from "../../eval/task-set-view.js";
@@ -215,80 +215,7 @@ export function registerEval(program: Command, run: Runner) {
     .option("--workflow <file>", "a file with roles:, pools: and executor:")
     .option("--approve-config", APPROVE_CONFIG_HELP)
     .option("--dry-run", "print the run's plan (as `ocbox plan --entry eval-run`) and start nothing")
-    .action((flags: RunFlags) =>
-      run(async (ctx) => {
-        if (flags.retryFailed !== undefined && flags.retryFailed !== "infra")
-          throw new OcboxError("USAGE", `--retry-failed takes infra, not ${flags.retryFailed}`);
-        const workers = positiveInt("--workers", flags.workers, 1);
-        const logging = settings(ctx, flags);
-        const opencodeConfig = await opencodeConfigFrom(flags.opencodeConfig);
-        if (flags.dryRun) return printEvalPlan(ctx, flags, logging, opencodeConfig);
-        let progress = new Progress(0, workers);
-        let live = liveOutput(ctx, progress);
-        const result = await runEval({
-          model: flags.model,
-          tasksDir: flags.tasks,
-          outputDir: flags.output,
-          workers,
-          repeat: positiveInt("--repeat", flags.repeat, 1),
-          ...(flags.filter ? { filter: flags.filter } : {}),
-          ...(flags.limit ? { limit: positiveInt("--limit", flags.limit, 1) } : {}),
-          ...(flags.timeoutMultiplier
-            ? { timeoutMultiplier: factorFlag("--timeout-multiplier", flags.timeoutMultiplier) }
-            : {}),
-          ...(flags.role ? { role: flags.role } : {}),
-          ...(flags.timeout ? { timeoutS: secondsFlag("--timeout", flags.timeout) } : {}),
-          ...(flags.force ? { force: true } : {}),
-          ...(flags.retryFailed ? { retryFailed: "infra" as const } : {}),
-          ...(opencodeConfig ? { opencodeConfig } : {}),
-          ...(flags.workflow ? { workflowFile: flags.workflow } : {}),
-          ...(flags.approveConfig ? { approveConfig: true } : {}),
-          logging,
-          engine: ctx.engine(),
-          signal: ctx.signal,
-          onEvent: (e) => {
-            switch (e.type) {
-              case "start":
-                live.stop();
-                progress = new Progress(e.units, workers);
-                for (let i = 0; i < e.kept; i++) progress.end(`kept-${i}`, true, false);
-                live = liveOutput(ctx, progress);
-                for (const w of e.warnings) live.log(`${style.yellow("warning")} ${w}`);
-                for (const n of e.notices) live.log(`${style.yellow("note")} ${n}`);
-                for (const bad of e.invalid)
-                  live.log(
-                    `${style.yellow("skipped invalid task")} ${bad.id}: ${bad.path}: ${bad.field}: ${bad.problem}`,
-                  );
-                live.log(
-                  `${e.units} run(s): ${e.kept} already finished, ${e.todo} to do${e.resumed.length ? ` (${e.resumed.length} interrupted, rerun)` : ""}; ${e.invalid.length} invalid task(s) skipped`,
-                );
-                live.milestone();
-                return;
-              case "unit-start":
-              case "phase":
-              case "agent":
-              case "container":
-              case "trace":
-                showUnitEvent(e, progress, live);
-                return;
-              case "unit-end":
-                progress.end(e.unit, e.result.outcome === "COMPLETE", e.record.infra);
-                live.log(
-                  `${e.unit}: ${e.result.outcome}${e.result.failureReason ? ` (${e.result.failureReason})` : ""} in ${e.result.timings.total.toFixed(1)} s, ${e.result.sandbox} sandbox${e.record.check ? `, check exit ${e.record.check.exitCode}` : ""}`,
-                );
-                live.milestone();
-                return;
-            }
-          },
-        }).finally(() => live.stop());
-        await writeReport(result.outputDir);
-        ctx.out.result(result, (r) => [
-          `${r.units} run(s) in ${r.seconds.toFixed(1)} s (${r.ran} ran, ${r.kept} kept): ${style.green(`${r.completed} complete`)}, ${r.agentFailed} agent failure(s), ${r.infraFailed} infrastructure failure(s), ${r.invalid.length} invalid task(s)`,
-          `results in ${r.outputDir}; next: ocbox eval judge --model M --input ${r.outputDir}`,
-        ]);
-        return 0;
-      }),
-    );
+    .action((flags: RunFlags) => run((ctx) => evalRunAction(ctx, flags)));
 
   evalCmd
     .command("tasks")
@@ -311,66 +238,7 @@ export function registerEval(program: Command, run: Runner) {
     .option("--verbose", "also trace phases and 3 s heartbeats (implies --agent-logs)")
     .option("--timeout <s>", "hard cap per judgement in seconds")
     .option("--opencode-config <file>", "extra OpenCode config (providers) for the judge")
-    .option("--approve-config", APPROVE_CONFIG_HELP)
-    .action((flags: JudgeFlags) =>
-      run(async (ctx) => {
-        const workers = positiveInt("--workers", flags.workers, 1);
-        const logging = settings(ctx, flags);
-        const opencodeConfig = await opencodeConfigFrom(flags.opencodeConfig);
-        let progress = new Progress(0, workers);
-        let live = liveOutput(ctx, progress);
-        const timeoutS = secondsFlag("--timeout", flags.timeout);
-        const result = await runJudge({
-          model: flags.model,
-          inputDir: flags.input,
-          workers,
-          ...(flags.rerun ? { rerun: flags.rerun } : {}),
-          ...(opencodeConfig ? { opencodeConfig } : {}),
-          ...(timeoutS ? { timeoutS } : {}),
-          ...(flags.approveConfig ? { approveConfig: true } : {}),
-          logging,
-          engine: ctx.engine(),
-          signal: ctx.signal,
-          onEvent: (e) => {
-            switch (e.type) {
-              case "start":
-                live.stop();
-                progress = new Progress(e.todo, workers);
-                live = liveOutput(ctx, progress);
-                live.log(
-                  `${e.units} run(s): ${e.cached} verdict(s) cached, ${e.todo} to judge, ${e.skipped} infrastructure failure(s) not judged`,
-                );
-                return;
-              case "unit-start":
-              case "phase":
-              case "agent":
-              case "container":
-              case "trace":
-                showUnitEvent(e, progress, live);
-                return;
-              case "unit-end":
-                if (e.cached) return;
-                progress.end(e.unit, e.record.grade !== null, false);
-                live.log(
-                  e.record.grade
-                    ? `${e.unit}: score ${(e.record.grade.score * 100).toFixed(0)}%, ${e.record.grade.requirements.filter((r) => r.passed).length}/${e.record.grade.requirements.length} passed`
-                    : `${e.unit}: ${style.red("not judged")}: ${e.record.error ?? ""}`,
-                );
-                live.milestone();
-                return;
-            }
-          },
-        }).finally(() => live.stop());
-        const report = await writeReport(flags.input);
-        const t = result.summary.totals;
-        ctx.out.result({ ...result, report }, (r) => [
-          `judged ${r.judged}, cached ${r.cached}, judge failures ${r.failed}, infrastructure failures not judged ${r.skipped}`,
-          `mean score ${t.score ? `${(t.score.mean * 100).toFixed(1)}% ± ${(t.score.spread * 100).toFixed(1)}` : "–"}, pass rate ${t.passRate ? `${(t.passRate.mean * 100).toFixed(1)}%` : "–"}, ${t.infraFailed} infrastructure failure(s), ${t.tokens.input + t.tokens.output} tokens, $${t.cost.toFixed(4)}`,
-          `report: ${r.report}`,
-        ]);
-        return result.failed > 0 ? 1 : 0;
-      }),
-    );
+    .action((flags: JudgeFlags) => run((ctx) => evalJudgeAction(ctx, flags)));
 
   evalCmd
     .command("report")
@@ -385,4 +253,147 @@ export function registerEval(program: Command, run: Runner) {
         return 0;
       }),
     );
+}
+
+type LiveView = { progress: Progress; live: ReturnType<typeof liveOutput> };
+
+async function evalRunAction(ctx: Context, flags: RunFlags): Promise<number> {
+  if (flags.retryFailed !== undefined && flags.retryFailed !== "infra")
+    throw new OcboxError("USAGE", `--retry-failed takes infra, not ${flags.retryFailed}`);
+  const workers = positiveInt("--workers", flags.workers, 1);
+  const logging = settings(ctx, flags);
+  const opencodeConfig = await opencodeConfigFrom(flags.opencodeConfig);
+  if (flags.dryRun) return printEvalPlan(ctx, flags, logging, opencodeConfig);
+  let progress = new Progress(0, workers);
+  let live = liveOutput(ctx, progress);
+  const result = await runEval({
+    model: flags.model,
+    tasksDir: flags.tasks,
+    outputDir: flags.output,
+    workers,
+    repeat: positiveInt("--repeat", flags.repeat, 1),
+    ...(flags.filter ? { filter: flags.filter } : {}),
+    ...(flags.limit ? { limit: positiveInt("--limit", flags.limit, 1) } : {}),
+    ...(flags.timeoutMultiplier
+      ? { timeoutMultiplier: factorFlag("--timeout-multiplier", flags.timeoutMultiplier) }
+      : {}),
+    ...(flags.role ? { role: flags.role } : {}),
+    ...(flags.timeout ? { timeoutS: secondsFlag("--timeout", flags.timeout) } : {}),
+    ...(flags.force ? { force: true } : {}),
+    ...(flags.retryFailed ? { retryFailed: "infra" as const } : {}),
+    ...(opencodeConfig ? { opencodeConfig } : {}),
+    ...(flags.workflow ? { workflowFile: flags.workflow } : {}),
+    ...(flags.approveConfig ? { approveConfig: true } : {}),
+    logging,
+    engine: ctx.engine(),
+    signal: ctx.signal,
+    onEvent: (e) => {
+      ({ progress, live } = showRunEvent(e, ctx, workers, { progress, live }));
+    },
+  }).finally(() => live.stop());
+  ctx.out.result(result, (r) => [
+    `${r.units} run(s) in ${r.seconds.toFixed(1)} s (${r.ran} ran, ${r.kept} kept): ${style.green(`${r.completed} complete`)}, ${r.agentFailed} agent failure(s), ${r.infraFailed} infrastructure failure(s), ${r.invalid.length} invalid task(s)`,
+    `results in ${r.outputDir}; next: ocbox eval judge --model M --input ${r.outputDir}`,
+  ]);
+  return 0;
+}
+
+async function evalJudgeAction(ctx: Context, flags: JudgeFlags): Promise<number> {
+  const workers = positiveInt("--workers", flags.workers, 1);
+  const logging = settings(ctx, flags);
+  const opencodeConfig = await opencodeConfigFrom(flags.opencodeConfig);
+  let progress = new Progress(0, workers);
+  let live = liveOutput(ctx, progress);
+  const timeoutS = secondsFlag("--timeout", flags.timeout);
+  const result = await runJudge({
+    model: flags.model,
+    inputDir: flags.input,
+    workers,
+    ...(flags.rerun ? { rerun: flags.rerun } : {}),
+    ...(opencodeConfig ? { opencodeConfig } : {}),
+    ...(timeoutS ? { timeoutS } : {}),
+    ...(flags.approveConfig ? { approveConfig: true } : {}),
+    logging,
+    engine: ctx.engine(),
+    signal: ctx.signal,
+    onEvent: (e) => {
+      ({ progress, live } = showJudgeEvent(e, ctx, workers, { progress, live }));
+    },
+  }).finally(() => live.stop());
+  const t = result.summary.totals;
+  ctx.out.result(result, (r) => [
+    `judged ${r.judged}, cached ${r.cached}, judge failures ${r.failed}, infrastructure failures not judged ${r.skipped}`,
+    `mean score ${t.score ? `${(t.score.mean * 100).toFixed(1)}% ± ${(t.score.spread * 100).toFixed(1)}` : "–"}, pass rate ${t.passRate ? `${(t.passRate.mean * 100).toFixed(1)}%` : "–"}, ${t.infraFailed} infrastructure failure(s), ${t.tokens.input + t.tokens.output} tokens, $${t.cost.toFixed(4)}`,
+    `report: ${r.report}`,
+  ]);
+  return result.failed > 0 ? 1 : 0;
+}
+
+/** One event of the run on the terminal; a start event replaces the progress view. */
+function showRunEvent(e: EvalEvent, ctx: Context, workers: number, view: LiveView): LiveView {
+  let { progress, live } = view;
+  switch (e.type) {
+    case "start":
+      live.stop();
+      progress = new Progress(e.units, workers);
+      for (let i = 0; i < e.kept; i++) progress.end(`kept-${i}`, true, false);
+      live = liveOutput(ctx, progress);
+      for (const w of e.warnings) live.log(`${style.yellow("warning")} ${w}`);
+      for (const n of e.notices) live.log(`${style.yellow("note")} ${n}`);
+      for (const bad of e.invalid)
+        live.log(
+          `${style.yellow("skipped invalid task")} ${bad.id}: ${bad.path}: ${bad.field}: ${bad.problem}`,
+        );
+      live.log(
+        `${e.units} run(s): ${e.kept} already finished, ${e.todo} to do${e.resumed.length ? ` (${e.resumed.length} interrupted, rerun)` : ""}; ${e.invalid.length} invalid task(s) skipped`,
+      );
+      live.milestone();
+      return { progress, live };
+    case "unit-start":
+    case "phase":
+    case "agent":
+    case "container":
+    case "trace":
+      showUnitEvent(e, progress, live);
+      return { progress, live };
+    case "unit-end":
+      progress.end(e.unit, e.result.outcome === "COMPLETE", e.record.infra);
+      live.log(
+        `${e.unit}: ${e.result.outcome}${e.result.failureReason ? ` (${e.result.failureReason})` : ""} in ${e.result.timings.total.toFixed(1)} s, ${e.result.sandbox} sandbox${e.record.check ? `, check exit ${e.record.check.exitCode}` : ""}`,
+      );
+      live.milestone();
+      return { progress, live };
+  }
+}
+
+/** One event of the judging on the terminal; a start event replaces the progress view. */
+function showJudgeEvent(e: JudgeEvent, ctx: Context, workers: number, view: LiveView): LiveView {
+  let { progress, live } = view;
+  switch (e.type) {
+    case "start":
+      live.stop();
+      progress = new Progress(e.todo, workers);
+      live = liveOutput(ctx, progress);
+      live.log(
+        `${e.units} run(s): ${e.cached} verdict(s) cached, ${e.todo} to judge, ${e.skipped} infrastructure failure(s) not judged`,
+      );
+      return { progress, live };
+    case "unit-start":
+    case "phase":
+    case "agent":
+    case "container":
+    case "trace":
+      showUnitEvent(e, progress, live);
+      return { progress, live };
+    case "unit-end":
+      if (e.cached) return { progress, live };
+      progress.end(e.unit, e.record.grade !== null, false);
+      live.log(
+        e.record.grade
+          ? `${e.unit}: score ${(e.record.grade.score * 100).toFixed(0)}%, ${e.record.grade.requirements.filter((r) => r.passed).length}/${e.record.grade.requirements.length} passed`
+          : `${e.unit}: ${style.red("not judged")}: ${e.record.error ?? ""}`,
+      );
+      live.milestone();
+      return { progress, live };
+  }
 }

@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { OcboxError } from "../../errors.js";
 import { dryPlanTask } from "../../executor/dry-plan.js";
 import { runTask, type RunTaskOptions } from "../../executor/prepare.js";
-import { exitCodeFor } from "../../executor/task.js";
+import { exitCodeFor, type TaskResult } from "../../executor/task.js";
 import { hostExecutedWarnings } from "../../sandbox/host-executed-edits.js";
 import type { Context } from "../context.js";
 import { APPROVE_CONFIG_HELP, secondsFlag } from "../flags.js";
@@ -61,36 +61,7 @@ export function registerRun(program: Command, run: (fn: (ctx: Context) => Promis
     .option("--dry-run", "print the resolved plan (as `ocbox plan`) and start nothing")
     .action((flags: RunFlags) =>
       run(async (ctx) => {
-        if ((flags.prompt === undefined) === (flags.promptFile === undefined)) {
-          throw new OcboxError("USAGE", "give exactly one of --prompt and --prompt-file", {
-            fix: 'ocbox run -w DIR -p "the task"',
-          });
-        }
-        const retries = flags.retries === undefined ? undefined : Number(flags.retries);
-        if (retries !== undefined && (!Number.isInteger(retries) || retries < 0)) {
-          throw new OcboxError("USAGE", `--retries must be a whole number ≥ 0, not ${flags.retries}`);
-        }
-        const permissions = permissionPolicyFlag(flags.permissions);
-        const hardS = secondsFlag("--timeout", flags.timeout);
-        const inactivityS = flags.inactivity === "0" ? null : secondsFlag("--inactivity", flags.inactivity);
-        const options: RunTaskOptions = {
-          workspace: flags.workspace,
-          ...(flags.prompt !== undefined ? { prompt: flags.prompt } : {}),
-          ...(flags.promptFile !== undefined ? { promptFile: flags.promptFile } : {}),
-          ...(flags.role ? { role: flags.role } : {}),
-          ...(flags.model ? { model: flags.model } : {}),
-          ...(flags.workflow ? { workflowFile: flags.workflow } : {}),
-          ...(flags.approveConfig ? { approveConfig: true } : {}),
-          ...(flags.taskId ? { taskId: flags.taskId } : {}),
-          ...(retries !== undefined ? { maxRetriesOnMalformedOutput: retries } : {}),
-          ...(permissions ? { permissions } : {}),
-          timeouts: {
-            ...(hardS !== undefined ? { hardS } : {}),
-            ...(inactivityS !== undefined ? { inactivityS } : {}),
-          },
-          structuredOutput: flags.structuredOutput,
-          structurer: { enabled: flags.structurer },
-        };
+        const options = runOptionsFromFlags(flags);
         if (flags.dryRun) return printPlan(ctx, await dryPlanTask(options));
         const result = await runTask({
           ...options,
@@ -106,29 +77,66 @@ export function registerRun(program: Command, run: (fn: (ctx: Context) => Promis
         // Loud on stderr with --json too: the JSON has them as `hostExecutedEdits`.
         if (ctx.out.json)
           for (const l of hostExecutedWarnings(result.hostExecutedEdits ?? [])) ctx.out.notice(l);
-        ctx.out.result(result, (r) => {
-          const head =
-            r.outcome === "COMPLETE"
-              ? style.green(r.outcome)
-              : r.outcome === "NEEDS_INFO"
-                ? style.yellow(r.outcome)
-                : style.red(r.outcome);
-          const lines = [
-            `${head}${r.failureReason ? ` (${r.failureReason}${r.failureKind ? `/${r.failureKind}` : ""})` : ""} in ${r.timings.total.toFixed(1)} s, ${r.attempts} attempt(s)${r.recoveredBy ? `, via ${r.recoveredBy}` : ""}`,
-          ];
-          if (r.hint) lines.push(`${style.yellow("hint:")} ${r.hint}`);
-          for (const a of r.permissionAsks ?? []) {
-            const where = a.configLine ? ` (${a.configLine.file}:${a.configLine.line})` : "";
-            lines.push(`permission ${a.permission} ${a.patterns.join(" ")}: ${a.answer}${where}`);
-          }
-          lines.push(...hostExecutedWarnings(r.hostExecutedEdits ?? []).map((l) => style.yellow(l)));
-          if (r.contract) lines.push(JSON.stringify(r.contract, null, 2));
-          if (r.rawOutput && !r.contract) lines.push(style.dim(r.rawOutput.slice(-2000)));
-          return lines;
-        });
+        ctx.out.result(result, resultLines);
         return exitCodeFor(result);
       }),
     );
+}
+
+/** The library's options from the command's flags; a bad flag is a USAGE error. */
+function runOptionsFromFlags(flags: RunFlags): RunTaskOptions {
+  if ((flags.prompt === undefined) === (flags.promptFile === undefined)) {
+    throw new OcboxError("USAGE", "give exactly one of --prompt and --prompt-file", {
+      fix: 'ocbox run -w DIR -p "the task"',
+    });
+  }
+  const retries = flags.retries === undefined ? undefined : Number(flags.retries);
+  if (retries !== undefined && (!Number.isInteger(retries) || retries < 0)) {
+    throw new OcboxError("USAGE", `--retries must be a whole number ≥ 0, not ${flags.retries}`);
+  }
+  const permissions = permissionPolicyFlag(flags.permissions);
+  const hardS = secondsFlag("--timeout", flags.timeout);
+  const inactivityS = flags.inactivity === "0" ? null : secondsFlag("--inactivity", flags.inactivity);
+  return {
+    workspace: flags.workspace,
+    ...(flags.prompt !== undefined ? { prompt: flags.prompt } : {}),
+    ...(flags.promptFile !== undefined ? { promptFile: flags.promptFile } : {}),
+    ...(flags.role ? { role: flags.role } : {}),
+    ...(flags.model ? { model: flags.model } : {}),
+    ...(flags.workflow ? { workflowFile: flags.workflow } : {}),
+    ...(flags.approveConfig ? { approveConfig: true } : {}),
+    ...(flags.taskId ? { taskId: flags.taskId } : {}),
+    ...(retries !== undefined ? { maxRetriesOnMalformedOutput: retries } : {}),
+    ...(permissions ? { permissions } : {}),
+    timeouts: {
+      ...(hardS !== undefined ? { hardS } : {}),
+      ...(inactivityS !== undefined ? { inactivityS } : {}),
+    },
+    structuredOutput: flags.structuredOutput,
+    structurer: { enabled: flags.structurer },
+  };
+}
+
+/** The result for a person: outcome, hint, answered asks, host-executed edits, the contract. */
+function resultLines(r: TaskResult): string[] {
+  const head =
+    r.outcome === "COMPLETE"
+      ? style.green(r.outcome)
+      : r.outcome === "NEEDS_INFO"
+        ? style.yellow(r.outcome)
+        : style.red(r.outcome);
+  const lines = [
+    `${head}${r.failureReason ? ` (${r.failureReason}${r.failureKind ? `/${r.failureKind}` : ""})` : ""} in ${r.timings.total.toFixed(1)} s, ${r.attempts} attempt(s)${r.recoveredBy ? `, via ${r.recoveredBy}` : ""}`,
+  ];
+  if (r.hint) lines.push(`${style.yellow("hint:")} ${r.hint}`);
+  for (const a of r.permissionAsks ?? []) {
+    const where = a.configLine ? ` (${a.configLine.file}:${a.configLine.line})` : "";
+    lines.push(`permission ${a.permission} ${a.patterns.join(" ")}: ${a.answer}${where}`);
+  }
+  lines.push(...hostExecutedWarnings(r.hostExecutedEdits ?? []).map((l) => style.yellow(l)));
+  if (r.contract) lines.push(JSON.stringify(r.contract, null, 2));
+  if (r.rawOutput && !r.contract) lines.push(style.dim(r.rawOutput.slice(-2000)));
+  return lines;
 }
 
 function permissionPolicyFlag(value: string | undefined): PermissionPolicy | undefined {

@@ -8,6 +8,7 @@ import { mcpSummaryLines } from "../../plan/mcp-servers.js";
 import { anyMonitorOn, startMonitors } from "../../monitor/run-monitors.js";
 import { startupSummary } from "../../project/summary.js";
 import { securityProfile } from "../../sandbox/profile.js";
+import type { EngineCapabilities } from "../../runtime/engine-capabilities.js";
 import { upProject } from "../../project/up.js";
 import { endSession } from "../../project/session-edits.js";
 import { hostExecutedWarnings } from "../../sandbox/host-executed-edits.js";
@@ -45,118 +46,147 @@ export function registerUp(program: Command, run: (fn: (ctx: Context) => Promise
       "--dry-run",
       "print the resolved plan (as `ocbox plan --entry up`; the hook does not run) and start nothing",
     )
-    .action((opts: UpFlags) =>
-      run(async (ctx) => {
-        if (opts.dryRun) return printUpPlan(ctx, opts);
-        const ask = terminalAsk(false);
-        const up = await upProject(ctx.engine(), {
-          cwd: process.cwd(),
-          detach: opts.detach ?? false,
-          approveHook: opts.approveHook ?? false,
-          approveConfig: opts.approveConfig ?? false,
-          ...(opts.autonomous ? { autonomous: true } : {}),
-          ...(ask ? { ask } : {}),
-          ...(opts.port !== undefined ? { port: opts.port } : {}),
-          signal: ctx.signal,
-          onLine: (l) => ctx.out.debug(l),
-        });
-        if (up.kind === "running") {
-          const r = up.row;
-          ctx.out.result({ ...r, status: "already-running" }, () => [
-            `sandbox ${r.sandboxId} is already up (${r.state}, ${formatUptime(r.uptimeS)}) at ${r.url}`,
-            "`ocbox web` opens the web UI logged in; `ocbox down` stops it",
-          ]);
-          if (opts.detach) return 0;
-          ctx.out.info("streaming its log; Ctrl+C stops streaming (the sandbox keeps running)");
-          await ctx
-            .engine()
-            .followLogs(r.agentId, (line) => process.stdout.write(`${terminalLine(line)}\n`), ctx.signal);
-          return 0;
-        }
+    .action((opts: UpFlags) => run((ctx) => upAction(ctx, opts)));
+}
 
-        const { sandbox, project, state } = up;
-        const logFile = join(state.logsDir, logFileName(new Date(), sandbox.spec.runId));
-        const front = opts.detach ? undefined : await startWebFront(sandbox.server);
-        const summary = {
+type Up = Awaited<ReturnType<typeof upProject>>;
+type Started = Exclude<Up, { kind: "running" }>;
+
+async function upAction(ctx: Context, opts: UpFlags): Promise<number> {
+  if (opts.dryRun) return printUpPlan(ctx, opts);
+  const ask = terminalAsk(false);
+  const up = await upProject(ctx.engine(), {
+    cwd: process.cwd(),
+    detach: opts.detach ?? false,
+    approveHook: opts.approveHook ?? false,
+    approveConfig: opts.approveConfig ?? false,
+    ...(opts.autonomous ? { autonomous: true } : {}),
+    ...(ask ? { ask } : {}),
+    ...(opts.port !== undefined ? { port: opts.port } : {}),
+    signal: ctx.signal,
+    onLine: (l) => ctx.out.debug(l),
+  });
+  if (up.kind === "running") return showRunning(ctx, up.row, opts);
+  const { sandbox, state } = up;
+  const logFile = join(state.logsDir, logFileName(new Date(), sandbox.spec.runId));
+  const front = opts.detach ? undefined : await startWebFront(sandbox.server);
+  const summary = startedSummary(up, front, opts, await ctx.engine().capabilities());
+  ctx.out.result(summary, (s) => startupSummary(s));
+  // Loud, every time, and on stderr even with --json (C8).
+  if (summary.security.unsafe.length > 0 && ctx.out.json) {
+    for (const l of startupSummary(summary).filter((x) => x.includes("WARNING"))) ctx.out.notice(l.trim());
+  }
+  if (opts.detach) {
+    await appendFile(logFile, `${sandbox.recentLogs().join("\n")}\n`, { mode: 0o600 });
+    return 0;
+  }
+
+  return runForeground(ctx, up, front, logFile);
+}
+
+/** The sandbox was up already: say where, and stream its log unless detached. */
+async function showRunning(
+  ctx: Context,
+  r: Extract<Up, { kind: "running" }>["row"],
+  opts: UpFlags,
+): Promise<number> {
+  ctx.out.result({ ...r, status: "already-running" }, () => [
+    `sandbox ${r.sandboxId} is already up (${r.state}, ${formatUptime(r.uptimeS)}) at ${r.url}`,
+    "`ocbox web` opens the web UI logged in; `ocbox down` stops it",
+  ]);
+  if (opts.detach) return 0;
+  ctx.out.info("streaming its log; Ctrl+C stops streaming (the sandbox keeps running)");
+  await ctx
+    .engine()
+    .followLogs(r.agentId, (line) => process.stdout.write(`${terminalLine(line)}\n`), ctx.signal);
+  return 0;
+}
+
+/** The foreground: monitors, the log streamed and kept until Ctrl+C or the sandbox's end, then the stop. */
+async function runForeground(
+  ctx: Context,
+  up: Started,
+  front: Awaited<ReturnType<typeof startWebFront>> | undefined,
+  logFile: string,
+): Promise<number> {
+  const { sandbox, project, state } = up;
+  // G1: the monitors run in this process, on the host, while the sandbox is in the foreground.
+  const monitors = anyMonitorOn(project.config.monitors)
+    ? startMonitors(
+        ctx.engine(),
+        {
           sandboxId: project.sandboxId,
           runId: sandbox.spec.runId,
-          project: project.root,
-          url: sandbox.server.url,
-          port: sandbox.port,
-          readyS: sandbox.timings.healthyMs / 1000,
-          env: { passed: up.env.passed, skipped: up.env.skipped },
-          forwardPorts: sandbox.spec.forwardPorts,
-          volumes: (sandbox.spec.cacheVolumes ?? []).map((v) => ({ path: v.path, volume: v.name })),
+          agentId: sandbox.agentId,
           stateDir: state.dir,
-          detached: opts.detach ?? false,
-          hookRan: up.hookRan,
-          ...(front ? { loginUrl: front.loginUrl() } : {}),
-          security: securityProfile(sandbox.spec, await ctx.engine().capabilities()),
-          autonomous: project.config.autonomous,
-          mcp: mcpSummaryLines(up.mcp),
-        };
-        ctx.out.result(summary, (s) => startupSummary(s));
-        // Loud, every time, and on stderr even with --json (C8).
-        if (summary.security.unsafe.length > 0 && ctx.out.json) {
-          for (const l of startupSummary(summary).filter((x) => x.includes("WARNING")))
-            ctx.out.notice(l.trim());
-        }
-        if (opts.detach) {
-          await appendFile(logFile, `${sandbox.recentLogs().join("\n")}\n`, { mode: 0o600 });
-          return 0;
-        }
-
-        // G1: the monitors run in this process, on the host, while the sandbox is in the foreground.
-        const monitors = anyMonitorOn(project.config.monitors)
-          ? startMonitors(
-              ctx.engine(),
-              {
-                sandboxId: project.sandboxId,
-                runId: sandbox.spec.runId,
-                agentId: sandbox.agentId,
-                stateDir: state.dir,
-              },
-              project.config.monitors,
-            )
-          : undefined;
-        if (monitors) ctx.out.info(`monitors: ${monitors.names.join(", ")} → ${state.dir}/monitors/`);
-        // Foreground: stream the log (and keep it in the state dir) until Ctrl+C or the sandbox dies.
-        let pending = Promise.resolve();
-        const keep = (line: string) => {
-          pending = pending.then(() => appendFile(logFile, `${line}\n`).catch(() => undefined));
-          if (!ctx.out.json) process.stdout.write(`${terminalLine(line)}\n`);
-        };
-        // A failed follow ends the stream like an exit; the state below says which it was.
-        const followError = await ctx
-          .engine()
-          .followLogs(sandbox.agentId, keep, ctx.signal)
-          .then(
-            () => undefined,
-            (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
-          );
-        await pending;
-        await monitors?.stop();
-        await front?.close();
-        const state2 = await ctx.engine().containerState(sandbox.agentId);
-        await sandbox.stop();
-        // The session is over: what the agent left for the host to run, loud even with --json.
-        const edits = await endSession(state);
-        for (const l of hostExecutedWarnings(edits ?? [])) ctx.out.notice(style.yellow(l));
-        if (ctx.out.json && edits)
-          ctx.out.result({ runId: sandbox.spec.runId, hostExecutedEdits: edits }, () => []);
-        if (followError !== undefined) throw followError;
-        if (!ctx.signal.aborted) {
-          throw new OcboxError(
-            "SANDBOX_NOT_READY",
-            `the sandbox stopped on its own (exit code ${state2?.exitCode ?? "?"})`,
-            {
-              detail: `its log is in ${logFile}`,
-              fix: "Read the log; `ocbox up` starts a fresh sandbox.",
-            },
-          );
-        }
-        ctx.out.info("sandbox stopped and removed; its state stays");
-        return 0;
-      }),
+        },
+        project.config.monitors,
+      )
+    : undefined;
+  if (monitors) ctx.out.info(`monitors: ${monitors.names.join(", ")} → ${state.dir}/monitors/`);
+  // Foreground: stream the log (and keep it in the state dir) until Ctrl+C or the sandbox dies.
+  let pending = Promise.resolve();
+  const keep = (line: string) => {
+    pending = pending.then(() => appendFile(logFile, `${line}\n`).catch(() => undefined));
+    if (!ctx.out.json) process.stdout.write(`${terminalLine(line)}\n`);
+  };
+  // A failed follow ends the stream like an exit; the state below says which it was.
+  const followError = await ctx
+    .engine()
+    .followLogs(sandbox.agentId, keep, ctx.signal)
+    .then(
+      () => undefined,
+      (e: unknown) => (e instanceof Error ? e : new Error(String(e))),
     );
+  await pending;
+  await monitors?.stop();
+  await front?.close();
+  const state2 = await ctx.engine().containerState(sandbox.agentId);
+  await sandbox.stop();
+  // The session is over: what the agent left for the host to run, loud even with --json.
+  const edits = await endSession(state);
+  for (const l of hostExecutedWarnings(edits ?? [])) ctx.out.notice(style.yellow(l));
+  if (ctx.out.json && edits)
+    ctx.out.result({ runId: sandbox.spec.runId, hostExecutedEdits: edits }, () => []);
+  if (followError !== undefined) throw followError;
+  if (!ctx.signal.aborted) {
+    throw new OcboxError(
+      "SANDBOX_NOT_READY",
+      `the sandbox stopped on its own (exit code ${state2?.exitCode ?? "?"})`,
+      {
+        detail: `its log is in ${logFile}`,
+        fix: "Read the log; `ocbox up` starts a fresh sandbox.",
+      },
+    );
+  }
+  ctx.out.info("sandbox stopped and removed; its state stays");
+  return 0;
+}
+
+/** What `ocbox up` prints (and --json returns) once the sandbox is ready. */
+function startedSummary(
+  up: Started,
+  front: Awaited<ReturnType<typeof startWebFront>> | undefined,
+  opts: UpFlags,
+  capabilities: EngineCapabilities,
+) {
+  const { sandbox, project, state } = up;
+  return {
+    sandboxId: project.sandboxId,
+    runId: sandbox.spec.runId,
+    project: project.root,
+    url: sandbox.server.url,
+    port: sandbox.port,
+    readyS: sandbox.timings.healthyMs / 1000,
+    env: { passed: up.env.passed, skipped: up.env.skipped },
+    forwardPorts: sandbox.spec.forwardPorts,
+    volumes: (sandbox.spec.cacheVolumes ?? []).map((v) => ({ path: v.path, volume: v.name })),
+    stateDir: state.dir,
+    detached: opts.detach ?? false,
+    hookRan: up.hookRan,
+    ...(front ? { loginUrl: front.loginUrl() } : {}),
+    security: securityProfile(sandbox.spec, capabilities),
+    autonomous: project.config.autonomous,
+    mcp: mcpSummaryLines(up.mcp),
+  };
 }

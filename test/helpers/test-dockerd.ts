@@ -1,0 +1,118 @@
+/**
+ * A second Docker daemon of the tests' own, for a test that must restart "the engine" without
+ * touching the shared one: its own data root, exec root (and so its own managed containerd),
+ * pidfile and socket, no bridge and no iptables rules (ocbox's containers use only `none` and
+ * `host` networking). CI gets dockerd from .ci/run; a missing dockerd or a non-root user is a
+ * failure that says so.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, openSync, readFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
+import Docker from "dockerode";
+
+export const TEST_DOCKERD = {
+  socket: "/run/ocbox-test-docker.sock",
+  host: "unix:///run/ocbox-test-docker.sock",
+  dataRoot: "/var/lib/ocbox-test-dockerd",
+  execRoot: "/run/ocbox-test-dockerd",
+  pidfile: "/run/ocbox-test-dockerd.pid",
+  log: "/var/log/ocbox-test-dockerd.log",
+} as const;
+
+export interface TestDockerd {
+  docker: Docker;
+  /** Stop the daemon as a service restart does (SIGTERM, wait for it to exit). */
+  stop(): Promise<void>;
+  /** Start it again on the same data root. */
+  start(): Promise<void>;
+}
+
+function requireDockerd(): void {
+  if (process.getuid?.() !== 0)
+    throw new Error("the engine-restart test starts a dockerd of its own: run it as root (CI does)");
+  if (!["/usr/sbin/dockerd", "/usr/bin/dockerd"].some((p) => existsSync(p)))
+    throw new Error("dockerd is not installed: apt-get install docker.io (.ci/run does)");
+}
+
+async function waitFor(check: () => Promise<boolean>, what: string, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await check()) return;
+    await sleep(250);
+  }
+  throw new Error(`${what} within ${ms / 1000} s; see ${TEST_DOCKERD.log}`);
+}
+
+const pinged = (docker: Docker) =>
+  docker.ping().then(
+    () => true,
+    () => false,
+  );
+
+/** Start the tests' dockerd (a leftover of an earlier run of this helper is stopped first). */
+export async function startTestDockerd(): Promise<TestDockerd> {
+  requireDockerd();
+  const docker = new Docker({ socketPath: TEST_DOCKERD.socket });
+  let child: ChildProcess | undefined;
+  const running = (): number | undefined => {
+    if (!existsSync(TEST_DOCKERD.pidfile)) return undefined;
+    const pid = Number(readFileSync(TEST_DOCKERD.pidfile, "utf8").trim());
+    if (!Number.isInteger(pid) || pid <= 0) return undefined;
+    try {
+      process.kill(pid, 0);
+      return pid;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ESRCH") return undefined; // the pidfile is stale
+      throw e;
+    }
+  };
+  const stop = async () => {
+    const pid = running();
+    if (pid === undefined) return;
+    process.kill(pid, "SIGTERM");
+    await waitFor(() => Promise.resolve(running() === undefined), "the test dockerd did not stop", 60_000);
+  };
+  const start = async () => {
+    mkdirSync(TEST_DOCKERD.dataRoot, { recursive: true });
+    const log = openSync(TEST_DOCKERD.log, "a");
+    child = spawn(
+      "dockerd",
+      [
+        `--data-root=${TEST_DOCKERD.dataRoot}`,
+        `--exec-root=${TEST_DOCKERD.execRoot}`,
+        `--pidfile=${TEST_DOCKERD.pidfile}`,
+        `-H=${TEST_DOCKERD.host}`,
+        "--bridge=none",
+        "--iptables=false",
+        "--ip-masq=false",
+      ],
+      { detached: true, stdio: ["ignore", log, log] },
+    );
+    child.unref();
+    await waitFor(() => pinged(docker), "the test dockerd did not answer", 60_000);
+  };
+  await stop();
+  await start();
+  return { docker, stop, start };
+}
+
+/** Copy images from the shared engine into the tests' own (save | load through the engine API). */
+export async function copyImages(from: Docker, to: Docker, tags: readonly string[]): Promise<void> {
+  for (const tag of tags) {
+    const have = await to
+      .getImage(tag)
+      .inspect()
+      .then(
+        () => true,
+        () => false,
+      );
+    if (have) continue;
+    const tar = await from.getImage(tag).get();
+    const loaded = await to.loadImage(tar);
+    await new Promise<void>((resolve, reject) => {
+      loaded.on("end", () => resolve());
+      loaded.on("error", reject);
+      loaded.resume();
+    });
+  }
+}
