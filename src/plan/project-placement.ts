@@ -4,9 +4,13 @@
  * host port; OpenCode's data dir and ~/.local live in the state dir; the host's auth.json entries
  * for the providers in use (none behind a gateway) are copied in; the project's opencode.json(c)
  * is mounted read-only over itself (D3: the agent may write the workspace, not its own config);
- * the egress decisions are logged; a detached sandbox outlives the command. Pure.
+ * the egress decisions are logged; a detached sandbox outlives the command. The project is mounted
+ * at /<sandbox name> (the web UI and every path the agent prints carry its name), and also at the
+ * old /workspace, so that sessions made there before still open and work. Pure.
  */
 import { join } from "node:path";
+import { workspaceMountFor, workspaceNameProblem } from "../config/workspace-mount.js";
+import { OcboxError } from "../errors.js";
 import { AGENT_HOME, WORKSPACE } from "../image/dockerfile.js";
 import type { Mount } from "../runtime/engine.js";
 import { providersBehindGateways, providersInUse } from "../sandbox/auth-copy.js";
@@ -33,13 +37,36 @@ export interface UpFacts {
 
 export const UP_READY_TIMEOUT_MS = 120_000;
 
-function upMounts(facts: UpFacts, root: string, opencodeFile: string | undefined): Mount[] {
+/**
+ * Where `up` mounts the project `name` inside, or a CONFIG error naming the file and the fix (a
+ * folder name such as `tmp` or `app` that `name:` did not override). Pure.
+ */
+export function upWorkspaceTarget(name: string, configFile: string): string {
+  const problem = workspaceNameProblem(name);
+  if (problem)
+    throw new OcboxError("CONFIG", `${configFile}: name: ${problem.problem}`, {
+      detail: "the name defaults to the project's folder name; `ocbox up` mounts the project at /<name>",
+      fix: `set \`name:\` in ${configFile}: ${problem.fix}`,
+    });
+  return workspaceMountFor(name);
+}
+
+function upMounts(facts: UpFacts, root: string, target: string, opencodeFile: string | undefined): Mount[] {
   // The whole ~/.local is the state dir's (owned by the agent user): a bind of the data dir alone
   // would leave ~/.local and ~/.local/share root-owned, and OpenCode writes ~/.local/state too.
   const homeLocal: Mount = { type: "bind", source: facts.state.homeLocal, target: `${AGENT_HOME}/.local` };
-  if (opencodeFile === undefined) return [homeLocal];
-  const inside = join(WORKSPACE, opencodeFile.slice(root.length + 1));
-  return [homeLocal, { type: "bind", source: opencodeFile, target: inside, readOnly: true }];
+  // Sessions made before the project had its own name live at /workspace: the same dir there too.
+  const legacy: Mount = { type: "bind", source: root, target: WORKSPACE };
+  if (opencodeFile === undefined) return [homeLocal, legacy];
+  const rel = opencodeFile.slice(root.length + 1);
+  // D3 at both paths: the agent may write the workspace, not its own config.
+  const readOnly = [target, WORKSPACE].map((at): Mount => ({
+    type: "bind",
+    source: opencodeFile,
+    target: join(at, rel),
+    readOnly: true,
+  }));
+  return [homeLocal, legacy, ...readOnly];
 }
 
 /** Item 9: auth.json entries only for the providers the configs use, none behind a gateway. */
@@ -55,17 +82,19 @@ export function projectSandboxSpec(
   profile: SandboxProfile,
   placement: Placement,
   facts: UpFacts,
-  extra: { opencodeFile: string | undefined; authProviders: string[] },
+  extra: { opencodeFile: string | undefined; authProviders: string[]; workspaceTarget: string },
 ): SandboxSpec {
   const paths = profile.cacheVolumes?.paths ?? [];
+  const target = extra.workspaceTarget;
   return {
     ...sandboxSpec(profile, placement),
+    workspaceTarget: target,
     hostPort: facts.hostPort,
     dataDir: facts.state.dataDir,
     password: facts.password,
     authFile: facts.authFile,
     authProviders: extra.authProviders,
-    extraMounts: upMounts(facts, placement.workspace, extra.opencodeFile),
+    extraMounts: upMounts(facts, placement.workspace, target, extra.opencodeFile),
     ...(paths.length ? { cacheVolumes: cacheVolumes(placement.sandboxId, paths) } : {}),
     lifetime: facts.lifetime,
   };

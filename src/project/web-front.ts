@@ -3,7 +3,8 @@
  * browser would either show a password dialog or need the password in a URL. Instead ocbox runs
  * this small proxy on the host's 127.0.0.1:
  *   - `/__ocbox/login?code=C` spends a random single-use code (valid 60 s), sets an HttpOnly,
- *     SameSite=Strict session cookie and redirects to `/`;
+ *     SameSite=Strict session cookie and redirects to the landing page (`landing`: the project's
+ *     route in OpenCode's app, so the UI opens on the project, ready for a session; default `/`);
  *   - every other request needs that cookie (401 otherwise) and is proxied to the sandbox's server
  *     with the Authorization header added, SSE and websockets included;
  *   - a Host header other than 127.0.0.1/localhost on its port is refused (DNS rebinding);
@@ -49,8 +50,9 @@ const NOT_LOGGED_IN = `<!doctype html><meta charset="utf-8"><title>ocbox: not lo
 
 export async function startWebFront(
   target: ServerHandle,
-  options: { port?: number; clock?: Clock } = {},
+  options: { port?: number; clock?: Clock; landing?: string } = {},
 ): Promise<WebFront> {
+  const landing = options.landing ?? "/";
   const codes = new LoginCodes(options.clock ?? systemClock);
   const upstream = new URL(target.url);
   const auth = authorization(target.password);
@@ -75,7 +77,7 @@ export async function startWebFront(
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", `http://127.0.0.1:${port}`);
     if (url.pathname === LOGIN_PATH && frontHosts(port).includes(req.headers.host ?? "")) {
-      login(codes, url, cookieName, res);
+      login(codes, url, cookieName, res, landing);
       return;
     }
     const v = verdict(req, false);
@@ -143,8 +145,8 @@ function refuse(res: ServerResponse, status: number, reason: string): void {
   res.writeHead(status, { "content-type": "text/plain", "cache-control": "no-store" }).end(`${reason}\n`);
 }
 
-/** `/__ocbox/login?code=C`: spend the code, set the session cookie, go to `/`. */
-function login(codes: LoginCodes, url: URL, cookieName: string, res: ServerResponse): void {
+/** `/__ocbox/login?code=C`: spend the code, set the session cookie, go to the landing page. */
+function login(codes: LoginCodes, url: URL, cookieName: string, res: ServerResponse, landing: string): void {
   const session = codes.redeem(url.searchParams.get("code") ?? "");
   if (!session) {
     res
@@ -154,7 +156,7 @@ function login(codes: LoginCodes, url: URL, cookieName: string, res: ServerRespo
   }
   res
     .writeHead(303, {
-      location: "/",
+      location: landing,
       "set-cookie": `${cookieName}=${session}; HttpOnly; SameSite=Strict; Path=/`,
       "cache-control": "no-store",
       "referrer-policy": "no-referrer",

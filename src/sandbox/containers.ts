@@ -1,6 +1,7 @@
 import type { EgressPlan } from "../egress/sidecar.js";
 import { AGENT_HOME, EGRESS_DIR, RUN_DIR, SOCKET_DIR, WORKSPACE, SERVER_PORT } from "../image/dockerfile.js";
 import type { ContainerSpec } from "../runtime/engine.js";
+import { LABEL } from "../runtime/labels.js";
 import { aptAgentEnv, aptAgentMounts } from "./apt-helper.js";
 import { cacheMounts } from "./cache-volumes.js";
 import { hardeningOptions } from "./hardening.js";
@@ -44,6 +45,7 @@ export function agentContainer(
   const docker = spec.hostDockerSocket === true && dockerSocketGid !== undefined;
   const { uid, gid } = spec.agentUser;
   const home = `rw,nosuid,nodev,size=512m,mode=0700,uid=${uid},gid=${gid}`;
+  const target = spec.workspaceTarget ?? WORKSPACE;
   return {
     ...logRotation,
     // Read-only root, no capabilities, no-new-privileges, the ocbox seccomp profile (C3) and no
@@ -51,7 +53,8 @@ export function agentContainer(
     ...hardeningOptions(spec.hardening),
     name: names.agent,
     image: spec.images.sandbox,
-    labels,
+    // Where the project is inside: `web` and `attach` open the UI there (read from the label).
+    labels: { ...labels, [LABEL.workspaceTarget]: target },
     user: `${uid}:${gid}`,
     // C8 (opt-in, unsafe): the socket's group lets the non-root agent use the host's engine.
     ...(docker ? { groupAdd: [String(dockerSocketGid)] } : {}),
@@ -67,12 +70,12 @@ export function agentContainer(
       // C9: the apt helper's prefix on PATH and LD_LIBRARY_PATH (only with apt.allow).
       ...aptAgentEnv(spec),
     },
-    workingDir: WORKSPACE,
+    workingDir: target,
     networkMode: "none",
     mounts: [
-      { type: "bind", source: spec.workspace, target: WORKSPACE },
-      // E11: performance volumes over workspace dirs (the engine mounts them after /workspace).
-      ...cacheMounts(spec.cacheVolumes ?? []),
+      { type: "bind", source: spec.workspace, target },
+      // E11: performance volumes over workspace dirs (the engine mounts them after the workspace).
+      ...cacheMounts(spec.cacheVolumes ?? [], target),
       { type: "bind", source: runDir, target: RUN_DIR, readOnly: true },
       { type: "volume", source: names.socketVolume, target: SOCKET_DIR },
       ...aptAgentMounts(spec),

@@ -11,8 +11,10 @@ export interface SandboxSpec {
   /** Stable id: a name plus a short hash (project sandboxes) or a run-specific id. */
   sandboxId: string;
   runId: string;
-  /** Absolute host path, mounted read-write at /workspace. */
+  /** Absolute host path, mounted read-write at `workspaceTarget`. */
   workspace: string;
+  /** Where the workspace is mounted inside (and the agent's cwd); absent: /workspace. `up`: /<name>. */
+  workspaceTarget?: string;
   images: { sandbox: string; egress: string };
   /** The uid:gid the agent runs as inside the container. Never 0. */
   agentUser: Ids;

@@ -10,6 +10,10 @@ import { loopbackPort, projectSpec } from "../../src/project/spec.js";
 import { logFileName, stateLayout } from "../../src/project/state-layout.js";
 import { startupSummary } from "../../src/project/summary.js";
 import { attachArgv } from "../../src/project/attach.js";
+import { workspaceMountFor } from "../../src/config/workspace-mount.js";
+import { OcboxError } from "../../src/errors.js";
+import { webDirSegment, webSessionPath } from "../../src/opencode/web-route.js";
+import { agentContainer, resourceNames } from "../../src/sandbox/containers.js";
 
 describe("state layout", () => {
   it("puts everything under $XDG_STATE_HOME/ocbox/sandboxes/<id>", () => {
@@ -27,7 +31,7 @@ describe("state layout", () => {
 });
 
 describe("hook and config approval", () => {
-  const inputs = { hook: "aws sso login\n", config: "name: app\n" };
+  const inputs = { hook: "aws sso login\n", config: "name: myapp\n" };
   const approved = currentApprovals(inputs);
   it("proceeds when nothing changed, and when there is no hook at all", () => {
     expect(approvalDecision(approved, inputs, { flag: false, interactive: false })).toEqual({
@@ -48,7 +52,7 @@ describe("hook and config approval", () => {
   });
   it("a changed config needs approval too; a first run has nothing approved", () => {
     expect(
-      changedInputs(approved, { ...inputs, config: "name: app\nenv: {map: {X: AWS_SECRET}}\n" }),
+      changedInputs(approved, { ...inputs, config: "name: myapp\nenv: {map: {X: AWS_SECRET}}\n" }),
     ).toEqual(["config"]);
     expect(changedInputs({}, inputs)).toEqual(["hook", "config"]);
   });
@@ -153,9 +157,9 @@ describe("sandbox rows", () => {
 
 describe("project spec", () => {
   const text =
-    ocboxYamlTemplate("app") + "model:\n  baseURL: http://localhost:8080\n  models:\n    fast: {}\n";
+    ocboxYamlTemplate("myapp") + "model:\n  baseURL: http://localhost:8080\n  models:\n    fast: {}\n";
   const config = parseProjectConfig(text, "ocbox.yaml");
-  const project = { root: "/p", file: "/p/ocbox.yaml", config, name: "app", sandboxId: "app-1" };
+  const project = { root: "/p", file: "/p/ocbox.yaml", config, name: "myapp", sandboxId: "app-1" };
   const base = {
     project,
     images: { sandbox: "s", egress: "e" },
@@ -168,12 +172,12 @@ describe("project spec", () => {
     authFile: "/home/u/.local/share/opencode/auth.json",
   };
   it("the init template is a valid config", () => {
-    expect(config.name).toBe("app");
+    expect(config.name).toBe("myapp");
   });
   it("the init template's commented examples are valid too, once uncommented", () => {
     const example =
       /^# (apt:|  allow: \[jq\]|volumes:|hardening:|  (readOnlyRoot|noNewPrivileges|seccomp|capAdd|icmp):)/;
-    const uncommented = ocboxYamlTemplate("app")
+    const uncommented = ocboxYamlTemplate("myapp")
       .split("\n")
       .map((l) => (example.test(l) ? l.slice(2) : l))
       .join("\n");
@@ -198,12 +202,14 @@ describe("project spec", () => {
     });
     expect(spec.forwardPorts).toEqual([8080, 9000]);
     expect(JSON.stringify(spec.opencodeConfig)).toContain("http://127.0.0.1:8080/v1");
-    expect(spec.extraMounts).toContainEqual({
-      type: "bind",
-      source: "/p/opencode.json",
-      target: "/workspace/opencode.json",
-      readOnly: true,
-    });
+    // Read-only at the project's own path and at the old /workspace (both show the same dir).
+    for (const at of ["/myapp", "/workspace"])
+      expect(spec.extraMounts).toContainEqual({
+        type: "bind",
+        source: "/p/opencode.json",
+        target: `${at}/opencode.json`,
+        readOnly: true,
+      });
     expect(spec).toMatchObject({
       password: "pw",
       dataDir: base.state.dataDir,
@@ -212,6 +218,54 @@ describe("project spec", () => {
     });
     expect(env.passed).toEqual(["OPENAI_API_KEY"]);
     expect(spec.env).not.toHaveProperty("UNRELATED");
+  });
+  it("mounts the project at /<name>, and at /workspace for sessions made there before", () => {
+    const { spec } = projectSpec({ ...base, hostEnv: {} });
+    expect(spec.workspaceTarget).toBe("/myapp");
+    expect(spec.extraMounts).toContainEqual({ type: "bind", source: "/p", target: "/workspace" });
+    const c = agentContainer(spec, resourceNames(spec.sandboxId, "r1"), "/run", {});
+    expect(c.workingDir).toBe("/myapp");
+    expect(c.mounts[0]).toEqual({ type: "bind", source: "/p", target: "/myapp" });
+    expect(c.labels).toMatchObject({ "dev.ocbox.workspace.target": "/myapp" });
+  });
+  it("a name on a system path is a config error naming the file, the key and the fix", () => {
+    for (const name of ["bin", "etc", "tmp", "proc", "usr", "var", "home", "opt", "app", "workspace"]) {
+      expect(() => parseProjectConfig(`name: ${name}\n`, "/p/ocbox.yaml")).toThrow(
+        new RegExp(
+          `/${name}, a system path[\\s\\S]*fix: choose another name, for example \`name: ${name}-project\``,
+        ),
+      );
+    }
+    expect(() => parseProjectConfig("name: My_Project\n", "/p/ocbox.yaml")).toThrow(/lower-case letters/);
+    // The name from the folder (no `name:` key): up refuses before anything starts.
+    const fromFolder = {
+      ...project,
+      config: parseProjectConfig("{}\n", "x"),
+      name: "tmp",
+      sandboxId: "tmp-1",
+    };
+    let err: unknown;
+    try {
+      projectSpec({ ...base, project: fromFolder, hostEnv: {} });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(OcboxError);
+    expect((err as OcboxError).code).toBe("CONFIG");
+    expect((err as OcboxError).message).toContain(
+      "/p/ocbox.yaml: name: the name tmp would mount the project at /tmp",
+    );
+    expect((err as OcboxError).fix).toBe(
+      "set `name:` in /p/ocbox.yaml: choose another name, for example `name: tmp-project`",
+    );
+    // run and eval keep /workspace whatever the name (warm sandboxes start before the task).
+    expect(workspaceMountFor("myapp")).toBe("/myapp");
+  });
+  it("the web front lands on the project's route in OpenCode's app", () => {
+    // base64url of the UTF-8 path, no padding (the app's own spelling; it refuses any other).
+    expect(webSessionPath("/myapp")).toBe("/L215YXBw/session");
+    expect(webSessionPath("/workspace", "ses_1")).toBe("/L3dvcmtzcGFjZQ/session/ses_1");
+    expect(webDirSegment("/a?b")).toBe("L2E_Yg");
   });
   it("--port wins over ports.server", () => {
     expect(projectSpec({ ...base, hostEnv: {}, port: 4555 }).spec.hostPort).toBe(4555);
@@ -223,6 +277,12 @@ describe("project spec", () => {
 describe("hook env and attach argv", () => {
   it("parses env -0 output", () => {
     expect(parseEnvZ("A=1\0B=x=y\0\0")).toEqual({ A: "1", B: "x=y" });
+  });
+  it("attach opens the project's dir inside", () => {
+    expect(attachArgv("/bin/opencode", "http://127.0.0.1:5", [], "/myapp").slice(3)).toEqual([
+      "--dir",
+      "/myapp",
+    ]);
   });
   it("attach puts no password in argv", () => {
     expect(attachArgv("/bin/opencode", "http://127.0.0.1:5")).toEqual([

@@ -12,6 +12,8 @@ import { upProject } from "../../project/up.js";
 import { endSession } from "../../project/session-edits.js";
 import { hostExecutedWarnings } from "../../sandbox/host-executed-edits.js";
 import { startWebFront } from "../../project/web-front.js";
+import { WORKSPACE } from "../../image/dockerfile.js";
+import { webSessionPath } from "../../opencode/web-route.js";
 import { terminalAsk } from "../ask.js";
 import type { Context } from "../context.js";
 import { style, terminalLine } from "../output.js";
@@ -70,11 +72,15 @@ export function registerUp(program: Command, run: (fn: (ctx: Context) => Promise
 
         const { sandbox, project, state } = up;
         const logFile = join(state.logsDir, logFileName(new Date(), sandbox.spec.runId));
-        const front = opts.detach ? undefined : await startWebFront(sandbox.server);
+        const inside = sandbox.spec.workspaceTarget ?? WORKSPACE;
+        const front = opts.detach
+          ? undefined
+          : await startWebFront(sandbox.server, { landing: webSessionPath(inside) });
         const summary = {
           sandboxId: project.sandboxId,
           runId: sandbox.spec.runId,
           project: project.root,
+          inside,
           url: sandbox.server.url,
           port: sandbox.port,
           readyS: sandbox.timings.healthyMs / 1000,
