@@ -55,9 +55,7 @@ function upMounts(facts: UpFacts, root: string, target: string, opencodeFile: st
   // The whole ~/.local is the state dir's (owned by the agent user): a bind of the data dir alone
   // would leave ~/.local and ~/.local/share root-owned, and OpenCode writes ~/.local/state too.
   const homeLocal: Mount = { type: "bind", source: facts.state.homeLocal, target: `${AGENT_HOME}/.local` };
-  // Sessions made before the project had its own name live at /workspace: the same dir there too.
-  const legacy: Mount = { type: "bind", source: root, target: WORKSPACE };
-  if (opencodeFile === undefined) return [homeLocal, legacy];
+  if (opencodeFile === undefined) return [homeLocal];
   const rel = opencodeFile.slice(root.length + 1);
   // D3 at both paths: the agent may write the workspace, not its own config.
   const readOnly = [target, WORKSPACE].map((at): Mount => ({
@@ -66,7 +64,7 @@ function upMounts(facts: UpFacts, root: string, target: string, opencodeFile: st
     target: join(at, rel),
     readOnly: true,
   }));
-  return [homeLocal, legacy, ...readOnly];
+  return [homeLocal, ...readOnly];
 }
 
 /** Item 9: auth.json entries only for the providers the configs use, none behind a gateway. */
@@ -89,6 +87,8 @@ export function projectSandboxSpec(
   return {
     ...sandboxSpec(profile, placement),
     workspaceTarget: target,
+    // Sessions made before the project had its own name live at /workspace: the same dir there too.
+    workspaceAlias: WORKSPACE,
     hostPort: facts.hostPort,
     dataDir: facts.state.dataDir,
     password: facts.password,

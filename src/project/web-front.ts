@@ -9,7 +9,9 @@
  *     with the Authorization header added, SSE and websockets included;
  *   - a Host header other than 127.0.0.1/localhost on its port is refused (DNS rebinding);
  *   - no browser cookie reaches the server and no `Set-Cookie` comes back; a foreign Origin, or a
- *     state-changing request or websocket without the front's Origin, is refused (web-front-policy.ts).
+ *     state-changing request or websocket without the front's Origin, is refused (web-front-policy.ts);
+ *   - with `openDirectory`, the app's HTML gets one same-origin script that opens that directory as
+ *     a project (opencode/web-open-project.ts): the app has no URL that does it on its own.
  * The password stays in this process's memory; the browser, its URL and its argv see only a code
  * that is spent on first use.
  */
@@ -33,6 +35,7 @@ import {
   upstreamHeaders,
 } from "./web-front-policy.js";
 import { listenLoopback } from "../util/listen.js";
+import { OPEN_SCRIPT_PATH, openProjectScript, withOpenScript } from "../opencode/web-open-project.js";
 
 export const LOGIN_PATH = "/__ocbox/login";
 
@@ -50,9 +53,10 @@ const NOT_LOGGED_IN = `<!doctype html><meta charset="utf-8"><title>ocbox: not lo
 
 export async function startWebFront(
   target: ServerHandle,
-  options: { port?: number; clock?: Clock; landing?: string } = {},
+  options: { port?: number; clock?: Clock; landing?: string; openDirectory?: string } = {},
 ): Promise<WebFront> {
   const landing = options.landing ?? "/";
+  const opener = options.openDirectory;
   const codes = new LoginCodes(options.clock ?? systemClock);
   const upstream = new URL(target.url);
   const auth = authorization(target.password);
@@ -85,19 +89,19 @@ export async function startWebFront(
       refuse(res, v.status, v.reason);
       return;
     }
+    if (opener !== undefined && url.pathname === OPEN_SCRIPT_PATH) {
+      res
+        .writeHead(200, { "content-type": "text/javascript; charset=utf-8", "cache-control": "no-store" })
+        .end(openProjectScript(opener));
+      return;
+    }
+    // A page the browser navigates to: plain (not compressed) HTML, so the script tag can go in.
+    const page = opener !== undefined && req.method === "GET" && /text\/html/.test(req.headers.accept ?? "");
+    const headers = upstreamHeaders(req.headers, upstream, auth, false);
+    if (page) delete headers["accept-encoding"];
     const up = request(
-      {
-        host: upstream.hostname,
-        port: upstream.port,
-        method: req.method,
-        path: req.url,
-        headers: upstreamHeaders(req.headers, upstream, auth, false),
-      },
-      (upRes) => {
-        res.writeHead(upRes.statusCode ?? 502, browserHeaders(upRes.headers));
-        res.flushHeaders();
-        upRes.pipe(res);
-      },
+      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers },
+      (upRes) => relay(upRes, res, page),
     );
     up.on("error", () => {
       if (!res.headersSent) res.writeHead(502, { "content-type": "text/plain" });
@@ -135,6 +139,39 @@ export async function startWebFront(
         server.close(() => resolve());
       }),
   };
+}
+
+/** The largest page the front rewrites; a bigger one passes through untouched. */
+const MAX_PAGE_BYTES = 4 * 1024 * 1024;
+
+/** The server's answer to the browser; an HTML page (`page`) with the project opener added. */
+function relay(upRes: IncomingMessage, res: ServerResponse, page: boolean): void {
+  const headers = browserHeaders(upRes.headers);
+  const html =
+    page && /^text\/html/.test(String(headers["content-type"] ?? "")) && !headers["content-encoding"];
+  if (!html) {
+    res.writeHead(upRes.statusCode ?? 502, headers);
+    res.flushHeaders();
+    upRes.pipe(res);
+    return;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  upRes.on("data", (c: Buffer) => {
+    size += c.length;
+    if (size > MAX_PAGE_BYTES) {
+      upRes.destroy();
+      res.destroy();
+      return;
+    }
+    chunks.push(c);
+  });
+  upRes.on("end", () => {
+    const body = Buffer.from(withOpenScript(Buffer.concat(chunks).toString("utf8")), "utf8");
+    delete headers["content-length"];
+    res.writeHead(upRes.statusCode ?? 502, { ...headers, "content-length": String(body.length) }).end(body);
+  });
+  upRes.on("error", () => res.destroy());
 }
 
 function refuse(res: ServerResponse, status: number, reason: string): void {

@@ -27,7 +27,7 @@ export async function openWebFront(
   const password = await requirePassword(state);
   const front = await startWebFront(
     { url: row.url, password },
-    { ...options, landing: webSessionPath(row.workspaceTarget) },
+    { ...options, landing: webSessionPath(row.workspaceTarget), openDirectory: row.workspaceTarget },
   );
   return { row, front };
 }

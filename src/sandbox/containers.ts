@@ -73,9 +73,11 @@ export function agentContainer(
     workingDir: target,
     networkMode: "none",
     mounts: [
-      { type: "bind", source: spec.workspace, target },
-      // E11: performance volumes over workspace dirs (the engine mounts them after the workspace).
-      ...cacheMounts(spec.cacheVolumes ?? [], target),
+      ...[target, ...(spec.workspaceAlias ? [spec.workspaceAlias] : [])].flatMap((at) => [
+        { type: "bind" as const, source: spec.workspace, target: at },
+        // E11: performance volumes over workspace dirs (the engine mounts them after the workspace).
+        ...cacheMounts(spec.cacheVolumes ?? [], at),
+      ]),
       { type: "bind", source: runDir, target: RUN_DIR, readOnly: true },
       { type: "volume", source: names.socketVolume, target: SOCKET_DIR },
       ...aptAgentMounts(spec),

@@ -138,6 +138,7 @@ const ON_PURPOSE = {
     "lifetime",
     "password",
     "readyTimeoutMs",
+    "workspaceAlias",
     "workspaceTarget",
   ],
   /** Unattended entry points pin OPENCODE_PERMISSION (`*` allowed, the project's lines kept for the ask policy); up leaves it to the project. */

@@ -1,3 +1,4 @@
+import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
 import { parseProjectConfig } from "../../src/config/parse.js";
 import { approvalDecision, changedInputs, currentApprovals } from "../../src/project/approval.js";
@@ -13,6 +14,11 @@ import { attachArgv } from "../../src/project/attach.js";
 import { workspaceMountFor } from "../../src/config/workspace-mount.js";
 import { OcboxError } from "../../src/errors.js";
 import { webDirSegment, webSessionPath } from "../../src/opencode/web-route.js";
+import {
+  newSessionDeepLink,
+  openProjectScript,
+  withOpenScript,
+} from "../../src/opencode/web-open-project.js";
 import { agentContainer, resourceNames } from "../../src/sandbox/containers.js";
 
 describe("state layout", () => {
@@ -222,10 +228,19 @@ describe("project spec", () => {
   it("mounts the project at /<name>, and at /workspace for sessions made there before", () => {
     const { spec } = projectSpec({ ...base, hostEnv: {} });
     expect(spec.workspaceTarget).toBe("/myapp");
-    expect(spec.extraMounts).toContainEqual({ type: "bind", source: "/p", target: "/workspace" });
-    const c = agentContainer(spec, resourceNames(spec.sandboxId, "r1"), "/run", {});
+    const c = agentContainer(
+      { ...spec, cacheVolumes: [{ name: "v", path: "node_modules", project: "app-1" }] },
+      resourceNames(spec.sandboxId, "r1"),
+      "/run",
+      {},
+    );
     expect(c.workingDir).toBe("/myapp");
-    expect(c.mounts[0]).toEqual({ type: "bind", source: "/p", target: "/myapp" });
+    expect(c.mounts.slice(0, 4)).toEqual([
+      { type: "bind", source: "/p", target: "/myapp" },
+      { type: "volume", source: "v", target: "/myapp/node_modules" },
+      { type: "bind", source: "/p", target: "/workspace" },
+      { type: "volume", source: "v", target: "/workspace/node_modules" },
+    ]);
     expect(c.labels).toMatchObject({ "dev.ocbox.workspace.target": "/myapp" });
   });
   it("a name on a system path is a config error naming the file, the key and the fix", () => {
@@ -266,6 +281,29 @@ describe("project spec", () => {
     expect(webSessionPath("/myapp")).toBe("/L215YXBw/session");
     expect(webSessionPath("/workspace", "ses_1")).toBe("/L3dvcmtzcGFjZQ/session/ses_1");
     expect(webDirSegment("/a?b")).toBe("L2E_Yg");
+  });
+  it("the front's opener hands the app a new-session deep link once per tab, from a same-origin script", () => {
+    expect(newSessionDeepLink("/my app")).toBe("opencode://new-session?directory=%2Fmy%20app");
+    const html = "<html><head><title>OpenCode</title></head><body></body></html>";
+    expect(withOpenScript(html)).toBe(
+      '<html><head><title>OpenCode</title><script src="/__ocbox/open-project.js"></script>\n</head><body></body></html>',
+    );
+    expect(withOpenScript("no head")).toBe("no head");
+    const store = new Map<string, string>();
+    const win: { __OPENCODE__?: { deepLinks: string[] } } = {};
+    const run = (): void =>
+      void runInNewContext(openProjectScript("/myapp"), {
+        window: win,
+        sessionStorage: {
+          getItem: (k: string) => store.get(k) ?? null,
+          setItem: (k: string, v: string) => store.set(k, v),
+        },
+      });
+    run();
+    expect(win.__OPENCODE__?.deepLinks).toEqual(["opencode://new-session?directory=%2Fmyapp"]);
+    win.__OPENCODE__!.deepLinks = [];
+    run(); // a reload of the same tab: nothing more
+    expect(win.__OPENCODE__?.deepLinks).toEqual([]);
   });
   it("--port wins over ports.server", () => {
     expect(projectSpec({ ...base, hostEnv: {}, port: 4555 }).spec.hostPort).toBe(4555);

@@ -75,7 +75,7 @@ export function registerUp(program: Command, run: (fn: (ctx: Context) => Promise
         const inside = sandbox.spec.workspaceTarget ?? WORKSPACE;
         const front = opts.detach
           ? undefined
-          : await startWebFront(sandbox.server, { landing: webSessionPath(inside) });
+          : await startWebFront(sandbox.server, { landing: webSessionPath(inside), openDirectory: inside });
         const summary = {
           sandboxId: project.sandboxId,
           runId: sandbox.spec.runId,
