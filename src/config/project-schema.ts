@@ -28,6 +28,7 @@ import { hardeningSchema } from "./hardening-schema.js";
 import { MIN_MEMORY_BYTES, parseMemory } from "./limits.js";
 import { monitorsSchema } from "./monitors-schema.js";
 import { aptSchema } from "./apt-schema.js";
+import { workspaceNameProblem } from "./workspace-mount.js";
 
 export const PROJECT_CONFIG_FILE = "ocbox.yaml";
 export const DEFAULT_HOOK_PATH = ".ocbox/pre-start.sh";
@@ -385,12 +386,19 @@ const hook = z
 export const projectConfigSchema = z
   .strictObject({
     $schema: z.string().optional().describe("JSON Schema for editors; ignored by ocbox."),
-    name: z
-      .string()
-      .regex(SANDBOX_NAME_PATTERN, "use 1-40 lower-case letters, digits or -, not starting or ending with -")
+    name: withProblem(
+      z
+        .string()
+        .regex(
+          SANDBOX_NAME_PATTERN,
+          "use 1-40 lower-case letters, digits or -, not starting or ending with -",
+        ),
+      workspaceNameProblem,
+    )
       .optional()
       .describe(
-        "Sandbox name; with a hash of the project path it forms the sandbox id. Default: derived from the folder name.",
+        "Sandbox name; with a hash of the project path it forms the sandbox id, and `ocbox up` mounts the project " +
+          "at /<name> inside. Not a system path (bin, etc, home, tmp, usr, var, workspace, …). Default: derived from the folder name.",
       ),
     egress,
     ports,

@@ -22,6 +22,7 @@ import { permissionEnv, permissionPolicy, type PermissionPolicy } from "./permis
 import {
   authProvidersFor,
   projectSandboxSpec,
+  upWorkspaceTarget,
   UP_READY_TIMEOUT_MS,
   type UpFacts,
 } from "./project-placement.js";
@@ -54,7 +55,11 @@ export interface PlanInput {
   entry: EntryPoint;
   config: ProjectConfig;
   /** The project the workspace belongs to (its root and sandbox id), if any. */
-  project?: { root: string; sandboxId: string } | undefined;
+  /**
+   * The project: its root, sandbox id and, for `up`, its name (default: the id less its hash) and
+   * config file (for errors).
+   */
+  project?: { root: string; sandboxId: string; name?: string; configFile?: string } | undefined;
   /** The workflow (roles, pools, executor); default `config`. */
   workflow?: ProjectConfig | undefined;
   /** The workspace's opencode.json(c): its file name and parsed content. */
@@ -145,7 +150,14 @@ function profileFor(input: PlanInput, permission: PermissionPolicy) {
     hardening: hardeningFromConfig(config.hardening),
     ...((options.hostDockerSocket ?? config.unsafe?.hostDockerSocket) ? { hostDockerSocket: true } : {}),
     ...(volumes.length
-      ? { cacheVolumes: { paths: volumes, ...(input.project ? { project: input.project } : {}) } }
+      ? {
+          cacheVolumes: {
+            paths: volumes,
+            ...(input.project
+              ? { project: { root: input.project.root, sandboxId: input.project.sandboxId } }
+              : {}),
+          },
+        }
       : {}),
     ...(config.apt.allow.length ? { aptAllow: [...config.apt.allow] } : {}),
     ...(options.server ? { server: options.server } : {}),
@@ -197,6 +209,10 @@ export function planUp(input: UpPlanInput): SandboxPlan & { spec: SandboxSpec } 
     {
       opencodeFile: input.workspaceOpencode?.file,
       authProviders: authProvidersFor([generated, workspace], viaGateway),
+      workspaceTarget: upWorkspaceTarget(
+        input.project.name ?? input.project.sandboxId.replace(/-[0-9a-f]{8}$/, ""),
+        input.project.configFile ?? "ocbox.yaml",
+      ),
     },
   );
   return { ...base, spec };

@@ -4,9 +4,13 @@
  * host port; ~/.local (OpenCode's sessions) lives in the project's data volume; the host's auth.json entries
  * for the providers in use (none behind a gateway) are copied in; the project's opencode.json(c)
  * is mounted read-only over itself (D3: the agent may write the workspace, not its own config);
- * the egress decisions are logged; a detached sandbox outlives the command. Pure.
+ * the egress decisions are logged; a detached sandbox outlives the command. The project is mounted
+ * at /<sandbox name> (the web UI and every path the agent prints carry its name), and also at the
+ * old /workspace, so that sessions made there before still open and work. Pure.
  */
 import { join } from "node:path";
+import { workspaceMountFor, workspaceNameProblem } from "../config/workspace-mount.js";
+import { OcboxError } from "../errors.js";
 import { WORKSPACE } from "../image/dockerfile.js";
 import type { Mount } from "../runtime/engine.js";
 import { providersBehindGateways, providersInUse } from "../sandbox/auth-copy.js";
@@ -34,10 +38,30 @@ export interface UpFacts {
 
 export const UP_READY_TIMEOUT_MS = 120_000;
 
-function upMounts(root: string, opencodeFile: string | undefined): Mount[] {
+/**
+ * Where `up` mounts the project `name` inside, or a CONFIG error naming the file and the fix (a
+ * folder name such as `tmp` or `app` that `name:` did not override). Pure.
+ */
+export function upWorkspaceTarget(name: string, configFile: string): string {
+  const problem = workspaceNameProblem(name);
+  if (problem)
+    throw new OcboxError("CONFIG", `${configFile}: name: ${problem.problem}`, {
+      detail: "the name defaults to the project's folder name; `ocbox up` mounts the project at /<name>",
+      fix: `set \`name:\` in ${configFile}: ${problem.fix}`,
+    });
+  return workspaceMountFor(name);
+}
+
+function upMounts(root: string, target: string, opencodeFile: string | undefined): Mount[] {
   if (opencodeFile === undefined) return [];
-  const inside = join(WORKSPACE, opencodeFile.slice(root.length + 1));
-  return [{ type: "bind", source: opencodeFile, target: inside, readOnly: true }];
+  const rel = opencodeFile.slice(root.length + 1);
+  // D3 at both paths: the agent may write the workspace, not its own config.
+  return [target, WORKSPACE].map((at): Mount => ({
+    type: "bind",
+    source: opencodeFile,
+    target: join(at, rel),
+    readOnly: true,
+  }));
 }
 
 /** Item 9: auth.json entries only for the providers the configs use, none behind a gateway. */
@@ -53,11 +77,15 @@ export function projectSandboxSpec(
   profile: SandboxProfile,
   placement: Placement,
   facts: UpFacts,
-  extra: { opencodeFile: string | undefined; authProviders: string[] },
+  extra: { opencodeFile: string | undefined; authProviders: string[]; workspaceTarget: string },
 ): SandboxSpec {
   const paths = profile.cacheVolumes?.paths ?? [];
+  const target = extra.workspaceTarget;
   return {
     ...sandboxSpec(profile, placement),
+    workspaceTarget: target,
+    // Sessions made before the project had its own name live at /workspace: the same dir there too.
+    workspaceAlias: WORKSPACE,
     hostPort: facts.hostPort,
     // A3: the whole ~/.local (OpenCode's sessions, and ~/.local/state) in the project's volume;
     // a new volume is seeded once from the state dir's home-local of an ocbox before volumes.
@@ -67,7 +95,7 @@ export function projectSandboxSpec(
     password: facts.password,
     authFile: facts.authFile,
     authProviders: extra.authProviders,
-    extraMounts: upMounts(placement.workspace, extra.opencodeFile),
+    extraMounts: upMounts(placement.workspace, target, extra.opencodeFile),
     ...(paths.length ? { cacheVolumes: cacheVolumes(placement.sandboxId, paths) } : {}),
     lifetime: facts.lifetime,
   };

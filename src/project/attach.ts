@@ -8,9 +8,14 @@ import { OcboxError } from "../errors.js";
 import { WORKSPACE } from "../image/dockerfile.js";
 import { findOpencodeBinary } from "../image/opencode-binary.js";
 
-/** argv for `opencode attach`; no secret in it. Pure. */
-export function attachArgv(binary: string, url: string, extra: readonly string[] = []): string[] {
-  return [binary, "attach", url, "--dir", WORKSPACE, ...extra];
+/** argv for `opencode attach` in the project's dir inside (`dir`); no secret in it. Pure. */
+export function attachArgv(
+  binary: string,
+  url: string,
+  extra: readonly string[] = [],
+  dir: string = WORKSPACE,
+): string[] {
+  return [binary, "attach", url, "--dir", dir, ...extra];
 }
 
 export function hostOpencodeBinary(): string {
@@ -18,8 +23,13 @@ export function hostOpencodeBinary(): string {
   return findOpencodeBinary(process.arch).path;
 }
 
-export function runAttach(url: string, password: string, extra: readonly string[] = []): Promise<number> {
-  const [cmd, ...args] = attachArgv(hostOpencodeBinary(), url, extra);
+export function runAttach(
+  url: string,
+  password: string,
+  extra: readonly string[] = [],
+  dir: string = WORKSPACE,
+): Promise<number> {
+  const [cmd, ...args] = attachArgv(hostOpencodeBinary(), url, extra, dir);
   return new Promise((resolve, reject) => {
     const child = spawn(cmd as string, args, {
       stdio: "inherit",

@@ -10,6 +10,8 @@ export interface SandboxRow {
   runId: string;
   /** The project (workspace) path on the host. */
   project: string;
+  /** Where the project is inside the sandbox (`/<name>` for `up`, /workspace before that). */
+  workspaceTarget: string;
   /** http://127.0.0.1:PORT; log in with `ocbox web`. */
   url: string;
   port: number;
@@ -48,6 +50,7 @@ export function sandboxRows(containers: readonly ContainerSummary[], now: Date):
       sandboxId: l.sandboxId,
       runId: l.runId,
       project: l.workspace,
+      workspaceTarget: l.workspaceTarget,
       url: `http://127.0.0.1:${l.port}`,
       port: l.port,
       state: stateOf(agent),

@@ -49,7 +49,12 @@ export function upPlanInput(input: ProjectSpecInput): UpPlanInput {
   return {
     entry: "up",
     config,
-    project: { root: input.project.root, sandboxId: input.project.sandboxId },
+    project: {
+      root: input.project.root,
+      sandboxId: input.project.sandboxId,
+      name: input.project.name,
+      configFile: input.project.file,
+    },
     workspaceOpencode: input.opencodeJson,
     hostEnv: input.hostEnv,
     options: {

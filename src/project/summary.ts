@@ -5,6 +5,8 @@ import { securityLines, type SecurityProfile } from "../sandbox/profile.js";
 export interface SummaryInput {
   sandboxId: string;
   project: string;
+  /** Where the project is inside the sandbox (`/<name>`); absent: /workspace. */
+  inside?: string;
   url: string;
   env: Pick<EnvResolution, "passed" | "skipped">;
   forwardPorts: readonly number[];
@@ -28,13 +30,15 @@ export function startupSummary(s: SummaryInput): string[] {
   const lines = [
     `sandbox ${s.sandboxId} is up in ${s.readyS.toFixed(1)} s`,
     `  project   ${s.project}`,
+    `  inside    ${s.inside ?? "/workspace"} (the same files: the agent's edits land in ${s.project}; ` +
+      `the web UI opens on this project, ready for a new session)`,
     `  server    ${s.url} (user opencode; the password stays in ${s.stateDir}/password)`,
     `  env       ${s.env.passed.length ? s.env.passed.join(", ") : "(none passed)"}`,
   ];
   for (const skip of s.env.skipped) lines.push(`  skipped   ${skip.name}: ${skip.reason}`);
   lines.push(`  host ports ${s.forwardPorts.length ? s.forwardPorts.join(", ") : "(none)"}`);
   for (const v of s.volumes ?? [])
-    lines.push(`  volume    /workspace/${v.path} on ${v.volume} (kept between runs)`);
+    lines.push(`  volume    ${s.inside ?? "/workspace"}/${v.path} on ${v.volume} (kept between runs)`);
   if (s.security) lines.push(...securityLines(s.security));
   if (s.autonomous)
     lines.push(

@@ -3,7 +3,7 @@
  * images when their inputs changed, and start the sandbox with the project's state, env rules and
  * credentials. A sandbox that is already up is returned as it is (reattach).
  */
-import { rm, writeFile } from "node:fs/promises";
+import { rm, stat, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { OcboxError } from "../errors.js";
@@ -14,7 +14,7 @@ import { ensureImages } from "../image/build.js";
 import { AGENT_UID } from "../image/dockerfile.js";
 import type { Engine } from "../runtime/engine.js";
 import { reap } from "../sandbox/reaper.js";
-import { agentUserFor, currentHostUser } from "../sandbox/spec.js";
+import { agentUserFor, currentHostUser, workspaceUserFor } from "../sandbox/spec.js";
 import { newRunId, startSandbox, type StartedSandbox } from "../sandbox/start.js";
 import { describePending, obeyApproval, type ApprovalState } from "../plan/approval-state.js";
 import { recordApprovals } from "../executor/approval-records.js";
@@ -115,7 +115,8 @@ export async function upProject(engine: Engine, options: UpOptions): Promise<UpR
   const running = await findProjectSandbox(engine, project.sandboxId);
   if (running) return { kind: "running", project, state, row: running };
 
-  const host = currentHostUser();
+  const owner = await stat(project.root);
+  const host = workspaceUserFor(currentHostUser(), { uid: owner.uid, gid: owner.gid });
   const agentUser = agentUserFor(host, AGENT_UID);
   const password = await ensureState(state, project.root, agentUser);
   const hookFile = join(project.root, project.config.hook.preStart);

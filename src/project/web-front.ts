@@ -3,12 +3,15 @@
  * browser would either show a password dialog or need the password in a URL. Instead ocbox runs
  * this small proxy on the host's 127.0.0.1:
  *   - `/__ocbox/login?code=C` spends a random single-use code (valid 60 s), sets an HttpOnly,
- *     SameSite=Strict session cookie and redirects to `/`;
+ *     SameSite=Strict session cookie and redirects to the landing page (`landing`: the project's
+ *     route in OpenCode's app, so the UI opens on the project, ready for a session; default `/`);
  *   - every other request needs that cookie (401 otherwise) and is proxied to the sandbox's server
  *     with the Authorization header added, SSE and websockets included;
  *   - a Host header other than 127.0.0.1/localhost on its port is refused (DNS rebinding);
  *   - no browser cookie reaches the server and no `Set-Cookie` comes back; a foreign Origin, or a
- *     state-changing request or websocket without the front's Origin, is refused (web-front-policy.ts).
+ *     state-changing request or websocket without the front's Origin, is refused (web-front-policy.ts);
+ *   - with `openDirectory`, the app's HTML gets one same-origin script that opens that directory as
+ *     a project (opencode/web-open-project.ts): the app has no URL that does it on its own.
  * The password stays in this process's memory; the browser, its URL and its argv see only a code
  * that is spent on first use.
  */
@@ -32,6 +35,7 @@ import {
   upstreamHeaders,
 } from "./web-front-policy.js";
 import { listenLoopback } from "../util/listen.js";
+import { OPEN_SCRIPT_PATH, openProjectScript, withOpenScript } from "../opencode/web-open-project.js";
 
 export const LOGIN_PATH = "/__ocbox/login";
 
@@ -49,8 +53,10 @@ const NOT_LOGGED_IN = `<!doctype html><meta charset="utf-8"><title>ocbox: not lo
 
 export async function startWebFront(
   target: ServerHandle,
-  options: { port?: number; clock?: Clock } = {},
+  options: { port?: number; clock?: Clock; landing?: string; openDirectory?: string } = {},
 ): Promise<WebFront> {
+  const landing = options.landing ?? "/";
+  const opener = options.openDirectory;
   const codes = new LoginCodes(options.clock ?? systemClock);
   const upstream = new URL(target.url);
   const auth = authorization(target.password);
@@ -75,7 +81,7 @@ export async function startWebFront(
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? "/", `http://127.0.0.1:${port}`);
     if (url.pathname === LOGIN_PATH && frontHosts(port).includes(req.headers.host ?? "")) {
-      login(codes, url, cookieName, res);
+      login(codes, url, cookieName, res, landing);
       return;
     }
     const v = verdict(req, false);
@@ -83,7 +89,13 @@ export async function startWebFront(
       refuse(res, v.status, v.reason);
       return;
     }
-    proxyRequest(req, res, upstream, auth);
+    if (opener !== undefined && url.pathname === OPEN_SCRIPT_PATH) {
+      res
+        .writeHead(200, { "content-type": "text/javascript; charset=utf-8", "cache-control": "no-store" })
+        .end(openProjectScript(opener));
+      return;
+    }
+    proxyRequest(req, res, upstream, auth, opener !== undefined);
   });
 
   server.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) => {
@@ -116,21 +128,21 @@ export async function startWebFront(
   };
 }
 
-/** Pass one request on to the sandbox's server, with its password added. */
-function proxyRequest(req: IncomingMessage, res: ServerResponse, upstream: URL, auth: string): void {
+/** Pass one request on to the sandbox's server, with its password added; `opens`: add the project opener to pages. */
+function proxyRequest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  upstream: URL,
+  auth: string,
+  opens: boolean,
+): void {
+  // A page the browser navigates to: plain (not compressed) HTML, so the script tag can go in.
+  const page = opens && req.method === "GET" && /text\/html/.test(req.headers.accept ?? "");
+  const headers = upstreamHeaders(req.headers, upstream, auth, false);
+  if (page) delete headers["accept-encoding"];
   const up = request(
-    {
-      host: upstream.hostname,
-      port: upstream.port,
-      method: req.method,
-      path: req.url,
-      headers: upstreamHeaders(req.headers, upstream, auth, false),
-    },
-    (upRes) => {
-      res.writeHead(upRes.statusCode ?? 502, browserHeaders(upRes.headers));
-      res.flushHeaders();
-      upRes.pipe(res);
-    },
+    { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers },
+    (upRes) => relay(upRes, res, page),
   );
   up.on("error", () => {
     if (!res.headersSent) res.writeHead(502, { "content-type": "text/plain" });
@@ -138,6 +150,39 @@ function proxyRequest(req: IncomingMessage, res: ServerResponse, upstream: URL, 
   });
   res.on("close", () => up.destroy());
   req.pipe(up);
+}
+
+/** The largest page the front rewrites; a bigger one passes through untouched. */
+const MAX_PAGE_BYTES = 4 * 1024 * 1024;
+
+/** The server's answer to the browser; an HTML page (`page`) with the project opener added. */
+function relay(upRes: IncomingMessage, res: ServerResponse, page: boolean): void {
+  const headers = browserHeaders(upRes.headers);
+  const html =
+    page && /^text\/html/.test(String(headers["content-type"] ?? "")) && !headers["content-encoding"];
+  if (!html) {
+    res.writeHead(upRes.statusCode ?? 502, headers);
+    res.flushHeaders();
+    upRes.pipe(res);
+    return;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  upRes.on("data", (c: Buffer) => {
+    size += c.length;
+    if (size > MAX_PAGE_BYTES) {
+      upRes.destroy();
+      res.destroy();
+      return;
+    }
+    chunks.push(c);
+  });
+  upRes.on("end", () => {
+    const body = Buffer.from(withOpenScript(Buffer.concat(chunks).toString("utf8")), "utf8");
+    delete headers["content-length"];
+    res.writeHead(upRes.statusCode ?? 502, { ...headers, "content-length": String(body.length) }).end(body);
+  });
+  upRes.on("error", () => res.destroy());
 }
 
 function refuse(res: ServerResponse, status: number, reason: string): void {
@@ -148,8 +193,8 @@ function refuse(res: ServerResponse, status: number, reason: string): void {
   res.writeHead(status, { "content-type": "text/plain", "cache-control": "no-store" }).end(`${reason}\n`);
 }
 
-/** `/__ocbox/login?code=C`: spend the code, set the session cookie, go to `/`. */
-function login(codes: LoginCodes, url: URL, cookieName: string, res: ServerResponse): void {
+/** `/__ocbox/login?code=C`: spend the code, set the session cookie, go to the landing page. */
+function login(codes: LoginCodes, url: URL, cookieName: string, res: ServerResponse, landing: string): void {
   const session = codes.redeem(url.searchParams.get("code") ?? "");
   if (!session) {
     res
@@ -159,7 +204,7 @@ function login(codes: LoginCodes, url: URL, cookieName: string, res: ServerRespo
   }
   res
     .writeHead(303, {
-      location: "/",
+      location: landing,
       "set-cookie": `${cookieName}=${session}; HttpOnly; SameSite=Strict; Path=/`,
       "cache-control": "no-store",
       "referrer-policy": "no-referrer",

@@ -6,6 +6,7 @@ import { findProjectSandbox, type SandboxRow } from "./sandbox-list.js";
 import { requirePassword } from "./state.js";
 import type { StateLayout } from "../util/state-layout.js";
 import { startWebFront, type WebFront } from "./web-front.js";
+import { webSessionPath } from "../opencode/web-route.js";
 
 /** The project's running sandbox, or an error that says how to start it. */
 export async function requireRunning(engine: Engine, sandboxId: string): Promise<SandboxRow> {
@@ -24,7 +25,10 @@ export async function openWebFront(
 ): Promise<{ row: SandboxRow; front: WebFront }> {
   const row = await requireRunning(engine, sandboxId);
   const password = await requirePassword(state);
-  const front = await startWebFront({ url: row.url, password }, options);
+  const front = await startWebFront(
+    { url: row.url, password },
+    { ...options, landing: webSessionPath(row.workspaceTarget), openDirectory: row.workspaceTarget },
+  );
   return { row, front };
 }
 

@@ -24,6 +24,8 @@ export const LABEL = {
   /** "session": lives while its owner lives. "detached": lives until `ocbox down`/`clean`. */
   lifetime: "dev.ocbox.lifetime",
   workspace: "dev.ocbox.workspace",
+  /** Where the workspace is mounted inside the agent container (absent: /workspace). */
+  workspaceTarget: "dev.ocbox.workspace.target",
   /** Host directory of staged credentials, on sandboxes of an ocbox before engine volumes (read only). */
   runDir: "dev.ocbox.run-dir",
   /** Host directory of the egress sidecar, on sandboxes of an ocbox before engine volumes (read only). */
@@ -143,6 +145,10 @@ const agentLabelsSchema = z.object({
   [LABEL.sandbox]: z.string().min(1),
   [LABEL.run]: z.string().min(1),
   [LABEL.workspace]: z.string().default(""),
+  [LABEL.workspaceTarget]: z
+    .string()
+    .regex(/^\/[a-z0-9][a-z0-9-]{0,39}$/)
+    .default("/workspace"),
   [LABEL.port]: z
     .string()
     .regex(/^\d{1,5}$/)
@@ -158,6 +164,8 @@ export interface AgentLabels {
   sandboxId: string;
   runId: string;
   workspace: string;
+  /** The workspace's path inside the agent container. */
+  workspaceTarget: string;
   port: number;
   lifetime: "session" | "detached";
   startedAt: string | undefined;
@@ -191,6 +199,7 @@ export function agentLabels(name: string, labels: Record<string, string>): Agent
     sandboxId: l[LABEL.sandbox],
     runId: l[LABEL.run],
     workspace: l[LABEL.workspace],
+    workspaceTarget: l[LABEL.workspaceTarget],
     port: l[LABEL.port],
     lifetime: l[LABEL.lifetime],
     startedAt: l[LABEL.startedAt],

@@ -70,9 +70,9 @@ export function isCacheVolume(labels: Record<string, string> | undefined): boole
   return labels?.[LABEL.kind] === CACHE_KIND;
 }
 
-/** The agent container's mounts: each volume over its dir of /workspace. */
-export function cacheMounts(volumes: readonly CacheVolume[]): Mount[] {
-  return volumes.map((v) => ({ type: "volume", source: v.name, target: `${WORKSPACE}/${v.path}` }));
+/** The agent container's mounts: each volume over its dir of the workspace (at `root` inside). */
+export function cacheMounts(volumes: readonly CacheVolume[], root: string = WORKSPACE): Mount[] {
+  return volumes.map((v) => ({ type: "volume", source: v.name, target: `${root}/${v.path}` }));
 }
 
 /** Where the one-shot init container sees the volume. */

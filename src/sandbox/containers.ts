@@ -10,6 +10,7 @@ import {
   SERVER_PORT,
 } from "../image/dockerfile.js";
 import type { ContainerSpec } from "../runtime/engine.js";
+import { LABEL } from "../runtime/labels.js";
 import { aptAgentEnv, aptAgentMounts } from "./apt-helper.js";
 import { cacheMounts } from "./cache-volumes.js";
 import { hardeningOptions } from "./hardening.js";
@@ -67,6 +68,7 @@ export function agentContainer(
   const docker = spec.hostDockerSocket === true && dockerSocketGid !== undefined;
   const { uid, gid } = spec.agentUser;
   const home = `rw,nosuid,nodev,size=512m,mode=0700,uid=${uid},gid=${gid}`;
+  const target = spec.workspaceTarget ?? WORKSPACE;
   return {
     ...logRotation,
     // Read-only root, no capabilities, no-new-privileges, the ocbox seccomp profile (C3) and no
@@ -74,7 +76,8 @@ export function agentContainer(
     ...hardeningOptions(spec.hardening),
     name: names.agent,
     image: spec.images.sandbox,
-    labels,
+    // Where the project is inside: `web` and `attach` open the UI there (read from the label).
+    labels: { ...labels, [LABEL.workspaceTarget]: target },
     user: `${uid}:${gid}`,
     // C8 (opt-in, unsafe): the socket's group lets the non-root agent use the host's engine.
     ...(docker ? { groupAdd: [String(dockerSocketGid)] } : {}),
@@ -90,12 +93,14 @@ export function agentContainer(
       // C9: the apt helper's prefix on PATH and LD_LIBRARY_PATH (only with apt.allow).
       ...aptAgentEnv(spec),
     },
-    workingDir: WORKSPACE,
+    workingDir: target,
     networkMode: "none",
     mounts: [
-      { type: "bind", source: spec.workspace, target: WORKSPACE },
-      // E11: performance volumes over workspace dirs (the engine mounts them after /workspace).
-      ...cacheMounts(spec.cacheVolumes ?? []),
+      ...[target, ...(spec.workspaceAlias ? [spec.workspaceAlias] : [])].flatMap((at) => [
+        { type: "bind" as const, source: spec.workspace, target: at },
+        // E11: performance volumes over workspace dirs (the engine mounts them after the workspace).
+        ...cacheMounts(spec.cacheVolumes ?? [], at),
+      ]),
       // D2: a volume of this container's own, filled through the archive API before it starts
       // (so writable: the engine extracts only into writable mounts). No host dir (decision 9).
       { type: "volume", source: names.runVolume, target: RUN_DIR },

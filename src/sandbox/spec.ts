@@ -11,8 +11,12 @@ export interface SandboxSpec {
   /** Stable id: a name plus a short hash (project sandboxes) or a run-specific id. */
   sandboxId: string;
   runId: string;
-  /** Absolute host path, mounted read-write at /workspace. */
+  /** Absolute host path, mounted read-write at `workspaceTarget`. */
   workspace: string;
+  /** Where the workspace is mounted inside (and the agent's cwd); absent: /workspace. `up`: /<name>. */
+  workspaceTarget?: string;
+  /** The same workspace (and its cache volumes) mounted here too: `up`'s old /workspace. */
+  workspaceAlias?: string;
   images: { sandbox: string; egress: string };
   /** The uid:gid the agent runs as inside the container. Never 0. */
   agentUser: Ids;
@@ -83,6 +87,15 @@ export const DEFAULT_LIMITS: SandboxSpec["limits"] = {
 /** The agent's uid:gid for a host user (A12): the user's own ids, or an unprivileged uid for root. */
 export function agentUserFor(hostUser: Ids, unprivilegedUid: number): Ids {
   return hostUser.uid === 0 ? { uid: unprivilegedUid, gid: unprivilegedUid } : hostUser;
+}
+
+/**
+ * Whose workspace it is: the user who ran ocbox, or, when root runs it on a folder of an ordinary
+ * user (`sudo ocbox up`), that user, so the agent works as them and every file it makes is theirs
+ * with no loan at all. Pure.
+ */
+export function workspaceUserFor(processUser: Ids, workspaceOwner: Ids): Ids {
+  return processUser.uid === 0 && workspaceOwner.uid !== 0 ? workspaceOwner : processUser;
 }
 
 export function currentHostUser(): Ids {

@@ -52,7 +52,7 @@ describe("what counts as weakening in ocbox.yaml", () => {
     expect(yaml("")).toEqual([]);
     expect(
       yaml(
-        "name: app\negress:\n  allow: []\n  hostPorts: []\n  restricted: true\nhardening:\n  readOnlyRoot: true\n  seccomp: ocbox\n" +
+        "name: myapp\negress:\n  allow: []\n  hostPorts: []\n  restricted: true\nhardening:\n  readOnlyRoot: true\n  seccomp: ocbox\n" +
           "  capAdd: []\nunsafe:\n  hostDockerSocket: false\nenv:\n  map: {}\nlimits:\n  memory: 1g\nautonomous: false\n" +
           "roles:\n  r:\n    systemPromptFile: prompts/r.md\n",
       ),

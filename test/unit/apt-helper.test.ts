@@ -163,7 +163,7 @@ describe("apt.allow reaches ocbox up and the executor", () => {
   it("ocbox up: projectSpec carries the list", () => {
     const config = parseProjectConfig("apt:\n  allow: [jq]\n", "ocbox.yaml");
     const input = {
-      project: { root: "/p", file: "/p/ocbox.yaml", config, name: "app", sandboxId: "app-1" },
+      project: { root: "/p", file: "/p/ocbox.yaml", config, name: "myapp", sandboxId: "app-1" },
       hostEnv: {},
       images: { sandbox: "s", egress: "e" },
       state: stateLayout("app-1", { XDG_STATE_HOME: "/st" }),

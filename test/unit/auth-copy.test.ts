@@ -62,7 +62,7 @@ describe("auth.json copy (host-boundary item 9)", () => {
       "ocbox.yaml",
     );
     const { spec } = projectSpec({
-      project: { root: "/p", file: "/p/ocbox.yaml", config, name: "app", sandboxId: "app-1" },
+      project: { root: "/p", file: "/p/ocbox.yaml", config, name: "myapp", sandboxId: "app-1" },
       hostEnv: { HOST_OPENAI: "sk-openai-gated" },
       images: { sandbox: "s", egress: "e" },
       state: stateLayout("app-1", { XDG_STATE_HOME: "/st" }),

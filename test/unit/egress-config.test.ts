@@ -126,7 +126,7 @@ describe("egress spec from the config", () => {
   });
   it("ocbox up: the key stays out of the agent's env, the gateway port is not a host port", () => {
     const config = parseProjectConfig(
-      ocboxYamlTemplate("app") +
+      ocboxYamlTemplate("myapp") +
         "model:\n  baseURL: http://127.0.0.1:9101/v1\n  apiKeyEnv: OPENAI_API_KEY\n  models:\n    m: {}\n" +
         "unsafe:\n  hostDockerSocket: true\n",
       "ocbox.yaml",
@@ -140,7 +140,7 @@ describe("egress spec from the config", () => {
       },
     };
     const { spec } = projectSpec({
-      project: { root: "/p", file: "/p/ocbox.yaml", config: withGateway, name: "app", sandboxId: "app-1" },
+      project: { root: "/p", file: "/p/ocbox.yaml", config: withGateway, name: "myapp", sandboxId: "app-1" },
       hostEnv: { OPENAI_API_KEY: "sk-the-real-key-0815" },
       images: { sandbox: "s", egress: "e" },
       state: stateLayout("app-1", { XDG_STATE_HOME: "/st" }),

@@ -182,7 +182,7 @@ describe("hardening from config to sandbox, for ocbox up and the executor", () =
   it("ocbox up: projectSpec carries it", () => {
     const config = parseProjectConfig(WEAK, "ocbox.yaml");
     const { spec: s } = projectSpec({
-      project: { root: "/p", file: "/p/ocbox.yaml", config, name: "app", sandboxId: "app-1" },
+      project: { root: "/p", file: "/p/ocbox.yaml", config, name: "myapp", sandboxId: "app-1" },
       hostEnv: {},
       images: { sandbox: "s", egress: "e" },
       state: stateLayout("app-1", { XDG_STATE_HOME: "/st" }),

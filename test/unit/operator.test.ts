@@ -174,6 +174,7 @@ const row: SandboxRow = {
   sandboxId: "demo-abc",
   runId: "r1",
   project: "/p",
+  workspaceTarget: "/p",
   url: "http://127.0.0.1:1234",
   port: 1234,
   state: "running",

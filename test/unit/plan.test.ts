@@ -12,7 +12,7 @@ import { sandboxSpec } from "../../src/plan/sandbox-profile.js";
 import { cacheIdentity, cacheVolumes } from "../../src/sandbox/cache-volumes.js";
 import type { SandboxSpec } from "../../src/sandbox/spec.js";
 
-const YAML = `name: app
+const YAML = `name: myapp
 model:
   provider: local
   baseURL: http://localhost:8080
@@ -140,6 +140,8 @@ const ON_PURPOSE = {
     "lifetime",
     "password",
     "readyTimeoutMs",
+    "workspaceAlias",
+    "workspaceTarget",
   ],
   /** Unattended entry points pin OPENCODE_PERMISSION (`*` allowed, the project's lines kept for the ask policy); up leaves it to the project. */
   unattendedPolicy: ["env.OPENCODE_PERMISSION", "opencodeConfig.permission"],

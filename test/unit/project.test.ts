@@ -1,3 +1,4 @@
+import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
 import { parseProjectConfig } from "../../src/config/parse.js";
 import { addGitignoreEntries } from "../../src/project/gitignore.js";
@@ -9,6 +10,15 @@ import { loopbackPort, projectSpec } from "../../src/project/spec.js";
 import { logFileName, stateLayout } from "../../src/util/state-layout.js";
 import { startupSummary } from "../../src/project/summary.js";
 import { attachArgv } from "../../src/project/attach.js";
+import { workspaceMountFor } from "../../src/config/workspace-mount.js";
+import { OcboxError } from "../../src/errors.js";
+import { webDirSegment, webSessionPath } from "../../src/opencode/web-route.js";
+import {
+  newSessionDeepLink,
+  openProjectScript,
+  withOpenScript,
+} from "../../src/opencode/web-open-project.js";
+import { agentContainer, resourceNames } from "../../src/sandbox/containers.js";
 
 describe("state layout", () => {
   it("puts everything under $XDG_STATE_HOME/ocbox/sandboxes/<id>", () => {
@@ -124,9 +134,9 @@ describe("sandbox rows", () => {
 
 describe("project spec", () => {
   const text =
-    ocboxYamlTemplate("app") + "model:\n  baseURL: http://localhost:8080\n  models:\n    fast: {}\n";
+    ocboxYamlTemplate("myapp") + "model:\n  baseURL: http://localhost:8080\n  models:\n    fast: {}\n";
   const config = parseProjectConfig(text, "ocbox.yaml");
-  const project = { root: "/p", file: "/p/ocbox.yaml", config, name: "app", sandboxId: "app-1" };
+  const project = { root: "/p", file: "/p/ocbox.yaml", config, name: "myapp", sandboxId: "app-1" };
   const base = {
     project,
     images: { sandbox: "s", egress: "e" },
@@ -139,12 +149,12 @@ describe("project spec", () => {
     authFile: "/home/u/.local/share/opencode/auth.json",
   };
   it("the init template is a valid config", () => {
-    expect(config.name).toBe("app");
+    expect(config.name).toBe("myapp");
   });
   it("the init template's commented examples are valid too, once uncommented", () => {
     const example =
       /^# (apt:|  allow: \[jq\]|volumes:|hardening:|  (readOnlyRoot|noNewPrivileges|seccomp|capAdd|icmp):)/;
-    const uncommented = ocboxYamlTemplate("app")
+    const uncommented = ocboxYamlTemplate("myapp")
       .split("\n")
       .map((l) => (example.test(l) ? l.slice(2) : l))
       .join("\n");
@@ -169,12 +179,14 @@ describe("project spec", () => {
     });
     expect(spec.forwardPorts).toEqual([8080, 9000]);
     expect(JSON.stringify(spec.opencodeConfig)).toContain("http://127.0.0.1:8080/v1");
-    expect(spec.extraMounts).toContainEqual({
-      type: "bind",
-      source: "/p/opencode.json",
-      target: "/workspace/opencode.json",
-      readOnly: true,
-    });
+    // Read-only at the project's own path and at the old /workspace (both show the same dir).
+    for (const at of ["/myapp", "/workspace"])
+      expect(spec.extraMounts).toContainEqual({
+        type: "bind",
+        source: "/p/opencode.json",
+        target: `${at}/opencode.json`,
+        readOnly: true,
+      });
     expect(spec).toMatchObject({
       password: "pw",
       // A3: sessions in the project's data volume, seeded once from an older state dir's home-local.
@@ -186,6 +198,85 @@ describe("project spec", () => {
     expect(env.passed).toEqual(["OPENAI_API_KEY"]);
     expect(spec.env).not.toHaveProperty("UNRELATED");
   });
+  it("mounts the project at /<name>, and at /workspace for sessions made there before", () => {
+    const { spec } = projectSpec({ ...base, hostEnv: {} });
+    expect(spec.workspaceTarget).toBe("/myapp");
+    const c = agentContainer(
+      { ...spec, cacheVolumes: [{ name: "v", path: "node_modules", project: "app-1" }] },
+      resourceNames(spec.sandboxId, "r1"),
+      {},
+    );
+    expect(c.workingDir).toBe("/myapp");
+    expect(c.mounts.slice(0, 4)).toEqual([
+      { type: "bind", source: "/p", target: "/myapp" },
+      { type: "volume", source: "v", target: "/myapp/node_modules" },
+      { type: "bind", source: "/p", target: "/workspace" },
+      { type: "volume", source: "v", target: "/workspace/node_modules" },
+    ]);
+    expect(c.labels).toMatchObject({ "dev.ocbox.workspace.target": "/myapp" });
+  });
+  it("a name on a system path is a config error naming the file, the key and the fix", () => {
+    for (const name of ["bin", "etc", "tmp", "proc", "usr", "var", "home", "opt", "app", "workspace"]) {
+      expect(() => parseProjectConfig(`name: ${name}\n`, "/p/ocbox.yaml")).toThrow(
+        new RegExp(
+          `/${name}, a system path[\\s\\S]*fix: choose another name, for example \`name: ${name}-project\``,
+        ),
+      );
+    }
+    expect(() => parseProjectConfig("name: My_Project\n", "/p/ocbox.yaml")).toThrow(/lower-case letters/);
+    // The name from the folder (no `name:` key): up refuses before anything starts.
+    const fromFolder = {
+      ...project,
+      config: parseProjectConfig("{}\n", "x"),
+      name: "tmp",
+      sandboxId: "tmp-1",
+    };
+    let err: unknown;
+    try {
+      projectSpec({ ...base, project: fromFolder, hostEnv: {} });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(OcboxError);
+    expect((err as OcboxError).code).toBe("CONFIG");
+    expect((err as OcboxError).message).toContain(
+      "/p/ocbox.yaml: name: the name tmp would mount the project at /tmp",
+    );
+    expect((err as OcboxError).fix).toBe(
+      "set `name:` in /p/ocbox.yaml: choose another name, for example `name: tmp-project`",
+    );
+    // run and eval keep /workspace whatever the name (warm sandboxes start before the task).
+    expect(workspaceMountFor("myapp")).toBe("/myapp");
+  });
+  it("the web front lands on the project's route in OpenCode's app", () => {
+    // base64url of the UTF-8 path, no padding (the app's own spelling; it refuses any other).
+    expect(webSessionPath("/myapp")).toBe("/L215YXBw/session");
+    expect(webSessionPath("/workspace", "ses_1")).toBe("/L3dvcmtzcGFjZQ/session/ses_1");
+    expect(webDirSegment("/a?b")).toBe("L2E_Yg");
+  });
+  it("the front's opener hands the app a new-session deep link once per tab, from a same-origin script", () => {
+    expect(newSessionDeepLink("/my app")).toBe("opencode://new-session?directory=%2Fmy%20app");
+    const html = "<html><head><title>OpenCode</title></head><body></body></html>";
+    expect(withOpenScript(html)).toBe(
+      '<html><head><title>OpenCode</title><script src="/__ocbox/open-project.js"></script>\n</head><body></body></html>',
+    );
+    expect(withOpenScript("no head")).toBe("no head");
+    const store = new Map<string, string>();
+    const win: { __OPENCODE__?: { deepLinks: string[] } } = {};
+    const run = (): void =>
+      void runInNewContext(openProjectScript("/myapp"), {
+        window: win,
+        sessionStorage: {
+          getItem: (k: string) => store.get(k) ?? null,
+          setItem: (k: string, v: string) => store.set(k, v),
+        },
+      });
+    run();
+    expect(win.__OPENCODE__?.deepLinks).toEqual(["opencode://new-session?directory=%2Fmyapp"]);
+    win.__OPENCODE__!.deepLinks = [];
+    run(); // a reload of the same tab: nothing more
+    expect(win.__OPENCODE__?.deepLinks).toEqual([]);
+  });
   it("--port wins over ports.server", () => {
     expect(projectSpec({ ...base, hostEnv: {}, port: 4555 }).spec.hostPort).toBe(4555);
     expect(loopbackPort("https://api.openai.com/v1")).toBeUndefined();
@@ -196,6 +287,12 @@ describe("project spec", () => {
 describe("hook env and attach argv", () => {
   it("parses env -0 output", () => {
     expect(parseEnvZ("A=1\0B=x=y\0\0")).toEqual({ A: "1", B: "x=y" });
+  });
+  it("attach opens the project's dir inside", () => {
+    expect(attachArgv("/bin/opencode", "http://127.0.0.1:5", [], "/myapp").slice(3)).toEqual([
+      "--dir",
+      "/myapp",
+    ]);
   });
   it("attach puts no password in argv", () => {
     expect(attachArgv("/bin/opencode", "http://127.0.0.1:5")).toEqual([

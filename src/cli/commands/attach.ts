@@ -20,7 +20,7 @@ export function registerAttach(program: Command, run: (fn: (ctx: Context) => Pro
           ...(opts.continue ? ["--continue"] : []),
           ...(opts.session ? ["--session", opts.session] : []),
         ];
-        return runAttach(row.url, password, extra);
+        return runAttach(row.url, password, extra, row.workspaceTarget);
       }),
     );
 }

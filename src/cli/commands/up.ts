@@ -13,6 +13,8 @@ import { upProject } from "../../project/up.js";
 import { endSession } from "../../project/session-edits.js";
 import { hostExecutedWarnings } from "../../sandbox/host-executed-edits.js";
 import { startWebFront } from "../../project/web-front.js";
+import { WORKSPACE } from "../../image/dockerfile.js";
+import { webSessionPath } from "../../opencode/web-route.js";
 import { terminalAsk } from "../ask.js";
 import type { Context } from "../context.js";
 import { style, terminalLine } from "../output.js";
@@ -69,7 +71,10 @@ async function upAction(ctx: Context, opts: UpFlags): Promise<number> {
   if (up.kind === "running") return showRunning(ctx, up.row, opts);
   const { sandbox, state } = up;
   const logFile = join(state.logsDir, logFileName(new Date(), sandbox.spec.runId));
-  const front = opts.detach ? undefined : await startWebFront(sandbox.server);
+  const inside = sandbox.spec.workspaceTarget ?? WORKSPACE;
+  const front = opts.detach
+    ? undefined
+    : await startWebFront(sandbox.server, { landing: webSessionPath(inside), openDirectory: inside });
   const summary = startedSummary(up, front, opts, await ctx.engine().capabilities());
   ctx.out.result(summary, (s) => startupSummary(s));
   // Loud, every time, and on stderr even with --json (C8).
