@@ -654,9 +654,26 @@ export class DockerEngine implements Engine {
     name: string,
     options: { labels: Record<string, string>; icc: boolean },
   ): Promise<NetworkAddresses> {
+    // One creation at a time per engine and name in this process: two sandboxes starting at once
+    // on a fresh engine made two networks of the same name (CheckDuplicate is best effort), and
+    // every later use of the name failed as ambiguous.
+    const key = `${this.endpoint} ${name}`;
+    const pending = ensuringNetworks.get(key) ?? this.createNetworkOnce(name, options);
+    ensuringNetworks.set(key, pending);
+    try {
+      return await pending;
+    } finally {
+      if (ensuringNetworks.get(key) === pending) ensuringNetworks.delete(key);
+    }
+  }
+
+  private async createNetworkOnce(
+    name: string,
+    options: { labels: Record<string, string>; icc: boolean },
+  ): Promise<NetworkAddresses> {
     const found = await this.inspectNetwork(name);
     if (found) return found;
-    // 409: another start created it meanwhile.
+    // 409: another process created it meanwhile.
     await this.call(
       "create network",
       () =>
@@ -675,19 +692,46 @@ export class DockerEngine implements Engine {
     return made;
   }
 
+  /**
+   * Another process may still have raced this one to a second network of the name: keep the
+   * oldest, remove the unused others (one in use stays; the engine then reports the ambiguity).
+   */
+  private async dedupeNetwork(name: string): Promise<void> {
+    const list = (await this.call("list networks", () =>
+      this.docker.listNetworks({ filters: JSON.stringify({ name: [name] }) }),
+    )) as Array<RawNetwork & { Id: string; Created?: string }>;
+    const same = list
+      .filter((n) => n.Name === name)
+      .sort((a, b) => (a.Created ?? "").localeCompare(b.Created ?? "") || a.Id.localeCompare(b.Id));
+    for (const extra of same.slice(1))
+      await this.call(
+        "remove network",
+        () => this.docker.getNetwork(extra.Id).remove(),
+        [403, 404, 409],
+        undefined,
+      );
+  }
+
   async listNetworkAddresses(): Promise<NetworkAddresses[]> {
     const list = (await this.call("list networks", () => this.docker.listNetworks())) as RawNetwork[];
     return list.map(networkAddresses);
   }
 
-  private async inspectNetwork(name: string): Promise<NetworkAddresses | undefined> {
-    const net = (await this.call(
-      "inspect network",
-      () => this.docker.getNetwork(name).inspect(),
-      [404],
-      undefined,
-    )) as RawNetwork | undefined;
-    return net ? networkAddresses(net) : undefined;
+  private async inspectNetwork(name: string, deduped = false): Promise<NetworkAddresses | undefined> {
+    const inspect = () =>
+      this.call("inspect network", () => this.docker.getNetwork(name).inspect(), [404], undefined) as Promise<
+        RawNetwork | undefined
+      >;
+    try {
+      const net = await inspect();
+      return net ? networkAddresses(net) : undefined;
+    } catch (e) {
+      // 400 "… is ambiguous": two networks of this name (a race of two starts); keep one.
+      const text = e instanceof OcboxError ? `${e.message} ${e.detail ?? ""}` : errorMessage(e);
+      if (deduped || !/ambiguous/.test(text)) throw e;
+      await this.dedupeNetwork(name);
+      return this.inspectNetwork(name, true);
+    }
   }
 }
 
@@ -789,6 +833,9 @@ function demuxBuffer(buffer: Buffer): string {
   }
   return Buffer.concat(parts).toString("utf8");
 }
+
+/** Network creations in flight, per engine endpoint and name (DockerEngine.ensureNetwork). */
+const ensuringNetworks = new Map<string, Promise<NetworkAddresses>>();
 
 interface RawNetwork {
   Name: string;

@@ -1,11 +1,11 @@
 /**
  * A second Docker daemon of the tests' own, for a test that must restart "the engine" without
  * touching the shared one: its own data root, exec root (and so its own managed containerd),
- * pidfile and socket, no bridge and no iptables rules (ocbox's containers use only `none` and
- * `host` networking). CI gets dockerd from .ci/run; a missing dockerd or a non-root user is a
+ * pidfile and socket, its own default bridge (`ocbtest0`, made here: with `--bridge=none` a
+ * second dockerd deletes the shared engine's `docker0`, measured) and no iptables rules. CI gets dockerd from .ci/run; a missing dockerd or a non-root user is a
  * failure that says so.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, openSync, readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import Docker from "dockerode";
@@ -17,7 +17,26 @@ export const TEST_DOCKERD = {
   execRoot: "/run/ocbox-test-dockerd",
   pidfile: "/run/ocbox-test-dockerd.pid",
   log: "/var/log/ocbox-test-dockerd.log",
+  bridge: "ocbtest0",
+  bridgeAddress: "10.213.0.1/24",
 } as const;
+
+/** The test daemon's own default bridge (`ip link`), made once; never the shared `docker0`. */
+function ensureTestBridge(): void {
+  const name = TEST_DOCKERD.bridge;
+  if (spawnSync("ip", ["link", "show", name], { stdio: "ignore" }).status === 0) return;
+  for (const args of [
+    ["link", "add", name, "type", "bridge"],
+    ["addr", "add", TEST_DOCKERD.bridgeAddress, "dev", name],
+    ["link", "set", name, "up"],
+  ]) {
+    const r = spawnSync("ip", args, { encoding: "utf8" });
+    if (r.status !== 0)
+      throw new Error(
+        `ip ${args.join(" ")} failed (${r.stderr.trim()}); the test dockerd needs root and iproute2`,
+      );
+  }
+}
 
 export interface TestDockerd {
   docker: Docker;
@@ -74,6 +93,7 @@ export async function startTestDockerd(): Promise<TestDockerd> {
   };
   const start = async () => {
     mkdirSync(TEST_DOCKERD.dataRoot, { recursive: true });
+    ensureTestBridge();
     const log = openSync(TEST_DOCKERD.log, "a");
     child = spawn(
       "dockerd",
@@ -82,7 +102,7 @@ export async function startTestDockerd(): Promise<TestDockerd> {
         `--exec-root=${TEST_DOCKERD.execRoot}`,
         `--pidfile=${TEST_DOCKERD.pidfile}`,
         `-H=${TEST_DOCKERD.host}`,
-        "--bridge=none",
+        `--bridge=${TEST_DOCKERD.bridge}`,
         "--iptables=false",
         "--ip-masq=false",
       ],

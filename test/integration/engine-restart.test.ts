@@ -69,6 +69,13 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await solver?.close();
+  // The sidecar's network goes with the test engine, so that its bridge (and its route) does not
+  // outlive that engine beside the shared one.
+  for (const n of (await dockerd?.docker.listNetworks({ filters: { name: ["ocbox-egress"] } })) ?? [])
+    await dockerd?.docker
+      .getNetwork(n.Id)
+      .remove()
+      .catch(() => undefined);
   await dockerd?.stop();
   rmSync(root, { recursive: true, force: true });
 });

@@ -122,7 +122,9 @@ it("an interactive terminal gets a TTY of its size, resized with it; -T or a pip
     "script",
     [
       "-qec",
-      `stty rows 33 cols 101; (sleep 2; stty -F /dev/tty rows 50 cols 132) & ${cli} exec -- sh -c 'sleep 1; stty size; sleep 3; stty size'`,
+      // The resize comes 5 s after the CLI starts and the command reads its size 1 s and 9 s
+      // after its own start: margins wide enough for a loaded machine (a 2 s gap was beaten).
+      `stty rows 33 cols 101; (sleep 5; stty -F /dev/tty rows 50 cols 132) & ${cli} exec -- sh -c 'sleep 1; stty size; sleep 8; stty size'`,
       "/dev/null",
     ],
     { cwd: p.root, env, encoding: "utf8", input: "", timeout: 60_000 },

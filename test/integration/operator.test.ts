@@ -266,7 +266,7 @@ async function delegateOver(client: Client) {
 
 it("bridge: streamable HTTP with a bearer token, and stdio; delegate_task returns COMPLETE", async () => {
   const p = await project("conductor", "");
-  const bridge = ocbox(["bridge", "--json"], { cwd: p.root, env: p.env });
+  const bridge = ocbox(["bridge", "--json", "--approve-config"], { cwd: p.root, env: p.env });
   children.push(bridge);
   let out = "";
   const info = await new Promise<{ url: string; tokenFile: string }>((resolve, reject) => {
@@ -308,7 +308,7 @@ it("bridge: streamable HTTP with a bearer token, and stdio; delegate_task return
   await stdio.connect(
     new StdioClientTransport({
       command: process.execPath,
-      args: [CLI, "bridge", "--stdio"],
+      args: [CLI, "bridge", "--stdio", "--approve-config"],
       cwd: p.root,
       env: { ...(process.env as Record<string, string>), ...(p.env as Record<string, string>) },
       stderr: "pipe",

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { chromium, type Browser } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { webSessionPath } from "../../src/opencode/web-route.js";
 import { startWebFront } from "../../src/project/web-front.js";
 import { startScriptedModel, type ScriptedModel } from "../../src/scripted-model/server.js";
 import { ocbox } from "../helpers/cli.js";
@@ -75,7 +76,8 @@ it("refuses without the one-time login and loads OpenCode's UI with it", async (
     });
     const response = await page.goto(loginUrl);
     expect(response?.status()).toBe(200);
-    expect(page.url()).toBe(`${front}/`);
+    // The front lands on the project's own page in the app (issue 18): /<base64url of /webui>/session.
+    expect(page.url()).toBe(`${front}${webSessionPath("/webui")}`);
     await expect.poll(() => page.title(), { timeout: 30_000 }).toBe("OpenCode");
     // The app has rendered and talks to the server through the front (API calls, event stream).
     await expect

@@ -180,6 +180,7 @@ function startedSummary(
     sandboxId: project.sandboxId,
     runId: sandbox.spec.runId,
     project: project.root,
+    inside: sandbox.spec.workspaceTarget ?? WORKSPACE,
     url: sandbox.server.url,
     port: sandbox.port,
     readyS: sandbox.timings.healthyMs / 1000,
