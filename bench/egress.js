@@ -8,7 +8,7 @@
 // asking the scripted model directly; every figure is curl's own `time_total`, a new connection
 // per request, so the process start of curl is never counted.
 import { rmSync } from "node:fs";
-import { specFor, taskSandboxId } from "../dist/executor/sandbox-source.js";
+import { specFor, taskSandboxId } from "../dist/executor/task-sandbox-spec.js";
 import { currentOwner } from "../dist/runtime/owner.js";
 import { resourceLabels } from "../dist/runtime/labels.js";
 import { agentContainer, resourceNames, socketVolumeOptions } from "../dist/sandbox/containers.js";

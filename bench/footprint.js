@@ -2,7 +2,7 @@
 // `opencode serve` on the host and the peers' `docker run … opencode serve`, all idle at once for
 // the same time; and the image sizes.
 import { readFileSync, readdirSync, rmSync, statSync } from "node:fs";
-import { specFor, taskSandboxId } from "../dist/executor/sandbox-source.js";
+import { specFor, taskSandboxId } from "../dist/executor/task-sandbox-spec.js";
 import { findOpencodeBinary } from "../dist/image/opencode-binary.js";
 import { startSandbox } from "../dist/sandbox/start.js";
 import { newWorkspace } from "./peers.js";

@@ -74,8 +74,15 @@ export async function startTestDockerd(): Promise<TestDockerd> {
   const docker = new Docker({ socketPath: TEST_DOCKERD.socket });
   let child: ChildProcess | undefined;
   const running = (): number | undefined => {
-    if (!existsSync(TEST_DOCKERD.pidfile)) return undefined;
-    const pid = Number(readFileSync(TEST_DOCKERD.pidfile, "utf8").trim());
+    let text: string;
+    try {
+      text = readFileSync(TEST_DOCKERD.pidfile, "utf8");
+    } catch (e) {
+      // No pidfile, or dockerd removed it as it stopped (between a check and a read, seen in CI).
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw e;
+    }
+    const pid = Number(text.trim());
     if (!Number.isInteger(pid) || pid <= 0) return undefined;
     try {
       process.kill(pid, 0);
