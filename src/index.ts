@@ -75,13 +75,8 @@ export { loadTaskSet, type TaskDef, type InvalidTask } from "./eval/task-set.js"
 export { viewTaskSet } from "./eval/task-set-view.js";
 export { buildTaskImages } from "./eval/task-images.js";
 export { dryPlanUp } from "./project/dry-plan.js";
-export {
-  executeTask,
-  type ExecutorDeps,
-  type TaskPlan,
-  type TaskEvent,
-  type TaskRequest,
-} from "./executor/run-task.js";
+export { executeTask, type ExecutorDeps, type TaskEvent, type TaskRequest } from "./executor/run-task.js";
+export type { TaskPlan } from "./executor/task-plan.js";
 export { WarmPool, type WarmPoolOptions } from "./executor/warm-pool.js";
 export { Pools, sharedPools, type PoolLease } from "./executor/pool.js";
 export {

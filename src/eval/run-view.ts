@@ -12,8 +12,6 @@ import type { UnitView } from "./summary.js";
 import { unitDir } from "./units.js";
 import type { JudgeRecord } from "./verdict.js";
 
-export type { JudgeRecord } from "./verdict.js";
-
 export interface LoadedUnit extends UnitView {
   dir: string;
   judge: JudgeRecord | undefined;

@@ -14,6 +14,20 @@ export interface CheckOutcome {
   output: string;
 }
 
+/** A Harbor-format task's verifier (`tests/test.sh`), run after the agent phase. */
+export interface VerifierOutcome {
+  /** The run's reward (`reward.txt`, or `reward.json`'s `reward`/only key); null when none was left. */
+  reward: number | null;
+  /** Every named reward (`{ reward }` for `reward.txt`). */
+  rewards: Record<string, number>;
+  exitCode: number | null;
+  seconds: number;
+  /** The last 4 kB of the verifier's output. */
+  outputTail: string;
+  /** Why no reward could be read (a missing or malformed file, a timeout), when so. */
+  problem?: string;
+}
+
 export interface UnitRecord {
   key: string;
   task: string;
@@ -22,6 +36,8 @@ export interface UnitRecord {
   prompt: string;
   requirements: Requirement[];
   check: CheckOutcome | null;
+  /** Harbor tasks: the verifier's outcome (absent for ocbox-format tasks). */
+  verifier?: VerifierOutcome;
   /** Infrastructure failure (sandbox, network, auth, rate limit): counted apart, retryable. */
   infra: boolean;
   diffBytes: number;

@@ -39,14 +39,8 @@ import { agentUserFor, currentHostUser, type SandboxSpec } from "../sandbox/spec
 import { baseContract, type ContractSchema } from "./contract.js";
 import { sharedPools, type Pools } from "./pool.js";
 import { roleContract } from "./roles.js";
-import {
-  checkWorkspace,
-  executeTask,
-  readPromptFile,
-  type TaskEvent,
-  type TaskPlan,
-  type TaskRequest,
-} from "./run-task.js";
+import { checkWorkspace, executeTask, readPromptFile, type TaskEvent, type TaskRequest } from "./run-task.js";
+import type { TaskPlan } from "./task-plan.js";
 import type { TaskResult, Timeouts } from "./task.js";
 import type { WarmPool } from "./warm-pool.js";
 

@@ -31,7 +31,6 @@ import { Watchdog, systemClock, type Clock } from "./watchdog.js";
 import type { WarmPool } from "./warm-pool.js";
 
 export type { TaskEvent } from "./task-run.js";
-export type { TaskPlan } from "./task-plan.js";
 
 /** What the executor reaches the world through; tests pass fakes (a scripted client, a hand clock). */
 export interface ExecutorDeps {

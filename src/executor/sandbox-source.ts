@@ -14,7 +14,6 @@ import type { SyncBack } from "./sync-back.js";
 import type { WarmPool } from "./warm-pool.js";
 
 /** What makes two sandboxes interchangeable for the warm pool: decided by the planner. */
-export type { SandboxProfile } from "../plan/sandbox-profile.js";
 export { profileWarnings } from "../plan/plan.js";
 
 export interface TaskSandbox {

@@ -1,7 +1,7 @@
 /** Plain-data fixtures shared by unit tests: a sandbox spec, an executor profile, config errors. */
 import { parseProjectConfig } from "../../src/config/parse.js";
 import { OcboxError } from "../../src/errors.js";
-import type { SandboxProfile } from "../../src/executor/sandbox-source.js";
+import type { SandboxProfile } from "../../src/plan/sandbox-profile.js";
 import { DEFAULT_LIMITS, type SandboxSpec } from "../../src/sandbox/spec.js";
 
 /** The OcboxError that `fn` throws; fails the test when it throws nothing or something else. */

@@ -7,7 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { OcboxError } from "../../src/errors.js";
-import { executeTask, type ExecutorDeps, type TaskPlan } from "../../src/executor/run-task.js";
+import { executeTask, type ExecutorDeps } from "../../src/executor/run-task.js";
+import type { TaskPlan } from "../../src/executor/task-plan.js";
 import { Watchdog } from "../../src/executor/watchdog.js";
 import {
   FakeOpencode,

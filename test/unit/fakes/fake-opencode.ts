@@ -4,7 +4,8 @@
  * to, and permission asks are listed and replied to in memory. No Docker, no network.
  */
 import type { OpencodeClient } from "@opencode-ai/sdk/v2";
-import type { ExecutorDeps, TaskPlan } from "../../../src/executor/run-task.js";
+import type { ExecutorDeps } from "../../../src/executor/run-task.js";
+import type { TaskPlan } from "../../../src/executor/task-plan.js";
 import { baseContract } from "../../../src/executor/contract.js";
 import { DEFAULT_TIMEOUTS } from "../../../src/executor/task.js";
 import type { Clock } from "../../../src/executor/watchdog.js";
