@@ -2,6 +2,7 @@
 // `opencode serve` on the host and the peers' `docker run … opencode serve`, all idle at once for
 // the same time; and the image sizes.
 import { readFileSync, readdirSync, rmSync, statSync } from "node:fs";
+import Docker from "dockerode";
 import { specFor, taskSandboxId } from "../dist/executor/task-sandbox-spec.js";
 import { findOpencodeBinary } from "../dist/image/opencode-binary.js";
 import { startSandbox } from "../dist/sandbox/start.js";
@@ -23,6 +24,18 @@ function treeRss(pid) {
     // gone
   }
   return kib * 1024;
+}
+
+/** An image's layers, newest last: size in MB and the step that made it (the engine's history). */
+async function layers(tag) {
+  const history = await new Docker().getImage(tag).history();
+  return history
+    .reverse()
+    .filter((h) => h.Size > 0)
+    .map((h) => ({
+      MB: h.Size / 1e6,
+      step: (h.CreatedBy || "(base image)").replace(/^\/bin\/sh -c (#\(nop\)\s*)?/, "").slice(0, 90),
+    }));
 }
 
 export async function benchFootprint(env, { idleS = 15 } = {}) {
@@ -52,6 +65,7 @@ export async function benchFootprint(env, { idleS = 15 } = {}) {
         bareOpencodeBinary:
           statSync(findOpencodeBinary(process.arch === "arm64" ? "arm64" : "x64").path).size / 1e6,
       },
+      layers: { sandbox: await layers(env.images.sandbox.tag), egress: await layers(env.images.egress.tag) },
     };
     result.ratioToBareServe = result.ocbox.totalMiB / result.bareServeRssMiB;
     result.ratioToPeerDockerServe = result.ocbox.totalMiB / result.peerDockerServeMiB;

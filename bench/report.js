@@ -167,6 +167,18 @@ function sections(r, file) {
       "",
       `Images: sandbox ${f.imageMB.sandbox.toFixed(0)} MB, egress sidecar ${f.imageMB.egress.toFixed(0)} MB; the bare opencode binary alone is ${f.imageMB.bareOpencodeBinary.toFixed(0)} MB.`,
       "",
+      ...(f.layers
+        ? [
+            "Layers (the engine's image history; steps of 0 bytes left out):",
+            "",
+            "| image | MB | step |",
+            "|---|---|---|",
+            ...["sandbox", "egress"].flatMap((k) =>
+              f.layers[k].map((l) => `| ${k} | ${l.MB.toFixed(1)} | \`${l.step.replace(/\|/g, "\\|")}\` |`),
+            ),
+            "",
+          ]
+        : []),
     );
   }
   if (r.scaling) {

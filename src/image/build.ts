@@ -1,6 +1,6 @@
-import { mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, readdir, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative, sep } from "node:path";
 import { pack } from "tar-fs";
 import { ERROR_PAGES } from "../egress/squid.js";
 import { OcboxError, errorMessage } from "../errors.js";
@@ -22,6 +22,13 @@ import {
   type DockerfileInput,
 } from "./dockerfile.js";
 import { aptClientScript, aptHelperScript } from "./apt-scripts.js";
+import {
+  CONTEXT_RULES,
+  leftOutOfImage,
+  manifestEntryText,
+  normaliseHeader,
+  type ManifestText,
+} from "./context-entries.js";
 import { agentEntrypoint, egressEntrypoint } from "./entrypoints.js";
 import { hostCaBundle } from "./host-ca.js";
 import { imageTag, sha256, type ImageInputs } from "./inputs.js";
@@ -136,7 +143,7 @@ interface Plan {
   inputs: ImageInputs;
   tag: string;
   /** Context entries: name → text content, or a path on the host (linked, not copied). */
-  context: Record<string, { text: string } | { path: string }>;
+  context: Record<string, { text: string; mode?: number } | { path: string }>;
 }
 
 async function plan(
@@ -167,6 +174,7 @@ async function plan(
       ...caDigest,
       opencode: `${opencode.packageName}@${opencode.version}`,
       "opencode-config": await opencodeConfigDigest(),
+      "context-rules": CONTEXT_RULES,
       "agent-entrypoint.sh": sha256(agentEntrypoint),
       "ocbox-apt": sha256(aptClientScript),
       "ocbox-apt-helper": sha256(aptHelperScript),
@@ -181,6 +189,7 @@ async function plan(
     files: {
       ...caDigest,
       "egress-entrypoint.sh": sha256(egressEntrypoint),
+      "context-rules": CONTEXT_RULES,
       ...Object.fromEntries(errorPages.map((name) => [name, sha256(ERROR_PAGES[name] ?? "")])),
     },
   };
@@ -196,9 +205,9 @@ async function plan(
           Dockerfile: { text: sandboxDf },
           opencode: { path: opencode.path },
           "opencode-config": { path: configDir },
-          "agent-entrypoint.sh": { text: agentEntrypoint },
-          "ocbox-apt": { text: aptClientScript },
-          "ocbox-apt-helper": { text: aptHelperScript },
+          "agent-entrypoint.sh": { text: agentEntrypoint, mode: 0o755 },
+          "ocbox-apt": { text: aptClientScript, mode: 0o755 },
+          "ocbox-apt-helper": { text: aptHelperScript, mode: 0o755 },
         },
       },
       {
@@ -207,7 +216,7 @@ async function plan(
         context: {
           ...caFiles,
           Dockerfile: { text: egressDf },
-          "egress-entrypoint.sh": { text: egressEntrypoint },
+          "egress-entrypoint.sh": { text: egressEntrypoint, mode: 0o755 },
           ...Object.fromEntries(errorPages.map((name) => [name, { text: ERROR_PAGES[name] ?? "" }])),
         },
       },
@@ -215,16 +224,47 @@ async function plan(
   };
 }
 
+/**
+ * Every package manifest in the context's node_modules trees (the staged OpenCode config), as
+ * `<context-relative package dir>` → its entry fields, for `leftOutOfImage`.
+ */
+async function contextManifests(dir: string): Promise<Map<string, ManifestText>> {
+  const out = new Map<string, ManifestText>();
+  const visit = async (modules: string): Promise<void> => {
+    const names = await readdir(modules).catch(() => [] as string[]);
+    for (const name of names) {
+      const pkgDirs = name.startsWith("@")
+        ? (await readdir(join(modules, name)).catch(() => [] as string[])).map((n) => join(modules, name, n))
+        : [join(modules, name)];
+      for (const pkgDir of pkgDirs) {
+        const text = await readFile(join(pkgDir, "package.json"), "utf8").catch(() => undefined);
+        if (text === undefined) continue;
+        const pkg = JSON.parse(text) as Record<string, unknown>;
+        out.set(relative(dir, pkgDir).split(sep).join("/"), manifestEntryText(pkg));
+        await visit(join(pkgDir, "node_modules"));
+      }
+    }
+  };
+  await visit(join(dir, "opencode-config", "node_modules"));
+  return out;
+}
+
 async function buildOne(engine: Engine, p: Plan, options: ImageOptions): Promise<BuiltImage> {
   const started = performance.now();
   const dir = await mkdtemp(join(tmpdir(), `ocbox-build-${p.inputs.kind}-`));
   try {
     for (const [name, entry] of Object.entries(p.context)) {
-      if ("text" in entry) await writeFile(join(dir, name), entry.text, { mode: 0o644 });
+      if ("text" in entry) await writeFile(join(dir, name), entry.text, { mode: entry.mode ?? 0o644 });
       else await symlink(entry.path, join(dir, name));
     }
     options.onLine?.(`building ${p.tag}`);
-    await engine.buildImage(pack(dir, { dereference: true }) as unknown as NodeJS.ReadableStream, {
+    const manifests = await contextManifests(dir);
+    const stream = pack(dir, {
+      dereference: true,
+      map: normaliseHeader,
+      ignore: (name) => leftOutOfImage(relative(dir, name).split(sep).join("/"), manifests),
+    });
+    await engine.buildImage(stream as unknown as NodeJS.ReadableStream, {
       tag: p.tag,
       labels: { [LABEL.managed]: "true", [LABEL.imageInputs]: p.tag.split(":")[1] ?? "" },
       ...(options.onLine ? { onLine: options.onLine } : {}),

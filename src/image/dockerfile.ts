@@ -94,14 +94,31 @@ export const ASSERT_NO_SETID =
   'left=$(find / -xdev -perm /6000 ! -type l); if [ -n "$left" ]; then echo "setuid/setgid left: $left" >&2; exit 1; fi';
 const stripSetidLines = [`    ${STRIP_SETID}; \\`, `    ${ASSERT_NO_SETID}`];
 
+/**
+ * What agents never read stays out of both images: dpkg does not unpack docs (but each package's
+ * copyright), man and info pages, translations or lintian overrides. The base's own are removed in
+ * the same step (the base layer still holds them; only what this step adds is saved).
+ */
+const NO_DOCS = [
+  "path-exclude /usr/share/doc/*",
+  "path-include /usr/share/doc/*/copyright",
+  "path-exclude /usr/share/man/*",
+  "path-exclude /usr/share/info/*",
+  "path-exclude /usr/share/locale/*",
+  "path-exclude /usr/share/lintian/*",
+];
+
 function aptLayer(input: DockerfileInput): string[] {
   const ca = input.hostCa ? " -o Acquire::https::CAInfo=/tmp/ocbox-host-ca.crt" : "";
   return [
     ...(input.hostCa ? ["COPY host-ca.crt /tmp/ocbox-host-ca.crt"] : []),
     "RUN set -eux; \\",
+    `    printf '%s\\n' ${NO_DOCS.map((l) => `'${l}'`).join(" ")} > /etc/dpkg/dpkg.cfg.d/ocbox-no-docs; \\`,
     `    apt-get${ca} update; \\`,
     `    apt-get${ca} install -y --no-install-recommends ${quoteList(input.packages)}; \\`,
     "    apt-get clean; rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/log/* /tmp/ocbox-host-ca.crt; \\",
+    "    find /usr/share/doc -mindepth 1 ! -type d ! -name copyright -delete; \\",
+    "    rm -rf /usr/share/man/* /usr/share/info/* /usr/share/locale/* /usr/share/lintian; \\",
     ...stripSetidLines,
   ];
 }
@@ -119,17 +136,18 @@ export function sandboxDockerfile(input: DockerfileInput): string {
     "ENV DEBIAN_FRONTEND=noninteractive LANG=C.UTF-8",
     ...aptLayer(input),
     ...userLayer,
-    "COPY opencode /usr/local/bin/opencode",
+    // Modes come from the context's tar headers (context-entries.ts): a `RUN chmod` here would
+    // store the binary and the config dir a second time. The config dir is the largest layer that
+    // changes least after the binary, so it comes first.
     "COPY opencode-config /opt/ocbox/config/opencode",
-    "COPY agent-entrypoint.sh /usr/local/bin/ocbox-agent-entrypoint",
-    "RUN chmod 0755 /usr/local/bin/opencode /usr/local/bin/ocbox-agent-entrypoint \\",
-    " && chmod -R a+rX,go-w /opt/ocbox \\",
-    " && /usr/local/bin/opencode --version",
-    // C9: the agent's `ocbox-apt` and the apt helper's server (src/image/apt-scripts.ts).
-    "COPY ocbox-apt ocbox-apt-helper /usr/local/bin/",
-    // No APT_PREFIX dir in the image: the engine would give a fresh volume mounted there the dir's
+    "COPY opencode /usr/local/bin/opencode",
+    // C9: the agent's `ocbox-apt` and the apt helper's server (src/image/apt-scripts.ts). No
+    // APT_PREFIX dir in the image: the engine would give a fresh volume mounted there the dir's
     // owner (root) when a container is created, even while the helper is writing to it.
-    "RUN chmod 0755 /usr/local/bin/ocbox-apt /usr/local/bin/ocbox-apt-helper",
+    "COPY agent-entrypoint.sh /usr/local/bin/ocbox-agent-entrypoint",
+    "COPY ocbox-apt ocbox-apt-helper /usr/local/bin/",
+    // The binary runs here, before any sandbox does (what it writes to root's home goes).
+    "RUN /usr/local/bin/opencode --version && rm -rf /root/.cache /root/.local /root/.config",
     // Offline by default (OPENCODE-NOTES, "Network at startup"). The plugin packages OpenCode would
     // fetch from npm at run time are already in the config dir above.
     [
@@ -165,7 +183,6 @@ export function egressDockerfile(input: DockerfileInput, errorPages: readonly st
     " && find /usr/share/squid-langpack -mindepth 1 -maxdepth 1 ! -name templates -exec rm -rf {} + \\",
     " && rm -rf /usr/share/doc/* /usr/share/man/* /usr/share/locale/* /etc/squid/squid.conf",
     "COPY egress-entrypoint.sh /usr/local/bin/ocbox-egress-entrypoint",
-    "RUN chmod 0755 /usr/local/bin/ocbox-egress-entrypoint",
     `USER ${AGENT_UID}:${AGENT_UID}`,
     'ENTRYPOINT ["/usr/bin/tini", "-g", "--", "/usr/local/bin/ocbox-egress-entrypoint"]',
     "",
