@@ -1,9 +1,10 @@
 // `npm run bench [-- SCENARIO] [-- --quick] [-- --rounds N]` (N: rounds of scenario one): the benchmark harness (issue 8). Real engine, real
-// image, real opencode, the scripted model answering instantly. Scenarios: one, throughput, up,
+// image, real opencode, the scripted model answering instantly. Scenarios: cli, one, throughput, up,
 // footprint, scaling, start, egress, eval. A full run (no scenario, not quick) writes
 // bench/results/<date>-bench.json and regenerates BENCHMARKS.md; a single scenario or --quick
 // writes <date>-<name>.json and leaves BENCHMARKS.md alone. It fails only when the bench itself
 // breaks (a task did not succeed, a container did not start), never on a timing.
+import { benchCli } from "./cli.js";
 import { benchEgress } from "./egress.js";
 import { benchEval } from "./eval.js";
 import { benchFootprint } from "./footprint.js";
@@ -22,7 +23,7 @@ if (rounds !== undefined && !(Number.isInteger(rounds) && rounds > 0)) {
   process.exit(2);
 }
 const only = args.find((a, i) => !a.startsWith("--") && args[i - 1] !== "--rounds");
-const SCENARIOS = ["one", "throughput", "up", "footprint", "scaling", "start", "egress", "eval"];
+const SCENARIOS = ["cli", "one", "throughput", "up", "footprint", "scaling", "start", "egress", "eval"];
 if (only && !SCENARIOS.includes(only)) {
   console.error(`unknown scenario ${only}; one of: ${SCENARIOS.join(", ")}`);
   process.exit(2);
@@ -33,6 +34,10 @@ const started = performance.now();
 const results = { at: new Date().toISOString(), quick, machine: machine(), sharedMachine: true };
 const env = await setup();
 try {
+  if (want("cli")) {
+    console.log("== CLI start (whole process)");
+    results.cli = await benchCli({ runs: quick ? 5 : 10 });
+  }
   if (want("one")) {
     console.log("== 1. one task, end to end");
     results.one = await benchOne(env, { rounds: rounds ?? (quick ? 3 : 6) });

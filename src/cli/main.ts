@@ -7,27 +7,8 @@ import { Command, CommanderError } from "commander";
 import { ExitCode, OcboxError } from "../errors.js";
 import { OPENCODE_VERSION } from "../image/opencode-binary.js";
 import { OCBOX_VERSION } from "../version.js";
-import { registerClean } from "./commands/clean.js";
-import { registerImage } from "./commands/image.js";
-import { registerPlan } from "./commands/plan.js";
-import { registerRun } from "./commands/run.js";
-import { registerScriptedModel } from "./commands/scripted-model.js";
-import { registerAttach } from "./commands/attach.js";
-import { registerDown } from "./commands/down.js";
-import { registerEgress } from "./commands/egress.js";
-import { registerEval } from "./commands/eval.js";
-import { registerExec } from "./commands/exec.js";
-import { registerInit } from "./commands/init.js";
-import { registerLs } from "./commands/ls.js";
-import { registerUp } from "./commands/up.js";
-import { registerWeb } from "./commands/web.js";
-import { registerSmoke } from "./commands/smoke.js";
-import { registerBridge } from "./commands/bridge.js";
-import { registerCheck } from "./commands/check.js";
-import { registerDashboard } from "./commands/dashboard.js";
-import { registerApprove } from "./commands/approve.js";
-import { registerApprovals } from "./commands/approvals.js";
-import { createContext, type Context, type GlobalOptions } from "./context.js";
+import { commandsFor } from "./command-table.js";
+import type { Context, GlobalOptions } from "./context.js";
 import { asOcboxError, renderError } from "./output.js";
 
 async function main(argv: string[]): Promise<number> {
@@ -44,28 +25,10 @@ async function main(argv: string[]): Promise<number> {
     globals = action.optsWithGlobals<GlobalOptions>();
   });
   const run = (fn: (ctx: Context) => Promise<number>) => {
-    pending = fn(createContext(globals));
+    // The context brings the engine client: loaded when an action runs, not for help or a version.
+    pending = import("./context.js").then((m) => fn(m.createContext(globals)));
   };
-  registerInit(program, run);
-  registerUp(program, run);
-  registerApprove(program, run);
-  registerApprovals(program, run);
-  registerWeb(program, run);
-  registerAttach(program, run);
-  registerLs(program, run);
-  registerExec(program, run);
-  registerDown(program, run);
-  registerEgress(program, run);
-  registerSmoke(program, run);
-  registerRun(program, run);
-  registerPlan(program, run);
-  registerEval(program, run);
-  registerImage(program, run);
-  registerClean(program, run);
-  registerScriptedModel(program, run);
-  registerDashboard(program, run);
-  registerBridge(program, run);
-  registerCheck(program, run);
+  for (const register of await Promise.all(commandsFor(argv).map((c) => c.load()))) register(program, run);
 
   try {
     await program.parseAsync(argv);
