@@ -10,6 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { checkUnitFiles } from "../../src/eval/result-check.js";
 import { writeReport } from "../../src/eval/report-file.js";
 import { writeSummary } from "../../src/eval/summary-file.js";
+import { grade, gradedRequirements, judgePrompt } from "../../src/eval/verdict.js";
 
 const FIXTURE = join(import.meta.dirname, "..", "fixtures", "harbor-results");
 let out = "";
@@ -176,5 +177,19 @@ describe("report and read-back", () => {
     expect(checked.invalid.some((i) => i.startsWith("unit.json verifier:"))).toBe(true);
     const fine = checkUnitFiles({ key: "t#1", task: "t", repeat: 1, infra: false, check: null }, {});
     expect(fine.record.verifier).toBeUndefined();
+  });
+});
+
+describe("the judge on a Harbor task's output", () => {
+  it("grades the instruction as one requirement when the task has no requirements.yaml", () => {
+    const reqs = gradedRequirements([]);
+    expect(reqs.map((r) => r.id)).toEqual(["instruction"]);
+    const prompt = judgePrompt({ prompt: "Write hello.txt.", requirements: reqs });
+    expect(prompt).toContain("Write hello.txt.");
+    expect(prompt).toContain("- id: instruction");
+    const g = grade(reqs, [{ id: "instruction", score: 1, passed: true, reason: "ok", evidence: [] }]);
+    expect(g).toMatchObject({ score: 1, passRate: 1 });
+    const own = [{ id: "a", description: "A holds.", weight: 2 }];
+    expect(gradedRequirements(own)).toEqual(own);
   });
 });
