@@ -41,9 +41,12 @@ export function stableUuid(text: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
-/** Harbor's trial folder name for a unit: `<task>__r<k>` (Harbor: `<task[:32]>__<7 random>`). */
+/**
+ * Harbor's trial folder name for a unit: `<task>__r<k>` (Harbor: `<task[:32]>__<7 random>`; the
+ * whole task id here, since two ids may share their first 32 characters).
+ */
 export function trialName(task: string, repeat: number): string {
-  return `${task.slice(0, 32).replace(/[_-]+$/, "")}__r${repeat}`;
+  return `${task}__r${repeat}`;
 }
 
 /** Phase seconds the Harbor runner records in unit.json (`timings`), read if present. */

@@ -7,6 +7,7 @@ import { cp, lstat, mkdtemp, readFile, readlink, rm, writeFile } from "node:fs/p
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { trialName } from "../../src/eval/harbor-result.js";
 import { checkUnitFiles } from "../../src/eval/result-check.js";
 import { writeReport } from "../../src/eval/report-file.js";
 import { writeSummary } from "../../src/eval/summary-file.js";
@@ -129,6 +130,12 @@ describe("Harbor's result.json beside ocbox's", () => {
       "metrics__r1",
     ]);
     expect((group?.pass_at_k as Record<string, number>)["1"]).toBeCloseTo(0.5);
+  });
+
+  it("trial names keep the whole task id (two ids may share their first 32 characters)", () => {
+    const a = trialName(`${"x".repeat(32)}-alpha`, 1);
+    expect(a).not.toBe(trialName(`${"x".repeat(32)}-beta`, 1));
+    expect(a).toBe(`${"x".repeat(32)}-alpha__r1`);
   });
 
   it("a run with no Harbor task writes no harbor/ folder (and removes a stale one)", async () => {
