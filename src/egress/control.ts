@@ -23,6 +23,8 @@ const controlSchema = z.object({
   /** An image the volume can be read back with once the sidecar is gone. */
   image: z.string().min(1),
   allow: z.array(z.string()),
+  /** The proxy allowed every host (a benchmark task's `network_mode = "public"`). */
+  public: z.boolean().optional(),
   gatewayPorts: z.record(z.string(), z.string()),
   decisionLog: z.string().min(1).optional(),
 });
@@ -77,9 +79,10 @@ export async function removeEgressControl(file: string): Promise<void> {
 /** The log context (gateway ports as numbers) of a record. Pure. */
 export function logContextOf(control: EgressControl): {
   allow: string[];
+  public?: boolean;
   gatewayPorts: Record<number, string>;
 } {
   const gatewayPorts: Record<number, string> = {};
   for (const [port, name] of Object.entries(control.gatewayPorts)) gatewayPorts[Number(port)] = name;
-  return { allow: control.allow, gatewayPorts };
+  return { allow: control.allow, ...(control.public ? { public: true } : {}), gatewayPorts };
 }

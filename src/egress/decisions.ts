@@ -11,6 +11,7 @@ export type DecisionRule =
   | { kind: "gateway-refused"; name: string }
   | { kind: "gateway-no-relay"; name: string }
   | { kind: "not-allowlisted" }
+  | { kind: "public" }
   | { kind: "ip-literal" }
   | { kind: "port" }
   | { kind: "local-address" }
@@ -34,6 +35,8 @@ export interface Decision {
 
 export interface LogContext {
   allow: readonly string[];
+  /** The proxy allowed every host but the host's own addresses (squid.ts `public`). */
+  public?: boolean;
   /** Squid listen port → gateway name. */
   gatewayPorts: Readonly<Record<number, string>>;
 }
@@ -99,6 +102,8 @@ function ruleText(rule: DecisionRule): string {
       return `model gateway ${rule.name}: a connection with no request (a TLS client without the relay's certificate, or an unfinished request)`;
     case "not-allowlisted":
       return "not on the allowlist";
+    case "public":
+      return "public network (every host but the host's own addresses)";
     case "ip-literal":
       return "IP address (the allowlist names hosts)";
     case "port":
@@ -143,13 +148,14 @@ export function decide(raw: RawLine, ctx: LogContext): (Decision & { ruleKind: D
     const sni = raw.sni ?? "(none)";
     return make("deny", { kind: "sni-mismatch", sni });
   }
-  const entry = matchHost(ctx.allow, raw.host);
+  const entry = ctx.public ? "public" : matchHost(ctx.allow, raw.host);
   if (raw.squidStatus.includes("DENIED")) {
-    if (isIpLiteral(raw.host)) return make("deny", { kind: "ip-literal" });
+    if (entry === undefined && isIpLiteral(raw.host)) return make("deny", { kind: "ip-literal" });
     if (entry === undefined) return make("deny", { kind: "not-allowlisted" });
     const okPort = raw.method === "CONNECT" ? raw.port === 443 : raw.port === 80;
     return make("deny", okPort ? { kind: "local-address" } : { kind: "port" });
   }
+  if (ctx.public) return make("allow", { kind: "public" });
   if (entry !== undefined) return make("allow", { kind: "allowlist", entry });
   // The proxy let it through but no entry matches: should not happen; report it as it is.
   return make("allow", { kind: "not-allowlisted" });

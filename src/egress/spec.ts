@@ -27,10 +27,19 @@ export interface ModelGateway {
 }
 
 export interface EgressSpec {
-  /** Hosts reachable through the proxy: `.example.com` (domain and subdomains) or an exact host. */
+  /**
+   * Hosts reachable through the proxy: an exact host, `.example.com` (domain and subdomains), and
+   * from a benchmark task's `allowed_hosts` also `*.example.com` (subdomains only), IPv4
+   * literals and CIDRs (allowlist.ts).
+   */
   allow: string[];
   /** Restricted mode (B5): the proxy allows nothing; only model gateways and host ports work. */
   restricted?: boolean;
+  /**
+   * A benchmark task's `network_mode = "public"` (eval/harbor-network.ts): the proxy allows every
+   * host on ports 80 and 443, never an address of the host; `allow` is not used.
+   */
+  public?: boolean;
   gateways?: ModelGateway[];
   /** Host path of the JSONL decision log; the sandbox's decisions are appended when it stops. */
   decisionLog?: string;

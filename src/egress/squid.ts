@@ -20,7 +20,7 @@
  *   GET .../models[/id]; the rest (files, batches, fine-tuning, …) is 403 and a decision.
  */
 import { OcboxError } from "../errors.js";
-import { normaliseAllowlist } from "./allowlist.js";
+import { classifyEntry, normaliseAllowlist } from "./allowlist.js";
 
 export interface GatewayListener {
   /** Squid port name, also used in ACL names: gw0, gw1, … */
@@ -41,6 +41,11 @@ export interface GatewayListener {
 
 export interface SquidConfigInput {
   allow: readonly string[];
+  /**
+   * A benchmark task's `network_mode = "public"`: every host on ports 80 and 443, and still never
+   * an address of the host (`ocbox_local`). `allow` is then not used.
+   */
+  public?: boolean;
   /** Port of the forward proxy on the sidecar's 127.0.0.1. */
   proxyPort: number;
   gateways: readonly GatewayListener[];
@@ -164,6 +169,84 @@ function gatewayListener(gw: SquidConfigInput["gateways"][number], p: SquidConfi
   ];
 }
 
+interface Rules {
+  /** ACLs and http_access lines, before the final deny. */
+  access: string[];
+  /** `ssl_bump splice` lines: the tunnels spliced after the peek. */
+  splice: string[];
+}
+
+/** `*.example.com` as a regex on the host: below the domain, never the domain itself. */
+const subdomainRegex = (domain: string) => `\\.${domain.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`;
+
+/**
+ * The allowlist's rules: names (`dstdomain`, and the TLS server name, so a tunnel to an allowed
+ * name carrying another host's SNI is terminated), `*.` subdomains (regexes), and addresses,
+ * which allow only a request that names an address literally (`dstdom_regex -n`: no lookup),
+ * so a name never reaches an address entry. Each refuses an address of the host first.
+ */
+function allowRules(allow: readonly string[]): Rules {
+  const entries = allow.map(classifyEntry);
+  const names = entries.filter((e) => e.kind === "host" || e.kind === "domain").map((e) => e.entry);
+  const subs = entries.flatMap((e) => (e.kind === "subdomains" ? [subdomainRegex(e.domain)] : []));
+  const addrs = entries.filter((e) => e.kind === "address").map((e) => e.entry);
+  const access: string[] = [];
+  const splice: string[] = [];
+  const allowBy = (acl: string) =>
+    // Only now resolve the name: denied hosts are never looked up.
+    access.push(`http_access deny ${acl} ocbox_local`, `http_access allow ${acl}`);
+  if (names.length) {
+    access.push(
+      `acl ocbox_allowed dstdomain -n ${names.join(" ")}`,
+      `acl ocbox_allowed_sni ssl::server_name ${names.join(" ")}`,
+    );
+    allowBy("ocbox_allowed");
+    splice.push("ssl_bump splice ocbox_allowed_sni");
+  }
+  if (subs.length) {
+    access.push(
+      `acl ocbox_allowed_sub dstdom_regex -n -i ${subs.join(" ")}`,
+      `acl ocbox_allowed_sub_sni ssl::server_name_regex -i ${subs.join(" ")}`,
+    );
+    allowBy("ocbox_allowed_sub");
+    splice.push("ssl_bump splice ocbox_allowed_sub_sni");
+  }
+  if (addrs.length) {
+    access.push(
+      "acl ocbox_ip_host dstdom_regex -n ^[0-9]+(\\.[0-9]+){3}$",
+      `acl ocbox_allowed_ip dst ${addrs.join(" ")}`,
+    );
+    allowBy("ocbox_ip_host ocbox_allowed_ip");
+    // The tunnel goes to the allowed address whatever name its ClientHello carries.
+    splice.push("ssl_bump splice ocbox_ip_host ocbox_allowed_ip");
+  }
+  if (access.length) access.push("deny_info ERR_OCBOX_LOCAL ocbox_local");
+  return { access, splice };
+}
+
+/**
+ * Private ranges, refused in `public` mode besides the host's own addresses: the host's
+ * neighbourhood (its Docker networks, its LAN, a cloud VPC), where an interface added after the
+ * sidecar started would not be on its list of host addresses. A task that needs one lists it
+ * (`allowlist`).
+ */
+export const PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7"];
+
+/** `public`: every host, refused when it is (or resolves to) an address of the host or a private one. */
+function publicRules(): Rules {
+  return {
+    access: [
+      "http_access deny ocbox_local",
+      "deny_info ERR_OCBOX_LOCAL ocbox_local",
+      `acl ocbox_private dst ${PRIVATE_RANGES.join(" ")}`,
+      "http_access deny ocbox_private",
+      "deny_info ERR_OCBOX_PRIVATE ocbox_private",
+      "http_access allow all",
+    ],
+    splice: ["ssl_bump splice all"],
+  };
+}
+
 export function squidConfig(input: SquidConfigInput): string {
   const allow = normaliseAllowlist(input.allow);
   const p = input.paths;
@@ -219,24 +302,9 @@ export function squidConfig(input: SquidConfigInput): string {
     "http_access deny !CONNECT !ocbox_http_port",
     "deny_info ERR_OCBOX_PORT ocbox_http_port",
   );
-  if (allow.length > 0) {
-    lines.push(
-      `acl ocbox_allowed dstdomain -n ${allow.join(" ")}`,
-      `acl ocbox_allowed_sni ssl::server_name ${allow.join(" ")}`,
-      // Only now resolve the name: denied hosts are never looked up.
-      "http_access deny ocbox_allowed ocbox_local",
-      "deny_info ERR_OCBOX_LOCAL ocbox_local",
-      "http_access allow ocbox_allowed",
-    );
-  }
-  lines.push(
-    "http_access deny all",
-    "deny_info ERR_OCBOX_DENIED all",
-    "ssl_bump peek ocbox_step1",
-    ...(allow.length > 0 ? ["ssl_bump splice ocbox_allowed_sni"] : []),
-    "ssl_bump terminate all",
-    "",
-  );
+  const rules = input.public ? publicRules() : allowRules(allow);
+  lines.push(...rules.access, "http_access deny all", "deny_info ERR_OCBOX_DENIED all");
+  lines.push("ssl_bump peek ocbox_step1", ...rules.splice, "ssl_bump terminate all", "");
   return lines.join("\n");
 }
 
@@ -259,12 +327,19 @@ export const ERROR_PAGES: Record<string, string> = {
     "    - %H",
     "",
     "(.example.com allows a domain and all its subdomains.) `ocbox egress suggest` lists every denied host.",
+    "A benchmark task: add it to allowed_hosts in the task's task.toml instead.",
     "",
   ].join("\n"),
   ERR_OCBOX_PORT: [
     "ocbox egress: %H:%p was refused: the proxy allows HTTP on port 80 and HTTPS on port 443 only.",
     "",
     "Other TCP ports on the host go in egress.hostPorts in ocbox.yaml and are reached at 127.0.0.1:PORT inside the sandbox.",
+    "",
+  ].join("\n"),
+  ERR_OCBOX_PRIVATE: [
+    "ocbox egress: %H is (or resolves to) a private address (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7),",
+    "which a task's public network does not include: it is the host's neighbourhood.",
+    "To reach it, set the task's network_mode to allowlist and list the address in allowed_hosts.",
     "",
   ].join("\n"),
   ERR_OCBOX_LOCAL: [

@@ -27,7 +27,7 @@ import { writeSummary } from "./summary-file.js";
 import type { Summary } from "./summary.js";
 import type { UnitStreamEvent } from "./progress.js";
 import { runWorkers, warmPoolSize } from "./units.js";
-import { grade, judgeContract, judgePrompt } from "./verdict.js";
+import { grade, gradedRequirements, judgeContract, judgePrompt } from "./verdict.js";
 import { freshCopy } from "./workspace.js";
 
 export type JudgeEvent =
@@ -91,7 +91,7 @@ async function judgeWork(
     }
     const key = cacheKey(
       await treeDigest(join(unit.dir, "workspace")),
-      sha256(JSON.stringify(unit.record.requirements)),
+      sha256(JSON.stringify(gradedRequirements(unit.record.requirements))),
       model,
     );
     const hit = await readFile(join(cacheDir, `${key}.json`), "utf8").then(
@@ -205,7 +205,10 @@ async function judgeUnit(
     await freshCopy(join(unit.dir, "workspace"), copy);
     const result = await executeTask(plan, {
       workspace: copy,
-      prompt: judgePrompt(unit.record),
+      prompt: judgePrompt({
+        prompt: unit.record.prompt,
+        requirements: gradedRequirements(unit.record.requirements),
+      }),
       taskId: `judge-${unit.record.task}-r${unit.record.repeat}`,
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.pools ? { pools: options.pools } : {}),
@@ -239,7 +242,7 @@ async function judgeUnit(
       };
     return {
       ...base,
-      grade: grade(unit.record.requirements, verdicts),
+      grade: grade(gradedRequirements(unit.record.requirements), verdicts),
       error: null,
       tokens,
       cost: result.cost,

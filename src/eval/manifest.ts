@@ -8,7 +8,10 @@ import { join } from "node:path";
 import { z } from "zod";
 import { OcboxError, errorMessage } from "../errors.js";
 import { parseVersioned } from "../util/versioned-file.js";
+import { networkModeSchema, type NetworkPolicy } from "../config/harbor-task-schema.js";
 import { sha256 } from "./digest.js";
+
+const networkPolicySchema = z.object({ mode: networkModeSchema, allowedHosts: z.array(z.string()) });
 
 /** The manifest's format (absent in a file written before versions: read as 1). */
 export const MANIFEST_VERSION = 1;
@@ -35,10 +38,31 @@ const manifestSchema = z.object({
   opencode: z.string(),
   createdAt: z.string(),
   updatedAt: z.string(),
-  tasks: z.record(z.string(), z.object({ digest: z.string() })),
+  tasks: z.record(
+    z.string(),
+    z.object({
+      digest: z.string(),
+      /** Harbor tasks: the network policy of each phase (`public` is said here and in the summary). */
+      network: z
+        .object({ agent: networkPolicySchema, verifier: networkPolicySchema, public: z.array(z.string()) })
+        .optional(),
+    }),
+  ),
   invalid: z.array(z.object({ id: z.string(), path: z.string(), field: z.string(), problem: z.string() })),
 });
 export type Manifest = z.infer<typeof manifestSchema>;
+export type ManifestTask = Manifest["tasks"][string];
+
+/** A task's manifest entry: its digest, and a Harbor task's network per phase. Pure. */
+export function manifestTask(task: {
+  digest: string;
+  harbor?: { network: { agent: NetworkPolicy; verifier: NetworkPolicy } } | undefined;
+}): ManifestTask {
+  const n = task.harbor?.network;
+  if (!n) return { digest: task.digest };
+  const pub = (["agent", "verifier"] as const).filter((p) => n[p].mode === "public");
+  return { digest: task.digest, network: { agent: n.agent, verifier: n.verifier, public: pub } };
+}
 
 export function configDigest(config: RunConfig): string {
   return sha256(JSON.stringify(config, Object.keys(config).sort()));

@@ -12,6 +12,8 @@ async function reportRun(dir: string): Promise<ReportRun> {
     run.units,
     run.manifest.invalid,
     run.units.find((u) => u.judge)?.judge?.model ?? null,
+    new Date(),
+    run.manifest.tasks,
   );
   const units = await Promise.all(
     run.units.map(async (u) => {
@@ -32,6 +34,7 @@ async function reportRun(dir: string): Promise<ReportRun> {
         cost: u.result.cost,
         grade: u.grade ?? null,
         judgeError: u.judge?.error ?? null,
+        verifier: u.record.verifier ?? null,
         diff: await readFile(join(u.dir, "diff.patch"), "utf8").catch(() => ""),
         timeline: toolTimeline(session?.messages ? { messages: session.messages } : undefined),
         invalid: u.invalid,

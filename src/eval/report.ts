@@ -1,11 +1,13 @@
 /**
  * The HTML report (FEATURES F7): one self-contained page, no script or style from elsewhere. A
- * table of units (score, outcome, failure class, check, time, tokens), a bar chart of scores,
- * and per unit its diff, the judge's reasons and evidence and the agent's tool-call timeline.
- * With a second run, the table compares the two side by side per task. Pure: data in, HTML out.
+ * table of units (verifier reward, judge score, outcome, failure class, check, time, tokens), a
+ * bar chart of scores, and per unit its diff, the verifier's outcome, the judge's reasons and
+ * evidence and the agent's tool-call timeline. With a second run, the table compares the two
+ * side by side per task: rewards beside judge scores. Pure: data in, HTML out.
  */
 import type { TimelineEntry } from "./session-export.js";
 import type { Summary } from "./summary.js";
+import type { VerifierOutcome } from "./unit-record.js";
 import type { Grade } from "./verdict.js";
 
 export interface ReportUnit {
@@ -21,6 +23,8 @@ export interface ReportUnit {
   cost: number;
   grade: Grade | null;
   judgeError: string | null;
+  /** Harbor tasks: the verifier's outcome (reward null: none was left, see `problem`). */
+  verifier?: VerifierOutcome | null;
   diff: string;
   timeline: TimelineEntry[];
   /** Fields of the unit's records that had the wrong type and were not used (result-check.ts). */
@@ -87,8 +91,23 @@ function unitDetail(u: ReportUnit): string {
   const invalid = u.invalid.length
     ? `<h4>Invalid data</h4><ul class="invalid">${u.invalid.map((i) => `<li>${esc(i)}</li>`).join("")}</ul>`
     : "";
-  return `<details id="${anchor(u.key)}" class="unit"><summary>${esc(u.key)} — ${esc(u.outcome)}${u.failureReason ? ` (${esc(u.failureReason)})` : ""}, score ${pct(u.grade?.score)}</summary>
-${invalid}<h4>Judge</h4>${verdicts}<h4>Tool calls</h4>${timeline}<h4>Diff</h4>${diffHtml(u.diff)}</details>`;
+  return `<details id="${anchor(u.key)}" class="unit"><summary>${esc(u.key)} — ${esc(u.outcome)}${u.failureReason ? ` (${esc(u.failureReason)})` : ""}, ${u.verifier ? `reward ${num(u.verifier.reward)}, ` : ""}score ${pct(u.grade?.score)}</summary>
+${invalid}${u.verifier ? verifierHtml(u.verifier) : ""}<h4>Judge</h4>${verdicts}<h4>Tool calls</h4>${timeline}<h4>Diff</h4>${diffHtml(u.diff)}</details>`;
+}
+
+function verifierHtml(v: VerifierOutcome): string {
+  const named = Object.entries(v.rewards)
+    .map(([k, x]) => `<code>${esc(k)}</code> ${num(x)}`)
+    .join(", ");
+  return `<h4>Verifier</h4><p class="verifier">reward <strong>${num(v.reward)}</strong>${named ? ` (${named})` : ""}, exit ${num(v.exitCode)}, ${num(v.seconds, 1)} s${v.problem ? `; <span class="bad">${esc(v.problem)}</span>` : ""}</p>${v.outputTail ? `<pre>${esc(v.outputTail)}</pre>` : ""}`;
+}
+
+/** A task's rewards in a cell: mean ± spread (n), pass@1; "–" for a task with no verifier. */
+function rewardCell(t: Summary["tasks"][number] | undefined): string {
+  const r = t?.rewards?.reward;
+  if (!r) return "–";
+  const pass = t.rewards?.passAtK["pass@1"];
+  return `${num(r.mean, 2)}${r.n > 1 ? ` ± ${num(r.spread, 2)}` : ""} (n=${num(r.n)}), pass@1 ${pct(pass)}`;
 }
 
 function chart(run: ReportRun): string {
@@ -105,24 +124,44 @@ function unitTable(run: ReportRun): string {
   const rows = run.units
     .map(
       (u) =>
-        `<tr class="unit-row" data-unit="${esc(u.key)}"><td><a href="#${anchor(u.key)}">${esc(u.key)}</a></td><td>${pct(u.grade?.score)}</td><td>${outcomeCell(u)}</td><td>${esc(u.failureReason ?? "")}${u.infra ? " (infra)" : ""}${u.invalid.length ? ` <span class="bad">(invalid data: ${u.invalid.length} field(s))</span>` : ""}</td><td>${num(u.checkExit)}</td><td>${num(u.seconds, 1)}</td><td>${num(u.tokens)}</td><td>${num(u.cost, 4)}</td></tr>`,
+        `<tr class="unit-row" data-unit="${esc(u.key)}"><td><a href="#${anchor(u.key)}">${esc(u.key)}</a></td><td class="reward">${u.verifier ? num(u.verifier.reward) : "–"}</td><td>${pct(u.grade?.score)}</td><td>${outcomeCell(u)}</td><td>${esc(u.failureReason ?? "")}${u.infra ? " (infra)" : ""}${u.invalid.length ? ` <span class="bad">(invalid data: ${u.invalid.length} field(s))</span>` : ""}</td><td>${num(u.checkExit)}</td><td>${num(u.seconds, 1)}</td><td>${num(u.tokens)}</td><td>${num(u.cost, 4)}</td></tr>`,
     )
     .join("");
-  return `<table class="units"><tr><th>task</th><th>score</th><th>outcome</th><th>failure</th><th>check exit</th><th>time (s)</th><th>tokens</th><th>cost ($)</th></tr>${rows}</table>`;
+  return `<table class="units"><tr><th>task</th><th>reward</th><th>judge score</th><th>outcome</th><th>failure</th><th>check exit</th><th>time (s)</th><th>tokens</th><th>cost ($)</th></tr>${rows}</table>`;
 }
 
 function compareTable(a: ReportRun, b: ReportRun): string {
   const ids = [...new Set([...a.summary.tasks.map((t) => t.id), ...b.summary.tasks.map((t) => t.id)])].sort();
   const find = (r: ReportRun, id: string) => r.summary.tasks.find((t) => t.id === id);
+  const delta = (d: number | null, scale: number, digits: number) =>
+    d === null ? "–" : `${d >= 0 ? "+" : ""}${num(d * scale, digits)}`;
   const rows = ids
     .map((id) => {
       const x = find(a, id);
       const y = find(b, id);
       const d = x?.score && y?.score ? y.score.mean - x.score.mean : null;
-      return `<tr class="compare-row"><td>${esc(id)}</td><td>${pct(x?.score?.mean)}</td><td>${pct(y?.score?.mean)}</td><td>${d === null ? "–" : `${d >= 0 ? "+" : ""}${num(d * 100, 0)}`}</td></tr>`;
+      const rx = x?.rewards?.reward;
+      const ry = y?.rewards?.reward;
+      const dr = rx && ry ? ry.mean - rx.mean : null;
+      return `<tr class="compare-row"><td>${esc(id)}</td><td class="reward">${rewardCell(x)}</td><td class="reward">${rewardCell(y)}</td><td>${delta(dr, 1, 2)}</td><td>${pct(x?.score?.mean)}</td><td>${pct(y?.score?.mean)}</td><td>${delta(d, 100, 0)}</td></tr>`;
     })
     .join("");
-  return `<h2>Comparison</h2><table class="compare"><tr><th>task</th><th>${esc(a.title)}</th><th>${esc(b.title)}</th><th>Δ points</th></tr>${rows}</table>`;
+  const ta = esc(a.title);
+  const tb = esc(b.title);
+  return `<h2>Comparison</h2><table class="compare"><tr><th>task</th><th>reward ${ta}</th><th>reward ${tb}</th><th>Δ reward</th><th>judge ${ta}</th><th>judge ${tb}</th><th>Δ points</th></tr>${rows}</table>`;
+}
+
+/** The run's reward line (Harbor tasks): mean reward, pass@k, public network. */
+function rewardLine(s: Summary): string {
+  const r = s.totals.rewards;
+  if (!r?.reward) return "";
+  const ks = Object.entries(r.passAtK)
+    .map(([k, v]) => `${esc(k)} ${pct(v)}`)
+    .join(", ");
+  const pub = s.totals.publicNetwork?.length
+    ? ` <span class="infra">Public network: ${s.totals.publicNetwork.map(esc).join("; ")}.</span>`
+    : "";
+  return `<p>Verifier: mean reward <strong id="mean-reward">${num(r.reward.mean, 3)}</strong> ± ${num(r.reward.spread, 3)} over ${num(r.reward.n)} run(s) of ${num(r.tasks)} task(s)${r.noReward ? `, ${num(r.noReward)} without a reward (counted 0)` : ""}; ${ks}.${pub}</p>`;
 }
 
 export function renderReport(run: ReportRun, compare?: ReportRun): string {
@@ -131,6 +170,7 @@ export function renderReport(run: ReportRun, compare?: ReportRun): string {
 <h1>ocbox eval — ${esc(run.title)}</h1>
 <p>Model <code>${esc(run.model)}</code>${run.summary.judgeModel ? `, judge <code>${esc(run.summary.judgeModel)}</code>` : ""}. ${num(t.units)} run(s) of ${num(t.tasks)} task(s): ${num(t.completed)} complete, ${num(t.agentFailed)} agent failure(s), <span class="infra">${num(t.infraFailed)} infrastructure failure(s)</span>, ${num(t.invalidTasks)} invalid task(s) skipped.
 Mean score <strong id="mean-score">${pct(t.score?.mean)}</strong>, pass rate ${pct(t.passRate?.mean)}; ${num(t.tokens.input + t.tokens.output)} tokens, $${num(t.cost, 4)}.</p>
+${rewardLine(run.summary)}
 <h2>Scores</h2>${chart(run)}
 ${compare ? compareTable(run, compare) : ""}
 <h2>Tasks</h2>${unitTable(run)}

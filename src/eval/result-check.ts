@@ -38,11 +38,40 @@ const RESULT_FIELDS: readonly Field[] = [
   f("model", z.object({ providerID: text, modelID: text, endpoint: text.nullable() }).nullable(), null),
 ];
 
+const reward = z.number().finite();
+
+/**
+ * A Harbor task's verifier outcome: its numbers came from a file the task's container wrote
+ * (reward.ts parses them strictly; checked again here, since unit.json is read back).
+ */
+const verifierSchema = z
+  .object({
+    reward: reward.nullable(),
+    rewards: z.record(text.max(200), reward),
+    exitCode: z.number().int().nullable(),
+    seconds: count,
+    outputTail: text,
+    problem: text.optional(),
+  })
+  .optional();
+
+/** What a damaged verifier record becomes: no reward, and why. */
+const BAD_VERIFIER = {
+  reward: null,
+  rewards: {},
+  exitCode: null,
+  seconds: 0,
+  outputTail: "",
+  problem: "unit.json's verifier record was damaged",
+};
+
 const RECORD_FIELDS: readonly Field[] = [
   f("key", text, "?"),
   f("task", text, "?"),
+  f("repeat", z.number().int().positive(), 1),
   f("infra", z.boolean(), false),
   f("check", z.object({ exitCode: z.number().int() }).passthrough().nullable(), null),
+  f("verifier", verifierSchema, BAD_VERIFIER),
 ];
 
 const gradeSchema = z.object({

@@ -35,6 +35,7 @@ import {
   configDigest,
   readManifest,
   writeJson,
+  manifestTask,
   MANIFEST,
   type Manifest,
   type RunConfig,
@@ -153,7 +154,7 @@ async function openOutput(
     opencode: OPENCODE_VERSION,
     createdAt: old?.createdAt ?? now,
     updatedAt: now,
-    tasks: { ...(old?.tasks ?? {}), ...Object.fromEntries(tasks.map((t) => [t.id, { digest: t.digest }])) },
+    tasks: { ...(old?.tasks ?? {}), ...Object.fromEntries(tasks.map((t) => [t.id, manifestTask(t)])) },
     invalid,
   };
   await writeJson(join(out, MANIFEST), manifest);

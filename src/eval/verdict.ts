@@ -75,6 +75,22 @@ export function grade(requirements: readonly Requirement[], verdicts: readonly u
   };
 }
 
+/**
+ * What the judge grades: the task's requirements, or, for a task with none (a Harbor task
+ * without `requirements.yaml`), the instruction itself as one requirement. Pure.
+ */
+export function gradedRequirements(requirements: readonly Requirement[]): Requirement[] {
+  if (requirements.length) return [...requirements];
+  return [
+    {
+      id: "instruction",
+      description:
+        "Everything the task above asks for is done, completely and correctly, in the final workspace.",
+      weight: 1,
+    },
+  ];
+}
+
 export function judgePrompt(task: { prompt: string; requirements: readonly Requirement[] }): string {
   return [
     "You are a strict, fair judge grading a coding agent's work.",

@@ -90,7 +90,7 @@ export async function peekEgress(
 export async function liveDecisions(
   engine: Pick<Engine, "getArchive">,
   egressId: string,
-  plan: { allow: string[]; gatewayPorts: Record<number, string> },
+  plan: { allow: string[]; public?: boolean; gatewayPorts: Record<number, string> },
 ): Promise<Decision[]> {
   return parseDecisions(await readAccessLogOf(engine, egressId), plan);
 }

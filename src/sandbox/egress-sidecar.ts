@@ -42,6 +42,8 @@ export interface EgressPlan {
   /** Squid gateway listen port → gateway name. */
   gatewayPorts: Record<number, string>;
   allow: string[];
+  /** The proxy allows every public host (a benchmark task's network_mode public). */
+  public?: boolean;
   /** Ports the agent reaches on its loopback, each relayed to the sidecar (proxy and gateways). */
   agentPorts: number[];
   /** "insidePort:squidPort" pairs the sidecar relays from fwd-<insidePort>.sock. */
@@ -171,7 +173,8 @@ export async function prepareEgress(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<EgressPlan> {
   checkEgressPorts(egress, forwardPorts);
-  const allow = egress.restricted ? [] : egress.allow;
+  const allow = egress.restricted || egress.public ? [] : egress.allow;
+  const open = egress.public === true && egress.restricted !== true;
   const proxyPort = SQUID_PORTS.proxy;
   const relays = [`${PROXY_PORT}:${proxyPort}`];
   const { gateways, gatewayPorts, gatewayRelays, upstreamPorts, upstreams } = gatewayListeners(egress);
@@ -182,6 +185,7 @@ export async function prepareEgress(
   const staged: Record<string, string> = {
     "squid.conf": squidConfig({
       allow,
+      ...(open ? { public: true } : {}),
       proxyPort,
       gateways,
       paths: {
@@ -208,6 +212,7 @@ export async function prepareEgress(
     volume: where.volume,
     image: where.image,
     allow,
+    ...(open ? { public: true } : {}),
     gatewayPorts: Object.fromEntries(Object.entries(gatewayPorts).map(([p, n]) => [String(p), n])),
     ...(egress.decisionLog ? { decisionLog: egress.decisionLog } : {}),
   });
@@ -219,6 +224,7 @@ export async function prepareEgress(
     proxyPort,
     gatewayPorts,
     allow,
+    ...(open ? { public: true } : {}),
     agentPorts: [PROXY_PORT, ...(egress.gateways ?? []).map((g) => g.agentPort)],
     relays,
     gatewayRelays,

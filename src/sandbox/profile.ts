@@ -20,7 +20,8 @@ export interface SecurityProfile {
   network: "none";
   /** Ports on the agent's 127.0.0.1 relayed to the sidecar: the proxy, gateways, host ports. */
   relays: { proxy: number; gateways: number[]; hostPorts: number[] };
-  egress: { restricted: boolean; allowCount: number; decisionLog?: string };
+  /** `public`: a benchmark task's network_mode public (every host, never the host's own addresses). */
+  egress: { restricted: boolean; allowCount: number; public?: boolean; decisionLog?: string };
   /** Model gateways: agent port, upstream origin, and the NAME of the key's host variable. */
   gateways: Array<{ port: number; upstream: string; keyEnv?: string; network?: string }>;
   /** `blocked`: the calls the ocbox profile removes from the engine's default (ocbox only). */
@@ -67,7 +68,8 @@ export function securityProfile(spec: SandboxSpec, engine?: EngineLimits): Secur
     },
     egress: {
       restricted,
-      allowCount: restricted ? 0 : (egress?.allow.length ?? 0),
+      allowCount: restricted || egress?.public ? 0 : (egress?.allow.length ?? 0),
+      ...(egress?.public && !restricted ? { public: true } : {}),
       ...(egress?.decisionLog !== undefined ? { decisionLog: egress.decisionLog } : {}),
     },
     gateways: gatewaysOf(egress),
@@ -159,7 +161,9 @@ export function securityLines(p: SecurityProfile): string[] {
   ];
   const egress = p.egress.restricted
     ? "restricted: no host through the proxy; only model gateways and host ports"
-    : `${p.egress.allowCount} allowlist ${p.egress.allowCount === 1 ? "entry" : "entries"} through the proxy, everything else denied`;
+    : p.egress.public
+      ? "PUBLIC: every host on ports 80/443 through the proxy (the task's network_mode), never the host's own addresses"
+      : `${p.egress.allowCount} allowlist ${p.egress.allowCount === 1 ? "entry" : "entries"} through the proxy, everything else denied`;
   const lines = [
     `  network   none; relays on 127.0.0.1: ${relays.join(", ")}`,
     `  egress    ${egress}${p.egress.decisionLog ? ` (decisions: ${p.egress.decisionLog})` : ""}`,
