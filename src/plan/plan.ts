@@ -182,6 +182,9 @@ function workspaceModePart(input: PlanInput): Pick<SandboxProfile, "workspaceCop
     endpoint: probe?.endpoint ?? "",
   });
   if (decided.mode === "bind") return { workspaceMode: decided.why };
+  // `ocbox up` has no sync yet (`ocbox sync`, down's sync): a copy would lose the agent's work.
+  if (input.entry === "up")
+    return { workspaceMode: "bind mount (copy mode is not yet supported by ocbox up)" };
   const exclude = [...(input.config.workspace.exclude ?? DEFAULT_COPY_EXCLUDES)];
   return { workspaceMode: decided.why, workspaceCopy: { exclude } };
 }
