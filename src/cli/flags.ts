@@ -22,3 +22,7 @@ export function factorFlag(flag: string, v: string | undefined): number | undefi
 /** `--approve-config` on run, eval run, eval judge, bridge and up. */
 export const APPROVE_CONFIG_HELP =
   "approve (and record) the ocbox.yaml / opencode.json(c) found here even when they weaken the sandbox (see `ocbox approve`)";
+
+/** `--copy` on run and eval run (issue 14): copy mode whatever the engine sees. */
+export const COPY_HELP =
+  "copy the workspace into the sandbox through the engine API and sync the agent's work back, instead of a bind mount (default: ocbox.yaml workspace.mode, auto)";

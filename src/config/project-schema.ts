@@ -29,6 +29,7 @@ import { MIN_MEMORY_BYTES, parseMemory } from "./limits.js";
 import { monitorsSchema } from "./monitors-schema.js";
 import { aptSchema } from "./apt-schema.js";
 import { workspaceNameProblem } from "./workspace-mount.js";
+import { workspaceSchema } from "./workspace-schema.js";
 
 export const PROJECT_CONFIG_FILE = "ocbox.yaml";
 export const DEFAULT_HOOK_PATH = ".ocbox/pre-start.sh";
@@ -409,6 +410,7 @@ export const projectConfigSchema = z
     apt: aptSchema,
     model,
     hook,
+    workspace: workspaceSchema,
     volumes: z
       .array(withProblem(z.string(), volumePathProblem))
       .superRefine((paths, ctx) => {

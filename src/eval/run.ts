@@ -86,6 +86,8 @@ export interface EvalRunOptions {
   workflowFile?: string;
   /** `--approve-config`: approve (and record) the task set's ocbox.yaml and opencode.json(c). `tasksDir` alone approves nothing. */
   approveConfig?: boolean;
+  /** `--copy`: copy each unit's workspace in and sync it back (issue 14), whatever the engine sees. */
+  copy?: boolean;
   logging: LoggingSettings;
   engine?: Engine;
   images?: ImageSet;
@@ -497,7 +499,7 @@ async function writeUnitFiles(
 
 /** The options an eval task is planned with (the planner's `eval-run` entry point). */
 export function evalTaskOptions(
-  options: Pick<EvalRunOptions, "workflowFile" | "opencodeConfig" | "logging" | "approveConfig">,
+  options: Pick<EvalRunOptions, "workflowFile" | "opencodeConfig" | "logging" | "approveConfig" | "copy">,
   tasksDir: string,
   task: {
     model: string;
@@ -515,6 +517,7 @@ export function evalTaskOptions(
     ...(options.workflowFile ? { workflowFile: options.workflowFile } : {}),
     ...(options.opencodeConfig ? { opencodeConfig: options.opencodeConfig } : {}),
     ...(options.approveConfig ? { approveConfig: true } : {}),
+    ...(options.copy ? { copy: true } : {}),
     timeouts: {
       ...(hardS !== undefined ? { hardS } : {}),
       ...(inactivityS !== undefined ? { inactivityS } : {}),

@@ -5,7 +5,7 @@
  * profile and check them before any sandbox starts, then ensure images, reap, and run the task.
  * This file is the I/O glue only; every decision is plan/'s.
  */
-import { readFile } from "node:fs/promises";
+import { readFile, realpath } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { findProjectRoot, loadProjectConfig, type ReadProject } from "../config/load.js";
 import type { PermissionPolicy } from "./permission-policy.js";
@@ -30,6 +30,8 @@ import {
 } from "./approval-check.js";
 import { planSandbox, planTaskPart, type CallerOptions, type PlanInput } from "../plan/plan.js";
 import type { TaskDecisions } from "../plan/task-decisions.js";
+import { needsProbe } from "../plan/workspace-mode.js";
+import { engineSeesPath } from "../sandbox/path-probe.js";
 import { DockerEngine } from "../runtime/docker-engine.js";
 import type { Engine } from "../runtime/engine.js";
 import { hostExecutedEdits } from "../sandbox/host-executed-edits.js";
@@ -97,6 +99,12 @@ export interface RunTaskOptions {
   hostDockerSocket?: boolean;
   /** The sandbox's OpenCode server logging; default INFO, printed. */
   server?: SandboxSpec["server"];
+  /**
+   * `--copy`: copy the workspace into the sandbox through the engine API and sync the agent's work
+   * back at the end, even where the engine could mount it; default ocbox.yaml's `workspace.mode`
+   * (auto: probe the engine).
+   */
+  copy?: boolean;
   onSession?: TaskRequest["onSession"];
   afterAgent?: TaskRequest["afterAgent"];
 }
@@ -175,6 +183,7 @@ function callerOptions(options: RunTaskOptions): CallerOptions {
     env: options.env,
     volumes: options.volumes,
     hostDockerSocket: options.hostDockerSocket,
+    copy: options.copy,
     server: options.server,
     permissions: options.permissions,
   };
@@ -276,8 +285,12 @@ export async function planTask(options: RunTaskOptions): Promise<TaskPlan> {
       ...(config.image?.packages ? { packages: config.image.packages } : {}),
     }));
   const host = currentHostUser();
+  const probe = needsProbe({ forceCopy: options.copy, configured: config.workspace.mode })
+    ? await engineSeesPath(engine, await realpath(options.workspace), images.sandbox.tag)
+    : undefined;
   const { profile } = planSandbox({
     ...input,
+    ...(probe ? { workspaceProbe: { ...probe, endpoint: engine.endpoint } } : {}),
     images: { sandbox: images.sandbox.tag, egress: images.egress.tag },
     users: { host, agent: agentUserFor(host, AGENT_UID) },
   });
@@ -296,6 +309,10 @@ export async function runTask(options: RunTaskOptions): Promise<TaskResult> {
   }
   const prompt = options.prompt ?? (await readPromptFile(options.promptFile as string));
   const plan = await planTask(options);
+  options.onEvent?.({
+    phase: "sandbox",
+    message: `workspace: ${plan.profile.workspaceMode ?? "bind mount"}`,
+  });
   // Files the host runs later (git hooks, package.json scripts, ...): what the agent changed.
   const workspace = resolve(options.workspace);
   const before = await snapshotHostExecuted(workspace, DEFAULT_HOOK_PATH);

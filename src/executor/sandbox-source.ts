@@ -12,6 +12,7 @@ import type { TaskPlan } from "./task-plan.js";
 import { specFor, taskSandboxId } from "./task-sandbox-spec.js";
 import type { SyncBack } from "./sync-back.js";
 import type { WarmPool } from "./warm-pool.js";
+import { finishCopyMode } from "./copy-mode-sandbox.js";
 
 /** What makes two sandboxes interchangeable for the warm pool: decided by the planner. */
 export { profileWarnings } from "../plan/plan.js";
@@ -32,7 +33,8 @@ export async function acquireSandbox(
   // E11: warm sandboxes start before the workspace is known, on a copy; a task with performance
   // volumes mounts its project's volumes over its own workspace, so it always starts cold.
   const cache = plan.profile.cacheVolumes;
-  if (!cache?.paths.length && options.warmPool?.matches(plan.profile)) {
+  // Copy mode starts cold too: the warm pool's slot dirs are host dirs the engine would mount.
+  if (!cache?.paths.length && !plan.profile.workspaceCopy && options.warmPool?.matches(plan.profile)) {
     const taken = await options.warmPool.take(workspace, options.signal);
     if (taken) return { sandbox: taken.sandbox, warm: true, finish: taken.finish };
   }
@@ -47,6 +49,12 @@ export async function acquireSandbox(
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onLine ? { onLog: (l: string) => options.onLine?.(l) } : {}),
   });
+  if (spec.workspaceCopy)
+    return {
+      sandbox,
+      warm: false,
+      finish: () => finishCopyMode(plan.engine, sandbox, plan.profile.copyBack, options.onLine),
+    };
   return {
     sandbox,
     warm: false,

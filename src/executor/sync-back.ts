@@ -11,12 +11,14 @@
  */
 import { describeLeftOut, formatBytes, isOverCap, type CopyBackCaps } from "../sandbox/copy-back-policy.js";
 import type { CopyBackReport } from "../sandbox/copy-back.js";
+import type { SyncConflict } from "../sandbox/sync-decision.js";
 import type { TaskResult } from "./task.js";
 
 export type SyncBack =
   /** A cold sandbox on the workspace itself: the agent wrote there directly. */
   | { kind: "in-place" }
-  | { kind: "synced"; report: CopyBackReport; caps: CopyBackCaps }
+  /** `conflicts`: copy mode's host edits made during the task (the agent's version beside them). */
+  | { kind: "synced"; report: CopyBackReport; caps: CopyBackCaps; conflicts?: SyncConflict[] }
   | { kind: "failed"; step: "stop" | "copy"; error: string; kept: string };
 
 /** What a failed stop or copy means for the agent's work, and where it is. */
@@ -41,6 +43,27 @@ export function applySyncBack(result: TaskResult, back: SyncBack): TaskResult {
       failureKind: null,
       hint: failedHint(back),
     };
+  const withConflicts = conflictWarnings(result, back.conflicts ?? []);
+  return applyLeftOut(withConflicts, back);
+}
+
+const CONFLICT_TEXT: Record<SyncConflict["kind"], string> = {
+  "both-edited": "edited on the host and by the agent; the agent's version is beside it as",
+  "agent-deleted": "edited on the host, deleted by the agent; the host's edit was kept",
+  "host-deleted": "deleted on the host, edited by the agent; the agent's version was written back",
+};
+
+/** One warning per copy-mode conflict (a host edit made while the task ran). */
+function conflictWarnings(result: TaskResult, conflicts: readonly SyncConflict[]): TaskResult {
+  if (conflicts.length === 0) return result;
+  const lines = conflicts.map(
+    (c) =>
+      `WARNING conflict: ${c.path} ${CONFLICT_TEXT[c.kind]}${c.kind === "both-edited" ? ` ${c.agentCopy ?? "?"}` : ""}`,
+  );
+  return { ...result, warnings: [...(result.warnings ?? []), ...lines] };
+}
+
+function applyLeftOut(result: TaskResult, back: Extract<SyncBack, { kind: "synced" }>): TaskResult {
   const leftOut = back.report.leftOut;
   if (leftOut.length === 0) return result;
   const refused = leftOut.filter((l) => !isOverCap(l));

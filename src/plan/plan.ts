@@ -6,6 +6,8 @@
  * `eval run`, `eval judge`, the bridge and the service all call it. Pure: no I/O, no process
  * env, no clock, no randomness; the caller reads files and passes what it read.
  */
+import { DEFAULT_COPY_EXCLUDES } from "../config/workspace-schema.js";
+import { decideWorkspaceMode, type WorkspaceModeInput } from "./workspace-mode.js";
 import type { ProjectConfig } from "../config/project-schema.js";
 import { resolveCopyBackCaps, resolveLimits } from "./limits.js";
 import { egressSpecFromConfig, gatewayPorts } from "../egress/config.js";
@@ -44,6 +46,8 @@ export interface CallerOptions extends TaskOptions {
   volumes?: string[] | undefined;
   /** C8; default ocbox.yaml's `unsafe.hostDockerSocket`. */
   hostDockerSocket?: boolean | undefined;
+  /** `--copy`: copy the workspace in and sync it back, whatever the engine sees (issue 14). */
+  copy?: boolean | undefined;
   /** `--autonomous` (up); also the config key `autonomous`. */
   autonomous?: boolean | undefined;
   server?: SandboxSpec["server"] | undefined;
@@ -74,6 +78,8 @@ export interface PlanInput {
   approval?: ApprovalState | undefined;
   /** `up` only: its state, password, port, lifetime, auth file, sandbox placement. */
   up?: (UpFacts & { runId: string }) | undefined;
+  /** What the engine probe found for the workspace (absent: not probed; a forced mode needs none). */
+  workspaceProbe?: (WorkspaceModeInput["probe"] & { endpoint: string }) | undefined;
 }
 
 export interface SandboxPlan {
@@ -161,8 +167,26 @@ function profileFor(input: PlanInput, permission: PermissionPolicy) {
       : {}),
     ...(config.apt.allow.length ? { aptAllow: [...config.apt.allow] } : {}),
     ...(options.server ? { server: options.server } : {}),
+    ...workspaceModePart(input),
   };
   return { profile, env, generated: generated.opencode, viaGateway };
+}
+
+/** Bind or copy (plan/workspace-mode.ts), as the profile's keys. */
+function workspaceModePart(input: PlanInput): Pick<SandboxProfile, "workspaceCopy" | "workspaceMode"> {
+  const probe = input.workspaceProbe;
+  const decided = decideWorkspaceMode({
+    forceCopy: input.options.copy,
+    configured: input.config.workspace.mode,
+    ...(probe ? { probe } : {}),
+    endpoint: probe?.endpoint ?? "",
+  });
+  if (decided.mode === "bind") return { workspaceMode: decided.why };
+  // `ocbox up` has no sync yet (`ocbox sync`, down's sync): a copy would lose the agent's work.
+  if (input.entry === "up")
+    return { workspaceMode: "bind mount (copy mode is not yet supported by ocbox up)" };
+  const exclude = [...(input.config.workspace.exclude ?? DEFAULT_COPY_EXCLUDES)];
+  return { workspaceMode: decided.why, workspaceCopy: { exclude } };
 }
 
 function policyOf(input: Pick<PlanInput, "entry" | "config" | "options">): PermissionPolicy {

@@ -31,6 +31,10 @@ export interface SandboxProfile {
   aptAllow?: string[];
   /** Caps on what a copy of the agent's work back to the host writes (`limits.copyBack`); absent: the defaults. */
   copyBack?: CopyBackCaps;
+  /** Copy mode (issue 14): the workspace copied in and synced back; absent: bind-mounted. */
+  workspaceCopy?: SandboxSpec["workspaceCopy"];
+  /** The startup summary's line on how the workspace gets in (bind or copy, and why). */
+  workspaceMode?: string;
 }
 
 /** Where one sandbox of a profile goes: its workspace, ids and users (chosen by the caller). */
@@ -65,5 +69,6 @@ export function sandboxSpec(profile: SandboxProfile, placement: Placement): Sand
     ...(profile.hardening ? { hardening: profile.hardening } : {}),
     ...(profile.hostDockerSocket ? { hostDockerSocket: true } : {}),
     ...(profile.aptAllow?.length ? { aptAllow: profile.aptAllow } : {}),
+    ...(profile.workspaceCopy ? { workspaceCopy: profile.workspaceCopy } : {}),
   };
 }

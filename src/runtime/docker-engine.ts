@@ -138,6 +138,7 @@ export class DockerEngine implements Engine {
       arch: version.Arch,
       flavour: facts.flavour,
       rootless: facts.rootless,
+      id: facts.id ?? "",
     };
   }
 
@@ -758,6 +759,9 @@ function statsFromDocker(s: DockerStats): ContainerStats {
 }
 
 interface DockerInfo {
+  /** The daemon's own id (Docker); Podman's compat /info leaves it empty. */
+  ID?: string;
+  Name?: string;
   SecurityOptions?: string[] | null;
   CgroupVersion?: string;
   CgroupDriver?: string;
@@ -810,6 +814,7 @@ export function factsOf(version: { Components?: Array<{ Name?: string }> }, info
   const podman = (version.Components ?? []).some((c) => /podman/i.test(c.Name ?? ""));
   return {
     flavour: podman ? "podman" : "docker",
+    id: info.ID || info.Name || "",
     rootless: (info.SecurityOptions ?? []).some((o) => /(^|,)name=rootless(,|$)/.test(o)),
     cgroupVersion: info.CgroupVersion,
     cgroupDriver: info.CgroupDriver,

@@ -8,6 +8,8 @@
 /** The facts read from the engine's /version and /info. */
 export interface EngineFacts {
   flavour: "docker" | "podman";
+  /** The engine's own id (Docker's daemon ID, else its host name); "" when it gives none. */
+  id?: string;
   /** Podman's service as an ordinary user (SecurityOptions "name=rootless"). */
   rootless: boolean;
   /** Rootless: the user the service runs as (uid 0 of its user namespace). */

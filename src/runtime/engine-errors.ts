@@ -41,10 +41,18 @@ export function engineCannotSee(endpoint: string, path: string, cause: unknown):
     fix: [
       "The engine does not share this machine's files (a remote DOCKER_HOST, Docker Desktop or",
       "Colima outside their shared folders, a Podman machine, or ocbox in a container with only the",
-      "engine's socket). Run ocbox where the engine runs, or keep the workspace in a folder the engine",
-      "shares (Docker Desktop: Settings > Resources > File sharing; Colima: `colima start --mount`).",
+      "engine's socket). Use copy mode: `--copy`, or `workspace.mode: copy` in ocbox.yaml (the",
+      "workspace is copied in through the engine API and the agent's work synced back). Or keep the",
+      "workspace in a folder the engine shares (Docker Desktop: Settings > Resources > File sharing;",
+      "Colima: `colima start --mount`), or run ocbox where the engine runs.",
     ].join("\n"),
   });
+}
+
+/** Whether an engine failure (raw or typed) is a bind of a path the engine cannot see. */
+export function pathNotVisible(e: unknown): boolean {
+  const texts = [errorMessage(e), e instanceof OcboxError ? (e.detail ?? "") : ""];
+  return texts.some((t) => missingBindSource(t) !== undefined || engineCause(t)?.kind === "path-not-visible");
 }
 
 /**
@@ -107,10 +115,10 @@ export function engineCause(text: string): EngineCause | undefined {
       kind: "path-not-visible",
       message: `it cannot see ${path[1]} (the engine runs on another machine or in a VM, or that path is not shared with it)`,
       fix: [
-        "The engine mounts paths of its own host, not of this machine. Either run ocbox where the",
-        "engine runs, share the path with the engine (Docker Desktop: Settings > Resources > File",
-        "sharing; Colima: `colima start --mount`; Podman machine: `podman machine init -v`),",
-        "or point DOCKER_HOST at a local engine.",
+        "The engine mounts paths of its own host, not of this machine. Use copy mode for the",
+        "workspace (`--copy`, or `workspace.mode: copy` in ocbox.yaml), share the path with the engine",
+        "(Docker Desktop: Settings > Resources > File sharing; Colima: `colima start --mount`; Podman",
+        "machine: `podman machine init -v`), or run ocbox where the engine runs.",
       ].join("\n"),
     };
   const rlimit = /error setting rlimit type (\d+): operation not permitted/.exec(text);

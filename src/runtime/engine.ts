@@ -15,6 +15,8 @@ export interface EngineInfo {
   flavour: "docker" | "podman";
   /** Podman's service running as an ordinary user (user-namespaced). */
   rootless: boolean;
+  /** The engine's own id (a new engine behind the same endpoint has another); "" when unknown. */
+  id: string;
 }
 
 export interface Mount {

@@ -63,7 +63,11 @@ export type ResourceRole =
   /** The agent's staged credentials and configs (a volume per container, D2). */
   | "run-files"
   /** The egress sidecar's files: proxy config and access log (a volume per container). */
-  | "egress-files";
+  | "egress-files"
+  /** Copy mode's workspace: a volume per container, filled through the archive API (issue 14). */
+  | "workspace-copy"
+  /** The one-shot container that checks whether the engine sees a host path. */
+  | "path-probe";
 
 export interface Owner {
   host: string;

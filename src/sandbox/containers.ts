@@ -27,6 +27,8 @@ export interface Names {
   runVolume: string;
   /** The sidecar's proxy config and access log, mounted at EGRESS_DIR in the sidecar only. */
   egressVolume: string;
+  /** Copy mode: the agent's workspace, filled through the archive API (issue 14 item 2). */
+  workspaceVolume: string;
 }
 
 /** Names of a sandbox's resources: readable, unique per run. */
@@ -40,6 +42,7 @@ export function resourceNames(sandboxId: string, runId: string): Names {
     relayVolume: `${base}-relay`,
     runVolume: `${base}-run`,
     egressVolume: `${base}-egress`,
+    workspaceVolume: `${base}-ws`,
   };
 }
 
@@ -97,7 +100,9 @@ export function agentContainer(
     networkMode: "none",
     mounts: [
       ...[target, ...(spec.workspaceAlias ? [spec.workspaceAlias] : [])].flatMap((at) => [
-        { type: "bind" as const, source: spec.workspace, target: at },
+        spec.workspaceCopy
+          ? { type: "volume" as const, source: names.workspaceVolume, target: at }
+          : { type: "bind" as const, source: spec.workspace, target: at },
         // E11: performance volumes over workspace dirs (the engine mounts them after the workspace).
         ...cacheMounts(spec.cacheVolumes ?? [], at),
       ]),

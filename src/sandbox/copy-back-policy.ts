@@ -45,7 +45,14 @@ export function hostMode(mode: number, kind: "file" | "dir"): number {
 }
 
 /** Why an entry did not come back. */
-export type LeftOutReason = "fifo" | "socket" | "device" | "over-file-cap" | "over-total-cap";
+export type LeftOutReason =
+  | "fifo"
+  | "socket"
+  | "device"
+  | "over-file-cap"
+  | "over-total-cap"
+  /** Copy mode: a hard link to a file the sync did not read (its content is not known). */
+  | "hardlink";
 
 export interface LeftOut {
   /** Relative to the tree's root, with `/`. */
@@ -90,6 +97,7 @@ const REASON_TEXT: Record<LeftOutReason, string> = {
   device: "a device",
   "over-file-cap": "over the per-file cap",
   "over-total-cap": "over the per-task cap",
+  hardlink: "a hard link to a file that did not change",
 };
 
 /** One line per entry, at most `max` of them, then "and N more". */

@@ -11,8 +11,14 @@ export interface SandboxSpec {
   /** Stable id: a name plus a short hash (project sandboxes) or a run-specific id. */
   sandboxId: string;
   runId: string;
-  /** Absolute host path, mounted read-write at `workspaceTarget`. */
+  /** Absolute host path, mounted read-write at `workspaceTarget` (or copied in: `workspaceCopy`). */
   workspace: string;
+  /**
+   * Copy mode (issue 14 item 2): the workspace is copied into a volume of this container through
+   * the archive API instead of bind-mounted, leaving out `exclude` (.gitignore-style); the agent's
+   * work comes back by a sync (workspace-copy-sync.ts). Absent: bind mount.
+   */
+  workspaceCopy?: { exclude: string[] };
   /** Where the workspace is mounted inside (and the agent's cwd); absent: /workspace. `up`: /<name>. */
   workspaceTarget?: string;
   /** The same workspace (and its cache volumes) mounted here too: `up`'s old /workspace. */

@@ -9,7 +9,7 @@ import { currentOwner } from "../runtime/owner.js";
 import type { Decision } from "../egress/decisions.js";
 import { resolveGatewayNetworks } from "../egress/gateway-network.js";
 import { needsHostRelay, prepareEgress, type EgressPlan } from "./egress-sidecar.js";
-import { EGRESS_DIR, RUN_DIR } from "../image/dockerfile.js";
+import { EGRESS_DIR, RUN_DIR, WORKSPACE } from "../image/dockerfile.js";
 import { packFiles, type StagedFile } from "./archive-files.js";
 import { ensureDataVolume, fillDataVolume } from "./data-volume.js";
 import { liveDecisions } from "./egress-log.js";
@@ -33,6 +33,9 @@ import { refuseSharedTree } from "./shared-tree.js";
 import type { SandboxSpec } from "./spec.js";
 import { emptyParts, tearDown, type SandboxParts } from "./teardown.js";
 import { checkWorkspaceBoundary } from "./workspace-guard.js";
+import { excludedBy } from "./copy-excludes.js";
+import { copyWorkspaceIn, type CopyInReport } from "./workspace-copy-in.js";
+import { prepareWorkspaceVolume } from "./workspace-volume.js";
 
 const LISTENING = /opencode server listening on/;
 
@@ -47,6 +50,8 @@ export interface StartedSandbox extends AsyncDisposable {
   readonly relayId: string | undefined;
   /** Milliseconds from the call to a healthy server, and its parts. */
   readonly timings: { createMs: number; listeningMs: number; healthyMs: number };
+  /** Copy mode: what was copied in (the base of the sync back) and how long it took. */
+  readonly copyIn: CopyInReport | undefined;
   client(directory?: string): OpencodeClient;
   /** The last lines the agent container printed. */
   recentLogs(): string[];
@@ -54,6 +59,10 @@ export interface StartedSandbox extends AsyncDisposable {
   egressDecisions(): Promise<Decision[]>;
   /** Stop and remove everything this sandbox created; give the workspace back. Idempotent. */
   stop(): Promise<void>;
+  /** Copy mode: `stop()` leaves the workspace volume (a failed sync keeps the agent's work). */
+  keepWorkspaceVolume(): void;
+  /** The labels of this sandbox's resources in a role (for a helper container of its own). */
+  labels(role: ResourceRole): Record<string, string>;
 }
 
 export interface StartOptions {
@@ -76,6 +85,8 @@ interface Build {
   remember: (line: string, source: "agent" | "egress") => void;
   /** The data volume was made by this start: copy `spec.dataSeed` into it. */
   seedData?: boolean;
+  /** Copy mode: what went in. */
+  copyIn?: CopyInReport;
 }
 
 /** What `prepareHost` staged: the port, the run files, the egress plan, and the labels to use. */
@@ -126,10 +137,15 @@ export async function startSandbox(
       egressId,
       relayId,
       timings: { createMs, listeningMs, healthyMs },
+      copyIn: b.copyIn,
       client: (directory) => clientFor(server, directory),
       recentLogs: () => [...b.logs],
       egressDecisions: () => liveDecisions(engine, egressId, host.egress),
       stop,
+      labels: host.labels,
+      keepWorkspaceVolume: () => {
+        b.parts.volumes = b.parts.volumes.filter((v) => v !== b.names.workspaceVolume);
+      },
       [Symbol.asyncDispose]: stop,
     };
   } catch (e) {
@@ -212,9 +228,11 @@ async function prepareHost(b: Build): Promise<Host> {
   b.parts.egress.push({ volume: egress.volume, control: egress.controlFile });
   const hostRelay = needsHostRelay(egress, spec.forwardPorts);
 
-  const loan = needsOwnershipLoan(spec.hostUser, spec.agentUser)
-    ? loanLabel(spec.agentUser, spec.hostUser)
-    : undefined;
+  // Copy mode lends nothing: the agent writes its own copy, and the sync makes the files the user's.
+  const loan =
+    !spec.workspaceCopy && needsOwnershipLoan(spec.hostUser, spec.agentUser)
+      ? loanLabel(spec.agentUser, spec.hostUser)
+      : undefined;
   const labels = (role: ResourceRole) =>
     resourceLabels({
       sandboxId: spec.sandboxId,
@@ -263,6 +281,16 @@ async function prepareVolumes(b: Build, host: Host): Promise<void> {
   await engine.createVolume(b.names.egressVolume, host.labels("egress-files"), {});
   b.parts.volumes.push(b.names.egressVolume);
   b.seedData = await ensureDataVolume(engine, spec);
+  if (spec.workspaceCopy) {
+    b.parts.volumes.push(b.names.workspaceVolume);
+    await prepareWorkspaceVolume(engine, {
+      name: b.names.workspaceVolume,
+      image: spec.images.sandbox,
+      agentUser: spec.agentUser,
+      sandboxId: spec.sandboxId,
+      labels: host.labels("workspace-copy"),
+    });
+  }
   // C9 (only with apt.allow): the apt helper, before the agent that mounts its package volume.
   await startAptHelper(engine, spec, host.labels, b.parts);
 }
@@ -316,6 +344,11 @@ async function fillContainers(
   await engine.putArchive(ids.agentId, RUN_DIR, await packFiles(host.runFiles, spec.agentUser));
   await engine.putArchive(ids.egressId, EGRESS_DIR, await packFiles(host.egress.files, spec.agentUser));
   if (spec.dataVolume) await fillDataVolume(engine, ids.agentId, spec, b.seedData);
+  if (spec.workspaceCopy) {
+    const target = spec.workspaceTarget ?? WORKSPACE;
+    const excluded = excludedBy(spec.workspaceCopy.exclude);
+    b.copyIn = await copyWorkspaceIn(engine, ids.agentId, target, spec.workspace, spec.agentUser, excluded);
+  }
 }
 
 /**

@@ -62,6 +62,7 @@ describe("parseProjectConfig", () => {
     expect(defaults).toEqual({
       egress: { allow: [], hostPorts: [] },
       ports: {},
+      workspace: { mode: "auto" },
       env: { passthroughPrefixes: [], map: {}, set: {} },
       image: { packages: [] },
       limits: {},

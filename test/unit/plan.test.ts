@@ -322,3 +322,20 @@ describe("planner decisions (one rule each, every entry point)", () => {
     }
   });
 });
+
+describe("the workspace's mode in the plan (issue 14)", () => {
+  it("--copy gives run a copy with the default excludes; up keeps the bind mount (no sync yet)", () => {
+    const run = planSandbox(input("run", { options: { copy: true } })).profile;
+    expect(run.workspaceCopy).toEqual({ exclude: ["node_modules/"] });
+    expect(run.workspaceMode).toBe("copy (--copy)");
+    const up = planSandbox(input("up", { options: { copy: true } }));
+    expect(up.spec?.workspaceCopy).toBeUndefined();
+    expect(up.profile.workspaceMode).toMatch(/not yet supported by ocbox up/);
+  });
+
+  it("auto follows the probe; without one (a plan that starts nothing) it binds", () => {
+    const probe = { visible: false, prefix: "/home/me", cached: true, endpoint: "ssh://h" };
+    expect(planSandbox(input("eval-run", { workspaceProbe: probe })).profile.workspaceCopy).toBeDefined();
+    expect(planSandbox(input("run")).profile.workspaceCopy).toBeUndefined();
+  });
+});

@@ -15,7 +15,7 @@ import { evalTaskOptions, noTasks, runEval, type EvalEvent } from "../../eval/ru
 import { loadTaskSet } from "../../eval/task-set.js";
 import { buildTaskImages } from "../../eval/task-images.js";
 import { taskSetLines, viewTaskSet } from "../../eval/task-set-view.js";
-import { APPROVE_CONFIG_HELP } from "../flags.js";
+import { APPROVE_CONFIG_HELP, COPY_HELP } from "../flags.js";
 import { dryPlanTask } from "../../executor/dry-plan.js";
 import type { Context } from "../context.js";
 import { factorFlag, secondsFlag } from "../flags.js";
@@ -96,6 +96,7 @@ interface RunFlags {
   timeout?: string;
   opencodeConfig?: string;
   approveConfig?: boolean;
+  copy?: boolean;
   workflow?: string;
   dryRun?: boolean;
 }
@@ -142,6 +143,7 @@ async function printEvalPlan(
     ...(opencodeConfig ? { opencodeConfig } : {}),
     ...(flags.workflow ? { workflowFile: flags.workflow } : {}),
     ...(flags.approveConfig ? { approveConfig: true } : {}),
+    ...(flags.copy ? { copy: true } : {}),
   };
   const task = {
     model: flags.model,
@@ -213,6 +215,7 @@ export function registerEval(program: Command, run: Runner) {
     .option("--timeout <s>", "hard cap per task in seconds, unless task.yaml says otherwise")
     .option("--opencode-config <file>", "extra OpenCode config (providers); default <tasks>/opencode.json")
     .option("--workflow <file>", "a file with roles:, pools: and executor:")
+    .option("--copy", COPY_HELP)
     .option("--approve-config", APPROVE_CONFIG_HELP)
     .option("--dry-run", "print the run's plan (as `ocbox plan --entry eval-run`) and start nothing")
     .action((flags: RunFlags) => run((ctx) => evalRunAction(ctx, flags)));
@@ -284,6 +287,7 @@ async function evalRunAction(ctx: Context, flags: RunFlags): Promise<number> {
     ...(opencodeConfig ? { opencodeConfig } : {}),
     ...(flags.workflow ? { workflowFile: flags.workflow } : {}),
     ...(flags.approveConfig ? { approveConfig: true } : {}),
+    ...(flags.copy ? { copy: true } : {}),
     logging,
     engine: ctx.engine(),
     signal: ctx.signal,

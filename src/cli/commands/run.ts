@@ -6,7 +6,7 @@ import { runTask, type RunTaskOptions } from "../../executor/prepare.js";
 import { exitCodeFor, type TaskResult } from "../../executor/task.js";
 import { hostExecutedWarnings } from "../../sandbox/host-executed-edits.js";
 import type { Context } from "../context.js";
-import { APPROVE_CONFIG_HELP, secondsFlag } from "../flags.js";
+import { APPROVE_CONFIG_HELP, COPY_HELP, secondsFlag } from "../flags.js";
 import { style } from "../output.js";
 import { printPlan } from "./plan.js";
 
@@ -26,6 +26,7 @@ interface RunFlags {
   retries?: string;
   dryRun?: boolean;
   approveConfig?: boolean;
+  copy?: boolean;
 }
 
 export function registerRun(program: Command, run: (fn: (ctx: Context) => Promise<number>) => void) {
@@ -57,6 +58,7 @@ export function registerRun(program: Command, run: (fn: (ctx: Context) => Promis
       "use the schema instruction block instead of OpenCode's structured output",
     )
     .option("--no-structurer", "do not ask the structurer model to recover a narrative answer")
+    .option("--copy", COPY_HELP)
     .option("--approve-config", APPROVE_CONFIG_HELP)
     .option("--dry-run", "print the resolved plan (as `ocbox plan`) and start nothing")
     .action((flags: RunFlags) =>
@@ -105,6 +107,7 @@ function runOptionsFromFlags(flags: RunFlags): RunTaskOptions {
     ...(flags.model ? { model: flags.model } : {}),
     ...(flags.workflow ? { workflowFile: flags.workflow } : {}),
     ...(flags.approveConfig ? { approveConfig: true } : {}),
+    ...(flags.copy ? { copy: true } : {}),
     ...(flags.taskId ? { taskId: flags.taskId } : {}),
     ...(retries !== undefined ? { maxRetriesOnMalformedOutput: retries } : {}),
     ...(permissions ? { permissions } : {}),

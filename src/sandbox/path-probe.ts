@@ -1,0 +1,135 @@
+/**
+ * Whether the engine can see a path of this machine (issue 14 item 1): a marker dir with a random
+ * token is made under the path's prefix, a probe container (created, never started: no process
+ * runs) bind-mounts it, and the token is read back through the archive API. The engine sees the
+ * path when the container can be made and holds the same token; a refused bind ("bind source path
+ * does not exist") or another dir under that name (a remote engine's own /home/alice) is "no".
+ * Answers are cached in the state dir per engine and prefix (path-probe-cache.ts).
+ */
+import { randomBytes } from "node:crypto";
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { OcboxError } from "../errors.js";
+import type { Engine } from "../runtime/engine.js";
+import { pathNotVisible } from "../runtime/engine-errors.js";
+import { resourceLabels } from "../runtime/labels.js";
+import { currentOwner } from "../runtime/owner.js";
+import { stateHome } from "../util/paths.js";
+import { readOneFile } from "./archive-files.js";
+import { cachedAnswer, engineKey, parseProbeCache, pathPrefix, withAnswer } from "./path-probe-cache.js";
+
+const TARGET = "/ocbox-probe";
+
+export interface ProbeAnswer {
+  visible: boolean;
+  prefix: string;
+  cached: boolean;
+}
+
+export function probeCacheFile(env: NodeJS.ProcessEnv = process.env): string {
+  return join(stateHome(env), "engine-paths.json");
+}
+
+/** The engine's answer for `path`, from the cache or a fresh probe (then cached). */
+export async function engineSeesPath(
+  engine: Engine,
+  path: string,
+  image: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ProbeAnswer> {
+  const prefix = pathPrefix(path);
+  const key = engineKey(engine.endpoint, (await engine.info()).id);
+  const file = probeCacheFile(env);
+  const now = Date.now();
+  const known = cachedAnswer(parseProbeCache(await readIfThere(file)), key, prefix, now);
+  if (known !== undefined) return { visible: known, prefix, cached: true };
+  const visible = await probe(engine, [prefix, path], image);
+  // Read again: another ocbox may have written its answer meanwhile.
+  const cache = withAnswer(parseProbeCache(await readIfThere(file)), key, prefix, visible, now);
+  await mkdir(stateHome(env), { recursive: true, mode: 0o700 });
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, JSON.stringify(cache, null, 2), { mode: 0o600 });
+  await rename(tmp, file);
+  return { visible, prefix, cached: false };
+}
+
+async function readIfThere(file: string): Promise<string | undefined> {
+  return readFile(file, "utf8").catch((e: NodeJS.ErrnoException) => {
+    if (e.code === "ENOENT") return undefined;
+    throw e;
+  });
+}
+
+/** The marker goes in the first of `dirs` this user can write (the prefix, else the path itself). */
+async function makeMarker(dirs: readonly string[], token: string): Promise<string> {
+  let last: unknown;
+  for (const dir of dirs) {
+    try {
+      const marker = await mkdtemp(join(dir, ".ocbox-probe-"));
+      await writeFile(join(marker, "token"), token, { mode: 0o644 });
+      return marker;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== "EACCES" && code !== "EROFS" && code !== "EPERM" && code !== "ENOENT") throw e;
+      last = e;
+    }
+  }
+  throw new OcboxError("SANDBOX_START", `cannot make a probe marker in ${dirs.join(" or ")}`, {
+    cause: last,
+    fix: "Make the workspace writable, or choose the mode yourself: --copy, or workspace.mode in ocbox.yaml.",
+  });
+}
+
+async function probe(engine: Engine, dirs: readonly string[], image: string): Promise<boolean> {
+  const token = randomBytes(16).toString("hex");
+  const marker = await makeMarker(dirs, token);
+  const runId = randomBytes(4).toString("hex");
+  try {
+    let id: string;
+    try {
+      id = await engine.createContainer(probeContainer(image, marker, runId));
+    } catch (e) {
+      if (pathNotVisible(e)) return false;
+      throw e;
+    }
+    try {
+      const tar = await engine.getArchive(id, `${TARGET}/token`);
+      if (!tar) return false;
+      const { bytes } = await readOneFile(tar, "token", 64);
+      return bytes?.toString("utf8") === token;
+    } finally {
+      await engine.removeContainer(id);
+    }
+  } finally {
+    await rm(marker, { recursive: true, force: true });
+  }
+}
+
+function probeContainer(image: string, marker: string, runId: string) {
+  return {
+    name: `ocbox-probe-${runId}`,
+    image,
+    labels: resourceLabels({
+      sandboxId: "path-probe",
+      runId,
+      role: "path-probe",
+      owner: currentOwner(),
+      lifetime: "session",
+      startedAt: new Date(),
+    }),
+    env: {},
+    user: "65534:65534",
+    entrypoint: ["true"],
+    networkMode: "none",
+    mounts: [{ type: "bind" as const, source: marker, target: TARGET, readOnly: true }],
+    tmpfs: {},
+    readOnlyRoot: true,
+    capDrop: ["ALL"],
+    capAdd: [],
+    securityOpt: ["no-new-privileges:true"],
+    limits: { memoryBytes: 16 * 1024 ** 2, pids: 8 },
+    stopTimeout: 1,
+    logMaxSize: "1m",
+    logMaxFiles: 1,
+  };
+}
