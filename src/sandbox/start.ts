@@ -33,6 +33,7 @@ import { refuseSharedTree } from "./shared-tree.js";
 import type { SandboxSpec } from "./spec.js";
 import { emptyParts, tearDown, type SandboxParts } from "./teardown.js";
 import { checkWorkspaceBoundary } from "./workspace-guard.js";
+import { makeDirs, TASK_AGENT_DIRS } from "./task-phases.js";
 
 const LISTENING = /opencode server listening on/;
 
@@ -316,6 +317,8 @@ async function fillContainers(
   await engine.putArchive(ids.agentId, RUN_DIR, await packFiles(host.runFiles, spec.agentUser));
   await engine.putArchive(ids.egressId, EGRESS_DIR, await packFiles(host.egress.files, spec.agentUser));
   if (spec.dataVolume) await fillDataVolume(engine, ids.agentId, spec, b.seedData);
+  // A task's own image: Harbor's log dirs, the agent's to write (its logs, its artifacts).
+  if (spec.taskImage) await makeDirs(engine, ids.agentId, spec.taskImage.user, TASK_AGENT_DIRS);
 }
 
 /**
