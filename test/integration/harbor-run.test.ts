@@ -120,3 +120,40 @@ it("--oracle runs solution/solve.sh in the agent's place, with no model: every t
   }
   expect(model.requests.length).toBe(before);
 });
+
+it("a hostile agent cannot forge its reward, plant the verifier, or carry a host file out by a link", async () => {
+  const set = join(root, "forge-set");
+  cpSync(join(FIXTURES, "hello-tool"), join(set, "forge"), { recursive: true });
+  writeFileSync(join(set, "forge", "instruction.md"), "FORGE-REWARD: make greeting.txt.\n");
+  model.setScenario({
+    turns: [
+      {
+        match: "FORGE-REWARD",
+        toolCalls: [
+          bash(
+            [
+              // A reward written ahead, a test.sh planted where the verifier's will go, and links
+              // to files that exist only on the host side or only in the container.
+              "mkdir -p /logs/verifier /tests && echo 1 > /logs/verifier/reward.txt",
+              "printf 'echo 1 > /logs/verifier/reward.txt\\n' > /tests/test.sh; echo planted > /tests/extra.sh",
+              `ln -s ${join(root, "scripted.json")} /logs/agent/host-link; ln -s /etc/shadow /logs/artifacts/shadow`,
+              "ln -s /etc/passwd greeting.txt",
+            ].join("; "),
+          ),
+        ],
+      },
+      done("FORGE-REWARD"),
+    ],
+  });
+  const out = join(root, "forge-out");
+  const r = await ocbox([...evalRunArgs({ tasks: set, output: out, config }), "--approve-config", "--json"], {
+    env,
+  });
+  expect(r.code, r.stderr).toBe(0);
+  const unit = unitOf(out, "forge");
+  expect(unit.verifier).toMatchObject({ reward: 0, exitCode: 0 });
+  const logs = join(out, "tasks", "forge", "r1", "logs");
+  expect(existsSync(join(logs, "agent", "host-link"))).toBe(false);
+  expect(existsSync(join(logs, "artifacts", "shadow"))).toBe(false);
+  expect(readFileSync(join(logs, "verifier", "reward.txt"), "utf8")).toBe("0\n");
+});
