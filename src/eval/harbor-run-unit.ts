@@ -9,6 +9,7 @@ import { OcboxError, errorMessage } from "../errors.js";
 import type { TaskPlan } from "../executor/task-plan.js";
 import type { TaskResult } from "../executor/task.js";
 import type { WarmPool } from "../executor/warm-pool.js";
+import { profileWarnings } from "../plan/plan.js";
 import { taskImageProfile, TaskUserError } from "../plan/task-image-plan.js";
 import type { HarborEnvironment } from "./harbor-prepare.js";
 import { runHarborUnit, type HarborUnitOutcome } from "./harbor-unit.js";
@@ -37,6 +38,24 @@ export function harborPlan(
     });
   }
 }
+
+/** Each Harbor task's WARNING lines (a root task's `task.root`), for the manifest. */
+export function harborTaskWarnings(
+  plan: TaskPlan,
+  tasks: readonly TaskDef[],
+  environments: Map<string, HarborEnvironment> | undefined,
+): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const t of tasks) {
+    const env = environments?.get(t.id);
+    if (!env?.ok) continue;
+    const lines = planWarnings(harborPlan(plan, t, environments));
+    if (lines.length) out[t.id] = lines;
+  }
+  return out;
+}
+
+const planWarnings = (p: TaskPlan) => profileWarnings(p.profile);
 
 const environmentOf = (task: TaskDef, environments: Map<string, HarborEnvironment> | undefined) => {
   const env = environments?.get(task.id);

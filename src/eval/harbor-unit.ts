@@ -7,7 +7,7 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { errorMessage } from "../errors.js";
-import { acquireSandbox } from "../executor/sandbox-source.js";
+import { acquireSandbox, profileWarnings } from "../executor/sandbox-source.js";
 import { executeTask, type AgentSession, type TaskRequest } from "../executor/run-task.js";
 import type { TaskPlan } from "../executor/task-plan.js";
 import { emptyTokens, type TaskResult } from "../executor/task.js";
@@ -106,6 +106,8 @@ async function agentRun(input: HarborUnitInput, sandbox: TaskImageSandbox): Prom
 /** `--oracle`: the same sandbox, solve.sh in the agent's place (no model), then the verifier. */
 async function oracleRun(input: HarborUnitInput, sandbox: TaskImageSandbox): Promise<Ran> {
   const t0 = performance.now();
+  for (const w of profileWarnings(input.plan.profile))
+    input.request.onEvent?.({ phase: "warning", message: w });
   const box = await acquireSandbox(input.plan, input.scratch, input.taskId, {
     ...(input.request.signal ? { signal: input.request.signal } : {}),
   });

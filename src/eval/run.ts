@@ -49,7 +49,7 @@ import type { UnitStreamEvent } from "./progress.js";
 import { planUnits, runWorkers, warmPoolSize, type Unit } from "./units.js";
 import { bringBack, freshCopy } from "./workspace.js";
 import { harborApprovalFiles, prepareHarborTasks, type HarborEnvironment } from "./harbor-prepare.js";
-import { harborPlan, runHarborWith } from "./harbor-run-unit.js";
+import { harborPlan, harborTaskWarnings, runHarborWith } from "./harbor-run-unit.js";
 import { infraResult, writeUnitFiles } from "./unit-files.js";
 
 export type EvalEvent =
@@ -60,7 +60,7 @@ export type EvalEvent =
       kept: number;
       resumed: string[];
       invalid: InvalidTask[];
-      /** What reading the journal dropped (a line cut short by a crash). */
+      /** What reading the journal dropped (a line cut short by a crash), and each Harbor task's sandbox WARNINGs. */
       warnings: string[];
       /** Per Harbor task, once: what its task.toml asks that ocbox does not apply. */
       notices: string[];
@@ -126,6 +126,7 @@ async function openOutput(
   config: RunConfig,
   tasks: TaskDef[],
   invalid: InvalidTask[],
+  taskWarnings: Record<string, string[]> = {},
 ) {
   const out = options.outputDir;
   // Workspaces and transcripts may hold secrets the agent printed: the output is the user's alone.
@@ -160,6 +161,7 @@ async function openOutput(
     updatedAt: now,
     tasks: { ...(old?.tasks ?? {}), ...Object.fromEntries(tasks.map((t) => [t.id, { digest: t.digest }])) },
     invalid,
+    ...(Object.keys(taskWarnings).length ? { taskWarnings } : {}),
   };
   await writeJson(join(out, MANIFEST), manifest);
   return manifest;
@@ -316,7 +318,7 @@ async function plannedTasks(
       task.config.timeoutS ?? run.runCap,
       task.config.inactivityS,
     ).then((p) => (task.harbor ? harborPlan(p, task, harbor?.environments) : p));
-  return { planFor, harbor };
+  return { planFor, harbor, taskWarnings: harborTaskWarnings(first, harborTasks, harbor?.environments) };
 }
 
 export async function runEval(options: EvalRunOptions): Promise<EvalRunResult> {
@@ -331,7 +333,7 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunResult> {
 
   const { tasks, invalid, runCap } = await loadRunnableTasks(tasksDir, options);
 
-  const { planFor, harbor } = await plannedTasks(options, { tasksDir, engine, tasks, runCap });
+  const { planFor, harbor, taskWarnings } = await plannedTasks(options, { tasksDir, engine, tasks, runCap });
 
   const config: RunConfig = {
     model: options.model,
@@ -342,8 +344,9 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunResult> {
     timeoutS: options.timeoutS ?? null,
     limit: options.limit ?? null,
     timeoutMultiplier: options.timeoutMultiplier ?? null,
+    oracle: options.oracle === true,
   };
-  await openOutput({ ...options, outputDir }, config, tasks, invalid);
+  await openOutput({ ...options, outputDir }, config, tasks, invalid, taskWarnings);
   const { state, plan, journal } = await openJournal(outputDir, tasks, config, options);
   emit({
     type: "start",
@@ -352,7 +355,11 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunResult> {
     kept: plan.kept.length,
     resumed: plan.resumed,
     invalid,
-    warnings: plan.warnings,
+    // Journal problems, then each Harbor task's sandbox WARNINGs (root tasks), once per task.
+    warnings: [
+      ...plan.warnings,
+      ...Object.entries(taskWarnings).flatMap(([id, lines]) => lines.map((l) => `${id}: ${l}`)),
+    ],
     notices: tasks.flatMap((t) => (t.harbor?.notices ?? []).map((n) => `${t.id}: ${n}`)),
   });
 

@@ -99,6 +99,15 @@ it("runs each Harbor task in its own image, then its verifier; an interrupted ru
     /^lib$/m,
   );
 
+  // Root tasks (no [agent].user on a root image) are listed in the manifest and warned about.
+  const manifest = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8")) as {
+    taskWarnings?: Record<string, string[]>;
+  };
+  expect(manifest.taskWarnings?.["hello-tool"]?.join("\n")).toMatch(
+    /WARNING task\.root: the task runs as root/,
+  );
+  expect(r.stderr).toMatch(/task\.root/);
+
   const offline = unitOf(out, "offline");
   expect(offline.verifier).toMatchObject({ reward: 0, rewards: { reward: 0, exact: 0, exists: 1 } });
 });

@@ -56,3 +56,14 @@ it("ocbox eval run without --model or --oracle exits 2 and writes nothing", asyn
   expect(r.stderr).toContain("eval run needs --model (or --oracle, which runs no model)");
   expect(existsSync(out)).toBe(false);
 });
+
+it("ocbox eval run on a Harbor set without approval exits 2 naming its task.toml files; nothing built or written", async () => {
+  const out = join(mkdtempSync(join(tmpdir(), "ocbox-harbor-out-")), "out");
+  const r = await ocbox(["eval", "run", "-m", "scripted/model", "--tasks", FIXTURES, "--output", out], {
+    env: env(),
+  });
+  expect(r.code).toBe(2);
+  expect(r.stderr).toMatch(/hello-tool\/task\.toml/);
+  expect(r.stderr).toMatch(/hello-tool\/environment\/Dockerfile/);
+  expect(existsSync(out)).toBe(false);
+});

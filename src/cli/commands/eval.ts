@@ -372,7 +372,7 @@ function showRunEvent(e: EvalEvent, ctx: Context, workers: number, view: LiveVie
     case "unit-end":
       progress.end(e.unit, e.result.outcome === "COMPLETE", e.record.infra);
       live.log(
-        `${e.unit}: ${e.result.outcome}${e.result.failureReason ? ` (${e.result.failureReason})` : ""} in ${e.result.timings.total.toFixed(1)} s, ${e.result.sandbox} sandbox${e.record.check ? `, check exit ${e.record.check.exitCode}` : ""}`,
+        `${e.unit}: ${e.result.outcome}${e.result.failureReason ? ` (${e.result.failureReason})` : ""} in ${e.result.timings.total.toFixed(1)} s, ${e.result.sandbox} sandbox${e.record.check ? `, check exit ${e.record.check.exitCode}` : ""}${e.record.verifier ? `, reward ${e.record.verifier.reward ?? "none"}` : ""}`,
       );
       live.milestone();
       return { progress, live };
