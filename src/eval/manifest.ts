@@ -27,6 +27,8 @@ const runConfigSchema = z.object({
   /** Absent in a manifest written before --limit and --timeout-multiplier: read as not given. */
   limit: z.number().int().positive().nullable().default(null),
   timeoutMultiplier: z.number().positive().nullable().default(null),
+  /** `--oracle` (Harbor tasks' solve.sh in the agent's place). */
+  oracle: z.boolean().default(false),
 });
 export type RunConfig = z.output<typeof runConfigSchema>;
 
@@ -49,6 +51,8 @@ const manifestSchema = z.object({
     }),
   ),
   invalid: z.array(z.object({ id: z.string(), path: z.string(), field: z.string(), problem: z.string() })),
+  /** Per Harbor task, the WARNING lines of its sandbox (a root task's `task.root`); absent: none. */
+  taskWarnings: z.record(z.string(), z.array(z.string())).optional(),
 });
 export type Manifest = z.infer<typeof manifestSchema>;
 export type ManifestTask = Manifest["tasks"][string];

@@ -10,7 +10,7 @@
  * `workspace/` through copy-back.ts (masked modes, size caps) whether its sandbox was warm or cold,
  * and `agent-workspace/` is removed, unless that copy failed. Dirs are 0700, files 0600.
  */
-import { chmod, mkdir, readdir, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readdir, rm } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import { OcboxError, errorMessage } from "../errors.js";
@@ -22,7 +22,7 @@ import { sharedPools, type Pools } from "../executor/pool.js";
 import { executeTask, type AgentSession } from "../executor/run-task.js";
 import type { TaskPlan } from "../executor/task-plan.js";
 import { WarmPool } from "../executor/warm-pool.js";
-import { emptyTokens, type TaskResult } from "../executor/task.js";
+import type { TaskResult } from "../executor/task.js";
 import { DockerEngine } from "../runtime/docker-engine.js";
 import { DEFAULT_COPY_BACK_CAPS, describeLeftOut } from "../sandbox/copy-back-policy.js";
 import type { Engine } from "../runtime/engine.js";
@@ -45,10 +45,13 @@ import { writeReport } from "./report-file.js";
 import { writeSummary } from "./summary-file.js";
 import { loadTaskSet, type InvalidTask, type TaskDef } from "./task-set.js";
 import { scaleTaskTimeouts } from "./task-timeouts.js";
-import { isInfraFailure, type CheckOutcome, type UnitRecord } from "./unit-record.js";
+import type { CheckOutcome, UnitRecord } from "./unit-record.js";
 import type { UnitStreamEvent } from "./progress.js";
 import { planUnits, runWorkers, warmPoolSize, type Unit } from "./units.js";
-import { bringBack, freshCopy, writeDiff } from "./workspace.js";
+import { bringBack, freshCopy } from "./workspace.js";
+import { harborApprovalFiles, prepareHarborTasks, type HarborEnvironment } from "./harbor-prepare.js";
+import { harborPlan, harborTaskWarnings, runHarborWith } from "./harbor-run-unit.js";
+import { infraResult, writeUnitFiles } from "./unit-files.js";
 
 export type EvalEvent =
   | {
@@ -58,7 +61,7 @@ export type EvalEvent =
       kept: number;
       resumed: string[];
       invalid: InvalidTask[];
-      /** What reading the journal dropped (a line cut short by a crash). */
+      /** What reading the journal dropped (a line cut short by a crash), and each Harbor task's sandbox WARNINGs. */
       warnings: string[];
       /** Per Harbor task, once: what its task.toml asks that ocbox does not apply. */
       notices: string[];
@@ -99,6 +102,8 @@ export interface EvalRunOptions {
   warmPool?: boolean;
   /** How many warm sandboxes to keep ready (default: one per worker, plus one while a core is spare). */
   warmPoolSize?: number;
+  /** `--oracle`: Harbor tasks run solution/solve.sh in the agent's place (no model), then the verifier. */
+  oracle?: boolean;
   signal?: AbortSignal;
   onEvent?: (e: EvalEvent) => void;
 }
@@ -124,6 +129,7 @@ async function openOutput(
   config: RunConfig,
   tasks: TaskDef[],
   invalid: InvalidTask[],
+  taskWarnings: Record<string, string[]> = {},
 ) {
   const out = options.outputDir;
   // Workspaces and transcripts may hold secrets the agent printed: the output is the user's alone.
@@ -158,6 +164,7 @@ async function openOutput(
     updatedAt: now,
     tasks: { ...(old?.tasks ?? {}), ...Object.fromEntries(tasks.map((t) => [t.id, manifestTask(t)])) },
     invalid,
+    ...(Object.keys(taskWarnings).length ? { taskWarnings } : {}),
   };
   await writeJson(join(out, MANIFEST), manifest);
   return manifest;
@@ -173,16 +180,18 @@ async function runAndJournal(
     options: EvalRunOptions;
     journal: Journal;
     counts: ReturnType<typeof keptCounts>;
+    environments: Map<string, HarborEnvironment> | undefined;
   },
 ): Promise<void> {
   const { planFor, outputDir, options, journal, counts } = run;
+  const unitRunner = unit.task.harbor ? runHarborWith(run.environments) : runUnit;
   const emit = (e: EvalEvent) => options.onEvent?.(e);
   if (options.signal?.aborted) return;
   journal.append({ type: "begin", at: new Date().toISOString(), unit: unit.key });
   emit({ type: "unit-start", unit: unit.key });
   let ran: Awaited<ReturnType<typeof runUnit>>;
   try {
-    ran = await runUnit(unit, () => planFor(unit.task), run.poolFor, outputDir, options);
+    ran = await unitRunner(unit, () => planFor(unit.task), run.poolFor, outputDir, options);
   } catch (e) {
     // The unit's sandbox is gone (executeTask removes it before it throws); it reruns at the next start.
     if (options.signal?.aborted)
@@ -241,8 +250,9 @@ function warmPoolFactory(
   const emit = (e: EvalEvent) => options.onEvent?.(e);
   let warm: WarmPool | undefined;
   const poolFor = (p: TaskPlan): WarmPool | undefined => {
-    // A profile with performance volumes (E11) always starts cold: no pool for it.
-    if (options.warmPool === false || p.profile.cacheVolumes?.paths.length) return undefined;
+    // A profile with performance volumes (E11), or a task's own image, always starts cold.
+    if (options.warmPool === false || p.profile.cacheVolumes?.paths.length || p.profile.taskImage)
+      return undefined;
     warm ??= new WarmPool(engine, p.profile, {
       size: Math.min(options.warmPoolSize ?? warmPoolSize(workers, todo, availableParallelism()), todo),
       limit: todo,
@@ -279,10 +289,39 @@ async function loadRunnableTasks(
   const { invalid } = loaded;
   const tasks = loaded.tasks.map((t) => scaleTaskTimeouts(t, f));
   if (tasks.length === 0 && invalid.length === 0) throw noTasks(tasksDir, options.filter);
-  const harbor = tasks.filter((t) => t.format === "harbor");
-  if (harbor.length) throw harborNotRunnable(harbor);
   const runCap = f === 1 ? options.timeoutS : (options.timeoutS ?? DEFAULT_TIMEOUTS.hardS) * f;
   return { tasks, invalid, runCap };
+}
+
+/**
+ * The run's planner per task, checked once with the run's own model and role before anything is
+ * written or started (an unknown provider is a usage error, exit 2, not a batch of INFRASTRUCTURE
+ * results); Harbor tasks' files approved with the rest, then their images and the payload made.
+ */
+async function plannedTasks(
+  options: EvalRunOptions,
+  run: { tasksDir: string; engine: Engine; tasks: TaskDef[]; runCap: number | undefined },
+) {
+  const pools = options.pools ?? sharedPools;
+  const harborTasks = run.tasks.filter((t) => t.harbor);
+  const taskFiles = await harborApprovalFiles(harborTasks);
+  const planWith = taskPlanner({ ...options, taskFiles }, run.tasksDir, run.engine, pools);
+  const first = await planWith(options.model, options.role, run.runCap);
+  const harbor = harborTasks.length
+    ? await prepareHarborTasks(run.engine, harborTasks, {
+        sandboxImage: first.images.sandbox.tag,
+        signal: options.signal,
+        onLine: (task, line) => options.onEvent?.({ type: "trace", unit: task, line }),
+      })
+    : undefined;
+  const planFor = (task: TaskDef): Promise<TaskPlan> =>
+    planWith(
+      task.config.model ?? options.model,
+      task.config.role ?? options.role,
+      task.config.timeoutS ?? run.runCap,
+      task.config.inactivityS,
+    ).then((p) => (task.harbor ? harborPlan(p, task, harbor?.environments) : p));
+  return { planFor, harbor, taskWarnings: harborTaskWarnings(first, harborTasks, harbor?.environments) };
 }
 
 export async function runEval(options: EvalRunOptions): Promise<EvalRunResult> {
@@ -297,18 +336,7 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunResult> {
 
   const { tasks, invalid, runCap } = await loadRunnableTasks(tasksDir, options);
 
-  const pools = options.pools ?? sharedPools;
-  const planWith = taskPlanner(options, tasksDir, engine, pools);
-  const planFor = (task: TaskDef): Promise<TaskPlan> =>
-    planWith(
-      task.config.model ?? options.model,
-      task.config.role ?? options.role,
-      task.config.timeoutS ?? runCap,
-      task.config.inactivityS,
-    );
-  // The run's own model and role are checked before anything is written or started: an unknown
-  // provider is a usage error (exit 2), not a batch of INFRASTRUCTURE results.
-  await planWith(options.model, options.role, runCap);
+  const { planFor, harbor, taskWarnings } = await plannedTasks(options, { tasksDir, engine, tasks, runCap });
 
   const config: RunConfig = {
     model: options.model,
@@ -319,8 +347,9 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunResult> {
     timeoutS: options.timeoutS ?? null,
     limit: options.limit ?? null,
     timeoutMultiplier: options.timeoutMultiplier ?? null,
+    oracle: options.oracle === true,
   };
-  await openOutput({ ...options, outputDir }, config, tasks, invalid);
+  await openOutput({ ...options, outputDir }, config, tasks, invalid, taskWarnings);
   const { state, plan, journal } = await openJournal(outputDir, tasks, config, options);
   emit({
     type: "start",
@@ -329,7 +358,11 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunResult> {
     kept: plan.kept.length,
     resumed: plan.resumed,
     invalid,
-    warnings: plan.warnings,
+    // Journal problems, then each Harbor task's sandbox WARNINGs (root tasks), once per task.
+    warnings: [
+      ...plan.warnings,
+      ...Object.entries(taskWarnings).flatMap(([id, lines]) => lines.map((l) => `${id}: ${l}`)),
+    ],
     notices: tasks.flatMap((t) => (t.harbor?.notices ?? []).map((n) => `${t.id}: ${n}`)),
   });
 
@@ -340,7 +373,15 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunResult> {
 
   try {
     await runWorkers(plan.todo, workers, (unit) =>
-      runAndJournal(unit, { planFor, poolFor: warm.poolFor, outputDir, options, journal, counts }),
+      runAndJournal(unit, {
+        planFor,
+        poolFor: warm.poolFor,
+        outputDir,
+        options,
+        journal,
+        counts,
+        environments: harbor?.environments,
+      }),
     );
   } catch (e) {
     // An interrupt ends the units in flight with their own error; the run says what to do next.
@@ -471,35 +512,11 @@ async function runCheck(
   };
 }
 
-/** A finished unit's files: diff.patch, session.json, result.json and unit.json (written last). */
-async function writeUnitFiles(
-  unit: Unit,
-  dir: string,
-  done: { result: TaskResult; check: CheckOutcome | null; exported: unknown },
-): Promise<UnitRecord> {
-  const { result, check, exported } = done;
-  const diffBytes = await writeDiff(unit.task.app, join(dir, "workspace"), join(dir, "diff.patch"));
-  const record: UnitRecord = {
-    key: unit.key,
-    task: unit.task.id,
-    repeat: unit.repeat,
-    taskDigest: unit.task.digest,
-    prompt: unit.task.prompt,
-    requirements: unit.task.requirements,
-    check,
-    infra: isInfraFailure(result),
-    diffBytes,
-    finishedAt: new Date().toISOString(),
-  };
-  await writeFile(join(dir, "session.json"), `${JSON.stringify(exported ?? null)}\n`, { mode: 0o600 });
-  await writeJson(join(dir, "result.json"), result);
-  await writeJson(join(dir, "unit.json"), record);
-  return record;
-}
-
 /** The options an eval task is planned with (the planner's `eval-run` entry point). */
 export function evalTaskOptions(
-  options: Pick<EvalRunOptions, "workflowFile" | "opencodeConfig" | "logging" | "approveConfig" | "copy">,
+  options: Pick<EvalRunOptions, "workflowFile" | "opencodeConfig" | "logging" | "approveConfig" | "copy"> & {
+    taskFiles?: RunTaskOptions["taskFiles"];
+  },
   tasksDir: string,
   task: {
     model: string;
@@ -518,6 +535,7 @@ export function evalTaskOptions(
     ...(options.opencodeConfig ? { opencodeConfig: options.opencodeConfig } : {}),
     ...(options.approveConfig ? { approveConfig: true } : {}),
     ...(options.copy ? { copy: true } : {}),
+    ...(options.taskFiles?.length ? { taskFiles: options.taskFiles } : {}),
     timeouts: {
       ...(hardS !== undefined ? { hardS } : {}),
       ...(inactivityS !== undefined ? { inactivityS } : {}),
@@ -528,7 +546,12 @@ export function evalTaskOptions(
 }
 
 /** Plans by model, role and timeouts, each made once (planTask checks the model and the role). */
-function taskPlanner(options: EvalRunOptions, tasksDir: string, engine: Engine, pools: Pools) {
+function taskPlanner(
+  options: EvalRunOptions & { taskFiles?: RunTaskOptions["taskFiles"] },
+  tasksDir: string,
+  engine: Engine,
+  pools: Pools,
+) {
   const plans = new Map<string, Promise<TaskPlan>>();
   return (model: string, role?: string, hardS?: number, inactivityS?: number): Promise<TaskPlan> => {
     const key = JSON.stringify([model, role, hardS, inactivityS]);
@@ -556,37 +579,4 @@ export function noTasks(tasksDir: string, filter: string | undefined): OcboxErro
       "A task is a sub-folder in ocbox's format (prompt.md and requirements.yaml) or Harbor's (task.toml, instruction.md, environment/, tests/).",
     fix: "Give --tasks the folder whose sub-folders are the tasks (tasks/<id>/prompt.md, or tasks/<id>/task.toml for a Harbor dataset).",
   });
-}
-
-/** Until the per-task sandbox lands (issue 15, items 2–5), a Harbor task is read and checked only. */
-function harborNotRunnable(tasks: TaskDef[]): OcboxError {
-  return new OcboxError(
-    "USAGE",
-    `${tasks.length} Harbor-format task(s) found; running them is not supported yet`,
-    {
-      detail: `Harbor tasks: ${tasks.map((t) => t.id).join(", ")}. This version reads and checks task.toml, instruction.md, environment/ and tests/, but cannot yet run the agent in a task's own image.`,
-      fix: "Run `ocbox eval tasks --tasks DIR` to check the task set, or pick ocbox-format tasks with --filter.",
-    },
-  );
-}
-
-function infraResult(message: string, seconds: number): TaskResult {
-  return {
-    outcome: "ERROR",
-    contract: null,
-    failureReason: "INFRASTRUCTURE",
-    failureKind: null,
-    hint: message,
-    attempts: 0,
-    recoveredBy: null,
-    sessionId: null,
-    model: null,
-    tokens: emptyTokens(),
-    cost: 0,
-    timings: { queued: 0, sandbox: 0, firstRequest: null, agent: 0, total: seconds },
-    sandbox: "cold",
-    pool: null,
-    rawOutput: null,
-    role: null,
-  };
 }

@@ -28,6 +28,20 @@ export interface VerifierOutcome {
   problem?: string;
 }
 
+/** Seconds per phase of a Harbor task's unit (issue 15, item 8). */
+export interface UnitTimings {
+  /** Building (or pulling) the task's image in this run; 0 when it was already there. */
+  environmentBuild: number;
+  /** The image was there already (built by an earlier run, or by another task of this run). */
+  environmentCached: boolean;
+  /** The agent's setup: the payload volume mounted read-only, the container up to a ready server. */
+  agentSetup: number;
+  /** The agent's turns (or the oracle's solve.sh). */
+  agent: number;
+  /** The verifier (`bash /tests/test.sh`); null when it did not run. */
+  verifier: number | null;
+}
+
 export interface UnitRecord {
   key: string;
   task: string;
@@ -38,6 +52,10 @@ export interface UnitRecord {
   check: CheckOutcome | null;
   /** Harbor tasks: the verifier's outcome (absent for ocbox-format tasks). */
   verifier?: VerifierOutcome;
+  /** Harbor tasks: seconds per phase. */
+  timings?: UnitTimings;
+  /** Harbor tasks run with `--oracle`: solution/solve.sh ran in the agent's place. */
+  oracle?: boolean;
   /** Infrastructure failure (sandbox, network, auth, rate limit): counted apart, retryable. */
   infra: boolean;
   diffBytes: number;

@@ -20,6 +20,7 @@ import type { EntryPoint } from "../plan/entry-point.js";
 import {
   addConfig,
   addOpencode,
+  addTaskFile,
   checkApproval,
   emptyRead,
   folderScope,
@@ -70,6 +71,11 @@ export interface RunTaskOptions {
    * the task with a CONFIG error (exit 2).
    */
   approveConfig?: boolean;
+  /**
+   * A benchmark task set's capability-granting files (task.toml, environment/Dockerfile), read by
+   * the caller: checked for approval with the rest, before any image builds (issue 13).
+   */
+  taskFiles?: Array<{ kind: "task-toml" | "task-dockerfile"; path: string; text: string }>;
   /** The project config, instead of the ocbox.yaml found from the workspace upwards. */
   config?: ProjectConfig;
   /** Extra OpenCode config for the sandbox (providers, permissions). */
@@ -224,6 +230,7 @@ export async function readTaskInputs(options: RunTaskOptions, dry = false): Prom
   if (wf && workflowFile) addConfig(read, scope, "workflow", { abs: workflowFile, ...wf, explicit: true });
   const workspaceOpencode = await readWorkspaceOpencodeConfig(workspace);
   if (workspaceOpencode) addOpencode(read, scope, workspaceOpencode);
+  for (const f of options.taskFiles ?? []) addTaskFile(read, scope, f.kind, f.path, f.text);
   const entry = options.entry ?? "run";
   const how = options.approveConfig ? "flag" : dry ? "interactive" : "none";
   const approval = await checkApproval(entry, scope, read, how);

@@ -54,6 +54,8 @@ export interface AgentSession {
   sessionId: string;
   /** The server's host port (127.0.0.1). */
   port: number;
+  /** The agent container's id (a Harbor task's verifier runs in it). */
+  containerId: string;
   /** Run a command in the agent container (as the agent's user, cwd /workspace). */
   exec(argv: string[]): Promise<ExecResult>;
 }
@@ -254,7 +256,13 @@ async function openSession(step: Step, box: TaskSandbox): Promise<AgentSession> 
   const sessionId = await newSession(client, step.request.taskId ?? "ocbox task");
   step.run.sessionId = sessionId;
   const agentId = box.sandbox.agentId;
-  return { client, sessionId, port: box.sandbox.port, exec: (argv) => step.plan.engine.exec(agentId, argv) };
+  return {
+    client,
+    sessionId,
+    port: box.sandbox.port,
+    containerId: agentId,
+    exec: (argv) => step.plan.engine.exec(agentId, argv),
+  };
 }
 
 /** The agent's turns, watched by the event stream (activity, retries, permission asks). */

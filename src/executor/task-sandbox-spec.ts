@@ -27,6 +27,7 @@ export function profileKey(p: SandboxProfile): string {
         p.cacheVolumes ?? null,
         p.aptAllow ?? [],
         p.copyBack ?? null,
+        p.taskImage ?? null,
       ]),
     )
     .digest("hex")

@@ -13,7 +13,9 @@ export const RUN_DIR = "/run/ocbox/run";
 /** The relay volume between the sidecar and the host relay (gateway upstreams); never the agent's. */
 export const RELAY_DIR = "/run/ocbox/relay";
 /** OpenCode's data dir (sessions) in the agent's home. */
-export const OPENCODE_DATA = `${AGENT_HOME}/.local/share/opencode`;
+/** OpenCode's data dir relative to a home. */
+export const OPENCODE_DATA_REL = ".local/share/opencode";
+export const OPENCODE_DATA = `${AGENT_HOME}/${OPENCODE_DATA_REL}`;
 /**
  * Where a project's data volume is mounted; its `local/` dir (the agent's) becomes ~/.local by a
  * link the entrypoint makes (a volume's own root cannot be given to the agent through the API).

@@ -21,6 +21,8 @@ export interface ImageProbe {
   muslLoader: boolean;
   /** Whether `/lib64` exists at all (a payload can be mounted there only when it does not). */
   lib64: boolean;
+  /** Whether the image has a bash at /bin/bash or /usr/bin/bash (else the agent's shell is /bin/sh). */
+  bash: boolean;
 }
 
 /** Go's os.ModeSymlink and os.ModeDir, as in the engine's path stat. */
@@ -68,6 +70,7 @@ export async function probeTaskImage(engine: Engine, image: string): Promise<Ima
       glibcLoader: await exists(engine, id, GLIBC_LOADER),
       muslLoader: await exists(engine, id, MUSL_LOADER),
       lib64: (await engine.pathStat(id, "/lib64")) !== undefined,
+      bash: (await exists(engine, id, "/bin/bash")) || (await exists(engine, id, "/usr/bin/bash")),
     };
   } finally {
     await engine.removeContainer(id);

@@ -35,6 +35,8 @@ export interface SandboxProfile {
   workspaceCopy?: SandboxSpec["workspaceCopy"];
   /** The startup summary's line on how the workspace gets in (bind or copy, and why). */
   workspaceMode?: string;
+  /** Issue 15: a benchmark task's own image as the agent's container (plan/task-image-plan.ts). */
+  taskImage?: SandboxSpec["taskImage"];
 }
 
 /** Where one sandbox of a profile goes: its workspace, ids and users (chosen by the caller). */
@@ -46,6 +48,11 @@ export interface Placement {
   agentUser: Ids;
 }
 
+const idsOf = (user: string): Ids => {
+  const [uid, gid] = user.split(":").map(Number);
+  return { uid: uid ?? 0, gid: gid ?? uid ?? 0 };
+};
+
 export const DEFAULT_SERVER: SandboxSpec["server"] = { logLevel: "INFO", printLogs: true };
 
 /** A task sandbox's spec (run, eval, judge, bridge, service, the structurer, the warm pool). */
@@ -55,7 +62,9 @@ export function sandboxSpec(profile: SandboxProfile, placement: Placement): Sand
     runId: placement.runId,
     workspace: placement.workspace,
     images: profile.images,
-    agentUser: placement.agentUser,
+    // A non-root task runs as its own uid (and the sidecar with it, to share the socket dir).
+    agentUser:
+      profile.taskImage && !profile.taskImage.root ? idsOf(profile.taskImage.user) : placement.agentUser,
     hostUser: placement.hostUser,
     forwardPorts: profile.forwardPorts,
     hostPort: 0,
@@ -70,5 +79,6 @@ export function sandboxSpec(profile: SandboxProfile, placement: Placement): Sand
     ...(profile.hostDockerSocket ? { hostDockerSocket: true } : {}),
     ...(profile.aptAllow?.length ? { aptAllow: profile.aptAllow } : {}),
     ...(profile.workspaceCopy ? { workspaceCopy: profile.workspaceCopy } : {}),
+    ...(profile.taskImage ? { taskImage: profile.taskImage } : {}),
   };
 }

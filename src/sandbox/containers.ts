@@ -15,6 +15,7 @@ import { aptAgentEnv, aptAgentMounts } from "./apt-helper.js";
 import { cacheMounts } from "./cache-volumes.js";
 import { hardeningOptions } from "./hardening.js";
 import type { SandboxSpec } from "./spec.js";
+import { taskAgentContainer } from "./task-image-sandbox.js";
 
 export interface Names {
   agent: string;
@@ -68,6 +69,8 @@ export function agentContainer(
   egress?: EgressPlan,
   dockerSocketGid?: number,
 ): ContainerSpec {
+  if (spec.taskImage)
+    return taskAgentContainer({ ...spec, taskImage: spec.taskImage }, names, labels, egress);
   const docker = spec.hostDockerSocket === true && dockerSocketGid !== undefined;
   const { uid, gid } = spec.agentUser;
   const home = `rw,nosuid,nodev,size=512m,mode=0700,uid=${uid},gid=${gid}`;

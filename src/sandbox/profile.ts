@@ -74,11 +74,12 @@ export function securityProfile(spec: SandboxSpec, engine?: EngineLimits): Secur
     },
     gateways: gatewaysOf(egress),
     seccomp: { profile: h.seccomp, ...(h.seccomp === "ocbox" ? { blocked: BLOCKED_SYSCALLS.length } : {}) },
-    capabilities: [...h.capAdd],
+    capabilities: [...h.capAdd, ...(spec.taskImage?.capAdd ?? [])],
     noNewPrivileges: h.noNewPrivileges,
-    readOnlyRoot: h.readOnlyRoot,
+    // A task's own image keeps a writable root (a throwaway container, no host path shared).
+    readOnlyRoot: spec.taskImage ? false : h.readOnlyRoot,
     icmp: h.icmp,
-    user: `${spec.agentUser.uid}:${spec.agentUser.gid}`,
+    user: spec.taskImage?.user ?? `${spec.agentUser.uid}:${spec.agentUser.gid}`,
     limits: {
       memoryBytes: spec.limits.memoryBytes,
       cpus: spec.limits.nanoCpus / 1e9,
@@ -87,6 +88,7 @@ export function securityProfile(spec: SandboxSpec, engine?: EngineLimits): Secur
     },
     unsafe: [
       ...(spec.hostDockerSocket === true ? ["unsafe.hostDockerSocket"] : []),
+      ...(spec.taskImage?.root ? [TASK_ROOT_KEY] : []),
       ...new Set(hardeningWeakenings(h).map((w) => w.key)),
       ...engineWeakenings.map((w) => w.key),
     ],
@@ -102,7 +104,13 @@ function size(bytes: number): string {
   return Number.isInteger(g) ? `${g}g` : `${Math.round(bytes / 1024 ** 2)}m`;
 }
 
+/** The key a root benchmark task is warned and listed under (issue 15, item 3). */
+export const TASK_ROOT_KEY = "task.root";
+
 const UNSAFE_WARNINGS: Record<string, string> = {
+  [TASK_ROOT_KEY]:
+    "the task runs as root (uid 0) in its own throwaway image with the capabilities a package manager " +
+    "needs; no host path is shared, but a kernel escape from here is an escape as root",
   "unsafe.hostDockerSocket":
     "the host's Docker socket is mounted in the sandbox: the agent controls the host's engine and can " +
     "start containers that bypass every restriction listed here",

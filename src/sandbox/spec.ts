@@ -77,10 +77,34 @@ export interface SandboxSpec {
    * Non-empty starts the apt helper container; absent or empty: off.
    */
   aptAllow?: string[];
+  /**
+   * Issue 15: the agent runs in a benchmark task's own image (OpenCode from the payload volume),
+   * with no workspace mounted; absent: ocbox's sandbox image with the workspace.
+   */
+  taskImage?: TaskImageSandbox;
   limits: { memoryBytes: number; nanoCpus: number; pids: number; nofile: number };
   server: { logLevel: LogLevel; printLogs: boolean };
   lifetime: "session" | "detached";
   readyTimeoutMs: number;
+}
+
+/** What a spec carries when its agent runs in a task's own image (the planner fills it). */
+export interface TaskImageSandbox {
+  /** The task's image (built from environment/Dockerfile, or its docker_image). */
+  image: string;
+  /** The agent's uid:gid inside ("0:0" for a root task). */
+  user: string;
+  root: boolean;
+  /** A root task's capabilities (ROOT_TASK_CAPS) when no stronger runtime isolates it; [] otherwise. */
+  capAdd: string[];
+  /** Where the agent works: `[environment].workdir`, else the image's WORKDIR, else /. */
+  workdir: string;
+  /** The payload volume (read-only at PAYLOAD_DIR). */
+  payloadVolume: string;
+  /** The image has no /lib64: the payload is mounted there too, for opencode's loader. */
+  lib64FromPayload: boolean;
+  /** `[environment].env`, passed to the agent (and the verifier). */
+  env: Record<string, string>;
 }
 
 export const DEFAULT_LIMITS: SandboxSpec["limits"] = {

@@ -36,6 +36,7 @@ import { checkWorkspaceBoundary } from "./workspace-guard.js";
 import { excludedBy } from "./copy-excludes.js";
 import { copyWorkspaceIn, type CopyInReport } from "./workspace-copy-in.js";
 import { prepareWorkspaceVolume } from "./workspace-volume.js";
+import { makeDirs, TASK_AGENT_DIRS } from "./task-phases.js";
 
 const LISTENING = /opencode server listening on/;
 
@@ -349,6 +350,8 @@ async function fillContainers(
     const excluded = excludedBy(spec.workspaceCopy.exclude);
     b.copyIn = await copyWorkspaceIn(engine, ids.agentId, target, spec.workspace, spec.agentUser, excluded);
   }
+  // A task's own image: Harbor's log dirs, the agent's to write (its logs, its artifacts).
+  if (spec.taskImage) await makeDirs(engine, ids.agentId, spec.taskImage.user, TASK_AGENT_DIRS);
 }
 
 /**

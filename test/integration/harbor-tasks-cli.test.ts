@@ -1,8 +1,8 @@
 /**
  * Issue 15, items 1 and 9, as a user meets them with the built `ocbox`: a Harbor-format folder
  * is read unchanged (not an empty run), a malformed task.toml is reported with its line, a folder
- * with no task is exit 2, --filter and --limit pick tasks, and `eval run` says plainly that it
- * cannot run Harbor tasks yet instead of reporting 0 runs.
+ * with no task is exit 2, --filter and --limit pick tasks, and `eval run` needs a model or
+ * --oracle (test/integration/harbor-run.test.ts runs the set end to end).
  */
 import { cpSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -49,13 +49,21 @@ it("a malformed task.toml is an invalid task with its line; a folder with no tas
   expect(none.stderr).toContain("holds no task");
 });
 
-it("ocbox eval run on a Harbor set exits 2 saying it cannot run them yet, and writes nothing", async () => {
+it("ocbox eval run without --model or --oracle exits 2 and writes nothing", async () => {
+  const out = join(mkdtempSync(join(tmpdir(), "ocbox-harbor-out-")), "out");
+  const r = await ocbox(["eval", "run", "--tasks", FIXTURES, "--output", out], { env: env() });
+  expect(r.code).toBe(2);
+  expect(r.stderr).toContain("eval run needs --model (or --oracle, which runs no model)");
+  expect(existsSync(out)).toBe(false);
+});
+
+it("ocbox eval run on a Harbor set without approval exits 2 naming its task.toml files; nothing built or written", async () => {
   const out = join(mkdtempSync(join(tmpdir(), "ocbox-harbor-out-")), "out");
   const r = await ocbox(["eval", "run", "-m", "scripted/model", "--tasks", FIXTURES, "--output", out], {
     env: env(),
   });
   expect(r.code).toBe(2);
-  expect(r.stderr).toContain("3 Harbor-format task(s) found; running them is not supported yet");
-  expect(r.stdout).not.toMatch(/0 run\(s\)/);
+  expect(r.stderr).toMatch(/hello-tool\/task\.toml/);
+  expect(r.stderr).toMatch(/hello-tool\/environment\/Dockerfile/);
   expect(existsSync(out)).toBe(false);
 });

@@ -153,6 +153,7 @@ describe("journal and resume", () => {
       timeoutS: null,
       limit: null,
       timeoutMultiplier: null,
+      oracle: false,
     };
     expect(configChanges(base, { ...base, model: "a/c", repeat: 2 })).toEqual([
       'model: "a/b" → "a/c"',

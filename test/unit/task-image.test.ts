@@ -67,6 +67,7 @@ describe("OpenCode's runtime in a task image", () => {
     glibcLoader: false,
     muslLoader: false,
     lib64: false,
+    bash: false,
   };
   it("uses the image's glibc loader, else glibc's from the payload at a free /lib64", () => {
     expect(opencodeRuntime({ ...probe, glibcLoader: true, lib64: true }).kind).toBe("glibc");

@@ -2,6 +2,7 @@
  * `ocbox eval run | judge | report`: thin layers over src/eval. This file draws the progress
  * (a live block on a terminal, plain lines elsewhere) and prefixes the live logs.
  */
+import { ORACLE_MODEL, withOracleModel } from "../../eval/oracle-model.js";
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { Command } from "commander";
@@ -80,7 +81,8 @@ function liveOutput(ctx: Context, progress: Progress) {
 }
 
 interface RunFlags {
-  model: string;
+  model?: string;
+  oracle?: boolean;
   tasks: string;
   output: string;
   workers?: string;
@@ -134,7 +136,7 @@ function settings(ctx: Context, flags: { agentLogs?: boolean; verbose?: boolean 
 /** `eval run --dry-run`: the run-wide plan (a task.yaml's own model, role or timeout is not in it). */
 async function printEvalPlan(
   ctx: Context,
-  flags: RunFlags,
+  flags: RunFlags & { model: string },
   logging: LoggingSettings,
   opencodeConfig: Record<string, unknown> | undefined,
 ): Promise<number> {
@@ -199,9 +201,13 @@ export function registerEval(program: Command, run: Runner) {
   evalCmd
     .command("run")
     .description("run every task of a task set in its own sandbox (resumable)")
-    .requiredOption("-m, --model <provider/model>", "the solver model")
+    .option("-m, --model <provider/model>", "the solver model (required unless --oracle)")
     .requiredOption("--tasks <dir>", "the task set: one folder per task")
     .requiredOption("--output <dir>", "where results go; the same dir again resumes")
+    .option(
+      "--oracle",
+      "Harbor tasks: run solution/solve.sh in the agent's place (no model), then the verifier",
+    )
     .option("--workers <n>", "tasks run at once (default 1)")
     .option("--repeat <k>", "runs per task (default 1)")
     .option("--filter <glob>", "only tasks whose id matches (* and ?, comma-separated)")
@@ -263,14 +269,21 @@ type LiveView = { progress: Progress; live: ReturnType<typeof liveOutput> };
 async function evalRunAction(ctx: Context, flags: RunFlags): Promise<number> {
   if (flags.retryFailed !== undefined && flags.retryFailed !== "infra")
     throw new OcboxError("USAGE", `--retry-failed takes infra, not ${flags.retryFailed}`);
+  if (!flags.model && !flags.oracle)
+    throw new OcboxError("USAGE", "eval run needs --model (or --oracle, which runs no model)", {
+      fix: "Pass --model provider/model, or --oracle to validate a Harbor task set with its solutions.",
+    });
   const workers = positiveInt("--workers", flags.workers, 1);
   const logging = settings(ctx, flags);
-  const opencodeConfig = await opencodeConfigFrom(flags.opencodeConfig);
-  if (flags.dryRun) return printEvalPlan(ctx, flags, logging, opencodeConfig);
+  const given = await opencodeConfigFrom(flags.opencodeConfig);
+  const opencodeConfig = flags.model ? given : withOracleModel(given);
+  const model = flags.model ?? ORACLE_MODEL;
+  if (flags.dryRun) return printEvalPlan(ctx, { ...flags, model }, logging, opencodeConfig);
   let progress = new Progress(0, workers);
   let live = liveOutput(ctx, progress);
   const result = await runEval({
-    model: flags.model,
+    model,
+    ...(flags.oracle ? { oracle: true } : {}),
     tasksDir: flags.tasks,
     outputDir: flags.output,
     workers,
@@ -363,7 +376,7 @@ function showRunEvent(e: EvalEvent, ctx: Context, workers: number, view: LiveVie
     case "unit-end":
       progress.end(e.unit, e.result.outcome === "COMPLETE", e.record.infra);
       live.log(
-        `${e.unit}: ${e.result.outcome}${e.result.failureReason ? ` (${e.result.failureReason})` : ""} in ${e.result.timings.total.toFixed(1)} s, ${e.result.sandbox} sandbox${e.record.check ? `, check exit ${e.record.check.exitCode}` : ""}`,
+        `${e.unit}: ${e.result.outcome}${e.result.failureReason ? ` (${e.result.failureReason})` : ""} in ${e.result.timings.total.toFixed(1)} s, ${e.result.sandbox} sandbox${e.record.check ? `, check exit ${e.record.check.exitCode}` : ""}${e.record.verifier ? `, reward ${e.record.verifier.reward ?? "none"}` : ""}`,
       );
       live.milestone();
       return { progress, live };

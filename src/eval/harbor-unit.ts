@@ -1,0 +1,161 @@
+/**
+ * One unit of a Harbor task (issue 15): the agent (or, with `--oracle`, solution/solve.sh) in the
+ * task's own image, then the verifier in the container it left, whatever the agent's outcome;
+ * logs, artifacts and the final WORKDIR copied back; the phases timed. The verifier's outcome
+ * goes into `UnitRecord.verifier`, the phases into `UnitRecord.timings`.
+ */
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { errorMessage } from "../errors.js";
+import { acquireSandbox, profileWarnings } from "../executor/sandbox-source.js";
+import { executeTask, type AgentSession, type TaskRequest } from "../executor/run-task.js";
+import type { TaskPlan } from "../executor/task-plan.js";
+import { emptyTokens, type TaskResult } from "../executor/task.js";
+import { DEFAULT_COPY_BACK_CAPS } from "../sandbox/copy-back-policy.js";
+import type { TaskImageSandbox } from "../sandbox/task-image-sandbox.js";
+import { bringBackAgentSide, runOracle, runVerifier, stopAgent, type PhaseContext } from "./harbor-phases.js";
+import type { HarborTask } from "./harbor-task.js";
+import type { UnitTimings, VerifierOutcome } from "./unit-record.js";
+
+export interface HarborUnitInput {
+  plan: TaskPlan;
+  harbor: HarborTask;
+  taskId: string;
+  prompt: string;
+  unitDir: string;
+  /** An empty dir (nothing of the host is mounted; the executor wants one). */
+  scratch: string;
+  oracle: boolean;
+  /** Seconds, after --timeout-multiplier. */
+  verifierTimeoutS: number;
+  environment: { seconds: number; cached: boolean };
+  request: Pick<TaskRequest, "signal" | "onEvent" | "onSession">;
+  trace: (line: string) => void;
+}
+
+export interface HarborUnitOutcome {
+  result: TaskResult;
+  verifier: VerifierOutcome | undefined;
+  timings: UnitTimings;
+}
+
+function contextFor(input: HarborUnitInput, containerId: string, sandbox: TaskImageSandbox): PhaseContext {
+  return {
+    engine: input.plan.engine,
+    containerId,
+    harbor: input.harbor,
+    sandbox,
+    unitDir: input.unitDir,
+    caps: input.plan.profile.copyBack ?? DEFAULT_COPY_BACK_CAPS,
+    verifierTimeoutS: input.verifierTimeoutS,
+    trace: input.trace,
+  };
+}
+
+/** The phases after the agent: stop it, bring its side back, verify. Never throws. */
+async function afterAgentPhases(c: PhaseContext): Promise<{ verifier: VerifierOutcome; notes: string[] }> {
+  const t0 = performance.now();
+  try {
+    const left = await stopAgent(c);
+    const notes = await bringBackAgentSide(c);
+    const verifier = await runVerifier(c);
+    if (left) verifier.problem = [left, verifier.problem].filter(Boolean).join("; ");
+    return { verifier, notes };
+  } catch (e) {
+    const seconds = (performance.now() - t0) / 1000;
+    const problem = `the verifier could not run: ${errorMessage(e)}`;
+    return {
+      verifier: { reward: null, rewards: {}, exitCode: null, seconds, outputTail: "", problem },
+      notes: [],
+    };
+  }
+}
+
+export async function runHarborUnit(input: HarborUnitInput): Promise<HarborUnitOutcome> {
+  const sandbox = input.plan.profile.taskImage;
+  if (!sandbox) throw new Error("runHarborUnit: the plan has no task image (planner bug)");
+  await mkdir(join(input.unitDir, "logs"), { recursive: true, mode: 0o700 });
+  const ran = input.oracle ? await oracleRun(input, sandbox) : await agentRun(input, sandbox);
+  const timings: UnitTimings = {
+    environmentBuild: input.environment.seconds,
+    environmentCached: input.environment.cached,
+    agentSetup: ran.result.timings.sandbox,
+    agent: ran.result.timings.agent,
+    verifier: ran.verifier?.seconds ?? null,
+  };
+  for (const n of ran.notes) input.trace(n);
+  return { result: ran.result, verifier: ran.verifier, timings };
+}
+
+type Ran = { result: TaskResult; verifier: VerifierOutcome | undefined; notes: string[] };
+
+async function agentRun(input: HarborUnitInput, sandbox: TaskImageSandbox): Promise<Ran> {
+  let after: { verifier: VerifierOutcome; notes: string[] } | undefined;
+  const result = await executeTask(input.plan, {
+    workspace: input.scratch,
+    prompt: input.prompt,
+    taskId: input.taskId,
+    ...input.request,
+    afterAgent: async (s: AgentSession) => {
+      after = await afterAgentPhases(contextFor(input, s.containerId, sandbox));
+    },
+  });
+  return { result, verifier: after?.verifier, notes: after?.notes ?? [] };
+}
+
+/** `--oracle`: the same sandbox, solve.sh in the agent's place (no model), then the verifier. */
+async function oracleRun(input: HarborUnitInput, sandbox: TaskImageSandbox): Promise<Ran> {
+  const t0 = performance.now();
+  for (const w of profileWarnings(input.plan.profile))
+    input.request.onEvent?.({ phase: "warning", message: w });
+  const box = await acquireSandbox(input.plan, input.scratch, input.taskId, {
+    ...(input.request.signal ? { signal: input.request.signal } : {}),
+  });
+  const setup = (performance.now() - t0) / 1000;
+  try {
+    const c = contextFor(input, box.sandbox.agentId, sandbox);
+    const solved = await runOracle(c, input.plan.timeouts.hardS);
+    const after = await afterAgentPhases(c);
+    const ok = solved.exitCode === 0;
+    const hint = input.harbor.solutionDir
+      ? ok
+        ? null
+        : solved.timedOut
+          ? "solve.sh ran over the agent's timeout"
+          : `solve.sh exited ${solved.exitCode}`
+      : "the task has no solution/solve.sh";
+    const result = oracleResult(ok, hint, {
+      sandbox: setup,
+      agent: solved.seconds,
+      total: (performance.now() - t0) / 1000,
+    });
+    return { result, verifier: after.verifier, notes: after.notes };
+  } finally {
+    await box.finish();
+  }
+}
+
+function oracleResult(
+  ok: boolean,
+  hint: string | null,
+  t: { sandbox: number; agent: number; total: number },
+): TaskResult {
+  return {
+    outcome: ok ? "COMPLETE" : "ERROR",
+    contract: null,
+    failureReason: null,
+    failureKind: null,
+    hint,
+    attempts: 0,
+    recoveredBy: null,
+    sessionId: null,
+    model: null,
+    tokens: emptyTokens(),
+    cost: 0,
+    timings: { queued: 0, sandbox: t.sandbox, firstRequest: null, agent: t.agent, total: t.total },
+    sandbox: "cold",
+    pool: null,
+    rawOutput: null,
+    role: null,
+  };
+}

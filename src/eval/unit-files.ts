@@ -1,0 +1,64 @@
+/**
+ * A finished unit's files (diff.patch, session.json, result.json, unit.json written last), and
+ * the result of a unit that failed before its agent ran; shared by ocbox-format and Harbor units.
+ */
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { emptyTokens, type TaskResult } from "../executor/task.js";
+import { writeJson } from "./manifest.js";
+import type { Unit } from "./units.js";
+import { isInfraFailure, type CheckOutcome, type UnitRecord } from "./unit-record.js";
+import { writeDiff } from "./workspace.js";
+
+/** A finished unit's files: diff.patch, session.json, result.json and unit.json (written last). */
+export async function writeUnitFiles(
+  unit: Unit,
+  dir: string,
+  done: {
+    result: TaskResult;
+    check: CheckOutcome | null;
+    exported: unknown;
+    harbor?: Pick<UnitRecord, "verifier" | "timings" | "oracle">;
+  },
+): Promise<UnitRecord> {
+  const { result, check, exported } = done;
+  const diffBytes = await writeDiff(unit.task.app, join(dir, "workspace"), join(dir, "diff.patch"));
+  const record: UnitRecord = {
+    key: unit.key,
+    task: unit.task.id,
+    repeat: unit.repeat,
+    taskDigest: unit.task.digest,
+    prompt: unit.task.prompt,
+    requirements: unit.task.requirements,
+    check,
+    ...(done.harbor ?? {}),
+    infra: isInfraFailure(result),
+    diffBytes,
+    finishedAt: new Date().toISOString(),
+  };
+  await writeFile(join(dir, "session.json"), `${JSON.stringify(exported ?? null)}\n`, { mode: 0o600 });
+  await writeJson(join(dir, "result.json"), result);
+  await writeJson(join(dir, "unit.json"), record);
+  return record;
+}
+
+export function infraResult(message: string, seconds: number): TaskResult {
+  return {
+    outcome: "ERROR",
+    contract: null,
+    failureReason: "INFRASTRUCTURE",
+    failureKind: null,
+    hint: message,
+    attempts: 0,
+    recoveredBy: null,
+    sessionId: null,
+    model: null,
+    tokens: emptyTokens(),
+    cost: 0,
+    timings: { queued: 0, sandbox: 0, firstRequest: null, agent: 0, total: seconds },
+    sandbox: "cold",
+    pool: null,
+    rawOutput: null,
+    role: null,
+  };
+}
