@@ -65,7 +65,8 @@ it("exec transport: nothing published, no host relay; the web UI and the agent's
     for (const c of mine) {
       const info = await docker.getContainer(c.id).inspect();
       expect(info.HostConfig.NetworkMode).not.toBe("host");
-      expect(Object.values(info.HostConfig.PortBindings ?? {}).flat()).toEqual([]);
+      const bindings = (info.HostConfig.PortBindings ?? {}) as Record<string, unknown[]>;
+      expect(Object.values(bindings).flat()).toEqual([]);
       expect(
         Object.values(info.NetworkSettings.Ports ?? {})
           .flat()
