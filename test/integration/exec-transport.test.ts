@@ -5,6 +5,7 @@
  * through the reverse relay (no host relay container), and a task runs end to end.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Docker from "dockerode";
@@ -27,8 +28,11 @@ afterAll(async () => {
   expect(await engine.listContainers([`${LABEL.ownerPid}=${process.pid}`], true)).toEqual([]);
 });
 
-const writeHello = (file: string) => ({
+const writeHello = (file: string, probe?: string) => ({
   turns: [
+    ...(probe
+      ? [{ toolCalls: [{ name: "bash", arguments: { command: probe, description: "probe" } }] }]
+      : []),
     { toolCalls: [{ name: "write", arguments: { filePath: file, content: "hello over exec\n" } }] },
     { text: 'Done.\n```json\n{"outcome":"COMPLETE","summary":"done"}\n```' },
   ],
@@ -37,7 +41,21 @@ const writeHello = (file: string) => ({
 it("exec transport: nothing published, no host relay; the web UI and the agent's loopback model answer over the engine connection", async () => {
   const images = await ensureImages(engine);
   const ws = mkdtempSync(join(tmpdir(), "ocbox-exec-transport-"));
-  const model = await startScriptedModel({ scenario: writeHello("/workspace/hello.txt") });
+  // A listener on this machine that the plan does not list: the agent tries it by every path.
+  let unlistedHits = 0;
+  const unlisted = createServer((c) => {
+    unlistedHits++;
+    c.destroy();
+  });
+  await new Promise<void>((r) => unlisted.listen(0, "127.0.0.1", () => r()));
+  const port = (unlisted.address() as AddressInfo).port;
+  const probe = [
+    `curl -s -m 3 http://127.0.0.1:${port}/`,
+    `socat -T 3 - UNIX-CONNECT:/run/ocbox/sock/fwd-${port}.sock </dev/null`,
+    "for s in /run/ocbox/sock/*.sock; do printf 'ocbox-back 0123456789abcdef\\n' | socat -T 2 - UNIX-CONNECT:$s; done",
+    "true",
+  ].join("; ");
+  const model = await startScriptedModel({ scenario: writeHello("/workspace/hello.txt", probe) });
   const host = currentHostUser();
   const spec: SandboxSpec = {
     sandboxId: "it-exec",
@@ -105,7 +123,10 @@ it("exec transport: nothing published, no host relay; the web UI and the agent's
   } finally {
     await sandbox.stop();
     await model.close();
+    unlisted.close();
   }
+  // The host is unchanged: the unlisted port saw no connection; the listed one (the model) worked.
+  expect(unlistedHits).toBe(0);
   expect(readFileSync(join(ws, "hello.txt"), "utf8")).toBe("hello over exec\n");
   expect(await engine.listContainers([`${LABEL.run}=${spec.runId}`], true)).toEqual([]);
 });
