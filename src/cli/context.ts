@@ -7,6 +7,8 @@ import { createOutput, type Output } from "./output.js";
 export interface GlobalOptions {
   json?: boolean;
   verbose?: boolean;
+  /** `--server-transport`: auto, port or exec (OCBOX_SERVER_TRANSPORT). */
+  serverTransport?: string;
 }
 
 export interface Context {

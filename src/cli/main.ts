@@ -10,6 +10,7 @@ import { OCBOX_VERSION } from "../version.js";
 import { commandsFor } from "./command-table.js";
 import type { Context, GlobalOptions } from "./context.js";
 import { asOcboxError, renderError } from "./output.js";
+import { TRANSPORT_ENV, transportSetting } from "../sandbox/server-transport.js";
 
 async function main(argv: string[]): Promise<number> {
   let pending: Promise<number> | undefined;
@@ -19,10 +20,19 @@ async function main(argv: string[]): Promise<number> {
     .version(`ocbox ${OCBOX_VERSION} (opencode ${OPENCODE_VERSION})`, "-V, --version")
     .option("--json", "print the result as JSON on stdout")
     .option("-v, --verbose", "show build output and sandbox logs")
+    .option(
+      "--server-transport <mode>",
+      "how ocbox reaches a sandbox's server: auto, port (published 127.0.0.1 port) or exec (relays over the engine connection); also OCBOX_SERVER_TRANSPORT",
+    )
     .showHelpAfterError("(run `ocbox --help` for usage)")
     .exitOverride();
   program.hook("preAction", (_this, action) => {
     globals = action.optsWithGlobals<GlobalOptions>();
+    // One setting for every sandbox this process starts (sandbox/server-transport.ts).
+    if (globals.serverTransport !== undefined) {
+      process.env[TRANSPORT_ENV] = globals.serverTransport;
+      transportSetting(process.env);
+    }
   });
   const run = (fn: (ctx: Context) => Promise<number>) => {
     // The context brings the engine client: loaded when an action runs, not for help or a version.

@@ -12,7 +12,7 @@ import { authorization, type ServerHandle } from "../opencode/client.js";
 
 /** One request to the server with a bounded wait; throws on a non-2xx answer. */
 export async function serverCall(server: ServerHandle, method: string, path: string): Promise<void> {
-  const res = await fetch(`${server.url}${path}`, {
+  const res = await (server.fetch ?? fetch)(`${server.url}${path}`, {
     method,
     headers: { Authorization: authorization(server.password) },
     signal: AbortSignal.timeout(30_000),

@@ -223,7 +223,9 @@ async function sandboxStep(run: SmokeRun): Promise<string> {
     },
   );
   run.sandbox = sandbox;
-  return `ready in ${(sandbox.timings.healthyMs / 1000).toFixed(1)} s at ${sandbox.server.url}`;
+  const where =
+    sandbox.transport === "exec" ? "over exec relays (engine connection)" : `at ${sandbox.server.url}`;
+  return `ready in ${(sandbox.timings.healthyMs / 1000).toFixed(1)} s ${where}`;
 }
 
 async function promptStep(run: SmokeRun): Promise<string> {

@@ -14,11 +14,14 @@ export interface ServerHandle {
   /** http://127.0.0.1:PORT, no credentials in it. */
   url: string;
   password: string;
+  /** How to reach `url` when it is not a port here (exec relays over the engine); global fetch otherwise. */
+  fetch?: typeof fetch;
 }
 
 export function clientFor(server: ServerHandle, directory?: string): OpencodeClient {
   return createOpencodeClient({
     baseUrl: server.url,
+    ...(server.fetch ? { fetch: server.fetch } : {}),
     headers: { Authorization: authorization(server.password) },
     ...(directory ? { directory } : {}),
   });

@@ -12,9 +12,12 @@ export interface SandboxRow {
   project: string;
   /** Where the project is inside the sandbox (`/<name>` for `up`, /workspace before that). */
   workspaceTarget: string;
-  /** http://127.0.0.1:PORT; log in with `ocbox web`. */
+  /** http://127.0.0.1:PORT; log in with `ocbox web`. "" with the "exec" transport (no port). */
   url: string;
+  /** 0: no published port; the server is reached over exec relays (project/server-access.ts). */
   port: number;
+  /** The egress sidecar, where exec relays to the server run. */
+  egressId?: string | undefined;
   /** "running", "starting", "unhealthy", "exited", … from the agent container. */
   state: string;
   lifetime: string;
@@ -51,8 +54,9 @@ export function sandboxRows(containers: readonly ContainerSummary[], now: Date):
       runId: l.runId,
       project: l.workspace,
       workspaceTarget: l.workspaceTarget,
-      url: `http://127.0.0.1:${l.port}`,
+      url: l.port > 0 ? `http://127.0.0.1:${l.port}` : "",
       port: l.port,
+      egressId: group.find((c) => c.labels[LABEL.role] === "egress")?.id,
       state: stateOf(agent),
       lifetime: l.lifetime,
       startedAt,

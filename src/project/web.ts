@@ -7,6 +7,7 @@ import { requirePassword } from "./state.js";
 import type { StateLayout } from "../util/state-layout.js";
 import { startWebFront, type WebFront } from "./web-front.js";
 import { webSessionPath } from "../opencode/web-route.js";
+import { localServerFor } from "./server-access.js";
 
 /** The project's running sandbox, or an error that says how to start it. */
 export async function requireRunning(engine: Engine, sandboxId: string): Promise<SandboxRow> {
@@ -25,11 +26,15 @@ export async function openWebFront(
 ): Promise<{ row: SandboxRow; front: WebFront }> {
   const row = await requireRunning(engine, sandboxId);
   const password = await requirePassword(state);
+  const server = await localServerFor(engine, row);
   const front = await startWebFront(
-    { url: row.url, password },
+    { url: server.url, password },
     { ...options, landing: webSessionPath(row.workspaceTarget), openDirectory: row.workspaceTarget },
-  );
-  return { row, front };
+  ).catch(async (e: unknown) => {
+    await server.close();
+    throw e;
+  });
+  return { row, front: { ...front, close: () => front.close().finally(() => server.close()) } };
 }
 
 /** Open a URL in the desktop's browser. The URL carries a one-time code only, never the password. */

@@ -1,4 +1,4 @@
-import { PassThrough } from "node:stream";
+import { PassThrough, type Duplex } from "node:stream";
 import type Docker from "dockerode";
 import { OcboxError, errorMessage, tail } from "../errors.js";
 import { chooseEndpoint, dockerClient, isConnectionError } from "./connect.js";
@@ -24,12 +24,14 @@ import type {
   EngineInfo,
   ExecResult,
   ExecStreams,
+  ExecStreamOptions,
   ImageConfig,
   NetworkAddresses,
   NetworkMember,
   PathStat,
 } from "./engine.js";
 import { execAttachedDocker } from "./exec-attached.js";
+import { execStreamDocker } from "./exec-stream.js";
 import { splitLines } from "./lines.js";
 import { seccompProfileFile } from "./seccomp-file.js";
 
@@ -569,6 +571,10 @@ export class DockerEngine implements Engine {
     options: { user?: string; env?: Record<string, string> } = {},
   ): Promise<AttachedExec> {
     return execAttachedDocker(this.docker, (what, fn) => this.call(what, fn), id, argv, streams, options);
+  }
+
+  execStream(id: string, argv: string[], options: ExecStreamOptions = {}): Promise<Duplex> {
+    return execStreamDocker(this.docker, (what, fn) => this.call(what, fn), id, argv, options);
   }
 
   /** One stats sample; undefined when the container is gone (404) or not running (no usage). */

@@ -1,3 +1,4 @@
+import type { Duplex } from "node:stream";
 import type { EngineCapabilities } from "./engine-capabilities.js";
 
 /**
@@ -130,6 +131,13 @@ export interface AttachedExec {
   exitCode: Promise<number>;
 }
 
+export interface ExecStreamOptions {
+  user?: string;
+  env?: Record<string, string>;
+  /** Each line the command writes to stderr (its stdout is the stream). */
+  onStderr?: (line: string) => void;
+}
+
 export interface ImageConfig {
   /** "" when the image sets none (root). */
   user: string;
@@ -212,6 +220,12 @@ export interface Engine {
     streams: ExecStreams,
     options?: { user?: string; env?: Record<string, string> },
   ): Promise<AttachedExec>;
+  /**
+   * An exec whose stdin and stdout are one byte stream (a relay): what the stream's writer writes
+   * reaches the command's stdin, its stdout is what the stream reads; ending the write side closes
+   * the command's stdin, destroying the stream ends the exec's connection.
+   */
+  execStream(id: string, argv: string[], options?: ExecStreamOptions): Promise<Duplex>;
   /**
    * Extract a tar archive into `dir` of a container (created or running); entries keep the
    * archive's modes and owners. The target must be on a writable volume or the writable root.

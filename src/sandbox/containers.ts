@@ -16,6 +16,7 @@ import { cacheMounts } from "./cache-volumes.js";
 import { hardeningOptions } from "./hardening.js";
 import type { SandboxSpec } from "./spec.js";
 import { taskAgentContainer } from "./task-image-sandbox.js";
+import { PUBLISH_PORT } from "./server-transport.js";
 
 export interface Names {
   agent: string;
@@ -145,15 +146,14 @@ export function agentContainer(
 /** The bridge network every egress sidecar joins (its containers cannot reach each other). */
 export const EGRESS_NETWORK = "ocbox-egress";
 
-/** Where the sidecar's relay to the server listens in its own namespace (published on 127.0.0.1). */
-export const PUBLISH_PORT = 4096;
-
 /** What the sidecar needs to know at start beyond the plan: the host's addresses, the relay. */
 export interface SidecarContext {
   /** Every address of the engine's host (its interfaces, the bridge gateways), refused by squid. */
   hostAddrs: readonly string[];
-  /** Whether the host relay exists (and the relay volume with it). */
+  /** Whether the relay volume exists (host ports, or a gateway only the host reaches). */
   hostRelay: boolean;
+  /** "exec": nothing is published; the server relay listens on the sidecar's own loopback only. */
+  transport?: "port" | "exec";
 }
 
 const sidecarHardening = () => {
@@ -177,6 +177,7 @@ export function egressContainer(
   context: SidecarContext = { hostAddrs: [], hostRelay: false },
 ): ContainerSpec {
   const { uid, gid } = spec.agentUser;
+  const exec = context.transport === "exec";
   return {
     ...logRotation,
     ...sidecarHardening(),
@@ -185,7 +186,7 @@ export function egressContainer(
     labels,
     user: `${uid}:${gid}`,
     env: {
-      OCBOX_PUBLISH: `0.0.0.0:${PUBLISH_PORT}`,
+      OCBOX_PUBLISH: `${exec ? "127.0.0.1" : "0.0.0.0"}:${PUBLISH_PORT}`,
       ...(egress
         ? {
             OCBOX_PROXY_PORT: String(egress.proxyPort),
@@ -197,7 +198,7 @@ export function egressContainer(
         : {}),
     },
     networkMode: EGRESS_NETWORK,
-    publish: [{ hostIp: "127.0.0.1", hostPort, containerPort: PUBLISH_PORT }],
+    publish: exec ? [] : [{ hostIp: "127.0.0.1", hostPort, containerPort: PUBLISH_PORT }],
     mounts: [
       { type: "volume", source: names.socketVolume, target: SOCKET_DIR },
       // Filled through the archive API before it starts; no host dir (decision 9).

@@ -3,6 +3,7 @@ import type { Mount } from "../runtime/engine.js";
 import type { Hardening } from "./hardening.js";
 import type { CacheVolume } from "./cache-volumes.js";
 import type { Ids } from "./ownership.js";
+import type { TransportSetting } from "./server-transport.js";
 
 export type LogLevel = "DEBUG" | "INFO" | "WARN" | "ERROR";
 
@@ -30,8 +31,10 @@ export interface SandboxSpec {
   hostUser: Ids;
   /** Host loopback TCP ports reachable inside the sandbox at 127.0.0.1 on the same port. */
   forwardPorts: number[];
-  /** Host port for the server on 127.0.0.1; 0 picks a free one. */
+  /** Host port for the server on 127.0.0.1; 0 picks a free one. Unused with the "exec" transport. */
   hostPort: number;
+  /** How ocbox reaches the server (server-transport.ts); absent: OCBOX_SERVER_TRANSPORT, else auto. */
+  serverTransport?: TransportSetting;
   /** Environment of the agent container, already filtered by the env rules. */
   env: Record<string, string>;
   /** OpenCode config (JSON) handed to the server with OPENCODE_CONFIG. */

@@ -37,6 +37,16 @@ import { excludedBy } from "./copy-excludes.js";
 import { copyWorkspaceIn, type CopyInReport } from "./workspace-copy-in.js";
 import { prepareWorkspaceVolume } from "./workspace-volume.js";
 import { makeDirs, TASK_AGENT_DIRS } from "./task-phases.js";
+import { chooseTransport } from "./loopback-probe.js";
+import { reverseTargets, startReverseRelays } from "./reverse-relay.js";
+import {
+  execFetch,
+  listenLocalRelay,
+  serverConnector,
+  transportSetting,
+  type LocalRelay,
+  type ServerTransport,
+} from "./server-transport.js";
 
 const LISTENING = /opencode server listening on/;
 
@@ -49,6 +59,10 @@ export interface StartedSandbox extends AsyncDisposable {
   readonly egressId: string;
   /** The host relay, when host ports or a gateway only the host reaches are listed. */
   readonly relayId: string | undefined;
+  /** How this process reaches the server: a published port, or exec relays (server-transport.ts). */
+  readonly transport: ServerTransport;
+  /** A URL on this machine's 127.0.0.1 for a browser or `opencode attach` (a local relay with "exec"). */
+  localServer(): Promise<Pick<LocalRelay, "url" | "close">>;
   /** Milliseconds from the call to a healthy server, and its parts. */
   readonly timings: { createMs: number; listeningMs: number; healthyMs: number };
   /** Copy mode: what was copied in (the base of the sync back) and how long it took. */
@@ -88,11 +102,14 @@ interface Build {
   seedData?: boolean;
   /** Copy mode: what went in. */
   copyIn?: CopyInReport;
+  /** What to close with the sandbox: exec relays (their fetch agent, the reverse relays). */
+  closers: Array<() => unknown>;
 }
 
 /** What `prepareHost` staged: the port, the run files, the egress plan, and the labels to use. */
 interface Host {
   port: number;
+  transport: ServerTransport;
   /** What goes into the agent's run volume (RUN_DIR) before it starts. */
   runFiles: StagedFile[];
   egress: EgressPlan;
@@ -126,7 +143,7 @@ export async function startSandbox(
     options.signal?.throwIfAborted();
     const ids = [agentId, egressId, ...(relayId ? [relayId] : [])];
     await Promise.all(ids.map((id) => engine.startContainer(id)));
-    const server: ServerHandle = { url: `http://127.0.0.1:${host.port}`, password: b.password };
+    const server = await serverAccess(b, host, egressId);
     const { listeningMs } = await waitUntilReady(b, server, { agentId, egressId, relayId }, started);
     const healthyMs = performance.now() - started;
     return {
@@ -137,6 +154,11 @@ export async function startSandbox(
       agentId,
       egressId,
       relayId,
+      transport: host.transport,
+      localServer: async () =>
+        host.transport === "port"
+          ? { url: server.url, close: () => Promise.resolve() }
+          : await listenLocalRelay(serverConnector(engine, egressId)),
       timings: { createMs, listeningMs, healthyMs },
       copyIn: b.copyIn,
       client: (directory) => clientFor(server, directory),
@@ -166,6 +188,7 @@ function newBuild(engine: Engine, spec: SandboxSpec, options: StartOptions): Bui
     password: spec.password ?? newPassword(),
     parts: emptyParts(),
     follow: new AbortController(),
+    closers: [],
     logs,
     remember: (line, source) => {
       logs.push(source === "agent" ? line : `[egress] ${line}`);
@@ -186,6 +209,7 @@ async function removeAll(b: Build): Promise<void> {
   });
   // The agent's last lines (its shutdown) still reach onLog.
   b.follow.abort();
+  for (const close of b.closers.splice(0)) await close();
   if (report.errors.length > 0) {
     throw new OcboxError("ENGINE", "some sandbox resources could not be removed", {
       detail: [...report.errors, ...report.kept].join("\n"),
@@ -210,13 +234,18 @@ function startFailure(e: unknown, b: Build): unknown {
 async function prepareHost(b: Build): Promise<Host> {
   const { spec, engine, owner } = b;
   await checkWorkspaceBoundary(spec.workspace);
-  let port = spec.hostPort;
+  const transport = await chooseTransport(
+    engine,
+    spec.serverTransport ?? transportSetting(process.env),
+    spec.images.egress,
+  );
+  let port = transport === "exec" ? 0 : spec.hostPort;
   if (port !== 0 && (await portInUse(port))) {
     throw new OcboxError("SANDBOX_START", `port ${port} on 127.0.0.1 is already in use`, {
       fix: "Free the port, choose another, or leave the port unset so ocbox picks a free one.",
     });
   }
-  if (port === 0) port = await freePort();
+  if (port === 0 && transport === "port") port = await freePort();
 
   const runFiles = await runVolumeFiles(spec, b.password);
   const [egress, hostAddrs] = await Promise.all([
@@ -247,7 +276,7 @@ async function prepareHost(b: Build): Promise<Host> {
       port,
       ...(loan ? { loan } : {}),
     });
-  return { port, runFiles, egress, hostAddrs, hostRelay, loan, labels };
+  return { port, transport, runFiles, egress, hostAddrs, hostRelay, loan, labels };
 }
 
 /** Cache volumes, the workspace lent to the agent user, the socket volume and the apt helper. */
@@ -303,7 +332,9 @@ async function prepareVolumes(b: Build, host: Host): Promise<void> {
  */
 async function createContainers(b: Build, host: Host): Promise<Containers> {
   const { spec, engine, names } = b;
-  const context = { hostAddrs: host.hostAddrs, hostRelay: host.hostRelay };
+  const context = { hostAddrs: host.hostAddrs, hostRelay: host.hostRelay, transport: host.transport };
+  // With "exec" the host relay's namespace is the engine host's, not ours: the sidecar relays back.
+  const relayContainer = host.hostRelay && host.transport === "port";
   const [egress, agent, relay] = await Promise.allSettled([
     engine.createContainer(
       egressContainer(spec, names, host.port, host.labels("egress"), host.egress, context),
@@ -311,7 +342,7 @@ async function createContainers(b: Build, host: Host): Promise<Containers> {
     dockerSocketGid(spec).then((gid) =>
       engine.createContainer(agentContainer(spec, names, host.labels("agent"), host.egress, gid)),
     ),
-    host.hostRelay
+    relayContainer
       ? engine.createContainer(hostRelayContainer(spec, names, host.labels("relay"), host.egress))
       : Promise.resolve(undefined),
   ]);
@@ -430,6 +461,26 @@ async function assertRunning(engine: Engine, { agentId, egressId, relayId }: Con
 function once(fn: () => Promise<void>): () => Promise<void> {
   let running: Promise<void> | undefined;
   return () => (running ??= fn());
+}
+
+/**
+ * The server as this process reaches it: the published port, or (with "exec") a fetch whose
+ * connections are exec relays into the sidecar, plus the reverse relays for host ports and
+ * gateway upstreams only this machine reaches.
+ */
+async function serverAccess(b: Build, host: Host, egressId: string): Promise<ServerHandle> {
+  if (host.transport === "port") return { url: `http://127.0.0.1:${host.port}`, password: b.password };
+  const viaExec = execFetch(serverConnector(b.engine, egressId));
+  b.closers.push(viaExec.close);
+  const targets = reverseTargets(b.spec.forwardPorts, host.egress.upstreams);
+  if (targets.length > 0) {
+    const relays = await startReverseRelays(b.engine, egressId, targets, (line) =>
+      b.remember(line, "egress"),
+    );
+    b.closers.push(() => relays.close());
+  }
+  // The server's own address inside (the Host header it sees); the connections are exec streams.
+  return { url: "http://127.0.0.1:4096", password: b.password, fetch: viaExec.fetch };
 }
 
 /** The group of the host's Docker socket, for a sandbox that asked for it by name (C8). */

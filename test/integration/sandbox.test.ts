@@ -72,7 +72,7 @@ it("the real opencode in a sandbox edits the workspace through a scripted model,
     const text = (reply.data?.parts ?? []).map((p) => ("text" in p ? p.text : "")).join("");
     expect(text).toContain('"outcome":"COMPLETE"');
     // Without credentials the server refuses.
-    expect((await fetch(`${sandbox.server.url}/global/health`)).status).toBe(401);
+    expect((await (sandbox.server.fetch ?? fetch)(`${sandbox.server.url}/global/health`)).status).toBe(401);
     // No outside connection was even attempted: no registry install, no models fetch.
     expect(sandbox.recentLogs().join("\n")).not.toMatch(/registry\.npmjs|models\.dev|BunInstallFailed/);
   } finally {

@@ -3,6 +3,7 @@ import { runAttach } from "../../project/attach.js";
 import { requirePassword } from "../../project/state.js";
 import { openProject } from "../../project/up.js";
 import { requireRunning } from "../../project/web.js";
+import { localServerFor } from "../../project/server-access.js";
 import type { Context } from "../context.js";
 
 export function registerAttach(program: Command, run: (fn: (ctx: Context) => Promise<number>) => void) {
@@ -20,7 +21,12 @@ export function registerAttach(program: Command, run: (fn: (ctx: Context) => Pro
           ...(opts.continue ? ["--continue"] : []),
           ...(opts.session ? ["--session", opts.session] : []),
         ];
-        return runAttach(row.url, password, extra, row.workspaceTarget);
+        const server = await localServerFor(ctx.engine(), row);
+        try {
+          return await runAttach(server.url, password, extra, row.workspaceTarget);
+        } finally {
+          await server.close();
+        }
       }),
     );
 }

@@ -12,7 +12,7 @@ function table(rows: readonly SandboxRow[]): string[] {
   if (rows.length === 0) return ["no sandbox is running"];
   const cells = [
     ["SANDBOX", "URL", "STATE", "UPTIME", "PROJECT"],
-    ...rows.map((r) => [r.sandboxId, r.url, r.state, formatUptime(r.uptimeS), r.project]),
+    ...rows.map((r) => [r.sandboxId, r.url || "exec relays", r.state, formatUptime(r.uptimeS), r.project]),
   ];
   const widths = [0, 1, 2, 3].map((i) => Math.max(...cells.map((c) => (c[i] ?? "").length)));
   return cells.map((c) => c.map((v, i) => (i < 4 ? v.padEnd(widths[i] ?? 0) : v)).join("  "));

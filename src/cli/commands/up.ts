@@ -13,6 +13,7 @@ import { upProject } from "../../project/up.js";
 import { endSession } from "../../project/session-edits.js";
 import { hostExecutedWarnings } from "../../sandbox/host-executed-edits.js";
 import { startWebFront } from "../../project/web-front.js";
+import type { StartedSandbox } from "../../sandbox/start.js";
 import { WORKSPACE } from "../../image/dockerfile.js";
 import { webSessionPath } from "../../opencode/web-route.js";
 import { terminalAsk } from "../ask.js";
@@ -74,7 +75,7 @@ async function upAction(ctx: Context, opts: UpFlags): Promise<number> {
   const inside = sandbox.spec.workspaceTarget ?? WORKSPACE;
   const front = opts.detach
     ? undefined
-    : await startWebFront(sandbox.server, { landing: webSessionPath(inside), openDirectory: inside });
+    : await frontOn(sandbox, { landing: webSessionPath(inside), openDirectory: inside });
   const summary = startedSummary(up, front, opts, await ctx.engine().capabilities());
   ctx.out.result(summary, (s) => startupSummary(s));
   // Loud, every time, and on stderr even with --json (C8).
@@ -96,7 +97,7 @@ async function showRunning(
   opts: UpFlags,
 ): Promise<number> {
   ctx.out.result({ ...r, status: "already-running" }, () => [
-    `sandbox ${r.sandboxId} is already up (${r.state}, ${formatUptime(r.uptimeS)}) at ${r.url}`,
+    `sandbox ${r.sandboxId} is already up (${r.state}, ${formatUptime(r.uptimeS)}) ${r.url ? `at ${r.url}` : "over exec relays"}`,
     "`ocbox web` opens the web UI logged in; `ocbox down` stops it",
   ]);
   if (opts.detach) return 0;
@@ -168,6 +169,18 @@ async function runForeground(
   return 0;
 }
 
+/** The login front on this machine's loopback (through a local relay with the "exec" transport). */
+async function frontOn(sandbox: StartedSandbox, options: { landing: string; openDirectory: string }) {
+  const local = await sandbox.localServer();
+  const front = await startWebFront({ url: local.url, password: sandbox.server.password }, options).catch(
+    async (e: unknown) => {
+      await local.close();
+      throw e;
+    },
+  );
+  return { ...front, close: () => front.close().finally(() => local.close()) };
+}
+
 /** What `ocbox up` prints (and --json returns) once the sandbox is ready. */
 function startedSummary(
   up: Started,
@@ -181,8 +194,9 @@ function startedSummary(
     runId: sandbox.spec.runId,
     project: project.root,
     inside: sandbox.spec.workspaceTarget ?? WORKSPACE,
-    url: sandbox.server.url,
+    url: sandbox.transport === "exec" ? "over exec relays (engine connection)" : sandbox.server.url,
     port: sandbox.port,
+    transport: sandbox.transport,
     readyS: sandbox.timings.healthyMs / 1000,
     env: { passed: up.env.passed, skipped: up.env.skipped },
     forwardPorts: sandbox.spec.forwardPorts,
