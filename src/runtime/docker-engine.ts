@@ -13,6 +13,7 @@ import {
   type EngineFacts,
 } from "./engine-capabilities.js";
 import { engineError, podmanGap, statusCode } from "./engine-errors.js";
+import { resolvConfArchive } from "./resolv-conf.js";
 import type {
   AttachedExec,
   ContainerProcess,
@@ -413,6 +414,13 @@ export class DockerEngine implements Engine {
         },
       }),
     );
+    if (caps.resolvConfByArchive && spec.networkMode === "none" && spec.dns) {
+      const dns = await resolvConfArchive(spec.dns);
+      await this.putArchive(container.id, "/", dns).catch(async (e: unknown) => {
+        await this.removeContainer(container.id);
+        throw e;
+      });
+    }
     return container.id;
   }
 

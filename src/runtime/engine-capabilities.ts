@@ -45,6 +45,12 @@ export interface EngineCapabilities {
    * own hard limit is lower (no CAP_SYS_RESOURCE): every container states both.
    */
   explicitUlimits: boolean;
+  /**
+   * Podman writes no /etc/resolv.conf for a container without a network and ignores `Dns` there
+   * (the image's file shows through): the driver puts the asked-for file in before the start
+   * (resolv-conf.ts).
+   */
+  resolvConfByArchive: boolean;
   /** Rootless: user-namespaced, files written as the container's uid belong to a subordinate uid. */
   rootless: boolean;
   /**
@@ -72,6 +78,7 @@ export function engineCapabilities(f: EngineFacts): EngineCapabilities {
     tmpfsOwnerAsU: podman,
     seccompByPath: podman,
     explicitUlimits: podman,
+    resolvConfByArchive: podman,
     rootless: f.rootless,
     usernsMode: podman && f.rootless ? "keep-id" : undefined,
     volumeOwner: podman && f.rootless ? f.serviceUser : undefined,

@@ -5,6 +5,9 @@
 import { describe, expect, it } from "vitest";
 import { factsOf, withLibpodInfo } from "../../src/runtime/docker-engine.js";
 import { engineCause, engineError } from "../../src/runtime/engine-errors.js";
+import { extract } from "tar-stream";
+import { AGENT_DNS } from "../../src/sandbox/egress-sidecar.js";
+import { resolvConfArchive, resolvConfText } from "../../src/runtime/resolv-conf.js";
 import { FORWARD_FIX, forwardPolicyProblem } from "../../src/runtime/forward-policy.js";
 import {
   engineCapabilities,
@@ -79,6 +82,7 @@ describe("engine capabilities", () => {
       tmpfsOwnerAsU: false,
       seccompByPath: false,
       explicitUlimits: false,
+      resolvConfByArchive: false,
       unenforced: [],
     });
     expect(unenforcedWarnings(caps)).toEqual([]);
@@ -89,6 +93,7 @@ describe("engine capabilities", () => {
     expect(caps.importTagInRepo && caps.tmpfsSizeAsBlocks && caps.seccompByPath && caps.explicitUlimits).toBe(
       true,
     );
+    expect(caps.resolvConfByArchive).toBe(true);
     expect(caps.unenforced).toEqual([]);
   });
 
@@ -179,6 +184,33 @@ describe("translations", () => {
       repo: "localhost:5000/base",
       tag: "latest",
     });
+  });
+});
+
+describe("the agent's resolv.conf where the engine writes none (Podman, no network)", () => {
+  it("is the text Docker writes: nameserver lines, then one options line", () => {
+    expect(resolvConfText(AGENT_DNS)).toBe("nameserver 127.0.0.1\noptions timeout:1 attempts:1\n");
+    expect(resolvConfText({ servers: ["10.0.0.2", "10.0.0.3"], options: [] })).toBe(
+      "nameserver 10.0.0.2\nnameserver 10.0.0.3\n",
+    );
+  });
+  it("goes in as etc/resolv.conf of the container's root, root's and world-readable", async () => {
+    const entries: Array<{ name: string; mode?: number; uid?: number; body: string }> = [];
+    const x = extract();
+    x.on("entry", (h, stream, next) => {
+      const chunks: Buffer[] = [];
+      stream.on("data", (c) => chunks.push(c as Buffer));
+      stream.on("end", () => {
+        entries.push({ name: h.name, mode: h.mode, uid: h.uid, body: Buffer.concat(chunks).toString() });
+        next();
+      });
+    });
+    const done = new Promise<void>((res) => x.on("finish", () => res()));
+    x.end(await resolvConfArchive(AGENT_DNS));
+    await done;
+    expect(entries).toEqual([
+      { name: "etc/resolv.conf", mode: 0o644, uid: 0, body: resolvConfText(AGENT_DNS) },
+    ]);
   });
 });
 
