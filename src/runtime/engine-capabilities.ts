@@ -51,6 +51,12 @@ export interface EngineCapabilities {
    * (resolv-conf.ts).
    */
   resolvConfByArchive: boolean;
+  /**
+   * Rootless Podman reads the user's subordinate ids (libsubid) for every keep-id container it
+   * creates; with the sandbox's containers created at once, one create failed here with "cannot
+   * read subids". The driver creates them one at a time there (a create takes milliseconds).
+   */
+  serialCreate: boolean;
   /** Rootless: user-namespaced, files written as the container's uid belong to a subordinate uid. */
   rootless: boolean;
   /**
@@ -79,6 +85,7 @@ export function engineCapabilities(f: EngineFacts): EngineCapabilities {
     seccompByPath: podman,
     explicitUlimits: podman,
     resolvConfByArchive: podman,
+    serialCreate: podman && f.rootless,
     rootless: f.rootless,
     usernsMode: podman && f.rootless ? "keep-id" : undefined,
     volumeOwner: podman && f.rootless ? f.serviceUser : undefined,

@@ -83,6 +83,7 @@ describe("engine capabilities", () => {
       seccompByPath: false,
       explicitUlimits: false,
       resolvConfByArchive: false,
+      serialCreate: false,
       unenforced: [],
     });
     expect(unenforcedWarnings(caps)).toEqual([]);
@@ -94,12 +95,14 @@ describe("engine capabilities", () => {
       true,
     );
     expect(caps.resolvConfByArchive).toBe(true);
+    expect(caps.serialCreate).toBe(false);
     expect(caps.unenforced).toEqual([]);
   });
 
   it("rootless Podman on cgroup v1 enforces no memory, CPU or PID limit, and says so", () => {
     const caps = engineCapabilities(rootless);
     expect(caps.usernsMode).toBe("keep-id");
+    expect(caps.serialCreate).toBe(true);
     expect(engineCapabilities(podman).usernsMode).toBeUndefined();
     expect(caps.unenforced).toEqual(["memory", "cpu", "pids"]);
     const warnings = unenforcedWarnings(caps);
