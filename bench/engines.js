@@ -78,9 +78,10 @@ async function upSample(e) {
   try {
     const password = readFileSync(join(up.stateDir, "password"), "utf8").trim();
     for (;;) {
-      const res = await fetch(`${up.url}/`, { headers: { Authorization: authorization(password) } }).catch(
-        () => undefined,
-      );
+      const res = await fetch(`${up.url}/`, {
+        headers: { Authorization: authorization(password) },
+        signal: AbortSignal.timeout(2000),
+      }).catch(() => undefined);
       if (res?.ok) break;
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -90,12 +91,21 @@ async function upSample(e) {
   }
 }
 
+/** A sample that has not finished in `s` seconds breaks the bench, naming the engine. */
+function within(s, what, promise) {
+  let timer;
+  const late = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer in ${s} s`)), s * 1000);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
 async function coldSample(e, model) {
   model.setScenario({ turns: [{ structured: CONTRACT }] });
   const ws = newWorkspace();
   const t = performance.now();
   try {
-    const result = await runTask(e.options(ws));
+    const result = await within(300, `${e.name} cold runTask`, runTask(e.options(ws)));
     if (result.outcome !== "COMPLETE")
       throw new Error(`${e.name} cold: ${result.outcome} ${result.failureReason}`);
     return (performance.now() - t) / 1000;
@@ -111,10 +121,17 @@ export async function benchEngines({ runs = 5 } = {}) {
     for (const spec of engineEnvs()) all.push(await prepare(spec, scriptedOpencodeConfig(model.url)));
     const present = all.filter((e) => !e.absent);
     for (const e of present) await coldSample(e, model); // warm-up, not counted
+    console.log(`warm-up done on ${present.map((e) => e.name).join(", ")}`);
     for (let i = 0; i < runs; i++) {
       const order = present.map((_, j) => present[(i + j) % present.length]);
       for (const e of order) e.cold.push(await coldSample(e, model));
-      for (const e of order) e.up.push(await upSample(e));
+      console.log(
+        `round ${i + 1}: cold ${order.map((e) => `${e.name} ${e.cold.at(-1).toFixed(2)} s`).join(", ")}`,
+      );
+      for (const e of order) e.up.push(await within(300, `${e.name} up`, upSample(e)));
+      console.log(
+        `round ${i + 1}: up ${order.map((e) => `${e.name} ${e.up.at(-1).toFixed(2)} s`).join(", ")}`,
+      );
     }
     const docker = present.find((e) => e.name === "docker");
     const out = {};
