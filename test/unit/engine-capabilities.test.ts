@@ -8,6 +8,7 @@ import { engineCause, engineError } from "../../src/runtime/engine-errors.js";
 import { extract } from "tar-stream";
 import { AGENT_DNS } from "../../src/sandbox/egress-sidecar.js";
 import { resolvConfArchive, resolvConfText } from "../../src/runtime/resolv-conf.js";
+import { chooseEndpoint } from "../../src/runtime/connect.js";
 import { FORWARD_FIX, forwardPolicyProblem } from "../../src/runtime/forward-policy.js";
 import {
   engineCapabilities,
@@ -275,5 +276,13 @@ describe("rootful Podman beside dockerd: the FORWARD policy", () => {
     ];
     expect(forwardPolicyProblem(netavark.join("\n"))).toBeUndefined();
     expect(forwardPolicyProblem("-P FORWARD ACCEPT")).toBeUndefined();
+  });
+});
+
+describe("a driver for another engine than the process's", () => {
+  it("takes a unix DOCKER_HOST from the env it is given, not from process.env", () => {
+    const choice = chooseEndpoint({ DOCKER_HOST: "unix:///run/podman/podman.sock" }, () => false);
+    expect(choice.options).toEqual({ socketPath: "/run/podman/podman.sock" });
+    expect(choice.endpoint).toBe("unix:///run/podman/podman.sock");
   });
 });
