@@ -1,11 +1,12 @@
 // `npm run bench [-- SCENARIO] [-- --quick] [-- --rounds N]` (N: rounds of scenario one): the benchmark harness (issue 8). Real engine, real
 // image, real opencode, the scripted model answering instantly. Scenarios: cli, one, throughput, up,
-// footprint, scaling, start, egress, eval. A full run (no scenario, not quick) writes
+// footprint, scaling, start, egress, eval, and engines (only by name: Docker beside Podman). A full run (no scenario, not quick) writes
 // bench/results/<date>-bench.json and regenerates BENCHMARKS.md; a single scenario or --quick
 // writes <date>-<name>.json and leaves BENCHMARKS.md alone. It fails only when the bench itself
 // breaks (a task did not succeed, a container did not start), never on a timing.
 import { benchCli } from "./cli.js";
 import { benchEgress } from "./egress.js";
+import { benchEngines } from "./engines.js";
 import { benchEval } from "./eval.js";
 import { benchFootprint } from "./footprint.js";
 import { machine, writeResults } from "./lib.js";
@@ -23,7 +24,18 @@ if (rounds !== undefined && !(Number.isInteger(rounds) && rounds > 0)) {
   process.exit(2);
 }
 const only = args.find((a, i) => !a.startsWith("--") && args[i - 1] !== "--rounds");
-const SCENARIOS = ["cli", "one", "throughput", "up", "footprint", "scaling", "start", "egress", "eval"];
+const SCENARIOS = [
+  "cli",
+  "one",
+  "throughput",
+  "up",
+  "footprint",
+  "scaling",
+  "start",
+  "egress",
+  "eval",
+  "engines",
+];
 if (only && !SCENARIOS.includes(only)) {
   console.error(`unknown scenario ${only}; one of: ${SCENARIOS.join(", ")}`);
   process.exit(2);
@@ -69,6 +81,11 @@ try {
   if (want("egress")) {
     console.log("== 6. egress sidecar (issue 4)");
     results.egress = await benchEgress(env, quick ? { runs: 2, requests: 20, idleS: 3 } : {});
+  }
+  // Issue 14: Docker beside rootful Podman; only when asked for (it needs Podman's service).
+  if (only === "engines") {
+    console.log("== engines: Docker and rootful Podman side by side");
+    results.engines = await benchEngines({ runs: quick ? 2 : 5 });
   }
   if (want("eval")) {
     console.log("== eval runner: throughput and per-task overhead");

@@ -36,7 +36,15 @@ export function chooseEndpoint(
   read: (path: string) => string | undefined = readText,
 ): EndpointChoice {
   const dockerHost = env.DOCKER_HOST?.trim();
-  // dockerode reads DOCKER_HOST (and DOCKER_TLS_VERIFY, DOCKER_CERT_PATH; ssh:// too) itself.
+  // A socket is handed to dockerode as given here: it would read `process.env.DOCKER_HOST`, not
+  // `env` (a driver made for another engine than the process's went to the process's).
+  if (dockerHost?.startsWith("unix://"))
+    return {
+      endpoint: dockerHost,
+      options: { socketPath: dockerHost.slice("unix://".length) },
+      source: "DOCKER_HOST",
+    };
+  // Other schemes: dockerode reads DOCKER_HOST (and DOCKER_TLS_VERIFY, DOCKER_CERT_PATH) itself.
   if (dockerHost) return { endpoint: dockerHost, options: undefined, source: "DOCKER_HOST" };
   const context = currentContext(env, { exists, read });
   if (context) return contextChoice(context, env, read);

@@ -13,6 +13,7 @@ import {
   type EngineFacts,
 } from "./engine-capabilities.js";
 import { engineError, podmanGap, statusCode } from "./engine-errors.js";
+import { resolvConfArchive } from "./resolv-conf.js";
 import type {
   AttachedExec,
   ContainerProcess,
@@ -354,8 +355,22 @@ export class DockerEngine implements Engine {
     return (result.Volumes ?? []).map((v) => ({ name: v.Name, labels: v.Labels ?? {} }));
   }
 
+  /** The last create on an engine that takes them one at a time (settled; its outcome is the caller's). */
+  private createQueue: Promise<unknown> = Promise.resolve();
+
   async createContainer(spec: ContainerSpec): Promise<string> {
     const caps = await this.capabilities();
+    if (!caps.serialCreate) return this.createOne(spec, caps);
+    const next = this.createQueue.then(() => this.createOne(spec, caps));
+    // The queue only orders the creates; each caller gets its own create's error from `next`.
+    this.createQueue = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    return next;
+  }
+
+  private async createOne(spec: ContainerSpec, caps: EngineCapabilities): Promise<string> {
     const ulimits = ulimitsFor(caps, spec.limits.nofile);
     const securityOpt = securityOptFor(caps, spec.securityOpt, (json) => seccompProfileFile(json, this.env));
     const tmpfs = tmpfsFor(caps, spec.tmpfs, spec.user);
@@ -416,6 +431,13 @@ export class DockerEngine implements Engine {
         },
       }),
     );
+    if (caps.resolvConfByArchive && spec.networkMode === "none" && spec.dns) {
+      const dns = await resolvConfArchive(spec.dns);
+      await this.putArchive(container.id, "/", dns).catch(async (e: unknown) => {
+        await this.removeContainer(container.id);
+        throw e;
+      });
+    }
     return container.id;
   }
 

@@ -47,6 +47,18 @@ export interface EngineCapabilities {
    * own hard limit is lower (no CAP_SYS_RESOURCE): every container states both.
    */
   explicitUlimits: boolean;
+  /**
+   * Podman writes no /etc/resolv.conf for a container without a network and ignores `Dns` there
+   * (the image's file shows through): the driver puts the asked-for file in before the start
+   * (resolv-conf.ts).
+   */
+  resolvConfByArchive: boolean;
+  /**
+   * Rootless Podman reads the user's subordinate ids (libsubid) for every keep-id container it
+   * creates; with the sandbox's containers created at once, one create failed here with "cannot
+   * read subids". The driver creates them one at a time there (a create takes milliseconds).
+   */
+  serialCreate: boolean;
   /** Rootless: user-namespaced, files written as the container's uid belong to a subordinate uid. */
   rootless: boolean;
   /**
@@ -74,6 +86,8 @@ export function engineCapabilities(f: EngineFacts): EngineCapabilities {
     tmpfsOwnerAsU: podman,
     seccompByPath: podman,
     explicitUlimits: podman,
+    resolvConfByArchive: podman,
+    serialCreate: podman && f.rootless,
     rootless: f.rootless,
     usernsMode: podman && f.rootless ? "keep-id" : undefined,
     volumeOwner: podman && f.rootless ? f.serviceUser : undefined,

@@ -25,6 +25,7 @@ import { AGENT_UID } from "../../src/image/dockerfile.js";
 import { BLOCKED_SYSCALLS } from "../../src/image/seccomp.js";
 import { securityLines, securityProfile } from "../../src/sandbox/profile.js";
 import { DockerEngine } from "../../src/runtime/docker-engine.js";
+import { plainUlimits } from "../helpers/plain-ulimits.js";
 import { LABEL } from "../../src/runtime/labels.js";
 import { startScriptedModel, type ScriptedModel } from "../../src/scripted-model/server.js";
 import { agentUserFor, currentHostUser, type SandboxSpec } from "../../src/sandbox/spec.js";
@@ -449,7 +450,7 @@ except OSError as e:
       Image: sandbox.spec.images.sandbox,
       Entrypoint: ["sleep", "120"],
       Labels: { [LABEL.run]: sandbox.spec.runId },
-      HostConfig: { NetworkMode: "bridge", AutoRemove: true },
+      HostConfig: { NetworkMode: "bridge", AutoRemove: true, ...(await plainUlimits(engine)) },
     });
     await other.start();
     try {
@@ -485,6 +486,8 @@ print(attempt(lambda: socket.socket(socket.AF_PACKET, socket.SOCK_RAW)))
     const conf = await sh("cat /etc/resolv.conf");
     expect(conf.stdout).toMatch(/^nameserver 127\.0\.0\.1$/m);
     expect(conf.stdout).not.toMatch(/nameserver (?!127\.0\.0\.1)/);
+    // The same file on every engine (Podman writes none without a network: ocbox puts it in).
+    expect(conf.stdout).toMatch(/^options timeout:1 attempts:1$/m);
     const get = await sh(`getent hosts ${mirror}; echo "exit=$?"`);
     expect(get.stdout.trim()).toBe("exit=2");
     const r = await py(`
@@ -536,7 +539,7 @@ for target in [(${JSON.stringify(mirrorIp)}, 53), (${JSON.stringify(bridgeIp)}, 
       Entrypoint: ["sleep", "120"],
       User: "0:0",
       Labels: { [LABEL.run]: sandbox.spec.runId },
-      HostConfig: { NetworkMode: "none", AutoRemove: true },
+      HostConfig: { NetworkMode: "none", AutoRemove: true, ...(await plainUlimits(engine)) },
     });
     await plain.start();
     let defaultProbe: Record<string, number>;

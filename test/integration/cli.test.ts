@@ -18,9 +18,14 @@ it("ocbox smoke runs the real agent end to end and reports every step", async ()
   expect(r.stderr).toBe("");
   const report = JSON.parse(r.stdout) as {
     ok: boolean;
-    steps: Array<{ name: string; status: string; seconds: number }>;
+    steps: Array<{ name: string; status: string; seconds: number; detail?: string }>;
   };
-  expect(report.steps.map((s) => [s.name, s.status])).toEqual([
+  // On a failure, the steps' details name the cause (the engine's own message).
+  const details = report.steps.map((s) => `${s.name} ${s.status}: ${s.detail ?? ""}`).join("\n");
+  expect(
+    report.steps.map((s) => [s.name, s.status]),
+    details,
+  ).toEqual([
     ["engine", "ok"],
     ["image", "ok"],
     ["sandbox", "ok"],

@@ -5,6 +5,10 @@
 import { describe, expect, it } from "vitest";
 import { factsOf, withLibpodInfo } from "../../src/runtime/docker-engine.js";
 import { engineCause, engineError } from "../../src/runtime/engine-errors.js";
+import { extract } from "tar-stream";
+import { AGENT_DNS } from "../../src/sandbox/egress-sidecar.js";
+import { resolvConfArchive, resolvConfText } from "../../src/runtime/resolv-conf.js";
+import { chooseEndpoint } from "../../src/runtime/connect.js";
 import { FORWARD_FIX, forwardPolicyProblem } from "../../src/runtime/forward-policy.js";
 import {
   engineCapabilities,
@@ -79,6 +83,8 @@ describe("engine capabilities", () => {
       tmpfsOwnerAsU: false,
       seccompByPath: false,
       explicitUlimits: false,
+      resolvConfByArchive: false,
+      serialCreate: false,
       unenforced: [],
     });
     expect(unenforcedWarnings(caps)).toEqual([]);
@@ -89,12 +95,15 @@ describe("engine capabilities", () => {
     expect(caps.importTagInRepo && caps.tmpfsSizeAsBlocks && caps.seccompByPath && caps.explicitUlimits).toBe(
       true,
     );
+    expect(caps.resolvConfByArchive).toBe(true);
+    expect(caps.serialCreate).toBe(false);
     expect(caps.unenforced).toEqual([]);
   });
 
   it("rootless Podman on cgroup v1 enforces no memory, CPU or PID limit, and says so", () => {
     const caps = engineCapabilities(rootless);
     expect(caps.usernsMode).toBe("keep-id");
+    expect(caps.serialCreate).toBe(true);
     expect(engineCapabilities(podman).usernsMode).toBeUndefined();
     expect(caps.unenforced).toEqual(["memory", "cpu", "pids"]);
     const warnings = unenforcedWarnings(caps);
@@ -182,6 +191,33 @@ describe("translations", () => {
   });
 });
 
+describe("the agent's resolv.conf where the engine writes none (Podman, no network)", () => {
+  it("is the text Docker writes: nameserver lines, then one options line", () => {
+    expect(resolvConfText(AGENT_DNS)).toBe("nameserver 127.0.0.1\noptions timeout:1 attempts:1\n");
+    expect(resolvConfText({ servers: ["10.0.0.2", "10.0.0.3"], options: [] })).toBe(
+      "nameserver 10.0.0.2\nnameserver 10.0.0.3\n",
+    );
+  });
+  it("goes in as etc/resolv.conf of the container's root, root's and world-readable", async () => {
+    const entries: Array<{ name: string; mode?: number; uid?: number; body: string }> = [];
+    const x = extract();
+    x.on("entry", (h, stream, next) => {
+      const chunks: Buffer[] = [];
+      stream.on("data", (c) => chunks.push(c as Buffer));
+      stream.on("end", () => {
+        entries.push({ name: h.name, mode: h.mode, uid: h.uid, body: Buffer.concat(chunks).toString() });
+        next();
+      });
+    });
+    const done = new Promise<void>((res) => x.on("finish", () => res()));
+    x.end(await resolvConfArchive(AGENT_DNS));
+    await done;
+    expect(entries).toEqual([
+      { name: "etc/resolv.conf", mode: 0o644, uid: 0, body: resolvConfText(AGENT_DNS) },
+    ]);
+  });
+});
+
 describe("engine errors name the real cause (item 5)", () => {
   it("a path the engine cannot see, on Docker and on Podman", () => {
     const docker = engineCause(
@@ -240,5 +276,13 @@ describe("rootful Podman beside dockerd: the FORWARD policy", () => {
     ];
     expect(forwardPolicyProblem(netavark.join("\n"))).toBeUndefined();
     expect(forwardPolicyProblem("-P FORWARD ACCEPT")).toBeUndefined();
+  });
+});
+
+describe("a driver for another engine than the process's", () => {
+  it("takes a unix DOCKER_HOST from the env it is given, not from process.env", () => {
+    const choice = chooseEndpoint({ DOCKER_HOST: "unix:///run/podman/podman.sock" }, () => false);
+    expect(choice.options).toEqual({ socketPath: "/run/podman/podman.sock" });
+    expect(choice.endpoint).toBe("unix:///run/podman/podman.sock");
   });
 });
