@@ -21,6 +21,13 @@ export const OPENCODE_DATA = `${AGENT_HOME}/.local/share/opencode`;
 export const DATA_DIR = "/run/ocbox/data";
 /** Run-time packages (C9) are unpacked here by the apt helper; read-only in the agent. Not in the image. */
 export const APT_PREFIX = "/opt/ocbox/apt";
+/**
+ * Put first on the agent's PATH under gVisor (hardening.runtime): busybox's `ls` and `stat`.
+ * Coreutils' pass AT_NO_AUTOMOUNT to statx and fstatat, which Debian's runsc (2022-12-19) refuses
+ * with EINVAL ("ls: cannot access '/': Invalid argument"); busybox's use plain lstat/stat.
+ */
+export const GVISOR_BIN = "/opt/ocbox/gvisor-bin";
+export const GVISOR_BIN_TOOLS = ["ls", "stat"] as const;
 /** Inside the agent container the server listens here; only the relay reaches it. */
 export const SERVER_PORT = 4096;
 
@@ -42,6 +49,8 @@ export const SANDBOX_PACKAGES = [
   "less",
   "patch",
   "diffutils",
+  // ls and stat under gVisor (GVISOR_BIN): the 2022-12 runsc refuses coreutils' AT_NO_AUTOMOUNT.
+  "busybox",
 ] as const;
 
 /** The sidecar: relays, and Squid built with OpenSSL (SNI peek and splice need it), openssl for its cert. */
@@ -122,7 +131,8 @@ export function sandboxDockerfile(input: DockerfileInput): string {
     "COPY opencode /usr/local/bin/opencode",
     "COPY opencode-config /opt/ocbox/config/opencode",
     "COPY agent-entrypoint.sh /usr/local/bin/ocbox-agent-entrypoint",
-    "RUN chmod 0755 /usr/local/bin/opencode /usr/local/bin/ocbox-agent-entrypoint \\",
+    `RUN mkdir -p ${GVISOR_BIN} && for t in ${GVISOR_BIN_TOOLS.join(" ")}; do ln -s /bin/busybox ${GVISOR_BIN}/$t; done \\`,
+    " && chmod 0755 /usr/local/bin/opencode /usr/local/bin/ocbox-agent-entrypoint \\",
     " && chmod -R a+rX,go-w /opt/ocbox \\",
     " && /usr/local/bin/opencode --version",
     // C9: the agent's `ocbox-apt` and the apt helper's server (src/image/apt-scripts.ts).

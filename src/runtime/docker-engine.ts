@@ -403,6 +403,7 @@ export class DockerEngine implements Engine {
           ...(spec.limits.nanoCpus ? { NanoCpus: spec.limits.nanoCpus } : {}),
           ...(spec.limits.pids ? { PidsLimit: spec.limits.pids } : {}),
           ...(spec.sysctls ? { Sysctls: spec.sysctls } : {}),
+          ...(spec.runtime !== undefined ? { Runtime: spec.runtime } : {}),
           ...(spec.dns ? { Dns: spec.dns.servers, DnsOptions: spec.dns.options } : {}),
           ...(spec.groupAdd?.length ? { GroupAdd: spec.groupAdd } : {}),
           Ulimits: ulimits,
@@ -764,6 +765,7 @@ interface DockerInfo {
   MemoryLimit?: boolean;
   PidsLimit?: boolean;
   CpuCfsQuota?: boolean;
+  Runtimes?: Record<string, { path?: string; runtimeArgs?: string[] | null }> | null;
 }
 
 interface LibpodInfo {
@@ -816,7 +818,20 @@ export function factsOf(version: { Components?: Array<{ Name?: string }> }, info
     memoryLimit: info.MemoryLimit !== false,
     pidsLimit: info.PidsLimit !== false,
     cpuCfsQuota: info.CpuCfsQuota !== false,
+    ...(info.Runtimes ? { runtimes: runtimesOf(info.Runtimes) } : {}),
   };
+}
+
+/** /info's `Runtimes` with every field present. Pure. */
+function runtimesOf(
+  runtimes: NonNullable<DockerInfo["Runtimes"]>,
+): Record<string, { path: string; runtimeArgs: string[] }> {
+  return Object.fromEntries(
+    Object.entries(runtimes).map(([name, r]) => [
+      name,
+      { path: r.path ?? "", runtimeArgs: [...(r.runtimeArgs ?? [])] },
+    ]),
+  );
 }
 
 /** Docker's multiplexed log frames (8-byte header) → text. TTY logs come through as they are. */

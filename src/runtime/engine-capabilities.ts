@@ -20,6 +20,14 @@ export interface EngineFacts {
   memoryLimit: boolean;
   pidsLimit: boolean;
   cpuCfsQuota: boolean;
+  /** The OCI runtimes the engine has registered (Docker's /info `Runtimes`); absent: not said. */
+  runtimes?: Record<string, RegisteredRuntime>;
+}
+
+/** One entry of Docker's /info `Runtimes`: what daemon.json registered under a name. */
+export interface RegisteredRuntime {
+  path: string;
+  runtimeArgs: string[];
 }
 
 /** A limit the engine cannot enforce. */
@@ -61,6 +69,8 @@ export interface EngineCapabilities {
   volumeOwner: { uid: number; gid: number } | undefined;
   /** Limits the engine cannot apply (rootless Podman on cgroup v1 without systemd: all of them). */
   unenforced: UnenforcedLimit[];
+  /** The engine's registered OCI runtimes by name (hardening.runtime is checked against them). */
+  runtimes?: Record<string, RegisteredRuntime>;
 }
 
 /** Pure: the capabilities of an engine from its facts. */
@@ -76,6 +86,7 @@ export function engineCapabilities(f: EngineFacts): EngineCapabilities {
     usernsMode: podman && f.rootless ? "keep-id" : undefined,
     volumeOwner: podman && f.rootless ? f.serviceUser : undefined,
     unenforced: unenforcedLimits(f),
+    ...(f.runtimes ? { runtimes: f.runtimes } : {}),
   };
 }
 

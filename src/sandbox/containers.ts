@@ -3,6 +3,7 @@ import {
   AGENT_HOME,
   DATA_DIR,
   EGRESS_DIR,
+  GVISOR_BIN,
   RELAY_DIR,
   RUN_DIR,
   SOCKET_DIR,
@@ -11,7 +12,7 @@ import {
 } from "../image/dockerfile.js";
 import type { ContainerSpec } from "../runtime/engine.js";
 import { LABEL } from "../runtime/labels.js";
-import { aptAgentEnv, aptAgentMounts } from "./apt-helper.js";
+import { IMAGE_PATH, aptAgentEnv, aptAgentMounts } from "./apt-helper.js";
 import { cacheMounts } from "./cache-volumes.js";
 import { hardeningOptions } from "./hardening.js";
 import type { SandboxSpec } from "./spec.js";
@@ -91,7 +92,7 @@ export function agentContainer(
       ...(spec.opencodeConfig ? { OPENCODE_CONFIG: `${RUN_DIR}/opencode.json` } : {}),
       ...(docker ? { DOCKER_HOST: `unix://${DOCKER_SOCKET}` } : {}),
       // C9: the apt helper's prefix on PATH and LD_LIBRARY_PATH (only with apt.allow).
-      ...aptAgentEnv(spec),
+      ...withRuntimePath(spec, aptAgentEnv(spec)),
     },
     workingDir: target,
     networkMode: "none",
@@ -132,6 +133,15 @@ export function agentContainer(
       startPeriodS: 30,
     },
   };
+}
+
+/**
+ * Under gVisor (hardening.runtime), GVISOR_BIN comes first on PATH: its `ls` and `stat` work
+ * where coreutils' fail with this runsc (dockerfile.ts). Pure.
+ */
+export function withRuntimePath(spec: SandboxSpec, env: Record<string, string>): Record<string, string> {
+  if (spec.hardening?.runtime === undefined) return env;
+  return { ...env, PATH: `${GVISOR_BIN}:${env.PATH ?? IMAGE_PATH}` };
 }
 
 /** The bridge network every egress sidecar joins (its containers cannot reach each other). */
