@@ -1,12 +1,13 @@
 // `npm run bench [-- SCENARIO] [-- --quick] [-- --rounds N]` (N: rounds of scenario one): the benchmark harness (issue 8). Real engine, real
 // image, real opencode, the scripted model answering instantly. Scenarios: one, throughput, up,
-// footprint, scaling, start, egress, eval. A full run (no scenario, not quick) writes
+// footprint, scaling, start, egress, eval, gvisor (runsc registered: .ci/gvisor-runtime). A full run (no scenario, not quick) writes
 // bench/results/<date>-bench.json and regenerates BENCHMARKS.md; a single scenario or --quick
 // writes <date>-<name>.json and leaves BENCHMARKS.md alone. It fails only when the bench itself
 // breaks (a task did not succeed, a container did not start), never on a timing.
 import { benchEgress } from "./egress.js";
 import { benchEval } from "./eval.js";
 import { benchFootprint } from "./footprint.js";
+import { benchGvisor } from "./gvisor.js";
 import { machine, writeResults } from "./lib.js";
 import { writeReport } from "./report.js";
 import { benchStart } from "./start.js";
@@ -22,7 +23,7 @@ if (rounds !== undefined && !(Number.isInteger(rounds) && rounds > 0)) {
   process.exit(2);
 }
 const only = args.find((a, i) => !a.startsWith("--") && args[i - 1] !== "--rounds");
-const SCENARIOS = ["one", "throughput", "up", "footprint", "scaling", "start", "egress", "eval"];
+const SCENARIOS = ["one", "throughput", "up", "footprint", "scaling", "start", "egress", "eval", "gvisor"];
 if (only && !SCENARIOS.includes(only)) {
   console.error(`unknown scenario ${only}; one of: ${SCENARIOS.join(", ")}`);
   process.exit(2);
@@ -64,6 +65,10 @@ try {
   if (want("egress")) {
     console.log("== 6. egress sidecar (issue 4)");
     results.egress = await benchEgress(env, quick ? { runs: 2, requests: 20, idleS: 3 } : {});
+  }
+  if (want("gvisor")) {
+    console.log("== gVisor tier: cold tasks under runc and runsc, paired");
+    results.gvisor = await benchGvisor(env, { rounds: quick ? 2 : 4 });
   }
   if (want("eval")) {
     console.log("== eval runner: throughput and per-task overhead");

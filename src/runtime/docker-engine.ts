@@ -353,7 +353,7 @@ export class DockerEngine implements Engine {
 
   async createContainer(spec: ContainerSpec): Promise<string> {
     const caps = await this.capabilities();
-    const ulimits = ulimitsFor(caps, spec.limits.nofile);
+    const ulimits = ulimitsFor(caps, spec.limits.nofile, spec.limits.nproc);
     const securityOpt = securityOptFor(caps, spec.securityOpt, (json) => seccompProfileFile(json, this.env));
     const tmpfs = tmpfsFor(caps, spec.tmpfs, spec.user);
     if (tmpfs.unsupported.length > 0) throw podmanGap("a tmpfs owned by another user", tmpfs.unsupported);

@@ -177,12 +177,20 @@ export const DEFAULT_NOFILE = 4096;
  */
 export const DEFAULT_NPROC = 32768;
 
-/** The container's ulimits: no core dumps, its nofile, and on Podman nofile and nproc stated. */
-export function ulimitsFor(caps: Pick<EngineCapabilities, "explicitUlimits">, nofile?: number): Ulimit[] {
+/**
+ * The container's ulimits: no core dumps, its nofile, its nproc when given (the agent under
+ * gVisor), and on Podman nofile and nproc stated.
+ */
+export function ulimitsFor(
+  caps: Pick<EngineCapabilities, "explicitUlimits">,
+  nofile?: number,
+  nproc?: number,
+): Ulimit[] {
   const out: Ulimit[] = [{ Name: "core", Soft: 0, Hard: 0 }];
   const files = nofile ?? (caps.explicitUlimits ? DEFAULT_NOFILE : undefined);
   if (files !== undefined) out.push({ Name: "nofile", Soft: files, Hard: files });
-  if (caps.explicitUlimits) out.push({ Name: "nproc", Soft: DEFAULT_NPROC, Hard: DEFAULT_NPROC });
+  const procs = nproc ?? (caps.explicitUlimits ? DEFAULT_NPROC : undefined);
+  if (procs !== undefined) out.push({ Name: "nproc", Soft: procs, Hard: procs });
   return out;
 }
 

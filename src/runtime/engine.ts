@@ -51,6 +51,8 @@ export interface ContainerSpec {
     nanoCpus?: number;
     pids?: number;
     nofile?: number;
+    /** RLIMIT_NPROC of the container's processes (gVisor's sentry enforces it per sandbox). */
+    nproc?: number;
   };
   sysctls?: Record<string, string>;
   /** The OCI runtime by its registered name (HostConfig.Runtime); absent: the engine's default. */

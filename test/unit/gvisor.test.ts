@@ -8,9 +8,27 @@ import {
   missingFlags,
   runtimeProblem,
 } from "../../src/runtime/runtime-check.js";
-import { hardeningFromConfig, hardeningOptions, hardeningWeakenings } from "../../src/sandbox/hardening.js";
+import {
+  DEFAULT_HARDENING,
+  hardeningFromConfig,
+  hardeningOptions,
+  hardeningWeakenings,
+} from "../../src/sandbox/hardening.js";
 import { configWeakening } from "../../src/plan/weakening.js";
 import { projectConfigSchema as projectSchema } from "../../src/config/project-schema.js";
+import { GVISOR_BIN } from "../../src/image/dockerfile.js";
+import { ulimitsFor } from "../../src/runtime/engine-capabilities.js";
+import { IMAGE_PATH } from "../../src/sandbox/apt-helper.js";
+import {
+  GVISOR_HOST_TASKS,
+  agentContainer,
+  egressContainer,
+  resourceNames,
+  withRuntimePath,
+} from "../../src/sandbox/containers.js";
+import { securityLines, securityProfile } from "../../src/sandbox/profile.js";
+import { DEFAULT_LIMITS } from "../../src/sandbox/spec.js";
+import { testSpec } from "../helpers/fixtures.js";
 
 const ocbox = JSON.parse(readFileSync(seccompAssetPath("ocbox.json"), "utf8")) as SeccompProfile;
 const GOOD = { path: "/usr/bin/runsc", runtimeArgs: ["--network=none", "--host-uds=all", "--oci-seccomp"] };
@@ -107,5 +125,41 @@ describe("hardening.runtime in the config and the container options", () => {
   it("is not a weakening (it only narrows), and a bad name is a config error", () => {
     expect(configWeakening(projectSchema.parse({ hardening: { runtime: "runsc" } }))).toEqual([]);
     expect(projectSchema.safeParse({ hardening: { runtime: "run sc" } }).success).toBe(false);
+  });
+});
+
+describe("the agent container under gVisor", () => {
+  const gvisor = testSpec({ hardening: { ...DEFAULT_HARDENING, runtime: "runsc" } });
+  const names = resourceNames("app-1", "r1");
+  it("runs under the runtime, its PID limit inside as RLIMIT_NPROC, the host's cgroup as a backstop", () => {
+    const c = agentContainer(gvisor, names, {});
+    expect(c.runtime).toBe("runsc");
+    expect(c.limits.nproc).toBe(DEFAULT_LIMITS.pids);
+    expect(c.limits.pids).toBe(GVISOR_HOST_TASKS.base + GVISOR_HOST_TASKS.perProcess * DEFAULT_LIMITS.pids);
+    expect(ulimitsFor({ explicitUlimits: false }, 4096, c.limits.nproc)).toContainEqual({
+      Name: "nproc",
+      Soft: DEFAULT_LIMITS.pids,
+      Hard: DEFAULT_LIMITS.pids,
+    });
+  });
+  it("puts busybox's ls and stat first on PATH, before the apt prefix's dirs", () => {
+    expect(agentContainer(gvisor, names, {}).env["PATH"]).toBe(`${GVISOR_BIN}:${IMAGE_PATH}`);
+    expect(withRuntimePath(gvisor, { PATH: "/a:/b" })).toEqual({ PATH: `${GVISOR_BIN}:/a:/b` });
+  });
+  it("leaves runc's container as it was, and the sidecar on the default runtime", () => {
+    const runc = agentContainer(testSpec(), names, {});
+    expect(runc.runtime).toBeUndefined();
+    expect(runc.env["PATH"]).toBeUndefined();
+    expect(runc.limits).toEqual(DEFAULT_LIMITS);
+    expect(egressContainer(gvisor, names, 1234, {}).runtime).toBeUndefined();
+  });
+  it("says which runtime is in force in the profile and the summary", () => {
+    const p = securityProfile(gvisor);
+    expect(p.runtime).toBe("runsc");
+    expect(securityLines(p).find((l) => l.startsWith("  runtime"))).toContain("runsc (gVisor)");
+    expect(securityProfile(testSpec()).runtime).toBe("default");
+    expect(securityLines(securityProfile(testSpec())).find((l) => l.startsWith("  runtime"))).toContain(
+      "the engine's default (runc)",
+    );
   });
 });
