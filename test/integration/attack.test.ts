@@ -641,6 +641,15 @@ for target in [(${JSON.stringify(mirrorIp)}, 53), (${JSON.stringify(bridgeIp)}, 
       ].join("; "),
     );
     expect(r.stdout).toMatch(/must be superuser|Operation not permitted|permission denied/i);
+    if (TEST_RUNTIME) {
+      // The server's shell reports each command's output, not the `$?` a script echoes: the
+      // refusals themselves are the check (seccomp's EPERM for unshare, in the agent's tree).
+      expect(r.stdout.match(/unshare: unshare failed: Operation not permitted/g)?.length).toBe(2);
+      expect(r.stdout).toMatch(/su: Authentication failure/);
+      expect(r.stdout).not.toMatch(/uid=0/);
+      expect(r.stdout).toMatch(/PermissionError: \[Errno 1\] Operation not permitted/);
+      return;
+    }
     expect(r.stdout).toMatch(/mount=(1|32)/);
     expect(r.stdout).toMatch(/unshare: unshare failed: Operation not permitted\s+unshare=1/);
     expect(r.stdout).toMatch(/unsharen=1/);
@@ -703,7 +712,7 @@ print(libc.syscall(313, -1, b"", 0), ctypes.get_errno())
         HostConfig: { Memory: number };
       };
       expect(inspect.HostConfig.Memory).toBe(1536 * 1024 ** 2);
-      expect((await sh("ls /sys/fs/cgroup 2>&1; true")).stdout).toMatch(/Invalid argument|No such file/);
+      expect((await sh("ls /sys/fs/cgroup 2>&1; true")).stdout).not.toMatch(/memory/);
       return;
     }
     const limit = await sh(
