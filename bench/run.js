@@ -1,6 +1,7 @@
 // `npm run bench [-- SCENARIO] [-- --quick] [-- --rounds N]` (N: rounds of scenario one): the benchmark harness (issue 8). Real engine, real
 // image, real opencode, the scripted model answering instantly. Scenarios: cli, one, throughput, up,
-// footprint, scaling, start, egress, eval, and engines (only by name: Docker beside Podman). A full run (no scenario, not quick) writes
+// footprint, scaling, start, egress, eval; engines (Docker beside Podman) and gvisor (runsc
+// registered: .ci/gvisor-runtime) only by name. A full run (no scenario, not quick) writes
 // bench/results/<date>-bench.json and regenerates BENCHMARKS.md; a single scenario or --quick
 // writes <date>-<name>.json and leaves BENCHMARKS.md alone. It fails only when the bench itself
 // breaks (a task did not succeed, a container did not start), never on a timing.
@@ -9,6 +10,7 @@ import { benchEgress } from "./egress.js";
 import { benchEngines } from "./engines.js";
 import { benchEval } from "./eval.js";
 import { benchFootprint } from "./footprint.js";
+import { benchGvisor } from "./gvisor.js";
 import { machine, writeResults } from "./lib.js";
 import { writeReport } from "./report.js";
 import { benchStart } from "./start.js";
@@ -35,6 +37,7 @@ const SCENARIOS = [
   "egress",
   "eval",
   "engines",
+  "gvisor",
 ];
 if (only && !SCENARIOS.includes(only)) {
   console.error(`unknown scenario ${only}; one of: ${SCENARIOS.join(", ")}`);
@@ -86,6 +89,11 @@ try {
   if (only === "engines") {
     console.log("== engines: Docker and rootful Podman side by side");
     results.engines = await benchEngines({ runs: quick ? 2 : 5 });
+  }
+  // The gVisor tier beside runc; only when asked for (it needs runsc registered in the engine).
+  if (only === "gvisor") {
+    console.log("== gVisor tier: cold tasks under runc and runsc, paired");
+    results.gvisor = await benchGvisor(env, { rounds: quick ? 2 : 4 });
   }
   if (want("eval")) {
     console.log("== eval runner: throughput and per-task overhead");

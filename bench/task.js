@@ -12,7 +12,7 @@ import { startScriptedModel } from "../dist/scripted-model/server.js";
 import { fmt, ratios, summary } from "./lib.js";
 import { bareOpencode, dockerPeers, newWorkspace } from "./peers.js";
 
-const CONTRACT = { outcome: "COMPLETE", summary: "done" };
+export const CONTRACT = { outcome: "COMPLETE", summary: "done" };
 const PROMPT = "Reply with the word done.";
 const ANSWER = "done";
 
@@ -57,7 +57,7 @@ export async function setup() {
  * script). Returns wall seconds from the call to the validated answer, and seconds from the call
  * to the first model request the scripted server received.
  */
-async function timed(env, turns, call) {
+export async function timed(env, turns, call) {
   env.model.setScenario({ turns });
   const seen = env.model.requests.length;
   const ws = newWorkspace();
@@ -83,7 +83,7 @@ const firstTurnRequest = (requests) => requests.find((r) => r.answeredBy === "tu
 const expectText = (out, who) => {
   if (!out.includes(ANSWER)) throw new Error(`${who}: unexpected answer ${JSON.stringify(out.slice(-200))}`);
 };
-const expectContract = (result, who) => {
+export const expectContract = (result, who) => {
   if (result.outcome !== "COMPLETE")
     throw new Error(`${who}: ${result.outcome} ${result.failureReason ?? ""} ${result.hint ?? ""}`);
 };

@@ -37,6 +37,17 @@ export const hardeningSchema = z
         "Capabilities to add back after dropping all, e.g. [NET_BIND_SERVICE] (unsafe). The agent is not root, " +
           "so they land in the bounding set: only programs with file capabilities get them. Default: none.",
       ),
+    runtime: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "a runtime name as registered in the engine, e.g. runsc")
+      .optional()
+      .describe(
+        "The OCI runtime of the agent container, by the name it is registered under in the engine " +
+          "(/etc/docker/daemon.json `runtimes`), e.g. runsc for gVisor: the agent's system calls go to gVisor's " +
+          "kernel in user space, not the host's. ocbox checks at start that it is runsc, registered with " +
+          "--network=none, --host-uds=all and --oci-seccomp (SECURITY.md). The sidecar stays on the engine's " +
+          "default runtime. Default: the engine's default (runc).",
+      ),
     icmp: z
       .boolean()
       .default(false)

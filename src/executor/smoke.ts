@@ -52,6 +52,8 @@ export interface SmokeOptions {
   /** Progress always worth showing: a base image bootstrapped because no registry answers. */
   onProgress?: (line: string) => void;
   readyTimeoutMs?: number;
+  /** `hardening.runtime` for the smoke's sandbox (`--runtime runsc`: check the gVisor tier). */
+  runtime?: string;
 }
 
 const STEPS: readonly SmokeStepName[] = ["engine", "image", "sandbox", "prompt", "result"];
@@ -182,6 +184,12 @@ async function imageStep(run: SmokeRun): Promise<string> {
   return `${images.sandbox.tag} (opencode ${images.opencodeVersion})${built.length ? `, built ${built.map((b) => b.kind).join(" and ")}` : ", cached"}`;
 }
 
+/** The default project config, with `hardening.runtime` when the smoke checks a runtime. */
+function smokeConfig(runtime: string | undefined) {
+  const config = defaultProjectConfig();
+  return runtime === undefined ? config : { ...config, hardening: { ...config.hardening, runtime } };
+}
+
 async function sandboxStep(run: SmokeRun): Promise<string> {
   const { images, options } = run;
   if (!images) throw new Error("no images");
@@ -206,7 +214,7 @@ async function sandboxStep(run: SmokeRun): Promise<string> {
   // a task gets, not one of its own. Only the scratch workspace, the model and the id are its own.
   const plan = await planTask({
     workspace,
-    config: defaultProjectConfig(),
+    config: smokeConfig(options.runtime),
     opencodeConfig: scriptedOpencodeConfig(model.url),
     forwardPorts: [model.port],
     engine: run.engine,

@@ -23,6 +23,13 @@ export const OPENCODE_DATA = `${AGENT_HOME}/${OPENCODE_DATA_REL}`;
 export const DATA_DIR = "/run/ocbox/data";
 /** Run-time packages (C9) are unpacked here by the apt helper; read-only in the agent. Not in the image. */
 export const APT_PREFIX = "/opt/ocbox/apt";
+/**
+ * Put first on the agent's PATH under gVisor (hardening.runtime): busybox's `ls` and `stat`.
+ * Coreutils' pass AT_NO_AUTOMOUNT to statx and fstatat, which Debian's runsc (2022-12-19) refuses
+ * with EINVAL ("ls: cannot access '/': Invalid argument"); busybox's use plain lstat/stat.
+ */
+export const GVISOR_BIN = "/opt/ocbox/gvisor-bin";
+export const GVISOR_BIN_TOOLS = ["ls", "stat"] as const;
 /** Inside the agent container the server listens here; only the relay reaches it. */
 export const SERVER_PORT = 4096;
 
@@ -44,6 +51,8 @@ export const SANDBOX_PACKAGES = [
   "less",
   "patch",
   "diffutils",
+  // ls and stat under gVisor (GVISOR_BIN): the 2022-12 runsc refuses coreutils' AT_NO_AUTOMOUNT.
+  "busybox",
 ] as const;
 
 /** The sidecar: relays, and Squid built with OpenSSL (SNI peek and splice need it), openssl for its cert. */
@@ -148,8 +157,10 @@ export function sandboxDockerfile(input: DockerfileInput): string {
     // owner (root) when a container is created, even while the helper is writing to it.
     "COPY agent-entrypoint.sh /usr/local/bin/ocbox-agent-entrypoint",
     "COPY ocbox-apt ocbox-apt-helper /usr/local/bin/",
-    // The binary runs here, before any sandbox does (what it writes to root's home goes).
-    "RUN /usr/local/bin/opencode --version && rm -rf /root/.cache /root/.local /root/.config",
+    // The binary runs here, before any sandbox does (what it writes to root's home goes); busybox's
+    // tools for gVisor (GVISOR_BIN, first on PATH only under it).
+    `RUN mkdir -p ${GVISOR_BIN} && for t in ${GVISOR_BIN_TOOLS.join(" ")}; do ln -s /bin/busybox ${GVISOR_BIN}/$t; done \\`,
+    " && /usr/local/bin/opencode --version && rm -rf /root/.cache /root/.local /root/.config",
     // Offline by default (OPENCODE-NOTES, "Network at startup"). The plugin packages OpenCode would
     // fetch from npm at run time are already in the config dir above.
     [

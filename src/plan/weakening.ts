@@ -13,11 +13,17 @@ const HARDENING_DEFAULTS: Record<string, unknown> = hardeningSchema.parse({});
 const nonEmpty = (v: unknown): boolean =>
   Array.isArray(v) ? v.length > 0 : typeof v === "object" && v !== null && Object.keys(v).length > 0;
 
+/**
+ * Keys that only narrow: `runtime` selects gVisor, and the start check refuses any runtime that is
+ * not runsc registered with ocbox's flags (runtime-check.ts).
+ */
+const NARROWING_ONLY = new Set(["runtime"]);
+
 /** `hardening.*` keys whose value differs from the hardened default. */
 function hardeningRelaxations(hardening: Record<string, unknown>): string[] {
   const keys: string[] = [];
   for (const [key, value] of Object.entries(hardening)) {
-    if (value === undefined) continue;
+    if (value === undefined || NARROWING_ONLY.has(key)) continue;
     const dflt = HARDENING_DEFAULTS[key];
     if (Array.isArray(value) ? value.length > 0 : JSON.stringify(value) !== JSON.stringify(dflt))
       keys.push(`hardening.${key}`);

@@ -371,7 +371,7 @@ export class DockerEngine implements Engine {
   }
 
   private async createOne(spec: ContainerSpec, caps: EngineCapabilities): Promise<string> {
-    const ulimits = ulimitsFor(caps, spec.limits.nofile);
+    const ulimits = ulimitsFor(caps, spec.limits.nofile, spec.limits.nproc);
     const securityOpt = securityOptFor(caps, spec.securityOpt, (json) => seccompProfileFile(json, this.env));
     const tmpfs = tmpfsFor(caps, spec.tmpfs, spec.user);
     if (tmpfs.unsupported.length > 0) throw podmanGap("a tmpfs owned by another user", tmpfs.unsupported);
@@ -421,6 +421,7 @@ export class DockerEngine implements Engine {
           ...(spec.limits.nanoCpus ? { NanoCpus: spec.limits.nanoCpus } : {}),
           ...(spec.limits.pids ? { PidsLimit: spec.limits.pids } : {}),
           ...(spec.sysctls ? { Sysctls: spec.sysctls } : {}),
+          ...(spec.runtime !== undefined ? { Runtime: spec.runtime } : {}),
           ...(spec.dns ? { Dns: spec.dns.servers, DnsOptions: spec.dns.options } : {}),
           ...(spec.groupAdd?.length ? { GroupAdd: spec.groupAdd } : {}),
           Ulimits: ulimits,
@@ -796,6 +797,7 @@ interface DockerInfo {
   MemoryLimit?: boolean;
   PidsLimit?: boolean;
   CpuCfsQuota?: boolean;
+  Runtimes?: Record<string, { path?: string; runtimeArgs?: string[] | null }> | null;
 }
 
 interface LibpodInfo {
@@ -849,7 +851,20 @@ export function factsOf(version: { Components?: Array<{ Name?: string }> }, info
     memoryLimit: info.MemoryLimit !== false,
     pidsLimit: info.PidsLimit !== false,
     cpuCfsQuota: info.CpuCfsQuota !== false,
+    ...(info.Runtimes ? { runtimes: runtimesOf(info.Runtimes) } : {}),
   };
+}
+
+/** /info's `Runtimes` with every field present. Pure. */
+function runtimesOf(
+  runtimes: NonNullable<DockerInfo["Runtimes"]>,
+): Record<string, { path: string; runtimeArgs: string[] }> {
+  return Object.fromEntries(
+    Object.entries(runtimes).map(([name, r]) => [
+      name,
+      { path: r.path ?? "", runtimeArgs: [...(r.runtimeArgs ?? [])] },
+    ]),
+  );
 }
 
 /** Docker's multiplexed log frames (8-byte header) → text. TTY logs come through as they are. */

@@ -22,6 +22,14 @@ export interface EngineFacts {
   memoryLimit: boolean;
   pidsLimit: boolean;
   cpuCfsQuota: boolean;
+  /** The OCI runtimes the engine has registered (Docker's /info `Runtimes`); absent: not said. */
+  runtimes?: Record<string, RegisteredRuntime>;
+}
+
+/** One entry of Docker's /info `Runtimes`: what daemon.json registered under a name. */
+export interface RegisteredRuntime {
+  path: string;
+  runtimeArgs: string[];
 }
 
 /** A limit the engine cannot enforce. */
@@ -75,6 +83,8 @@ export interface EngineCapabilities {
   volumeOwner: { uid: number; gid: number } | undefined;
   /** Limits the engine cannot apply (rootless Podman on cgroup v1 without systemd: all of them). */
   unenforced: UnenforcedLimit[];
+  /** The engine's registered OCI runtimes by name (hardening.runtime is checked against them). */
+  runtimes?: Record<string, RegisteredRuntime>;
 }
 
 /** Pure: the capabilities of an engine from its facts. */
@@ -92,6 +102,7 @@ export function engineCapabilities(f: EngineFacts): EngineCapabilities {
     usernsMode: podman && f.rootless ? "keep-id" : undefined,
     volumeOwner: podman && f.rootless ? f.serviceUser : undefined,
     unenforced: unenforcedLimits(f),
+    ...(f.runtimes ? { runtimes: f.runtimes } : {}),
   };
 }
 
@@ -182,12 +193,20 @@ export const DEFAULT_NOFILE = 4096;
  */
 export const DEFAULT_NPROC = 32768;
 
-/** The container's ulimits: no core dumps, its nofile, and on Podman nofile and nproc stated. */
-export function ulimitsFor(caps: Pick<EngineCapabilities, "explicitUlimits">, nofile?: number): Ulimit[] {
+/**
+ * The container's ulimits: no core dumps, its nofile, its nproc when given (the agent under
+ * gVisor), and on Podman nofile and nproc stated.
+ */
+export function ulimitsFor(
+  caps: Pick<EngineCapabilities, "explicitUlimits">,
+  nofile?: number,
+  nproc?: number,
+): Ulimit[] {
   const out: Ulimit[] = [{ Name: "core", Soft: 0, Hard: 0 }];
   const files = nofile ?? (caps.explicitUlimits ? DEFAULT_NOFILE : undefined);
   if (files !== undefined) out.push({ Name: "nofile", Soft: files, Hard: files });
-  if (caps.explicitUlimits) out.push({ Name: "nproc", Soft: DEFAULT_NPROC, Hard: DEFAULT_NPROC });
+  const procs = nproc ?? (caps.explicitUlimits ? DEFAULT_NPROC : undefined);
+  if (procs !== undefined) out.push({ Name: "nproc", Soft: procs, Hard: procs });
   return out;
 }
 

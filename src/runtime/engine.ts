@@ -54,8 +54,12 @@ export interface ContainerSpec {
     nanoCpus?: number;
     pids?: number;
     nofile?: number;
+    /** RLIMIT_NPROC of the container's processes (gVisor's sentry enforces it per sandbox). */
+    nproc?: number;
   };
   sysctls?: Record<string, string>;
+  /** The OCI runtime by its registered name (HostConfig.Runtime); absent: the engine's default. */
+  runtime?: string;
   /** The container's /etc/resolv.conf, written by the engine (no host file is mounted). */
   dns?: { servers: string[]; options: string[] };
   /** Supplementary groups (numeric gids) of the container's user. */

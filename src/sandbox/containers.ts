@@ -3,6 +3,7 @@ import {
   AGENT_HOME,
   DATA_DIR,
   EGRESS_DIR,
+  GVISOR_BIN,
   RELAY_DIR,
   RUN_DIR,
   SOCKET_DIR,
@@ -11,7 +12,7 @@ import {
 } from "../image/dockerfile.js";
 import type { ContainerSpec } from "../runtime/engine.js";
 import { LABEL } from "../runtime/labels.js";
-import { aptAgentEnv, aptAgentMounts } from "./apt-helper.js";
+import { IMAGE_PATH, aptAgentEnv, aptAgentMounts } from "./apt-helper.js";
 import { cacheMounts } from "./cache-volumes.js";
 import { hardeningOptions } from "./hardening.js";
 import type { SandboxSpec } from "./spec.js";
@@ -98,7 +99,7 @@ export function agentContainer(
       ...(spec.opencodeConfig ? { OPENCODE_CONFIG: `${RUN_DIR}/opencode.json` } : {}),
       ...(docker ? { DOCKER_HOST: `unix://${DOCKER_SOCKET}` } : {}),
       // C9: the apt helper's prefix on PATH and LD_LIBRARY_PATH (only with apt.allow).
-      ...aptAgentEnv(spec),
+      ...withRuntimePath(spec, aptAgentEnv(spec)),
     },
     workingDir: target,
     networkMode: "none",
@@ -127,7 +128,7 @@ export function agentContainer(
       "/tmp": "rw,nosuid,nodev,size=1g,mode=1777",
       [AGENT_HOME]: home,
     },
-    limits: spec.limits,
+    limits: runtimeLimits(spec),
     stopTimeout: 10,
     healthcheck: {
       // The server answers 401 without credentials once it is up; no password in the check.
@@ -141,6 +142,35 @@ export function agentContainer(
       startPeriodS: 30,
     },
   };
+}
+
+/**
+ * Under gVisor (hardening.runtime), GVISOR_BIN comes first on PATH: its `ls` and `stat` work
+ * where coreutils' fail with this runsc (dockerfile.ts). Pure.
+ */
+export function withRuntimePath(spec: SandboxSpec, env: Record<string, string>): Record<string, string> {
+  if (spec.hardening?.runtime === undefined) return env;
+  return { ...env, PATH: `${GVISOR_BIN}:${env.PATH ?? IMAGE_PATH}` };
+}
+
+/**
+ * Host tasks gVisor's ptrace platform uses beside the agent's own processes (measured here with
+ * Debian's runsc: 44 for an idle sandbox, about 8 more per process inside, and 3800 after a
+ * fork bomb held at 256 processes: its stub processes are kept for reuse).
+ */
+export const GVISOR_HOST_TASKS = { base: 256, perProcess: 32 } as const;
+
+/**
+ * The agent container's limits. Under gVisor the PID limit is applied inside: RLIMIT_NPROC, which
+ * the sentry enforces for the sandbox's processes (a fork bomb gets EAGAIN there). The host's pids
+ * cgroup then counts the sentry's own threads and stub processes too, so it only backstops, at
+ * GVISOR_HOST_TASKS: at `limits.pids` itself the sentry fails to make a thread and the whole
+ * sandbox dies. Pure.
+ */
+export function runtimeLimits(spec: SandboxSpec): ContainerSpec["limits"] {
+  if (spec.hardening?.runtime === undefined) return spec.limits;
+  const { pids } = spec.limits;
+  return { ...spec.limits, nproc: pids, pids: GVISOR_HOST_TASKS.base + GVISOR_HOST_TASKS.perProcess * pids };
 }
 
 /** The bridge network every egress sidecar joins (its containers cannot reach each other). */

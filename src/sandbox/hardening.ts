@@ -9,6 +9,7 @@
  * so the engine's `Init` option would only add a second init).
  */
 import type { HardeningConfig } from "../config/hardening-schema.js";
+import { gvisorEngineDefaultSecurityOpt, gvisorSeccompSecurityOpt } from "../image/gvisor-seccomp.js";
 import { seccompSecurityOpt } from "../image/seccomp.js";
 import type { ContainerSpec } from "../runtime/engine.js";
 
@@ -20,6 +21,11 @@ export interface Hardening {
   capAdd: string[];
   /** Ping sockets for every group (the engine's default); false sets ping_group_range to `1 0`. */
   icmp: boolean;
+  /**
+   * The OCI runtime of the agent container by its registered name (gVisor's `runsc`); absent:
+   * the engine's default. Checked against the engine's /info at start (runtime-check.ts).
+   */
+  runtime?: string;
 }
 
 export const DEFAULT_HARDENING: Readonly<Hardening> = Object.freeze({
@@ -38,16 +44,25 @@ export function hardeningFromConfig(config: Partial<HardeningConfig> | undefined
     seccomp: config?.seccomp ?? DEFAULT_HARDENING.seccomp,
     capAdd: [...(config?.capAdd ?? [])],
     icmp: config?.icmp ?? DEFAULT_HARDENING.icmp,
+    ...(config?.runtime !== undefined ? { runtime: config.runtime } : {}),
   };
+}
+
+/** The seccomp option: the profile as gVisor reads it when a runtime is chosen (gvisor-seccomp.ts). */
+function seccompOptions(h: Hardening): string[] {
+  if (h.seccomp === "unconfined") return ["seccomp=unconfined"];
+  if (h.runtime !== undefined)
+    return [h.seccomp === "ocbox" ? gvisorSeccompSecurityOpt() : gvisorEngineDefaultSecurityOpt()];
+  return h.seccomp === "ocbox" ? [seccompSecurityOpt()] : [];
 }
 
 /** The container options of a hardening profile (the sidecar always gets the default). */
 export function hardeningOptions(
   h: Hardening = DEFAULT_HARDENING,
-): Pick<ContainerSpec, "readOnlyRoot" | "capDrop" | "capAdd" | "securityOpt" | "sysctls"> {
-  const seccomp =
-    h.seccomp === "ocbox" ? [seccompSecurityOpt()] : h.seccomp === "unconfined" ? ["seccomp=unconfined"] : [];
+): Pick<ContainerSpec, "readOnlyRoot" | "capDrop" | "capAdd" | "securityOpt" | "sysctls" | "runtime"> {
+  const seccomp = seccompOptions(h);
   return {
+    ...(h.runtime !== undefined ? { runtime: h.runtime } : {}),
     readOnlyRoot: h.readOnlyRoot,
     capDrop: ["ALL"],
     capAdd: [...h.capAdd],

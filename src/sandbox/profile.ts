@@ -32,6 +32,11 @@ export interface SecurityProfile {
   readOnlyRoot: boolean;
   /** Ping sockets for every group (hardening.icmp). */
   icmp: boolean;
+  /**
+   * The agent container's OCI runtime: `hardening.runtime` (gVisor's runsc, checked at start), or
+   * "default" for the engine's own (runc on Docker). The sidecar always runs on the default.
+   */
+  runtime: string;
   user: string;
   limits: { memoryBytes: number; cpus: number; pids: number; nofile: number };
   /**
@@ -79,6 +84,7 @@ export function securityProfile(spec: SandboxSpec, engine?: EngineLimits): Secur
     // A task's own image keeps a writable root (a throwaway container, no host path shared).
     readOnlyRoot: spec.taskImage ? false : h.readOnlyRoot,
     icmp: h.icmp,
+    runtime: h.runtime ?? "default",
     user: spec.taskImage?.user ?? `${spec.agentUser.uid}:${spec.agentUser.gid}`,
     limits: {
       memoryBytes: spec.limits.memoryBytes,
@@ -124,7 +130,16 @@ function hardeningOf(p: SecurityProfile): Hardening {
     seccomp: p.seccomp.profile,
     capAdd: p.capabilities,
     icmp: p.icmp,
+    ...(p.runtime !== "default" ? { runtime: p.runtime } : {}),
   };
+}
+
+/** The runtime line: which kernel the agent's system calls reach. */
+function runtimeLine(p: SecurityProfile): string {
+  return p.runtime === "default"
+    ? "the engine's default (runc): the agent's system calls reach the host's kernel through seccomp"
+    : `${p.runtime} (gVisor): the agent's system calls reach gVisor's user-space kernel, not the host's; ` +
+        "the sidecar stays on the engine's default";
 }
 
 function hardeningLine(p: SecurityProfile): string {
@@ -190,6 +205,7 @@ export function securityLines(p: SecurityProfile): string[] {
     );
   }
   lines.push(
+    `  runtime   ${runtimeLine(p)}`,
     `  hardening ${hardeningLine(p)}`,
     `  limits    memory ${size(p.limits.memoryBytes)}, cpus ${p.limits.cpus}, pids ${p.limits.pids}, nofile ${p.limits.nofile}`,
   );

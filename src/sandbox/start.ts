@@ -4,6 +4,7 @@ import type { OpencodeClient } from "@opencode-ai/sdk/v2";
 import { OcboxError } from "../errors.js";
 import { clientFor, waitHealthy, type ServerHandle } from "../opencode/client.js";
 import type { Engine } from "../runtime/engine.js";
+import { runtimeProblem } from "../runtime/runtime-check.js";
 import { resourceLabels, type Owner, type ResourceRole } from "../runtime/labels.js";
 import { currentOwner } from "../runtime/owner.js";
 import type { Decision } from "../egress/decisions.js";
@@ -234,6 +235,7 @@ function startFailure(e: unknown, b: Build): unknown {
 async function prepareHost(b: Build): Promise<Host> {
   const { spec, engine, owner } = b;
   await checkWorkspaceBoundary(spec.workspace);
+  await checkRuntime(engine, spec);
   const transport = await chooseTransport(
     engine,
     spec.serverTransport ?? transportSetting(process.env),
@@ -277,6 +279,14 @@ async function prepareHost(b: Build): Promise<Host> {
       ...(loan ? { loan } : {}),
     });
   return { port, transport, runFiles, egress, hostAddrs, hostRelay, loan, labels };
+}
+
+/** hardening.runtime: the engine has it registered as gVisor with the flags it needs (runtime-check.ts). */
+async function checkRuntime(engine: Engine, spec: SandboxSpec): Promise<void> {
+  const runtime = spec.hardening?.runtime;
+  if (runtime === undefined) return;
+  const problem = runtimeProblem(runtime, (await engine.capabilities()).runtimes);
+  if (problem) throw problem;
 }
 
 /** Cache volumes, the workspace lent to the agent user, the socket volume and the apt helper. */

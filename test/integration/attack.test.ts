@@ -30,6 +30,7 @@ import { LABEL } from "../../src/runtime/labels.js";
 import { startScriptedModel, type ScriptedModel } from "../../src/scripted-model/server.js";
 import { agentUserFor, currentHostUser, type SandboxSpec } from "../../src/sandbox/spec.js";
 import { newRunId, startSandbox, type StartedSandbox } from "../../src/sandbox/start.js";
+import { TEST_RUNTIME, testHardening } from "../helpers/runtime.js";
 
 /** The mirror host from this machine's apt sources (never written into the repo). */
 function mirrorHost(): string {
@@ -130,6 +131,26 @@ describe("attack suite: from inside a running sandbox, every way out fails", () 
     engine.exec(sandbox.agentId, ["bash", "-c", script], env ? { env } : {});
   const py = async (code: string, ...args: string[]) =>
     engine.exec(sandbox.agentId, ["python3", "-c", code, ...args]);
+  /**
+   * A command run the way the agent's own tools run it: by the server's shell, a descendant of the
+   * container's init. Under gVisor this matters: runsc (2022-12-19) applies the seccomp profile to
+   * the container's process tree but not to `docker exec` processes, so the checks of seccomp run
+   * here (`exec` shows the difference explicitly). Output is stdout and stderr together.
+   */
+  const agentTree = async (argv: string[]): Promise<{ stdout: string }> => {
+    const client = sandbox.client();
+    const session = await client.session.create({});
+    const sessionID = session.data?.id;
+    if (!sessionID) throw new Error("no session for the agent's shell");
+    const quoted = argv.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
+    const r = await client.session.shell({ sessionID, agent: "build", command: quoted });
+    const tool = (r.data?.parts ?? []).find((p) => p.type === "tool");
+    if (tool?.type !== "tool" || tool.state.status !== "completed")
+      throw new Error(`the agent's shell did not run: ${JSON.stringify(r.error ?? r.data).slice(0, 400)}`);
+    return { stdout: tool.state.output };
+  };
+  /** Under gVisor the agent's network errors come from gVisor's netstack (no route: host unreachable). */
+  const UNREACHABLE = TEST_RUNTIME ? "EHOSTUNREACH" : "ENETUNREACH";
 
   beforeAll(async () => {
     mirrorIp = (await lookup(mirror, { family: 4 })).address;
@@ -245,6 +266,7 @@ describe("attack suite: from inside a running sandbox, every way out fails", () 
       server: { logLevel: "INFO", printLogs: true },
       lifetime: "session",
       readyTimeoutMs: 120_000,
+      ...testHardening(),
     };
     sandbox = await startSandbox(engine, spec);
   });
@@ -418,14 +440,13 @@ except OSError as e:
   });
 
   it("a direct connection to the mirror's IP, over IPv4 and IPv6, is unreachable at once", async () => {
-    for (const port of [80, 443])
-      expect((await py(connect(mirrorIp, port))).stdout.trim()).toBe("ENETUNREACH");
+    for (const port of [80, 443]) expect((await py(connect(mirrorIp, port))).stdout.trim()).toBe(UNREACHABLE);
     // An IPv4-mapped address: no IPv4 source address exists, so the kernel refuses at once.
     expect((await py(connect(`::ffff:${mirrorIp}`, 443, "AF_INET6"))).stdout.trim()).toMatch(
-      /^(ENETUNREACH|EADDRNOTAVAIL)$/,
+      /^(ENETUNREACH|EHOSTUNREACH|EADDRNOTAVAIL)$/,
     );
     expect((await py(connect("2001:db8::1", 443, "AF_INET6"))).stdout.trim()).toMatch(
-      /^(ENETUNREACH|EADDRNOTAVAIL)$/,
+      /^(ENETUNREACH|EHOSTUNREACH|EADDRNOTAVAIL)$/,
     );
   });
 
@@ -434,8 +455,8 @@ except OSError as e:
     expect((await py(connect("127.0.0.1", hiddenPort))).stdout.trim()).toBe("ECONNREFUSED");
     expect((await py(connect("127.0.0.1", 2375))).stdout.trim()).toBe("ECONNREFUSED");
     // The bridge gateway (the host's wildcard listeners: the trap of ARCHITECTURE decision 3).
-    expect((await py(connect(bridgeIp, hiddenPort))).stdout.trim()).toBe("ENETUNREACH");
-    expect((await py(connect(bridgeIp, 2375))).stdout.trim()).toBe("ENETUNREACH");
+    expect((await py(connect(bridgeIp, hiddenPort))).stdout.trim()).toBe(UNREACHABLE);
+    expect((await py(connect(bridgeIp, 2375))).stdout.trim()).toBe(UNREACHABLE);
     expect(hiddenHits).toEqual([]);
     // The host's Docker socket is not there.
     const sock = await sh(
@@ -458,7 +479,7 @@ except OSError as e:
       const networks = Object.values((await other.inspect()).NetworkSettings.Networks);
       const ip = networks[0]?.IPAddress ?? "";
       expect(ip).toMatch(/^\d+\./);
-      expect((await py(connect(ip, 22))).stdout.trim()).toBe("ENETUNREACH");
+      expect((await py(connect(ip, 22))).stdout.trim()).toBe(UNREACHABLE);
     } finally {
       await other.remove({ force: true });
     }
@@ -479,7 +500,25 @@ print(attempt(lambda: socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPR
 print(attempt(lambda: socket.socket(socket.AF_PACKET, socket.SOCK_RAW)))
 `);
     // UDP: no route; ping sockets: no group may open them; raw and packet sockets: no CAP_NET_RAW.
-    expect(r.stdout.trim().split("\n")).toEqual(["ENETUNREACH", "EACCES", "EPERM", "EPERM"]);
+    // gVisor ignores net.ipv4.ping_group_range, so a ping socket opens there, on a netstack with
+    // nothing but loopback: a ping goes nowhere (its send is EHOSTUNREACH, checked below).
+    expect(r.stdout.trim().split("\n")).toEqual([
+      UNREACHABLE,
+      TEST_RUNTIME ? "sent" : "EACCES",
+      "EPERM",
+      "EPERM",
+    ]);
+    if (TEST_RUNTIME) {
+      const ping = await py(`
+import socket, errno
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP)
+try:
+    s.sendto(b"\\x08\\0\\0\\0\\0\\0\\0\\0", (${JSON.stringify(mirrorIp)}, 0)); print("sent")
+except OSError as e:
+    print(errno.errorcode.get(e.errno))
+`);
+      expect(ping.stdout.trim()).toBe("EHOSTUNREACH");
+    }
   });
 
   it("DNS: no resolver inside, a query straight to an outside address has no route, nothing reaches the host (CVE-2024-29018)", async () => {
@@ -506,8 +545,8 @@ for target in [(${JSON.stringify(mirrorIp)}, 53), (${JSON.stringify(bridgeIp)}, 
 `);
     const [resolved, toMirror, toBridge, toEmbedded] = r.stdout.trim().split("\n");
     expect(resolved).toMatch(/^gaierror -[23]$/); // EAI_AGAIN / EAI_NONAME: no server answered
-    expect(toMirror).toBe("ENETUNREACH");
-    expect(toBridge).toBe("ENETUNREACH");
+    expect(toMirror).toBe(UNREACHABLE);
+    expect(toBridge).toBe(UNREACHABLE);
     // Docker's embedded resolver address is just the agent's own loopback: nothing answers there.
     expect(toEmbedded).toMatch(/^(ECONNREFUSED|timeout)$/);
     await new Promise((res) => setTimeout(res, 500));
@@ -517,7 +556,12 @@ for target in [(${JSON.stringify(mirrorIp)}, 53), (${JSON.stringify(bridgeIp)}, 
   // --- hardening -------------------------------------------------------------------------------
 
   it("no capabilities, no-new-privileges and seccomp filtering, beside a default container", async () => {
-    const ours = await sh(STATUS);
+    if (TEST_RUNTIME) {
+      // runsc filters the container's own tree but not a `docker exec` process (said explicitly),
+      // and gVisor's /proc/self/status has no NoNewPrivs line.
+      expect((await sh(STATUS)).stdout).toMatch(/Seccomp:\s+0/);
+    }
+    const ours = TEST_RUNTIME ? await agentTree(["bash", "-c", STATUS]) : await sh(STATUS);
     const fields = Object.fromEntries(
       ours.stdout
         .trim()
@@ -528,11 +572,14 @@ for target in [(${JSON.stringify(mirrorIp)}, 53), (${JSON.stringify(bridgeIp)}, 
       CapEff: "0000000000000000",
       CapPrm: "0000000000000000",
       CapBnd: "0000000000000000",
-      NoNewPrivs: "1",
+      ...(TEST_RUNTIME ? {} : { NoNewPrivs: "1" }),
       Seccomp: "2",
     });
     const probeNrs = JSON.stringify(SYSCALL_NR);
-    const oursProbe = JSON.parse((await py(PROBE, probeNrs)).stdout) as Record<string, number>;
+    const probeOut = TEST_RUNTIME
+      ? await agentTree(["python3", "-c", PROBE, probeNrs])
+      : await py(PROBE, probeNrs);
+    const oursProbe = JSON.parse(probeOut.stdout) as Record<string, number>;
     // A default container: root, the engine's default capabilities and seccomp profile.
     const plain = await docker.createContainer({
       Image: sandbox.spec.images.sandbox,
@@ -586,7 +633,8 @@ for target in [(${JSON.stringify(mirrorIp)}, 53), (${JSON.stringify(bridgeIp)}, 
   });
 
   it("mount, ptrace, unshare and loading a module fail; setuid binaries give nothing", async () => {
-    const r = await sh(
+    const inTree = (script: string) => (TEST_RUNTIME ? agentTree(["bash", "-c", script]) : sh(script));
+    const r = await inTree(
       [
         "mkdir -p /tmp/m; mount -t tmpfs none /tmp/m 2>&1; echo mount=$?",
         "unshare -r true 2>&1; echo unshare=$?",
@@ -596,22 +644,35 @@ for target in [(${JSON.stringify(mirrorIp)}, 53), (${JSON.stringify(bridgeIp)}, 
       ].join("; "),
     );
     expect(r.stdout).toMatch(/must be superuser|Operation not permitted|permission denied/i);
+    if (TEST_RUNTIME) {
+      // The server's shell reports each command's output, not the `$?` a script echoes: the
+      // refusals themselves are the check (seccomp's EPERM for unshare, in the agent's tree).
+      expect(r.stdout.match(/unshare: unshare failed: Operation not permitted/g)?.length).toBe(2);
+      expect(r.stdout).toMatch(/su: Authentication failure/);
+      expect(r.stdout).not.toMatch(/uid=0/);
+      expect(r.stdout).toMatch(/PermissionError: \[Errno 1\] Operation not permitted/);
+      return;
+    }
     expect(r.stdout).toMatch(/mount=(1|32)/);
     expect(r.stdout).toMatch(/unshare: unshare failed: Operation not permitted\s+unshare=1/);
     expect(r.stdout).toMatch(/unsharen=1/);
     expect(r.stdout).not.toMatch(/uid=0/);
     expect(r.stdout).toMatch(/PermissionError: \[Errno 1\] Operation not permitted/);
-    const mod = await py(`
+    const modPy = `
 import ctypes
 libc = ctypes.CDLL(None, use_errno=True)
 print(libc.syscall(313, -1, b"", 0), ctypes.get_errno())
-`);
+`;
+    const mod = TEST_RUNTIME ? await agentTree(["python3", "-c", modPy]) : await py(modPy);
     expect(mod.stdout.trim()).toBe("-1 1");
   });
 
   it("the root filesystem is read-only", async () => {
     const r = await sh("touch /evil 2>&1; mkdir /usr/local/evil 2>&1; ln -s x /etc/evil 2>&1; true");
-    expect(r.stdout.match(/Read-only file system/g)?.length).toBe(3);
+    // gVisor checks the permission on / (root's, 0755) before the mount's read-only flag.
+    const denied = TEST_RUNTIME ? /Read-only file system|Permission denied/g : /Read-only file system/g;
+    expect(r.stdout.match(denied)?.length).toBe(3);
+    expect(r.stdout.match(/Read-only file system/g)?.length).toBeGreaterThanOrEqual(2);
     const root = await sh("awk '$5 == \"/\" {print $6}' /proc/self/mountinfo");
     expect(root.stdout.trim().split(",")).toContain("ro");
     // Writable places are tmpfs or the workspace only.
@@ -646,6 +707,17 @@ print(libc.syscall(313, -1, b"", 0), ctypes.get_errno())
 
   it("allocating past the memory limit kills the allocator, not the sandbox", async () => {
     if (weakened("memory")) return; // listed and warned about above; nothing would stop it
+    if (TEST_RUNTIME) {
+      // gVisor has no /sys/fs/cgroup inside, and this runsc sizes its kernel by the host's memory:
+      // an allocation past the limit gets the whole sandbox OOM-killed on the host (the sentry), not
+      // just the allocator. The limit is the engine's, on the container; the host is not at risk.
+      const inspect = (await docker.getContainer(sandbox.agentId).inspect()) as {
+        HostConfig: { Memory: number };
+      };
+      expect(inspect.HostConfig.Memory).toBe(1536 * 1024 ** 2);
+      expect((await sh("ls /sys/fs/cgroup 2>&1; true")).stdout).not.toMatch(/memory/);
+      return;
+    }
     const limit = await sh(
       "cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes",
     );

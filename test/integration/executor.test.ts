@@ -11,6 +11,7 @@ import { startScriptedModel, type ScriptedModel } from "../../src/scripted-model
 import { scriptedOpencodeConfig } from "../../src/scripted-model/opencode-config.js";
 import type { ScenarioInput } from "../../src/scripted-model/scenario.js";
 import { freePort } from "../../src/util/free-port.js";
+import { testConfig } from "../helpers/runtime.js";
 
 const engine = new DockerEngine();
 let images: ImageSet;
@@ -48,6 +49,7 @@ async function task(scenario: ScenarioInput, extra: Partial<RunTaskOptions> = {}
     opencodeConfig: scriptedOpencodeConfig(model.url),
     engine,
     images,
+    ...testConfig(),
     ...extra,
   });
   return { result, seconds: (performance.now() - started) / 1000, model, startedAt };
@@ -166,6 +168,7 @@ describe("runTask", () => {
       opencodeConfig: scriptedOpencodeConfig(`http://127.0.0.1:${closed}/v1`),
       engine,
       images,
+      ...testConfig(),
     });
     expect(result).toMatchObject({
       outcome: "ERROR",
@@ -279,6 +282,7 @@ describe("runTask", () => {
       opencodeConfig: scriptedOpencodeConfig(model.url),
       engine,
       images,
+      ...testConfig(),
     });
     expect(result.outcome).toBe("COMPLETE");
     expect(readFileSync(join(ws, "out.txt"), "utf8")).toBe("made by the agent\n");

@@ -28,11 +28,16 @@ export function registerSmoke(program: Command, run: (fn: (ctx: Context) => Prom
     )
     .option("--base <image>", "base image for the sandbox images")
     .option("--rebuild", "rebuild the images even when they exist")
-    .action((opts: { base?: string; rebuild?: boolean }) =>
+    .option(
+      "--runtime <name>",
+      "run the agent container under this registered runtime (hardening.runtime, e.g. runsc)",
+    )
+    .action((opts: { base?: string; rebuild?: boolean; runtime?: string }) =>
       run(async (ctx) => {
         const report = await smoke(ctx.engine(), {
           image: { ...(opts.base ? { base: opts.base } : {}), ...(opts.rebuild ? { rebuild: true } : {}) },
           signal: ctx.signal,
+          ...(opts.runtime !== undefined ? { runtime: opts.runtime } : {}),
           onStep: (s) => {
             if (!ctx.out.json) for (const l of stepLine(s)) process.stdout.write(`${terminalLine(l)}\n`);
           },
