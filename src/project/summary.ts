@@ -24,6 +24,8 @@ export interface SummaryInput {
   autonomous?: boolean;
   /** G5: lines about the agent's MCP servers (mcpSummaryLines). */
   mcp?: string[];
+  /** Model API hosts the proxy would deny: WARNING lines with the line that allows each. */
+  egressWarnings?: string[];
 }
 
 export function startupSummary(s: SummaryInput): string[] {
@@ -40,6 +42,7 @@ export function startupSummary(s: SummaryInput): string[] {
   for (const v of s.volumes ?? [])
     lines.push(`  volume    ${s.inside ?? "/workspace"}/${v.path} on ${v.volume} (kept between runs)`);
   if (s.security) lines.push(...securityLines(s.security));
+  for (const w of s.egressWarnings ?? []) lines.push(`  ${w}`);
   if (s.autonomous)
     lines.push(
       "  mode      autonomous: every OpenCode permission is approved inside the sandbox; the hardening " +
