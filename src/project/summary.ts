@@ -1,4 +1,5 @@
 /** The lines `ocbox up` prints once the sandbox is ready. Names only, never a value. Pure. */
+import { basename } from "node:path";
 import type { EnvResolution } from "../config/env-rules.js";
 import { securityLines, type SecurityProfile } from "../sandbox/profile.js";
 
@@ -32,8 +33,11 @@ export function startupSummary(s: SummaryInput): string[] {
   const lines = [
     `sandbox ${s.sandboxId} is up in ${s.readyS.toFixed(1)} s`,
     `  project   ${s.project}`,
-    `  inside    ${s.inside ?? "/workspace"} (the same files: the agent's edits land in ${s.project}; ` +
-      `the web UI opens on this project, ready for a new session)`,
+    `  inside    ${s.inside ?? "/workspace"} (the same files: the agent's edits land in ${s.project} at once, ` +
+      `and stay yours)`,
+    `  UI        opens on ${s.inside ?? "/workspace"}, ready for a new session: the prompt box with ` +
+      `${JSON.stringify(basename(s.inside ?? "/workspace"))} and its git branch (or "No Git") under it; Enter ` +
+      `sends; earlier sessions are on Home (top left, Ctrl+B)`,
     `  server    ${s.url} (user opencode; the password stays in ${s.stateDir}/password)`,
     `  env       ${s.env.passed.length ? s.env.passed.join(", ") : "(none passed)"}`,
   ];

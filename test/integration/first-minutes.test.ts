@@ -67,6 +67,10 @@ it("opens on the project, sends a prompt from the page, keeps the file and the s
   const up = await project.run(["up", "--detach", "--approve-hook"]);
   expect(up.code, up.stderr).toBe(0);
   expect(up.stdout).toMatch(/inside {4}\/firstmin \(the same files/);
+  // What the person will see, as the summary says it (and as the screenshots show it).
+  expect(up.stdout).toContain(
+    'UI        opens on /firstmin, ready for a new session: the prompt box with "firstmin"',
+  );
 
   const first = await openUi("01-landing");
   const { page } = first;
