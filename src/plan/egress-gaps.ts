@@ -35,6 +35,8 @@ export interface EgressGap {
   allowLine?: string;
   /** A gateway already forwards to this host: point the provider at it instead. */
   gatewayPort?: number;
+  /** The provider's key variable in the catalogue (what a gateway's keyEnv would name). */
+  keyEnv?: string;
 }
 
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1"]);
@@ -81,12 +83,14 @@ export function egressGaps(input: GapInput): EgressGap[] {
     const host = providerHost(provider, input.configs, input.catalogue);
     if (host === undefined || LOOPBACK.has(host) || matchHost(allow, host) !== undefined) continue;
     const gw = (input.egress.gateways ?? []).find((g) => hostOf(g.upstream) === host);
+    const keyEnv = input.catalogue[provider]?.env[0];
     gaps.push({
       provider,
       host,
       why,
       ...(input.egress.restricted ? {} : { allowLine: `- ${suggestedEntry(host)}` }),
       ...(gw ? { gatewayPort: gw.agentPort } : {}),
+      ...(keyEnv !== undefined ? { keyEnv } : {}),
     });
   }
   return gaps;

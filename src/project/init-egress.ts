@@ -35,8 +35,8 @@ export function egressNote(g: EgressGap, configFile: string): string {
   const allow = g.allowLine ? `add \`${g.allowLine}\` under egress.allow in ${configFile}, or ` : "";
   return (
     `${head}: ${allow}keep its key on the host with a model gateway ` +
-    `(egress.gateways: - { upstream: https://${g.host}, port: 9101, keyEnv: <KEY VARIABLE> }) and point ` +
-    `the provider's baseURL at http://127.0.0.1:9101`
+    `(egress.gateways: - { upstream: https://${g.host}, port: 9101, keyEnv: ${g.keyEnv ?? "<KEY VARIABLE>"} }) and point ` +
+    `provider.${g.provider}.options.baseURL at http://127.0.0.1:9101/v1`
   );
 }
 

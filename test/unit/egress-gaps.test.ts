@@ -41,6 +41,7 @@ describe("egress gaps (issue 18 item 4)", () => {
         host: "api.anthropic.com",
         why: "named in the OpenCode config",
         allowLine: "- api.anthropic.com",
+        keyEnv: "ANTHROPIC_API_KEY",
       },
     ]);
     expect(egressGapWarnings(gaps)).toEqual([
@@ -90,7 +91,12 @@ describe("egress gaps (issue 18 item 4)", () => {
     const configs = [{ model: "openai/gpt-4.1" }];
     const restricted = egressGaps(base({ configs, egress: { allow: ["api.openai.com"], restricted: true } }));
     expect(restricted).toEqual([
-      { provider: "openai", host: "api.openai.com", why: "named in the OpenCode config" },
+      {
+        provider: "openai",
+        host: "api.openai.com",
+        why: "named in the OpenCode config",
+        keyEnv: "OPENAI_API_KEY",
+      },
     ]);
     expect(egressGapWarnings(restricted)[0]).toContain("(restricted mode): add a model gateway");
     const gated = egressGaps(

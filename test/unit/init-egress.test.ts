@@ -43,7 +43,9 @@ describe("ocbox init and the model hosts egress would deny (issue 18 item 4)", (
       "provider anthropic (ANTHROPIC_API_KEY is passed in) calls api.anthropic.com, which egress denies: " +
         "add `- api.anthropic.com` under egress.allow in",
     );
-    expect(r.egress.notes[0]).toContain("egress.gateways: - { upstream: https://api.anthropic.com");
+    expect(r.egress.notes[0]).toContain(
+      "egress.gateways: - { upstream: https://api.anthropic.com, port: 9101, keyEnv: ANTHROPIC_API_KEY }",
+    );
     expect(await readFile(join(root, "ocbox.yaml"), "utf8")).toContain("  allow: []\n");
   }, 60_000);
 
