@@ -15,7 +15,7 @@ import { DEFAULT_HOOK_PATH, defaultProjectConfig, type ProjectConfig } from "../
 import { OcboxError, errorMessage } from "../errors.js";
 import { ensureImages, type ImageSet } from "../image/build.js";
 import { AGENT_UID } from "../image/dockerfile.js";
-import { findOpencodeBinary } from "../image/opencode-binary.js";
+import { findAnyOpencodeBinary } from "../image/opencode-binary.js";
 import { readProviderCatalogue } from "../opencode/provider-catalogue.js";
 import { obeyApproval, type ApprovalState } from "../plan/approval-state.js";
 import type { EntryPoint } from "../plan/entry-point.js";
@@ -279,7 +279,7 @@ export async function planTask(options: RunTaskOptions): Promise<TaskPlan> {
     }));
   const host = currentHostUser();
   // No auth.json goes into a task sandbox: only the keys passed in and the configs count.
-  const catalogue = await readProviderCatalogue(findOpencodeBinary(process.arch), process.env);
+  const catalogue = await readProviderCatalogue(findAnyOpencodeBinary(), process.env);
   const { profile, egressGaps } = planSandbox({
     ...input,
     images: { sandbox: images.sandbox.tag, egress: images.egress.tag },

@@ -11,7 +11,7 @@ import { resolveEnv, projectEnvRules } from "../config/env-rules.js";
 import { loadProjectConfig } from "../config/load.js";
 import { readWorkspaceOpencodeConfig } from "../config/opencode-json.js";
 import { generateModelConfig } from "../config/provider.js";
-import { findOpencodeBinary } from "../image/opencode-binary.js";
+import { findAnyOpencodeBinary } from "../image/opencode-binary.js";
 import { readProviderFacts } from "../opencode/provider-catalogue.js";
 import { egressGaps, type EgressGap } from "../plan/egress-gaps.js";
 import { hostAuthFile } from "./spec.js";
@@ -51,7 +51,7 @@ async function projectGaps(
   const passed = resolveEnv(
     projectEnvRules({ ...config.env, map: { ...generated?.envMap, ...config.env.map } }, env),
   ).passed;
-  const facts = await readProviderFacts(findOpencodeBinary(process.arch), hostAuthFile(env, homedir()), env);
+  const facts = await readProviderFacts(findAnyOpencodeBinary(), hostAuthFile(env, homedir()), env);
   const gaps = egressGaps({
     configs: [generated?.opencode as Record<string, unknown> | undefined, workspace?.config],
     authProviders: facts.authProviders,

@@ -12,7 +12,7 @@ import type { EnvResolution } from "../config/env-rules.js";
 import { checkMcpServers, type McpReport } from "../plan/mcp-servers.js";
 import { ensureImages } from "../image/build.js";
 import { AGENT_UID } from "../image/dockerfile.js";
-import { findOpencodeBinary } from "../image/opencode-binary.js";
+import { findAnyOpencodeBinary } from "../image/opencode-binary.js";
 import { readProviderFacts } from "../opencode/provider-catalogue.js";
 import type { Engine } from "../runtime/engine.js";
 import { reap } from "../sandbox/reaper.js";
@@ -148,7 +148,7 @@ export async function upProject(engine: Engine, options: UpOptions): Promise<UpR
   const mcp = checkMcpServers(opencodeJson?.config, project.config.egress, opencodeJson?.file);
   if (options.autonomous) project.config.autonomous = true;
   const authFile = hostAuthFile(env, homedir());
-  const providers = await readProviderFacts(findOpencodeBinary(process.arch), authFile, env);
+  const providers = await readProviderFacts(findAnyOpencodeBinary(), authFile, env);
   const {
     spec,
     env: envResolution,

@@ -79,11 +79,9 @@ it("opens on the project, sends a prompt from the page, keeps the file and the s
   await page.locator('[data-component="prompt-input"]').click();
   await page.keyboard.type("Please write hello.txt");
   await shot(page, "02-typed");
-  const sent = page.waitForRequest((r) => r.method() === "POST" && /\/prompt_async$/.test(r.url()));
-  await page.keyboard.press("Enter");
-  await sent;
+  await sendWithEnter(page);
   // The scripted model's tool call (write) and then its reply appear in the page.
-  await expect.poll(() => bodyText(page), { timeout: 60_000 }).toContain(REPLY);
+  await expect.poll(() => bodyText(page), { timeout: 120_000 }).toContain(REPLY);
   expect(await bodyText(page)).toContain("hello.txt");
   await shot(page, "03-reply");
 
@@ -106,17 +104,17 @@ it("opens on the project, sends a prompt from the page, keeps the file and the s
   const second = await openUi("04-landing-again");
   await second.page.getByRole("button", { name: "Home" }).click();
   const row = second.page.locator('[data-component="home-session-row"]', { hasText: "Scripted session" });
-  await expect.poll(() => row.count(), { timeout: 60_000 }).toBe(1);
+  await expect.poll(() => row.count(), { timeout: 120_000 }).toBe(1);
   await shot(second.page, "05-listed-after-up");
   await row.click();
-  await expect.poll(() => bodyText(second.page), { timeout: 60_000 }).toContain(REPLY);
+  await expect.poll(() => bodyText(second.page), { timeout: 120_000 }).toContain(REPLY);
   expect(await bodyText(second.page)).toContain("Please write hello.txt");
   await shot(second.page, "06-session-after-up");
   await second.page.goto(`${second.origin}${webSessionPath("/workspace", old.id)}`);
-  await expect.poll(() => bodyText(second.page), { timeout: 60_000 }).toContain("made at /workspace");
+  await expect.poll(() => bodyText(second.page), { timeout: 120_000 }).toContain("made at /workspace");
   await shot(second.page, "07-old-path-session");
   await second.close();
-}, 600_000);
+}, 900_000);
 
 /** `ocbox web --print`, its link in a fresh browser context; the project is shown by name. */
 async function openUi(name: string): Promise<{ page: Page; origin: string; close(): Promise<void> }> {
@@ -132,12 +130,12 @@ async function openUi(name: string): Promise<{ page: Page; origin: string; close
   const opened = Date.now();
   await page.goto(loginUrl);
   const picked = page.locator('[data-action="prompt-project"]');
-  await expect.poll(() => picked.innerText().catch(() => ""), { timeout: 60_000 }).toContain("firstmin");
+  await expect.poll(() => picked.innerText().catch(() => ""), { timeout: 120_000 }).toContain("firstmin");
   expect(await bodyText(page)).toContain("No Git");
   expect(await bodyText(page)).not.toContain("New project");
   // The app sends a prompt only once it has its agents and models (before that, Send shows "Select
   // an agent and a model"): wait for its own catalogue requests, as a person waits for the page.
-  await expect.poll(() => catalogue.settled(), { timeout: 60_000 }).toBe(true);
+  await expect.poll(() => catalogue.settled(), { timeout: 180_000 }).toBe(true);
   console.log(`${name}: the app had its agents and models ${Date.now() - opened} ms after the link`);
   await shot(page, name);
   return {
@@ -151,18 +149,38 @@ async function openUi(name: string): Promise<{ page: Page; origin: string; close
   };
 }
 
-/** The app's requests for its agents and models (`/agent`, `/provider`): settled = all answered. */
+/**
+ * Enter sends the prompt; one pressed while the app is still loading is dropped (no request), and
+ * a person presses it again, as the README says.
+ */
+async function sendWithEnter(page: Page): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const sent = page
+      .waitForRequest((r) => r.method() === "POST" && /\/prompt_async$/.test(r.url()), { timeout: 15_000 })
+      .then(
+        () => true,
+        () => false,
+      );
+    await page.keyboard.press("Enter");
+    if (await sent) return;
+    if (attempt === 6) throw new Error("Enter in the prompt box sent no prompt in 90 s");
+    console.log(`Enter #${attempt} sent nothing (the app was still loading); pressing it again`);
+  }
+}
+
+/**
+ * The app's requests for its agents and models (`/agent`, `/provider`): ready once one of each has
+ * been answered (the app asks again every few seconds; it needs the first answers, not a lull).
+ */
 function watchCatalogue(page: Page): { settled(): boolean } {
-  const pending = new Set<Request>();
-  let answered = 0;
-  const isCatalogue = (r: Request) => /^\/(agent|provider)$/.test(new URL(r.url()).pathname);
-  page.on("request", (r) => void (isCatalogue(r) && pending.add(r)));
+  const answered = new Set<string>();
   const done = (r: Request) => {
-    if (pending.delete(r)) answered++;
+    const url = new URL(r.url());
+    const m = /^\/(agent|provider)$/.exec(url.pathname);
+    if (m?.[1] && url.searchParams.get("directory") === "/firstmin") answered.add(m[1]);
   };
   page.on("requestfinished", done);
-  page.on("requestfailed", done);
-  return { settled: () => answered > 0 && pending.size === 0 };
+  return { settled: () => answered.has("agent") && answered.has("provider") };
 }
 
 async function api<T = unknown>(page: Page, path: string, body?: unknown, directory?: string): Promise<T> {
