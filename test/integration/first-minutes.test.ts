@@ -40,6 +40,9 @@ beforeAll(async () => {
             },
           ],
         },
+        // Spare replies: a loaded machine may make OpenCode ask the model again (a retry).
+        { text: REPLY },
+        { text: REPLY },
         { text: REPLY },
       ],
     },
@@ -156,14 +159,14 @@ async function openUi(name: string): Promise<{ page: Page; origin: string; close
 async function sendWithEnter(page: Page): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     const sent = page
-      .waitForRequest((r) => r.method() === "POST" && /\/prompt_async$/.test(r.url()), { timeout: 15_000 })
+      .waitForRequest((r) => r.method() === "POST" && /\/prompt_async$/.test(r.url()), { timeout: 30_000 })
       .then(
         () => true,
         () => false,
       );
     await page.keyboard.press("Enter");
     if (await sent) return;
-    if (attempt === 6) throw new Error("Enter in the prompt box sent no prompt in 90 s");
+    if (attempt === 6) throw new Error("Enter in the prompt box sent no prompt in 3 minutes");
     console.log(`Enter #${attempt} sent nothing (the app was still loading); pressing it again`);
   }
 }
