@@ -15,6 +15,8 @@ import { DEFAULT_HOOK_PATH, defaultProjectConfig, type ProjectConfig } from "../
 import { OcboxError, errorMessage } from "../errors.js";
 import { ensureImages, type ImageSet } from "../image/build.js";
 import { AGENT_UID } from "../image/dockerfile.js";
+import { findAnyOpencodeBinary } from "../image/opencode-binary.js";
+import { readProviderCatalogue } from "../opencode/provider-catalogue.js";
 import { obeyApproval, type ApprovalState } from "../plan/approval-state.js";
 import type { EntryPoint } from "../plan/entry-point.js";
 import {
@@ -295,16 +297,26 @@ export async function planTask(options: RunTaskOptions): Promise<TaskPlan> {
   const probe = needsProbe({ forceCopy: options.copy, configured: config.workspace.mode })
     ? await engineSeesPath(engine, await realpath(options.workspace), images.sandbox.tag)
     : undefined;
-  const { profile } = planSandbox({
+  // No auth.json goes into a task sandbox: only the keys passed in and the configs count.
+  const catalogue = await readProviderCatalogue(findAnyOpencodeBinary(), process.env);
+  const { profile, egressGaps } = planSandbox({
     ...input,
     ...(probe ? { workspaceProbe: { ...probe, endpoint: engine.endpoint } } : {}),
     images: { sandbox: images.sandbox.tag, egress: images.egress.tag },
     users: { host, agent: agentUserFor(host, AGENT_UID) },
+    providers: { catalogue, authProviders: [], model: task.model },
   });
   const pools = options.pools ?? sharedPools;
   for (const [name, max] of Object.entries(task.pools)) pools.define(name, max);
   const { pools: _defined, contract, ...decided } = task;
-  return { ...decided, engine, images, profile, contract: contractOf(contract, options.contract) };
+  return {
+    ...decided,
+    engine,
+    images,
+    profile,
+    contract: contractOf(contract, options.contract),
+    ...(egressGaps.warnings.length ? { egressWarnings: egressGaps.warnings } : {}),
+  };
 }
 
 /** One agent task in a fresh sandbox, to a typed result (FEATURES E1). */

@@ -209,6 +209,8 @@ async function queue(step: Step): Promise<PoolLease | Ended> {
   // Loud, for every task: each opt-in that weakens this sandbox (unsafe.*, hardening.*), as the
   // startup summary words it.
   for (const w of profileWarnings(plan.profile)) run.emit("warning", w);
+  // And each model API host the proxy would deny (plan/egress-gaps.ts), with the line to add.
+  for (const w of plan.egressWarnings ?? []) run.emit("warning", w);
   // And each hardening item the engine cannot apply (rootless Podman on cgroup v1: the limits).
   for (const w of unenforcedWarnings(await plan.engine.capabilities()))
     run.emit("warning", `WARNING ${w.key}: ${w.warning}`);

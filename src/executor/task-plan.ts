@@ -26,4 +26,6 @@ export interface TaskPlan {
   maxRateLimitRetries: number;
   /** What ocbox answers to OpenCode's permission asks (permission-policy.ts); default reject. */
   permissions: PermissionPolicy;
+  /** WARNING lines: model API hosts the proxy would deny (plan/egress-gaps.ts). */
+  egressWarnings?: string[];
 }

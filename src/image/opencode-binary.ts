@@ -42,3 +42,17 @@ export function findOpencodeBinary(engineArch: string): OpencodeBinary {
   }
   return { path, version, packageName };
 }
+
+/**
+ * Any installed Linux build of the pinned OpenCode (for reading what every build bundles alike,
+ * such as its provider catalogue): this machine's architecture first, then the other one.
+ */
+export function findAnyOpencodeBinary(): OpencodeBinary {
+  const first = process.arch === "arm64" ? "arm64" : "x64";
+  try {
+    return findOpencodeBinary(first);
+  } catch (e) {
+    if (!(e instanceof OcboxError && e.code === "IMAGE_BUILD")) throw e;
+    return findOpencodeBinary(first === "x64" ? "arm64" : "x64");
+  }
+}

@@ -18,8 +18,10 @@ import { DEFAULT_LIMITS, type SandboxSpec } from "../sandbox/spec.js";
 import { NOT_CHECKED, type ApprovalState } from "./approval-state.js";
 import type { EntryPoint } from "./entry-point.js";
 import { planEnv, type EnvPlan } from "./env-plan.js";
+import { egressGaps, egressGapWarnings, type EgressGap, type ProviderCatalogue } from "./egress-gaps.js";
 import { planForwardPorts } from "./forward-ports.js";
 import { knownModels } from "./known-models.js";
+import { parseModelRef, type ModelRef } from "./model-ref.js";
 import { permissionEnv, permissionPolicy, type PermissionPolicy } from "./permission-policy.js";
 import {
   authProvidersFor,
@@ -80,6 +82,13 @@ export interface PlanInput {
   up?: (UpFacts & { runId: string }) | undefined;
   /** What the engine probe found for the workspace (absent: not probed; a forced mode needs none). */
   workspaceProbe?: (WorkspaceModeInput["probe"] & { endpoint: string }) | undefined;
+  /**
+   * The pinned OpenCode's provider catalogue (opencode/provider-catalogue.ts) and the provider ids
+   * in the host's auth.json: with them, the plan warns about model API hosts egress would deny.
+   */
+  providers?:
+    | { catalogue: ProviderCatalogue; authProviders: readonly string[]; model?: ModelRef | undefined }
+    | undefined;
 }
 
 export interface SandboxPlan {
@@ -94,6 +103,8 @@ export interface SandboxPlan {
   spec?: SandboxSpec;
   /** WARNING lines (unsafe opt-ins, weakened hardening), as the startup summary prints them. */
   warnings: string[];
+  /** Model API hosts the proxy would deny (with `providers` in the input), and their WARNING lines. */
+  egressGaps: { gaps: EgressGap[]; warnings: string[] };
 }
 
 export interface Plan extends SandboxPlan {
@@ -206,8 +217,27 @@ function sandboxBase(input: PlanInput) {
     env,
     opencodeConfigs: { generated, ...(workspace ? { workspace } : {}) },
     warnings: profileWarnings(profile),
+    egressGaps: gapsFor(input, [generated, workspace], env.resolution.passed, profile.egress),
   };
   return { base, generated, viaGateway };
+}
+
+function gapsFor(
+  input: PlanInput,
+  configs: Array<Record<string, unknown> | undefined>,
+  passedEnv: readonly string[],
+  egress: SandboxProfile["egress"],
+): SandboxPlan["egressGaps"] {
+  if (!input.providers) return { gaps: [], warnings: [] };
+  const gaps = egressGaps({
+    configs,
+    model: input.providers.model ?? (input.options.model ? parseModelRef(input.options.model) : undefined),
+    authProviders: input.providers.authProviders,
+    passedEnv,
+    catalogue: input.providers.catalogue,
+    egress: egress ?? { allow: [] },
+  });
+  return { gaps, warnings: egressGapWarnings(gaps, input.project?.configFile) };
 }
 
 export type UpPlanInput = PlanInput & {

@@ -73,8 +73,9 @@ hook:
 export const OPENCODE_JSONC_TEMPLATE = `{
   "$schema": "https://opencode.ai/config.json",
   // The model as provider/model, e.g. "anthropic/claude-sonnet-4-5". Keys come from env passthrough
-  // (ANTHROPIC_API_KEY, …) or from your auth.json, copied into each sandbox. For a local server,
-  // set model: in ocbox.yaml instead.
+  // (ANTHROPIC_API_KEY, …) or from your auth.json, copied into each sandbox. Its API host must be
+  // in egress.allow in ocbox.yaml (or behind a gateway): "ocbox up" warns with the line to add.
+  // For a local server, set model: in ocbox.yaml instead.
   // "model": "anthropic/claude-sonnet-4-5",
   // The sandbox is the boundary: the agent may edit and run commands inside it without asking.
   "permission": {

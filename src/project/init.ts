@@ -14,6 +14,7 @@ import type { ApprovalFileKind } from "../plan/approval-files.js";
 import type { FileVerdict } from "../plan/approval-state.js";
 import { recordApprovals, sha256 } from "../executor/approval-records.js";
 import { addGitignoreEntries } from "./gitignore.js";
+import { offerEgress, type EgressStep } from "./init-egress.js";
 import { HOOK_TEMPLATE, OPENCODE_JSONC_TEMPLATE, ocboxYamlTemplate } from "./init-templates.js";
 import { stateLayout } from "../util/state-layout.js";
 
@@ -29,6 +30,8 @@ export interface InitOptions {
   cwd: string;
   /** Asks before each step; absent with --yes (every step done). */
   ask?: (question: string) => Promise<boolean>;
+  /** Asks before allowing a model host (default no); absent with --yes or no terminal: never widens. */
+  askEgress?: (question: string) => Promise<boolean>;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -36,6 +39,8 @@ export interface InitReport {
   root: string;
   sandboxId: string;
   steps: InitStep[];
+  /** Model API hosts egress would deny: what was added, and the lines to add for the rest. */
+  egress: { steps: EgressStep[]; notes: string[] };
 }
 
 const exists = (path: string) =>
@@ -91,9 +96,29 @@ export async function initProject(options: InitOptions): Promise<InitReport> {
     steps.push({ name: "gitignore", file: gitignore, status: before === "" ? "created" : "updated" });
   }
 
+  const env = options.env ?? process.env;
+  const egress = await egressStep(root, steps, options.askEgress, env);
   const sandboxId = sandboxIdFor(name, root);
-  await approveWhatInitMade(steps, sandboxId, root, options.env ?? process.env);
-  return { root, sandboxId, steps };
+  await approveWhatInitMade(steps, sandboxId, root, env);
+  return { root, sandboxId, steps, egress };
+}
+
+/** The egress offer, for an ocbox.yaml that init wrote or found (a broken one it found: a note). */
+async function egressStep(
+  root: string,
+  steps: readonly InitStep[],
+  ask: InitOptions["askEgress"],
+  env: NodeJS.ProcessEnv,
+): Promise<InitReport["egress"]> {
+  const config = steps.find((s) => s.name === "config");
+  if (!config || config.status === "declined") return { steps: [], notes: [] };
+  const fresh = config.status === "created";
+  try {
+    return await offerEgress(root, { ask, fresh, env });
+  } catch (e) {
+    if (fresh || !(e instanceof OcboxError && e.code === "CONFIG")) throw e;
+    return { steps: [], notes: [`model hosts not checked: ${e.message}`] };
+  }
 }
 
 /** Record approval for the files init itself wrote, never for ones that were already there. */

@@ -32,6 +32,8 @@ export interface ProjectSpecInput {
   /** `--autonomous` (the config key `autonomous` counts too). */
   autonomous?: boolean;
   approval?: ApprovalState;
+  /** The pinned OpenCode's providers and the auth.json ids: the plan warns about denied model hosts. */
+  providers?: UpPlanInput["providers"];
 }
 
 export interface ProjectSpec {
@@ -64,6 +66,7 @@ export function upPlanInput(input: ProjectSpecInput): UpPlanInput {
     images: input.images,
     users: { host: input.hostUser, agent: input.agentUser },
     ...(input.approval ? { approval: input.approval } : {}),
+    ...(input.providers ? { providers: input.providers } : {}),
     up: {
       state: input.state,
       password: input.password,

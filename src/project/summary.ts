@@ -1,4 +1,5 @@
 /** The lines `ocbox up` prints once the sandbox is ready. Names only, never a value. Pure. */
+import { basename } from "node:path";
 import type { EnvResolution } from "../config/env-rules.js";
 import { securityLines, type SecurityProfile } from "../sandbox/profile.js";
 
@@ -24,14 +25,19 @@ export interface SummaryInput {
   autonomous?: boolean;
   /** G5: lines about the agent's MCP servers (mcpSummaryLines). */
   mcp?: string[];
+  /** Model API hosts the proxy would deny: WARNING lines with the line that allows each. */
+  egressWarnings?: string[];
 }
 
 export function startupSummary(s: SummaryInput): string[] {
   const lines = [
     `sandbox ${s.sandboxId} is up in ${s.readyS.toFixed(1)} s`,
     `  project   ${s.project}`,
-    `  inside    ${s.inside ?? "/workspace"} (the same files: the agent's edits land in ${s.project}; ` +
-      `the web UI opens on this project, ready for a new session)`,
+    `  inside    ${s.inside ?? "/workspace"} (the same files: the agent's edits land in ${s.project} at once, ` +
+      `and stay yours)`,
+    `  UI        opens on ${s.inside ?? "/workspace"}, ready for a new session: the prompt box with ` +
+      `${JSON.stringify(basename(s.inside ?? "/workspace"))} and its git branch (or "No Git") under it; Enter ` +
+      `sends; earlier sessions are on Home (top left, Ctrl+B)`,
     `  server    ${s.url} (user opencode; the password stays in ${s.stateDir}/password)`,
     `  env       ${s.env.passed.length ? s.env.passed.join(", ") : "(none passed)"}`,
   ];
@@ -40,6 +46,7 @@ export function startupSummary(s: SummaryInput): string[] {
   for (const v of s.volumes ?? [])
     lines.push(`  volume    ${s.inside ?? "/workspace"}/${v.path} on ${v.volume} (kept between runs)`);
   if (s.security) lines.push(...securityLines(s.security));
+  for (const w of s.egressWarnings ?? []) lines.push(`  ${w}`);
   if (s.autonomous)
     lines.push(
       "  mode      autonomous: every OpenCode permission is approved inside the sandbox; the hardening " +

@@ -12,6 +12,8 @@ import type { EnvResolution } from "../config/env-rules.js";
 import { checkMcpServers, type McpReport } from "../plan/mcp-servers.js";
 import { ensureImages } from "../image/build.js";
 import { AGENT_UID } from "../image/dockerfile.js";
+import { findAnyOpencodeBinary } from "../image/opencode-binary.js";
+import { readProviderFacts } from "../opencode/provider-catalogue.js";
 import type { Engine } from "../runtime/engine.js";
 import { reap } from "../sandbox/reaper.js";
 import { agentUserFor, currentHostUser, workspaceUserFor } from "../sandbox/spec.js";
@@ -60,6 +62,8 @@ export type UpResult =
       env: EnvResolution;
       hookRan: boolean;
       mcp: McpReport;
+      /** WARNING lines: model API hosts the proxy would deny (plan/egress-gaps.ts). */
+      egressWarnings: string[];
     }
   | { kind: "running"; project: LoadedProject; state: StateLayout; row: SandboxRow };
 
@@ -143,7 +147,13 @@ export async function upProject(engine: Engine, options: UpOptions): Promise<UpR
   });
   const mcp = checkMcpServers(opencodeJson?.config, project.config.egress, opencodeJson?.file);
   if (options.autonomous) project.config.autonomous = true;
-  const { spec, env: envResolution } = projectSpec({
+  const authFile = hostAuthFile(env, homedir());
+  const providers = await readProviderFacts(findAnyOpencodeBinary(), authFile, env);
+  const {
+    spec,
+    env: envResolution,
+    plan,
+  } = projectSpec({
     project,
     hostEnv,
     images: { sandbox: images.sandbox.tag, egress: images.egress.tag },
@@ -154,7 +164,8 @@ export async function upProject(engine: Engine, options: UpOptions): Promise<UpR
     runId: newRunId(),
     ...(options.port !== undefined ? { port: options.port } : {}),
     lifetime: options.detach ? "detached" : "session",
-    authFile: hostAuthFile(env, homedir()),
+    authFile,
+    providers,
     ...(opencodeJson ? { opencodeJson } : {}),
     ...(options.readyTimeoutMs !== undefined ? { readyTimeoutMs: options.readyTimeoutMs } : {}),
     approval,
@@ -165,5 +176,6 @@ export async function upProject(engine: Engine, options: UpOptions): Promise<UpR
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onLog ? { onLog: options.onLog } : {}),
   });
-  return { kind: "started", project, state, sandbox, env: envResolution, hookRan, mcp };
+  const egressWarnings = plan.egressGaps.warnings;
+  return { kind: "started", project, state, sandbox, env: envResolution, hookRan, mcp, egressWarnings };
 }

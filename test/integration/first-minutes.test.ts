@@ -2,15 +2,17 @@
  * A person's first minutes (issue 18), in Debian's Chromium driven by playwright-core, against the
  * real sandbox, the real OpenCode and the scripted model: the one-time link opens the UI on the
  * project (shown by name, a folder that is not a git repository, no picker); a prompt is typed
- * into the page and a session made through the front opens in the UI; after `ocbox down` and
- * `up` again (ocbox runs as root on an ordinary user's folder: `sudo ocbox up`), in a fresh
- * browser, the session opens again, and so does a session made at the old /workspace path.
+ * into the page and sent with Enter; the scripted model's tool call writes a file and its reply
+ * appears in the page; after `ocbox down` the file is on the host and belongs to the folder's
+ * owner (ocbox runs as root on an ordinary user's folder: `sudo ocbox up`, so this is the
+ * give-back); `up` again, in a fresh browser, the session is listed on the app's home and opens
+ * with its messages, and so does a session made at the old /workspace path.
  * Screenshots of each step go to test-results/first-minutes/.
  */
-import { chown, mkdir, readdir, stat, writeFile } from "node:fs/promises";
+import { chown, mkdir, readFile, readdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { chromium, type Browser, type Page } from "playwright-core";
+import { chromium, type Browser, type Page, type Request } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { startScriptedModel, type ScriptedModel } from "../../src/scripted-model/server.js";
 import { webSessionPath } from "../../src/opencode/web-route.js";
@@ -38,6 +40,9 @@ beforeAll(async () => {
             },
           ],
         },
+        // Spare replies: a loaded machine may make OpenCode ask the model again (a retry).
+        { text: REPLY },
+        { text: REPLY },
         { text: REPLY },
       ],
     },
@@ -61,32 +66,27 @@ afterAll(async () => {
   await removeHome(home);
 });
 
-it("opens on the project, runs a prompt, keeps the file and the session across down and up", async () => {
+it("opens on the project, sends a prompt from the page, keeps the file and the session across down and up", async () => {
   const up = await project.run(["up", "--detach", "--approve-hook"]);
   expect(up.code, up.stderr).toBe(0);
   expect(up.stdout).toMatch(/inside {4}\/firstmin \(the same files/);
+  // What the person will see, as the summary says it (and as the screenshots show it).
+  expect(up.stdout).toContain(
+    'UI        opens on /firstmin, ready for a new session: the prompt box with "firstmin"',
+  );
 
   const first = await openUi("01-landing");
   const { page } = first;
-  // The prompt is typed into the page; sending it from the new layout's draft does not reach the
-  // server in this headless Chromium (no request at all), so it goes through the page's own
-  // origin as the app would send it (front, cookie, Origin), and the session is then opened in the UI.
-  const input = page.locator('[data-component="prompt-input"]');
-  await input.click();
+  // Typed into the prompt editor (a contenteditable: real key events) and sent with Enter, as a
+  // person would; the scripted model is the configured default, so the UI has a model to send to.
+  await page.locator('[data-component="prompt-input"]').click();
   await page.keyboard.type("Please write hello.txt");
   await shot(page, "02-typed");
-  const made = await api<{ id: string; title: string }>(page, "/session", {}, "/firstmin");
-  await api(
-    page,
-    `/session/${made.id}/prompt_async`,
-    { parts: [{ type: "text", text: "Please write hello.txt" }] },
-    "/firstmin",
-  );
-  await page.goto(`${first.origin}${webSessionPath("/firstmin", made.id)}`);
-  // The session opens in the UI with the prompt (the agent's reply is not asserted: see the report).
-  await expect.poll(() => bodyText(page), { timeout: 60_000 }).toContain("Please write hello.txt");
-  await expect.poll(() => bodyText(page), { timeout: 60_000 }).toContain("Scripted session");
-  await shot(page, "03-session");
+  await sendWithEnter(page);
+  // The scripted model's tool call (write) and then its reply appear in the page.
+  await expect.poll(() => bodyText(page), { timeout: 120_000 }).toContain(REPLY);
+  expect(await bodyText(page)).toContain("hello.txt");
+  await shot(page, "03-reply");
 
   // A session made at the old path (what `up` mounted before the project had its own name).
   const old = await api<{ id: string }>(page, "/session", { title: "made at /workspace" }, "/workspace");
@@ -94,22 +94,30 @@ it("opens on the project, runs a prompt, keeps the file and the session across d
 
   const down = await project.run(["down"]);
   expect(down.code, down.stderr).toBe(0);
-  // The folder is still its owner's after the give-back.
+  // The agent's file is on the host and belongs to the folder's owner (ocbox ran as root: the
+  // workspace was lent to the agent user and given back).
+  expect(await readFile(join(project.root, "hello.txt"), "utf8")).toBe("hello from the agent\n");
+  expect(await stat(join(project.root, "hello.txt"))).toMatchObject(OWNER);
   expect(await stat(project.root)).toMatchObject(OWNER);
 
   const again = await project.run(["up", "--detach", "--approve-hook"]);
   expect(again.code, again.stderr).toBe(0);
-  // A fresh browser (no stored projects): the link still lands on the project.
+  // A fresh browser (no stored projects): the link still lands on the project, the session is
+  // listed on the app's home and opens with its messages.
   const second = await openUi("04-landing-again");
-  await second.page.goto(`${second.origin}${webSessionPath("/firstmin", made.id)}`);
-  // The session is still there and opens (its title; its messages are not asserted: see the report).
-  await expect.poll(() => bodyText(second.page), { timeout: 60_000 }).toContain("Scripted session");
-  await shot(second.page, "05-session-after-up");
+  await second.page.getByRole("button", { name: "Home" }).click();
+  const row = second.page.locator('[data-component="home-session-row"]', { hasText: "Scripted session" });
+  await expect.poll(() => row.count(), { timeout: 120_000 }).toBe(1);
+  await shot(second.page, "05-listed-after-up");
+  await row.click();
+  await expect.poll(() => bodyText(second.page), { timeout: 120_000 }).toContain(REPLY);
+  expect(await bodyText(second.page)).toContain("Please write hello.txt");
+  await shot(second.page, "06-session-after-up");
   await second.page.goto(`${second.origin}${webSessionPath("/workspace", old.id)}`);
-  await expect.poll(() => bodyText(second.page), { timeout: 60_000 }).toContain("made at /workspace");
-  await shot(second.page, "06-old-path-session");
+  await expect.poll(() => bodyText(second.page), { timeout: 120_000 }).toContain("made at /workspace");
+  await shot(second.page, "07-old-path-session");
   await second.close();
-}, 600_000);
+}, 900_000);
 
 /** `ocbox web --print`, its link in a fresh browser context; the project is shown by name. */
 async function openUi(name: string): Promise<{ page: Page; origin: string; close(): Promise<void> }> {
@@ -121,11 +129,17 @@ async function openUi(name: string): Promise<{ page: Page; origin: string; close
   });
   const context = await browser!.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
+  const catalogue = watchCatalogue(page);
+  const opened = Date.now();
   await page.goto(loginUrl);
   const picked = page.locator('[data-action="prompt-project"]');
-  await expect.poll(() => picked.innerText().catch(() => ""), { timeout: 60_000 }).toContain("firstmin");
+  await expect.poll(() => picked.innerText().catch(() => ""), { timeout: 120_000 }).toContain("firstmin");
   expect(await bodyText(page)).toContain("No Git");
   expect(await bodyText(page)).not.toContain("New project");
+  // The app sends a prompt only once it has its agents and models (before that, Send shows "Select
+  // an agent and a model"): wait for its own catalogue requests, as a person waits for the page.
+  await expect.poll(() => catalogue.settled(), { timeout: 180_000 }).toBe(true);
+  console.log(`${name}: the app had its agents and models ${Date.now() - opened} ms after the link`);
   await shot(page, name);
   return {
     page,
@@ -136,6 +150,40 @@ async function openUi(name: string): Promise<{ page: Page; origin: string; close
       await web;
     },
   };
+}
+
+/**
+ * Enter sends the prompt; one pressed while the app is still loading is dropped (no request), and
+ * a person presses it again, as the README says.
+ */
+async function sendWithEnter(page: Page): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const sent = page
+      .waitForRequest((r) => r.method() === "POST" && /\/prompt_async$/.test(r.url()), { timeout: 30_000 })
+      .then(
+        () => true,
+        () => false,
+      );
+    await page.keyboard.press("Enter");
+    if (await sent) return;
+    if (attempt === 6) throw new Error("Enter in the prompt box sent no prompt in 3 minutes");
+    console.log(`Enter #${attempt} sent nothing (the app was still loading); pressing it again`);
+  }
+}
+
+/**
+ * The app's requests for its agents and models (`/agent`, `/provider`): ready once one of each has
+ * been answered (the app asks again every few seconds; it needs the first answers, not a lull).
+ */
+function watchCatalogue(page: Page): { settled(): boolean } {
+  const answered = new Set<string>();
+  const done = (r: Request) => {
+    const url = new URL(r.url());
+    const m = /^\/(agent|provider)$/.exec(url.pathname);
+    if (m?.[1] && url.searchParams.get("directory") === "/firstmin") answered.add(m[1]);
+  };
+  page.on("requestfinished", done);
+  return { settled: () => answered.has("agent") && answered.has("provider") };
 }
 
 async function api<T = unknown>(page: Page, path: string, body?: unknown, directory?: string): Promise<T> {

@@ -118,10 +118,18 @@ interface JudgeFlags {
 const prefix = (unit: string, kind: string) => `[ocbox][${unit}][${kind}]`;
 
 /** A running unit's start, phase and log lines, the same for `eval run` and `eval judge`. */
+/** A task's WARNING lines (weakened hardening, denied model hosts): each shown once per run. */
+const shownWarnings = new Set<string>();
+
 function showUnitEvent(e: UnitStreamEvent, progress: Progress, live: ReturnType<typeof liveOutput>): void {
   if (e.type === "unit-start") progress.start(e.unit);
-  else if (e.type === "phase") progress.phase(e.unit, e.phase);
-  else live.log(`${prefix(e.unit, e.type)} ${e.line}`);
+  else if (e.type === "phase") {
+    progress.phase(e.unit, e.phase);
+    if (e.phase === "warning" && !shownWarnings.has(e.message)) {
+      shownWarnings.add(e.message);
+      live.log(style.yellow(e.message));
+    }
+  } else live.log(`${prefix(e.unit, e.type)} ${e.line}`);
 }
 
 function settings(ctx: Context, flags: { agentLogs?: boolean; verbose?: boolean }): LoggingSettings {

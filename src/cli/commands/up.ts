@@ -79,7 +79,7 @@ async function upAction(ctx: Context, opts: UpFlags): Promise<number> {
   const summary = startedSummary(up, front, opts, await ctx.engine().capabilities());
   ctx.out.result(summary, (s) => startupSummary(s));
   // Loud, every time, and on stderr even with --json (C8).
-  if (summary.security.unsafe.length > 0 && ctx.out.json) {
+  if ((summary.security.unsafe.length > 0 || summary.egressWarnings.length > 0) && ctx.out.json) {
     for (const l of startupSummary(summary).filter((x) => x.includes("WARNING"))) ctx.out.notice(l.trim());
   }
   if (opts.detach) {
@@ -208,5 +208,6 @@ function startedSummary(
     security: securityProfile(sandbox.spec, capabilities),
     autonomous: project.config.autonomous,
     mcp: mcpSummaryLines(up.mcp),
+    egressWarnings: up.egressWarnings,
   };
 }
