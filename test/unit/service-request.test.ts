@@ -134,3 +134,40 @@ describe("schema/serve.openapi.json", () => {
     expect(doc.components.schemas.TaskRequest.required).toEqual(["cwd", "workspace"]);
   });
 });
+
+describe("the service's HTTP front", () => {
+  it("refuses a missing or wrong token, a foreign Host, a browser Origin and another version", async () => {
+    const { startServiceHttp } = await import("../../src/service/http.js");
+    const store = new TaskStore();
+    const http = await startServiceHttp(
+      {
+        store,
+        submit: () => Promise.resolve("t-x"),
+        status: () => ({ ok: true }),
+        shutdown: () => undefined,
+      },
+      { token: "s3cret" },
+    );
+    const get = async (headers: Record<string, string>) => {
+      const { request } = await import("node:http");
+      return new Promise<number>((resolve, reject) => {
+        request(`${http.url}/v1/status`, { headers }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        })
+          .on("error", reject)
+          .end();
+      });
+    };
+    try {
+      expect(await get({})).toBe(401);
+      expect(await get({ authorization: "Bearer wrong1" })).toBe(401);
+      expect(await get({ authorization: "Bearer s3cret", host: "evil.example" })).toBe(421);
+      expect(await get({ authorization: "Bearer s3cret", origin: "http://evil.example" })).toBe(403);
+      expect(await get({ authorization: "Bearer s3cret", "x-ocbox-version": "0.0.0-other" })).toBe(409);
+      expect(await get({ authorization: "Bearer s3cret" })).toBe(200);
+    } finally {
+      await http.close();
+    }
+  });
+});
