@@ -64,7 +64,10 @@ export async function readServiceInfo(files: ServiceFiles): Promise<ServiceInfo 
 
 /** Remove service.json if it is still this process's. */
 export async function removeServiceInfo(files: ServiceFiles, pid = process.pid): Promise<void> {
-  const text = await readFile(files.info, "utf8").catch(() => undefined);
-  if (text !== undefined && (JSON.parse(text) as ServiceInfo).pid === pid)
+  const text = await readFile(files.info, "utf8").catch((e: NodeJS.ErrnoException) => {
+    if (e.code === "ENOENT") return undefined;
+    throw e;
+  });
+  if (text !== undefined && (JSON.parse(text) as Partial<ServiceInfo>).pid === pid)
     await rm(files.info, { force: true });
 }
