@@ -8,6 +8,7 @@
  *
  * A client finds the service here; a service.json whose process is gone (kill -9) is stale.
  */
+import { readFileSync } from "node:fs";
 import { readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { errorMessage, OcboxError } from "../errors.js";
@@ -59,7 +60,18 @@ export async function readServiceInfo(files: ServiceFiles): Promise<ServiceInfo 
       fix: `Remove ${files.info} (it is rewritten when \`ocbox serve\` starts).`,
     });
   }
-  return processStart(info.pid) === info.pidStart ? info : undefined;
+  return processStart(info.pid) === info.pidStart && !isZombie(info.pid) ? info : undefined;
+}
+
+/** A killed process whose parent has not reaped it yet (state Z in /proc/PID/stat) is gone. */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return true;
+    throw e;
+  }
 }
 
 /** Remove service.json if it is still this process's. */
