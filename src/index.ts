@@ -90,6 +90,19 @@ export {
 export { classifyFailure, type FailureHint, type FailureReason } from "./executor/hints.js";
 export type { AnsweredAsk, AskingLine, PermissionPolicy } from "./executor/permission-policy.js";
 export { openBridge, type Bridge, type BridgeOptions } from "./bridge/bridge.js";
+// `ocbox serve`: the local task service and its clients' side.
+export { openService, DEFAULT_WARM_BUDGET, type Service, type ServiceOptions } from "./service/service.js";
+export {
+  connectService,
+  serviceStatus,
+  stopService,
+  serviceLog,
+  type ServiceClient,
+} from "./service/client.js";
+export { serviceFiles, type ServiceFiles, type ServiceInfo } from "./service/service-files.js";
+export { taskRequestSchema, parseTaskRequest, type TaskRequestBody } from "./service/task-request.js";
+export { openapiDocument } from "./service/openapi.js";
+export type { ServiceTask, ServiceTaskStatus } from "./service/task-store.js";
 export { openDashboard, type Dashboard } from "./monitor/dashboard.js";
 export { startMonitors, type MonitorTarget, type RunningMonitors } from "./monitor/run-monitors.js";
 export { checkProject, type CheckReport } from "./monitor/check.js";

@@ -4,7 +4,7 @@
  */
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
 export function bridgeTokenFile(stateDir: string): string {
   return join(stateDir, "bridge-token");
@@ -12,8 +12,12 @@ export function bridgeTokenFile(stateDir: string): string {
 
 /** The token in the state dir, created on first use. */
 export async function ensureBridgeToken(stateDir: string): Promise<{ token: string; file: string }> {
-  const file = bridgeTokenFile(stateDir);
-  await mkdir(stateDir, { recursive: true, mode: 0o700 });
+  return ensureTokenFile(bridgeTokenFile(stateDir));
+}
+
+/** A random token in `file` (0600, its dir 0700), created on first use (the bridge, the service). */
+export async function ensureTokenFile(file: string): Promise<{ token: string; file: string }> {
+  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
   const token = randomBytes(32).toString("base64url");
   await writeFile(file, `${token}\n`, { mode: 0o600, flag: "wx" }).catch((e: NodeJS.ErrnoException) => {
     if (e.code !== "EEXIST") throw e;

@@ -34,6 +34,7 @@ export const COMMANDS: ReadonlyArray<{ names: readonly string[]; load: () => Pro
   },
   { names: ["dashboard"], load: async () => (await import("./commands/dashboard.js")).registerDashboard },
   { names: ["bridge"], load: async () => (await import("./commands/bridge.js")).registerBridge },
+  { names: ["serve"], load: async () => (await import("./commands/serve.js")).registerServe },
   { names: ["check", "scan"], load: async () => (await import("./commands/check.js")).registerCheck },
 ];
 

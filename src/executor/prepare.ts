@@ -93,6 +93,13 @@ export interface RunTaskOptions {
   images?: ImageSet;
   pools?: Pools;
   warmPool?: WarmPool;
+  /** The warm pool for the planned profile (a service owning one per profile); `warmPool` wins. */
+  warmPoolFor?: (plan: TaskPlan) => WarmPool | undefined;
+  /**
+   * The environment the env rules and model gateways read; default this process's. A service
+   * passes the values its client resolved and never its own environment.
+   */
+  hostEnv?: Readonly<Record<string, string | undefined>>;
   signal?: AbortSignal;
   onEvent?: (e: TaskEvent) => void;
   /**
@@ -249,7 +256,7 @@ export async function readTaskInputs(options: RunTaskOptions, dry = false): Prom
     ...(found.project ? { project: found.project } : {}),
     workflow,
     ...(workspaceOpencode ? { workspaceOpencode } : {}),
-    hostEnv: process.env,
+    hostEnv: options.hostEnv ?? process.env,
     // eval run's default extra OpenCode config is the task set's opencode.json, as approved here.
     options: callerOptions({
       ...options,
@@ -319,6 +326,11 @@ export async function planTask(options: RunTaskOptions): Promise<TaskPlan> {
   };
 }
 
+function warmFor(options: RunTaskOptions, plan: TaskPlan): { warmPool?: WarmPool } {
+  const warmPool = options.warmPool ?? options.warmPoolFor?.(plan);
+  return warmPool ? { warmPool } : {};
+}
+
 /** One agent task in a fresh sandbox, to a typed result (FEATURES E1). */
 export async function runTask(options: RunTaskOptions): Promise<TaskResult> {
   if ((options.prompt === undefined) === (options.promptFile === undefined)) {
@@ -342,7 +354,7 @@ export async function runTask(options: RunTaskOptions): Promise<TaskResult> {
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     ...(options.pools ? { pools: options.pools } : {}),
-    ...(options.warmPool ? { warmPool: options.warmPool } : {}),
+    ...warmFor(options, plan),
     ...(options.onSession ? { onSession: options.onSession } : {}),
     ...(options.afterAgent ? { afterAgent: options.afterAgent } : {}),
   });

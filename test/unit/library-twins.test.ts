@@ -36,6 +36,9 @@ const TWINS: Record<string, readonly string[]> = {
   "scripted-model": ["startScriptedModel"],
   dashboard: ["openDashboard"],
   bridge: ["openBridge"],
+  "serve status": ["openService", "serviceStatus"],
+  "serve stop": ["stopService"],
+  "serve logs": ["serviceLog"],
   check: ["checkProject"],
   scan: ["scanImage"],
 };
