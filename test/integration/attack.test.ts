@@ -117,6 +117,8 @@ describe("attack suite: from inside a running sandbox, every way out fails", () 
   let model: ScriptedModel;
   let gatewayFront: Server;
   const seenAuth: string[] = [];
+  /** Each request the model's front saw, for the message when the key check fails. */
+  const seenRequests: string[] = [];
   let allowedListener: TcpServer;
   let allowedPort = 0;
   let hiddenListener: TcpServer;
@@ -178,6 +180,9 @@ describe("attack suite: from inside a running sandbox, every way out fails", () 
     });
     gatewayFront = createHttpServer((req, res) => {
       seenAuth.push(req.headers.authorization ?? "");
+      seenRequests.push(
+        `${req.method} ${req.url} auth=${req.headers.authorization ? "set" : "none"} ua=${req.headers["user-agent"] ?? ""}`,
+      );
       const up = httpRequest(
         { host: "127.0.0.1", port: model.port, path: req.url, method: req.method, headers: req.headers },
         (r) => {
@@ -295,7 +300,7 @@ describe("attack suite: from inside a running sandbox, every way out fails", () 
     expect(text).toContain('"outcome":"COMPLETE"');
     // The model server saw only the real key, never the agent's placeholder.
     expect(seenAuth.length).toBeGreaterThan(0);
-    expect(new Set(seenAuth)).toEqual(new Set([`Bearer ${realKey}`]));
+    expect(new Set(seenAuth), seenRequests.join("\n")).toEqual(new Set([`Bearer ${realKey}`]));
     // OpenCode's webfetch went out through the proxy: the proxy logged and allowed it.
     const decisions = await sandbox.egressDecisions();
     expect(decisions).toContainEqual(
