@@ -10,7 +10,7 @@ export interface WorkspaceModeInput {
   /** ocbox.yaml `workspace.mode`. */
   configured: "auto" | "bind" | "copy";
   /** What the probe found; absent when it was not asked (a mode was forced). */
-  probe?: { visible: boolean; prefix: string; cached: boolean };
+  probe?: { visible: boolean; prefix: string; cached: boolean; unprobed?: string | undefined };
   endpoint: string;
 }
 
@@ -32,6 +32,8 @@ export function decideWorkspaceMode(input: WorkspaceModeInput): WorkspaceModeDec
   const probe = input.probe;
   // A plan that starts nothing (`ocbox plan`, a dry run) does not ask the engine.
   if (!probe) return { mode: "bind", why: "bind mount (auto: the engine was not probed)" };
+  if (probe.unprobed)
+    return { mode: "bind", why: `bind mount (auto: ${probe.unprobed}; --copy forces copy)` };
   const how = probe.cached ? "cached probe" : "probe";
   return probe.visible
     ? { mode: "bind", why: `bind mount (the engine sees ${probe.prefix}; ${how})` }

@@ -9,7 +9,6 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { OcboxError } from "../errors.js";
 import type { Engine } from "../runtime/engine.js";
 import { pathNotVisible } from "../runtime/engine-errors.js";
 import { resourceLabels } from "../runtime/labels.js";
@@ -24,6 +23,8 @@ export interface ProbeAnswer {
   visible: boolean;
   prefix: string;
   cached: boolean;
+  /** Why no probe ran (no marker could be made: a dir this user cannot write); not cached. */
+  unprobed?: string;
 }
 
 export function probeCacheFile(env: NodeJS.ProcessEnv = process.env): string {
@@ -44,6 +45,7 @@ export async function engineSeesPath(
   const known = cachedAnswer(parseProbeCache(await readIfThere(file)), key, prefix, now);
   if (known !== undefined) return { visible: known, prefix, cached: true };
   const visible = await probe(engine, [prefix, path], image);
+  if (typeof visible === "string") return { visible: true, prefix, cached: false, unprobed: visible };
   // Read again: another ocbox may have written its answer meanwhile.
   const cache = withAnswer(parseProbeCache(await readIfThere(file)), key, prefix, visible, now);
   await mkdir(stateHome(env), { recursive: true, mode: 0o700 });
@@ -60,9 +62,11 @@ async function readIfThere(file: string): Promise<string | undefined> {
   });
 }
 
-/** The marker goes in the first of `dirs` this user can write (the prefix, else the path itself). */
-async function makeMarker(dirs: readonly string[], token: string): Promise<string> {
-  let last: unknown;
+/**
+ * The marker goes in the first of `dirs` this user can write (the prefix, else the path itself);
+ * none writable (an eval over a task set root owns, run by another user) is a reason, not an error.
+ */
+async function makeMarker(dirs: readonly string[], token: string): Promise<string | { unprobed: string }> {
   for (const dir of dirs) {
     try {
       const marker = await mkdtemp(join(dir, ".ocbox-probe-"));
@@ -71,18 +75,17 @@ async function makeMarker(dirs: readonly string[], token: string): Promise<strin
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code !== "EACCES" && code !== "EROFS" && code !== "EPERM" && code !== "ENOENT") throw e;
-      last = e;
     }
   }
-  throw new OcboxError("SANDBOX_START", `cannot make a probe marker in ${dirs.join(" or ")}`, {
-    cause: last,
-    fix: "Make the workspace writable, or choose the mode yourself: --copy, or workspace.mode in ocbox.yaml.",
-  });
+  return { unprobed: `no probe marker could be made in ${dirs.join(" or ")}` };
 }
 
-async function probe(engine: Engine, dirs: readonly string[], image: string): Promise<boolean> {
+/** Whether the engine sees the marker; a string says why no probe could run. */
+async function probe(engine: Engine, dirs: readonly string[], image: string): Promise<boolean | string> {
   const token = randomBytes(16).toString("hex");
-  const marker = await makeMarker(dirs, token);
+  const made = await makeMarker(dirs, token);
+  if (typeof made !== "string") return made.unprobed;
+  const marker = made;
   const runId = randomBytes(4).toString("hex");
   try {
     let id: string;

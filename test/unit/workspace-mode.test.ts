@@ -36,6 +36,12 @@ describe("bind or copy (issue 14)", () => {
       mode: "copy",
       why: "copy (the engine at unix:///x cannot see /home/a; probe)",
     });
+    // No dir this user can write near the workspace: not probed, the bind mount as before, and why.
+    const unprobed = { ...probe(true), unprobed: "no probe marker could be made in /srv/t" };
+    expect(decideWorkspaceMode({ configured: "auto", endpoint: "e", probe: unprobed })).toEqual({
+      mode: "bind",
+      why: "bind mount (auto: no probe marker could be made in /srv/t; --copy forces copy)",
+    });
   });
 });
 
