@@ -73,15 +73,16 @@ describe("runTask", () => {
     expect(result.sessionId).toMatch(/^ses_/);
     expect(result.tokens.input).toBeGreaterThan(0);
     expect(result.timings.sandbox).toBeGreaterThan(0);
-    // firstRequest: from the call to the server's first model call, after the sandbox was ready;
-    // the scripted model saw that call within a second of it.
+    // firstRequest: from the call to the server's first model call (its first assistant message),
+    // after the sandbox was ready and never after the scripted model saw that call. How long the call
+    // took to arrive is the engine's network (seconds on rootless Podman's slirp4netns under load):
+    // a figure for the bench, not a bound here.
     const first = result.timings.firstRequest;
     const seen = ((m.requests.find((r) => r.answeredBy === "turn")?.at ?? 0) - startedAt) / 1000;
     expect(first).not.toBeNull();
     expect(first).toBeGreaterThanOrEqual(result.timings.queued + result.timings.sandbox);
     expect(first).toBeLessThanOrEqual(result.timings.total);
     expect(first).toBeLessThanOrEqual(seen + 0.05);
-    expect(first).toBeGreaterThan(seen - 3);
     // OpenCode was asked for wire-enforced structure: the StructuredOutput tool, required.
     const chat = m.requests.find((r) => r.answeredBy === "turn")?.body as {
       tools?: Array<{ function: { name: string } }>;
