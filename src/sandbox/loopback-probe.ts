@@ -2,16 +2,21 @@
  * Is the engine host's loopback this process's? Only then does a port published on its
  * 127.0.0.1 reach us, and does a container in its network namespace reach our host ports and
  * loopback model servers. A remote engine (tcp://, ssh://) never shares it; for a socket the
- * answer is measured once per engine and process: a one-shot container in the engine host's
- * network namespace connects to a listener of ours on 127.0.0.1 and sends a random token.
+ * answer is measured by a one-shot container in the engine host's network namespace that connects
+ * to a listener of ours on 127.0.0.1 and sends a random token (about a second), and remembered in
+ * the state dir per engine and this process's network namespace for a day (path-probe-cache.ts).
  * ocbox in a container with only the engine's socket (a CI job) gets "no"; the same machine "yes".
  */
 import { randomBytes } from "node:crypto";
+import { mkdir, readFile, readlink, rename, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
+import { join } from "node:path";
 import type { ContainerSpec, Engine } from "../runtime/engine.js";
 import { LABEL } from "../runtime/labels.js";
 import { currentOwner } from "../runtime/owner.js";
+import { stateHome } from "../util/paths.js";
 import { hardeningOptions } from "./hardening.js";
+import { cachedAnswer, engineKey, parseProbeCache, withAnswer } from "./path-probe-cache.js";
 import type { ServerTransport, TransportSetting } from "./server-transport.js";
 
 export const PROBE_KIND = "loopback-probe";
@@ -36,7 +41,7 @@ export async function chooseTransport(
   if (implied) return implied;
   let verdict = verdicts.get(engine.endpoint);
   if (!verdict) {
-    verdict = sharesLoopback(engine, image);
+    verdict = rememberedVerdict(engine, image);
     verdicts.set(engine.endpoint, verdict);
     // A probe that failed is asked again next time, not remembered.
     verdict.catch(() => verdicts.delete(engine.endpoint));
@@ -80,6 +85,34 @@ export function probeContainer(image: string, port: number, token: string): Cont
     logMaxSize: "1m",
     logMaxFiles: 1,
   };
+}
+
+export function loopbackCacheFile(env: NodeJS.ProcessEnv = process.env): string {
+  return join(stateHome(env), "engine-loopback.json");
+}
+
+/** The remembered answer for this engine and network namespace, else a fresh probe (remembered). */
+async function rememberedVerdict(engine: Engine, image: string): Promise<boolean> {
+  // This process's network namespace: ocbox in a container and on its host share no loopback.
+  const netns = await readlink("/proc/self/ns/net").catch(() => undefined);
+  if (netns === undefined) return sharesLoopback(engine, image);
+  const key = engineKey(engine.endpoint, (await engine.info()).id);
+  const where = `loopback ${netns}`;
+  const file = loopbackCacheFile();
+  const read = () =>
+    readFile(file, "utf8").catch((e: NodeJS.ErrnoException) => {
+      if (e.code === "ENOENT") return undefined;
+      throw e;
+    });
+  const known = cachedAnswer(parseProbeCache(await read()), key, where, Date.now());
+  if (known !== undefined) return known;
+  const shares = await sharesLoopback(engine, image);
+  const cache = withAnswer(parseProbeCache(await read()), key, where, shares, Date.now());
+  await mkdir(stateHome(), { recursive: true, mode: 0o700 });
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, JSON.stringify(cache, null, 2), { mode: 0o600 });
+  await rename(tmp, file);
+  return shares;
 }
 
 async function sharesLoopback(engine: Engine, image: string): Promise<boolean> {
