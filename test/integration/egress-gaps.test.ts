@@ -60,16 +60,23 @@ it("ocbox up's summary warns until the host is allowed", async () => {
   expect((await project.run(["init", "--yes"])).code).toBe(0);
   await writeFile(join(project.root, "opencode.jsonc"), JSON.stringify(opencodeConfig()));
   const yaml = join(project.root, "ocbox.yaml");
-  const up = await project.run(["up", "--detach", "--approve-hook", "--approve-config"]);
-  expect(up.code, up.stderr).toBe(0);
-  expect(up.stdout).toContain(`  WARNING egress: provider corp (named in the OpenCode config) calls ${HOST}`);
-  expect(up.stdout).toContain(`${LINE} ${yaml}`);
-  expect((await project.run(["down"])).code).toBe(0);
+  try {
+    const up = await project.run(["up", "--detach", "--approve-hook", "--approve-config"]);
+    expect(up.code, up.stderr).toBe(0);
+    expect(up.stdout).toContain(
+      `  WARNING egress: provider corp (named in the OpenCode config) calls ${HOST}`,
+    );
+    expect(up.stdout).toContain(`${LINE} ${yaml}`);
+    expect((await project.run(["down"])).code).toBe(0);
 
-  await writeFile(yaml, (await readFile(yaml, "utf8")).replace("allow: []", `allow: [${HOST}]`));
-  const again = await project.run(["up", "--detach", "--approve-hook", "--approve-config"]);
-  expect(again.code, again.stderr).toBe(0);
-  expect(again.stdout).not.toContain("WARNING egress");
-  expect(again.stdout).toContain("egress    1 allowlist entry");
-  expect((await project.run(["down"])).code).toBe(0);
+    await writeFile(yaml, (await readFile(yaml, "utf8")).replace("allow: []", `allow: [${HOST}]`));
+    const again = await project.run(["up", "--detach", "--approve-hook", "--approve-config"]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).not.toContain("WARNING egress");
+    expect(again.stdout).toContain("egress    1 allowlist entry");
+    expect((await project.run(["down"])).code).toBe(0);
+  } finally {
+    // A detached sandbox is the user's until `down` (the reaper keeps it): a failed check must not leave one.
+    await project.run(["down"]);
+  }
 }, 300_000);
