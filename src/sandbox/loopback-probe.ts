@@ -8,7 +8,7 @@
  * ocbox in a container with only the engine's socket (a CI job) gets "no"; the same machine "yes".
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, readFile, readlink, rename, writeFile } from "node:fs/promises";
+import { readlink } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import type { ContainerSpec, Engine } from "../runtime/engine.js";
@@ -16,7 +16,8 @@ import { LABEL } from "../runtime/labels.js";
 import { currentOwner } from "../runtime/owner.js";
 import { stateHome } from "../util/paths.js";
 import { hardeningOptions } from "./hardening.js";
-import { cachedAnswer, engineKey, parseProbeCache, withAnswer } from "./path-probe-cache.js";
+import { cachedAnswer, engineKey, withAnswer } from "./path-probe-cache.js";
+import { readProbeCacheFile, writeProbeCacheFile } from "./probe-cache-file.js";
 import type { ServerTransport, TransportSetting } from "./server-transport.js";
 
 export const PROBE_KIND = "loopback-probe";
@@ -99,19 +100,10 @@ async function rememberedVerdict(engine: Engine, image: string): Promise<boolean
   const key = engineKey(engine.endpoint, (await engine.info()).id);
   const where = `loopback ${netns}`;
   const file = loopbackCacheFile();
-  const read = () =>
-    readFile(file, "utf8").catch((e: NodeJS.ErrnoException) => {
-      if (e.code === "ENOENT") return undefined;
-      throw e;
-    });
-  const known = cachedAnswer(parseProbeCache(await read()), key, where, Date.now());
+  const known = cachedAnswer(await readProbeCacheFile(file), key, where, Date.now());
   if (known !== undefined) return known;
   const shares = await sharesLoopback(engine, image);
-  const cache = withAnswer(parseProbeCache(await read()), key, where, shares, Date.now());
-  await mkdir(stateHome(), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify(cache, null, 2), { mode: 0o600 });
-  await rename(tmp, file);
+  await writeProbeCacheFile(file, withAnswer(await readProbeCacheFile(file), key, where, shares, Date.now()));
   return shares;
 }
 

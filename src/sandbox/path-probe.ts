@@ -7,7 +7,7 @@
  * Answers are cached in the state dir per engine and prefix (path-probe-cache.ts).
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Engine } from "../runtime/engine.js";
 import { pathNotVisible } from "../runtime/engine-errors.js";
@@ -15,7 +15,8 @@ import { resourceLabels } from "../runtime/labels.js";
 import { currentOwner } from "../runtime/owner.js";
 import { stateHome } from "../util/paths.js";
 import { readOneFile } from "./archive-files.js";
-import { cachedAnswer, engineKey, parseProbeCache, pathPrefix, withAnswer } from "./path-probe-cache.js";
+import { cachedAnswer, engineKey, pathPrefix, withAnswer } from "./path-probe-cache.js";
+import { readProbeCacheFile, writeProbeCacheFile } from "./probe-cache-file.js";
 
 const TARGET = "/ocbox-probe";
 
@@ -42,24 +43,13 @@ export async function engineSeesPath(
   const key = engineKey(engine.endpoint, (await engine.info()).id);
   const file = probeCacheFile(env);
   const now = Date.now();
-  const known = cachedAnswer(parseProbeCache(await readIfThere(file)), key, prefix, now);
+  const known = cachedAnswer(await readProbeCacheFile(file), key, prefix, now);
   if (known !== undefined) return { visible: known, prefix, cached: true };
   const visible = await probe(engine, [prefix, path], image);
   if (typeof visible === "string") return { visible: true, prefix, cached: false, unprobed: visible };
   // Read again: another ocbox may have written its answer meanwhile.
-  const cache = withAnswer(parseProbeCache(await readIfThere(file)), key, prefix, visible, now);
-  await mkdir(stateHome(env), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify(cache, null, 2), { mode: 0o600 });
-  await rename(tmp, file);
+  await writeProbeCacheFile(file, withAnswer(await readProbeCacheFile(file), key, prefix, visible, now));
   return { visible, prefix, cached: false };
-}
-
-async function readIfThere(file: string): Promise<string | undefined> {
-  return readFile(file, "utf8").catch((e: NodeJS.ErrnoException) => {
-    if (e.code === "ENOENT") return undefined;
-    throw e;
-  });
 }
 
 /**
