@@ -107,7 +107,9 @@ it("opens on the project, sends a prompt from the page, keeps the file and the s
   const second = await openUi("04-landing-again");
   await second.page.getByRole("button", { name: "Home" }).click();
   const row = second.page.locator('[data-component="home-session-row"]', { hasText: "Scripted session" });
-  await expect.poll(() => row.count(), { timeout: 120_000 }).toBe(1);
+  await onFailure(second.page, "05-listed-after-up", () =>
+    expect.poll(() => row.count(), { timeout: 120_000 }).toBe(1),
+  );
   await shot(second.page, "05-listed-after-up");
   await row.click();
   await expect.poll(() => bodyText(second.page), { timeout: 120_000 }).toContain(REPLY);
@@ -203,6 +205,17 @@ async function api<T = unknown>(page: Page, path: string, body?: unknown, direct
 }
 
 const bodyText = (page: Page) => page.locator("body").innerText();
+
+/** A failed wait leaves its page as an artifact (`<name>-failed.png`, and its text in the log). */
+async function onFailure(page: Page, name: string, wait: () => Promise<unknown>): Promise<void> {
+  try {
+    await wait();
+  } catch (error) {
+    await page.screenshot({ path: join(SHOTS, `${name}-failed.png`) }).catch(() => undefined);
+    console.log(`${name} failed; the page said:\n${await bodyText(page).catch(() => "(unreadable)")}`);
+    throw error;
+  }
+}
 
 async function shot(page: Page, name: string): Promise<void> {
   await page.waitForTimeout(800); // let the UI settle for a readable screenshot
