@@ -104,7 +104,7 @@ describe("eval prune: task images", () => {
 });
 
 describe("eval prune: payload volumes", () => {
-  const v = (name: string, opencode?: string) => ({
+  const v = (name: string, opencode?: string): { name: string; labels: Record<string, string> } => ({
     name,
     labels: opencode ? { [LABEL.opencode]: opencode } : {},
   });
