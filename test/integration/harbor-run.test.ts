@@ -91,7 +91,13 @@ afterAll(async () => {
 
 it("runs each Harbor task in its own image, then its verifier; an interrupted run resumes", async () => {
   const out = join(root, "out");
-  const args = [...evalRunArgs({ tasks, output: out, config }), "--approve-config"];
+  // Under load (8 engineers on 2 cores) a task-image sandbox took up to 85 s to start: room for it.
+  const args = [
+    ...evalRunArgs({ tasks, output: out, config }),
+    "--approve-config",
+    "--timeout-multiplier",
+    "3",
+  ];
   // Interrupted once the first unit is written: it is kept, the other two run on resume.
   const first = ocbox(args, { env });
   const firstUnit = join(out, "tasks", "hello-tool", "r1", "unit.json");
