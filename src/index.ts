@@ -129,5 +129,7 @@ export { removeCacheVolumes, type CacheCleanReport } from "./sandbox/cache-volum
 export { runEval, type EvalRunOptions, type EvalRunResult, type EvalEvent } from "./eval/run.js";
 export { runJudge, type JudgeOptions, type JudgeRunResult, type JudgeEvent } from "./eval/judge.js";
 export { writeReport } from "./eval/report-file.js";
+export { writeSummary } from "./eval/summary-file.js";
+export { pruneEval, type PruneOptions, type PruneReport } from "./eval/prune.js";
 export type { Summary, TaskSummary } from "./eval/summary.js";
 export { loggingSettings, type LoggingSettings } from "./eval/logging.js";

@@ -13,19 +13,29 @@ import {
   harborTrialConfig,
   harborTrialResult,
   stableUuid,
+  TRIAL_SESSION,
   trialName,
   type HarborTrialInput,
 } from "./harbor-result.js";
-import type { LoadedRun } from "./run-view.js";
+import { runUpdatedAt, type LoadedRun } from "./run-view.js";
 
 const LINKED = ["agent", "verifier", "artifacts"];
 
-async function isRealDir(p: string): Promise<boolean> {
+async function isReal(p: string, kind: "dir" | "file"): Promise<boolean> {
   const st = await lstat(p).catch((e: unknown) => {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw e;
   });
-  return st?.isDirectory() === true;
+  return kind === "dir" ? st?.isDirectory() === true : st?.isFile() === true;
+}
+
+/** The trial folder's links into the unit's folder (only to what is really there, never through a link). */
+async function linkUnit(trialDir: string, unitDir: string, hasSession: boolean): Promise<void> {
+  const links: Array<[string, string, "dir" | "file"]> = LINKED.map((n) => [n, join("logs", n), "dir"]);
+  if (hasSession) links.push([TRIAL_SESSION, TRIAL_SESSION, "file"]);
+  for (const [name, target, kind] of links)
+    if (await isReal(join(unitDir, target), kind))
+      await symlink(relative(trialDir, join(unitDir, target)), join(trialDir, name));
 }
 
 /** The Harbor job folder for a run; undefined (and none written) when it has no Harbor task. */
@@ -54,14 +64,16 @@ export async function writeHarborResults(run: LoadedRun): Promise<string | undef
     const trial = harborTrialResult(input);
     await writeJson(join(dir, "config.json"), harborTrialConfig(input));
     await writeJson(join(dir, "result.json"), trial);
-    for (const name of LINKED)
-      if (await isRealDir(join(u.dir, name)))
-        await symlink(relative(dir, join(u.dir, name)), join(dir, name));
+    await linkUnit(dir, u.dir, u.record.session !== undefined);
     trials.push(trial);
   }
   await writeJson(
     join(jobDir, "result.json"),
-    harborJobResult(trials, { id: jobId, startedAt: m.createdAt, finishedAt: m.updatedAt }),
+    harborJobResult(trials, {
+      id: jobId,
+      startedAt: m.createdAt,
+      finishedAt: runUpdatedAt(run).toISOString(),
+    }),
   );
   return jobDir;
 }

@@ -8,7 +8,8 @@
  * models/trial/config.py, models/job/result.py, models/agent/context.py,
  * models/verifier/result.py): what its job stats and viewer read is filled (`agent_info`,
  * `verifier_result.rewards`, `exception_info.exception_type`, `agent_result` tokens and cost,
- * the phase timings, `source`); unknown fields are ignored by pydantic. Pure.
+ * the phase timings, `source`); unknown fields are ignored by pydantic. harbor-result-schema.ts
+ * checks this against Harbor's models. Pure.
  */
 import { createHash } from "node:crypto";
 import { z } from "zod";
@@ -19,6 +20,8 @@ import type { UnitRecord } from "./unit-record.js";
 /** The Harbor job folder inside an ocbox output dir. */
 export const HARBOR_DIR = "harbor";
 export const AGENT_NAME = "opencode";
+/** The unit's session.json, linked into its trial folder under this name. */
+export const TRIAL_SESSION = "session.json";
 
 export interface HarborTrialInput {
   record: UnitRecord;
@@ -166,12 +169,18 @@ export function harborTrialResult(input: HarborTrialInput) {
       model_info: modelInfo(input.model, result),
     },
     agent_result: {
-      n_input_tokens: tokens.input + tokens.cacheRead + tokens.cacheWrite,
-      n_cache_tokens: tokens.cacheRead,
-      n_output_tokens: tokens.output + tokens.reasoning,
+      n_input_tokens: Math.round(tokens.input + tokens.cacheRead + tokens.cacheWrite),
+      n_cache_tokens: Math.round(tokens.cacheRead),
+      n_output_tokens: Math.round(tokens.output + tokens.reasoning),
       cost_usd: result.cost,
       rollout_details: null,
-      metadata: { outcome: result.outcome, failureReason: result.failureReason, ocboxUnit: record.key },
+      metadata: {
+        outcome: result.outcome,
+        failureReason: result.failureReason,
+        ocboxUnit: record.key,
+        // OpenCode's session (its own format, not Harbor's ATIF trajectory), linked in the trial folder.
+        ...(record.session ? { session: TRIAL_SESSION, sessionMessages: record.session.messages } : {}),
+      },
     },
     verifier_result: rewards ? { rewards } : null,
     exception_info: exceptionInfo(record, result),

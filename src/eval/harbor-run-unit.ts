@@ -120,7 +120,7 @@ export function runHarborWith(environments: Map<string, HarborEnvironment> | und
     const record = await writeUnitFiles(unit, dir, {
       result,
       check: null,
-      exported: null,
+      exported: ran?.session ?? null,
       harbor: {
         ...(ran?.verifier ? { verifier: ran.verifier } : {}),
         ...(ran ? { timings: ran.timings } : {}),

@@ -15,6 +15,7 @@ import { DEFAULT_COPY_BACK_CAPS } from "../sandbox/copy-back-policy.js";
 import type { TaskImageSandbox } from "../sandbox/task-image-sandbox.js";
 import { bringBackAgentSide, runOracle, runVerifier, stopAgent, type PhaseContext } from "./harbor-phases.js";
 import type { HarborTask } from "./harbor-task.js";
+import { recordSession } from "./session-export.js";
 import type { UnitTimings, VerifierOutcome } from "./unit-record.js";
 
 export interface HarborUnitInput {
@@ -37,6 +38,8 @@ export interface HarborUnitOutcome {
   result: TaskResult;
   verifier: VerifierOutcome | undefined;
   timings: UnitTimings;
+  /** The agent's session (session-export.ts), exported before its server was stopped; null for the oracle. */
+  session: unknown;
 }
 
 function contextFor(input: HarborUnitInput, containerId: string, sandbox: TaskImageSandbox): PhaseContext {
@@ -84,23 +87,37 @@ export async function runHarborUnit(input: HarborUnitInput): Promise<HarborUnitO
     verifier: ran.verifier?.seconds ?? null,
   };
   for (const n of ran.notes) input.trace(n);
-  return { result: ran.result, verifier: ran.verifier, timings };
+  return { result: ran.result, verifier: ran.verifier, timings, session: ran.session ?? null };
 }
 
-type Ran = { result: TaskResult; verifier: VerifierOutcome | undefined; notes: string[] };
+type Ran = { result: TaskResult; verifier: VerifierOutcome | undefined; notes: string[]; session?: unknown };
 
+/**
+ * The agent's turns, then (in the container it leaves) the session exported from its server while
+ * the server still runs, then the phases after the agent. The export is the server's answer:
+ * checked and capped as a sandbox unit's (session-export.ts).
+ */
 async function agentRun(input: HarborUnitInput, sandbox: TaskImageSandbox): Promise<Ran> {
   let after: { verifier: VerifierOutcome; notes: string[] } | undefined;
+  let recorder: ReturnType<typeof recordSession> | undefined;
+  let session: unknown = null;
   const result = await executeTask(input.plan, {
     workspace: input.scratch,
     prompt: input.prompt,
     taskId: input.taskId,
     ...input.request,
+    onSession: (s: AgentSession) => {
+      recorder = recordSession(s.client, s.sessionId);
+      return input.request.onSession?.(s);
+    },
     afterAgent: async (s: AgentSession) => {
+      session = await recorder?.export().catch((e: unknown) => ({ error: errorMessage(e) }));
+      recorder?.stop();
       after = await afterAgentPhases(contextFor(input, s.containerId, sandbox));
     },
   });
-  return { result, verifier: after?.verifier, notes: after?.notes ?? [] };
+  recorder?.stop();
+  return { result, verifier: after?.verifier, notes: after?.notes ?? [], session };
 }
 
 /** `--oracle`: the same sandbox, solve.sh in the agent's place (no model), then the verifier. */

@@ -1,7 +1,7 @@
 /** `ocbox eval report DIR [--compare DIR2]`: read the output dir(s), write `report.html`. */
 import { readFile, writeFile } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
-import { loadRun } from "./run-view.js";
+import { loadRun, runUpdatedAt } from "./run-view.js";
 import { toolTimeline, type SessionExport } from "./session-export.js";
 import { summarise } from "./summary.js";
 import { renderReport, type ReportRun } from "./report.js";
@@ -12,7 +12,7 @@ async function reportRun(dir: string): Promise<ReportRun> {
     run.units,
     run.manifest.invalid,
     run.units.find((u) => u.judge)?.judge?.model ?? null,
-    new Date(),
+    runUpdatedAt(run),
     run.manifest.tasks,
   );
   const units = await Promise.all(

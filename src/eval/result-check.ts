@@ -72,6 +72,13 @@ const RECORD_FIELDS: readonly Field[] = [
   f("infra", z.boolean(), false),
   f("check", z.object({ exitCode: z.number().int() }).passthrough().nullable(), null),
   f("verifier", verifierSchema, BAD_VERIFIER),
+  f(
+    "session",
+    z
+      .object({ file: z.literal("session.json"), messages: count, truncated: z.literal(true).optional() })
+      .optional(),
+    undefined,
+  ),
 ];
 
 const gradeSchema = z.object({

@@ -69,3 +69,18 @@ export async function loadRun(dir: string): Promise<LoadedRun> {
   }
   return { dir, manifest, units };
 }
+
+/**
+ * When the run's records last changed: the newest of the manifest's `updatedAt`, the units'
+ * `finishedAt` and the verdicts' `judgedAt`. The files made from the records (summary.json,
+ * harbor/) carry this time, so making them again from the same records gives the same bytes.
+ */
+export function runUpdatedAt(run: LoadedRun): Date {
+  const times = [
+    run.manifest.updatedAt,
+    ...run.units.flatMap((u) => [u.record.finishedAt, u.judge?.judgedAt]),
+  ]
+    .map((t) => (typeof t === "string" ? Date.parse(t) : Number.NaN))
+    .filter((t) => Number.isFinite(t));
+  return new Date(times.length ? Math.max(...times) : 0);
+}

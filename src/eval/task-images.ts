@@ -6,11 +6,12 @@
  * so the task set's capability-granting files are listed here, in one place, for the approval of
  * the task set (issue 13: kinds `task.toml` and `environment/Dockerfile`) before anything builds.
  */
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { OcboxError, tail } from "../errors.js";
 import { ensureTaskImage, type TaskImage } from "../image/task-image.js";
 import type { Engine } from "../runtime/engine.js";
 import type { TaskDef } from "./task-set.js";
+import { recordTaskSets } from "./task-set-record.js";
 
 export interface ApprovalFile {
   kind: "task.toml" | "environment/Dockerfile";
@@ -40,6 +41,8 @@ export interface TaskImagesOptions {
    * build; it throws to refuse. The call site is here so that no build can start without it.
    */
   approve?: (files: ApprovalFile[]) => Promise<void>;
+  /** Where the state dir is (the record of task sets that use task images); default process.env. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export async function buildTaskImages(
@@ -48,6 +51,8 @@ export async function buildTaskImages(
   options: TaskImagesOptions = {},
 ): Promise<Map<string, TaskImageOutcome>> {
   await options.approve?.(taskSetApprovalFiles(tasks));
+  const sets = [...new Set(tasks.filter((t) => t.harbor).map((t) => dirname(resolve(t.dir))))];
+  if (sets.length) await recordTaskSets(sets, options.env);
   const out = new Map<string, TaskImageOutcome>();
   for (const t of tasks) {
     const h = t.harbor;
@@ -56,6 +61,7 @@ export async function buildTaskImages(
     try {
       const image = await ensureTaskImage(engine, h.environment, {
         taskId: t.id,
+        taskSet: dirname(resolve(t.dir)),
         timeoutS: h.toml.environment.build_timeout_sec,
         ...(options.rebuild ? { rebuild: true } : {}),
         ...(options.signal ? { signal: options.signal } : {}),

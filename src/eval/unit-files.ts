@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { emptyTokens, type TaskResult } from "../executor/task.js";
 import { writeJson } from "./manifest.js";
 import type { Unit } from "./units.js";
-import { isInfraFailure, type CheckOutcome, type UnitRecord } from "./unit-record.js";
+import { isInfraFailure, SESSION_FILE, type CheckOutcome, type UnitRecord } from "./unit-record.js";
 import { writeDiff } from "./workspace.js";
 
 /** A finished unit's files: diff.patch, session.json, result.json and unit.json (written last). */
@@ -32,14 +32,29 @@ export async function writeUnitFiles(
     requirements: unit.task.requirements,
     check,
     ...(done.harbor ?? {}),
+    ...sessionRef(exported),
     infra: isInfraFailure(result),
     diffBytes,
     finishedAt: new Date().toISOString(),
   };
-  await writeFile(join(dir, "session.json"), `${JSON.stringify(exported ?? null)}\n`, { mode: 0o600 });
+  await writeFile(join(dir, SESSION_FILE), `${JSON.stringify(exported ?? null)}\n`, { mode: 0o600 });
   await writeJson(join(dir, "result.json"), result);
   await writeJson(join(dir, "unit.json"), record);
   return record;
+}
+
+/** unit.json's pointer to session.json, with its message count; none without an export. Pure. */
+export function sessionRef(exported: unknown): Pick<UnitRecord, "session"> {
+  if (typeof exported !== "object" || exported === null) return {};
+  const messages = (exported as { messages?: unknown }).messages;
+  const truncated = (exported as { truncated?: unknown }).truncated !== undefined;
+  return {
+    session: {
+      file: SESSION_FILE,
+      messages: Array.isArray(messages) ? messages.length : 0,
+      ...(truncated ? { truncated: true } : {}),
+    },
+  };
 }
 
 export function infraResult(message: string, seconds: number): TaskResult {

@@ -42,6 +42,17 @@ export interface UnitTimings {
   verifier: number | null;
 }
 
+/** The unit's exported session (session-export.ts), beside unit.json. */
+export const SESSION_FILE = "session.json";
+
+export interface SessionRef {
+  file: typeof SESSION_FILE;
+  /** Messages in it (0: the export failed or the server had none; session.json says which). */
+  messages: number;
+  /** The export hit a size cap and left the rest out. */
+  truncated?: true;
+}
+
 export interface UnitRecord {
   key: string;
   task: string;
@@ -56,6 +67,8 @@ export interface UnitRecord {
   timings?: UnitTimings;
   /** Harbor tasks run with `--oracle`: solution/solve.sh ran in the agent's place. */
   oracle?: boolean;
+  /** The agent's session as exported from its server (absent: no agent ran, or an older unit). */
+  session?: SessionRef;
   /** Infrastructure failure (sandbox, network, auth, rate limit): counted apart, retryable. */
   infra: boolean;
   diffBytes: number;

@@ -18,6 +18,7 @@ import type { Engine } from "../runtime/engine.js";
 import { LABEL } from "../runtime/labels.js";
 import { OcboxError } from "../errors.js";
 import { pack } from "tar-stream";
+import { OPENCODE_VERSION } from "./opencode-binary.js";
 import { taskAgentEntrypoint } from "./task-entrypoint.js";
 
 export const PAYLOAD_DIR = "/ocbox";
@@ -88,7 +89,8 @@ async function makePayload(engine: Engine, image: string, volume: string): Promi
   if ((await engine.volumeExists(volume)) && (await isComplete(engine, image, volume)))
     return { volume, made: false, seconds: seconds() };
   await engine.removeVolume(volume);
-  await engine.createVolume(volume, { [LABEL.managed]: "true", [LABEL.kind]: PAYLOAD_KIND }, {});
+  const labels = { [LABEL.managed]: "true", [LABEL.kind]: PAYLOAD_KIND, [LABEL.opencode]: OPENCODE_VERSION };
+  await engine.createVolume(volume, labels, {});
   const id = await engine.createContainer(filler(image, volume, ["bash", "-c", PAYLOAD_FILL], false));
   try {
     await engine.putArchive(id, FILL_AT, await entrypointTar());

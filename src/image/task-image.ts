@@ -2,8 +2,8 @@
  * A benchmark task's own image (issue 15, item 2): `environment/Dockerfile` built through the
  * Engine API (the context streamed, progress passed on, `build_timeout_sec` enforced), tagged by a
  * hash of its context so an unchanged task is never built twice; or a named `docker_image`, used
- * when present and pulled when not. Every task image carries the `dev.ocbox.kind=task-image`
- * label (for prune).
+ * when present and pulled when not. Every task image ocbox builds carries the
+ * `dev.ocbox.kind=task-image` label and the task set and task it was built for (for prune).
  *
  * A build runs the task set's own code on the engine, with network: callers list the task set's
  * files for approval before they call this (eval/task-images.ts).
@@ -22,6 +22,8 @@ export type TaskImageSource = { kind: "dockerfile"; context: string } | { kind: 
 export interface TaskImageOptions {
   /** The task, for messages and the label. */
   taskId: string;
+  /** The task set's folder (absolute), for the label that `ocbox eval prune` reads. */
+  taskSet?: string;
   /** Cap for the build, seconds (`build_timeout_sec`). */
   timeoutS: number;
   rebuild?: boolean;
@@ -90,6 +92,8 @@ async function buildWithin(
         [LABEL.managed]: "true",
         [LABEL.kind]: TASK_IMAGE_KIND,
         [LABEL.imageInputs]: context.digest.slice(0, 16),
+        [LABEL.task]: options.taskId,
+        ...(options.taskSet ? { [LABEL.taskSet]: options.taskSet } : {}),
       },
       signal: abort.signal,
       ...(options.onLine ? { onLine: options.onLine } : {}),

@@ -21,6 +21,7 @@ import type {
   ContainerStats,
   ContainerState,
   ContainerSummary,
+  ImageSummary,
   Engine,
   EngineInfo,
   ExecResult,
@@ -296,10 +297,10 @@ export class DockerEngine implements Engine {
       });
   }
 
-  async removeImage(ref: string): Promise<void> {
+  async removeImage(ref: string, options: { force?: boolean } = {}): Promise<void> {
     await this.call(
       "remove image",
-      () => this.docker.getImage(ref).remove({ force: true }),
+      () => this.docker.getImage(ref).remove({ force: options.force ?? true }),
       [404],
       undefined,
     );
@@ -483,10 +484,37 @@ export class DockerEngine implements Engine {
   }
 
   async listContainers(labelFilter: string[], all = true): Promise<ContainerSummary[]> {
+    return this.containerList({ label: labelFilter }, all);
+  }
+
+  async containersUsing(what: { image: string } | { volume: string }): Promise<ContainerSummary[]> {
+    if ("volume" in what) return this.containerList({ volume: [what.volume] }, true);
+    // `ancestor` also matches containers of images built on this one; only its own are kept.
+    const list = await this.containerList({ ancestor: [what.image] }, true);
+    return list.filter((c) => c.imageId === what.image);
+  }
+
+  async listImages(labelFilter: string[]): Promise<ImageSummary[]> {
+    const list = await this.call("list images", () =>
+      this.docker.listImages({ all: false, filters: JSON.stringify({ label: labelFilter }) }),
+    );
+    return list.map((i) => ({
+      id: i.Id,
+      tags: (i.RepoTags ?? []).filter((t) => t !== "<none>:<none>"),
+      labels: i.Labels ?? {},
+      createdAt: new Date(i.Created * 1000),
+    }));
+  }
+
+  private async containerList(
+    filters: Record<string, string[]>,
+    all: boolean,
+  ): Promise<Array<ContainerSummary & { imageId: string }>> {
     const list = await this.call("list containers", () =>
-      this.docker.listContainers({ all, filters: JSON.stringify({ label: labelFilter }) }),
+      this.docker.listContainers({ all, filters: JSON.stringify(filters) }),
     );
     return list.map((c) => ({
+      imageId: c.ImageID,
       id: c.Id,
       name: (c.Names[0] ?? "").replace(/^\//, ""),
       image: c.Image,

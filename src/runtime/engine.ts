@@ -87,6 +87,15 @@ export interface ContainerSummary {
   createdAt: Date;
 }
 
+/** An image as listed by the engine. */
+export interface ImageSummary {
+  id: string;
+  /** `repo:tag` names; empty for an image that lost its tag (rebuilt under the same one). */
+  tags: string[];
+  labels: Record<string, string>;
+  createdAt: Date;
+}
+
 export interface ContainerState {
   running: boolean;
   exitCode: number | undefined;
@@ -187,7 +196,15 @@ export interface Engine {
   ): Promise<void>;
   pullImage(ref: string, onLine?: (line: string) => void): Promise<void>;
   importImage(rootfsTar: NodeJS.ReadableStream, ref: string, changes?: string[]): Promise<void>;
-  removeImage(ref: string): Promise<void>;
+  /**
+   * Remove an image (a tag, or an id). `force: false` (prune) refuses an image any container uses,
+   * even a stopped one; the default forces, which the engine still refuses for a running container.
+   */
+  removeImage(ref: string, options?: { force?: boolean }): Promise<void>;
+  /** Images carrying every label of `labelFilter` (`key=value` or `key`). */
+  listImages(labelFilter: string[]): Promise<ImageSummary[]>;
+  /** Every container (running or stopped, ocbox's or not) made from this image id or mounting this volume. */
+  containersUsing(what: { image: string } | { volume: string }): Promise<ContainerSummary[]>;
 
   createVolume(
     name: string,

@@ -43,6 +43,11 @@ export const LABEL = {
   /** A cache volume's workspace-relative dir, and the "uid:gid" its root was given to. */
   cachePath: "dev.ocbox.cache.path",
   cacheOwner: "dev.ocbox.cache.owner",
+  /** A task image: the task set folder (absolute) and the task it was built for (`ocbox eval prune`). */
+  taskSet: "dev.ocbox.task-set",
+  task: "dev.ocbox.task",
+  /** The OpenCode version a payload volume holds. */
+  opencode: "dev.ocbox.opencode",
   /** The label format (LABELS_VERSION); absent on resources of an ocbox before versions: 1. */
   version: "dev.ocbox.labels.version",
 } as const;

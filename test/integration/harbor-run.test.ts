@@ -5,9 +5,21 @@
  * packages): the agent works in the task's own image (a tool only that image has), /tests is
  * not there while it works, rewards 1 and 0 (and named rewards) come out right, a musl image
  * with no glibc runs, an interrupted run resumes across per-task images, and `--oracle` scores 1
- * on every task. Each unit's phases are timed.
+ * on every task. Each unit's phases are timed. A Harbor unit exports its session; the files
+ * under harbor/ parse as Harbor's models; `eval report` makes summary.json and harbor/ again, the
+ * same as the run's.
  */
-import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -16,6 +28,7 @@ import { scriptedOpencodeConfig } from "../../src/scripted-model/opencode-config
 import type { ScenarioInput } from "../../src/scripted-model/scenario.js";
 import { startScriptedModel, type ScriptedModel } from "../../src/scripted-model/server.js";
 import type { UnitRecord } from "../../src/eval/unit-record.js";
+import { jobResultSchema, trialResultSchema } from "../../src/eval/harbor-result-schema.js";
 import { ocbox, evalRunArgs } from "../helpers/cli.js";
 
 const FIXTURES = resolve(import.meta.dirname, "../fixtures/harbor-tasks");
@@ -47,6 +60,24 @@ const turns: ScenarioInput["turns"] = [
 const unitOf = (out: string, id: string) =>
   JSON.parse(readFileSync(join(out, "tasks", id, "r1", "unit.json"), "utf8")) as UnitRecord;
 
+const readJson = (f: string): unknown => JSON.parse(readFileSync(f, "utf8"));
+
+/** summary.json and every file and link under harbor/, as text (a link as its target). */
+function snapshot(out: string): Record<string, string> {
+  const files: Record<string, string> = { "summary.json": readFileSync(join(out, "summary.json"), "utf8") };
+  const walk = (rel: string) => {
+    for (const name of readdirSync(join(out, rel)).sort()) {
+      const path = join(rel, name);
+      const st = lstatSync(join(out, path));
+      if (st.isSymbolicLink()) files[path] = `-> ${readlinkSync(join(out, path))}`;
+      else if (st.isDirectory()) walk(path);
+      else files[path] = readFileSync(join(out, path), "utf8");
+    }
+  };
+  walk("harbor");
+  return files;
+}
+
 beforeAll(async () => {
   cpSync(FIXTURES, tasks, { recursive: true });
   model = await startScriptedModel({ scenario: { turns } });
@@ -60,7 +91,13 @@ afterAll(async () => {
 
 it("runs each Harbor task in its own image, then its verifier; an interrupted run resumes", async () => {
   const out = join(root, "out");
-  const args = [...evalRunArgs({ tasks, output: out, config }), "--approve-config"];
+  // Under load (8 engineers on 2 cores) a task-image sandbox took up to 85 s to start: room for it.
+  const args = [
+    ...evalRunArgs({ tasks, output: out, config }),
+    "--approve-config",
+    "--timeout-multiplier",
+    "3",
+  ];
   // Interrupted once the first unit is written: it is kept, the other two run on resume.
   const first = ocbox(args, { env });
   const firstUnit = join(out, "tasks", "hello-tool", "r1", "unit.json");
@@ -110,6 +147,46 @@ it("runs each Harbor task in its own image, then its verifier; an interrupted ru
 
   const offline = unitOf(out, "offline");
   expect(offline.verifier).toMatchObject({ reward: 0, rewards: { reward: 0, exact: 0, exists: 1 } });
+
+  // The agent's session, exported from its server in the task image before it was stopped.
+  const session = JSON.parse(
+    readFileSync(join(out, "tasks", "hello-tool", "r1", "session.json"), "utf8"),
+  ) as {
+    messages: Array<{
+      parts: Array<{ type: string; tool?: string; state?: { input?: { command?: string } } }>;
+    }>;
+  };
+  const calls = session.messages.flatMap((m) => m.parts).filter((p) => p.type === "tool");
+  expect(calls.some((p) => p.tool === "bash" && p.state?.input?.command?.includes("harbor-hello"))).toBe(
+    true,
+  );
+  expect(hello.session).toMatchObject({ file: "session.json" });
+  expect(hello.session?.messages).toBeGreaterThan(0);
+  const trialDir = join(out, "harbor", "hello-tool__r1");
+  const trial = JSON.parse(readFileSync(join(trialDir, "result.json"), "utf8")) as Record<string, unknown>;
+  expect(trial).toMatchObject({ agent_result: { metadata: { session: "session.json" } } });
+  expect(readFileSync(join(trialDir, "session.json"), "utf8")).toBe(
+    readFileSync(join(out, "tasks", "hello-tool", "r1", "session.json"), "utf8"),
+  );
+  expect(existsSync(join(trialDir, "verifier", "reward.txt"))).toBe(true);
+
+  // What ocbox wrote under harbor/ parses as Harbor's TrialResult and JobResult.
+  expect(jobResultSchema.safeParse(readJson(join(out, "harbor", "result.json"))).error?.issues ?? []).toEqual(
+    [],
+  );
+  for (const name of ["hello-tool__r1", "musl-tool__r1", "offline__r1"]) {
+    const parsed = trialResultSchema.safeParse(readJson(join(out, "harbor", name, "result.json")));
+    expect(parsed.error?.issues ?? [], name).toEqual([]);
+  }
+
+  // `eval report` makes summary.json and harbor/ again from the unit records, the same as the run's.
+  const before = snapshot(out);
+  rmSync(join(out, "summary.json"));
+  rmSync(join(out, "harbor"), { recursive: true });
+  const report = await ocbox(["eval", "report", out, "--json"], { env });
+  expect(report.code, report.stderr).toBe(0);
+  expect(JSON.parse(report.stdout)).toMatchObject({ harbor: join(out, "harbor") });
+  expect(snapshot(out)).toEqual(before);
 });
 
 it("--oracle runs solution/solve.sh in the agent's place, with no model: every task scores 1", async () => {

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { trialName } from "../../src/eval/harbor-result.js";
+import { jobResultSchema, trialResultSchema } from "../../src/eval/harbor-result-schema.js";
 import { checkUnitFiles } from "../../src/eval/result-check.js";
 import { writeReport } from "../../src/eval/report-file.js";
 import { writeSummary } from "../../src/eval/summary-file.js";
@@ -91,7 +92,7 @@ describe("Harbor's result.json beside ocbox's", () => {
     });
     const link = join(out, "harbor", "hello-tool__r1", "verifier");
     expect((await lstat(link)).isSymbolicLink()).toBe(true);
-    expect(await readlink(link)).toBe("../../tasks/hello-tool/r1/verifier");
+    expect(await readlink(link)).toBe("../../tasks/hello-tool/r1/logs/verifier");
     expect(await readFile(join(link, "test-stdout.txt"), "utf8")).toBe("1 passed\n");
     expect((await readJson(join(out, "tasks", "hello-tool", "r1", "result.json"))).outcome).toBe("COMPLETE");
   });
@@ -130,6 +131,74 @@ describe("Harbor's result.json beside ocbox's", () => {
       "metrics__r1",
     ]);
     expect((group?.pass_at_k as Record<string, number>)["1"]).toBeCloseTo(0.5);
+  });
+
+  it("every file under harbor/ parses as Harbor's TrialResult / JobResult (harbor-result-schema.ts)", async () => {
+    await writeSummary(out);
+    const job = jobResultSchema.safeParse(await readJson(join(out, "harbor", "result.json")));
+    expect(job.error?.issues ?? []).toEqual([]);
+    const names = [
+      "hello-tool__r1",
+      "hello-tool__r2",
+      "hello-tool__r3",
+      "metrics__r1",
+      "metrics__r2",
+      "metrics__r3",
+    ];
+    for (const name of names) {
+      const trial = trialResultSchema.safeParse(await readJson(join(out, "harbor", name, "result.json")));
+      expect(trial.error?.issues ?? [], name).toEqual([]);
+    }
+  });
+
+  it("the schema refuses what Harbor would: a missing required key, a misspelt one, a fractional token count", async () => {
+    await writeSummary(out);
+    const trial = await readJson(join(out, "harbor", "hello-tool__r1", "result.json"));
+    const { task_checksum: _gone, ...missing } = trial;
+    expect(trialResultSchema.safeParse(missing).success).toBe(false);
+    expect(trialResultSchema.safeParse({ ...trial, agent_results: {} }).success).toBe(false);
+    const agent = trial.agent_result as Record<string, unknown>;
+    expect(
+      trialResultSchema.safeParse({ ...trial, agent_result: { ...agent, n_input_tokens: 1.5 } }).success,
+    ).toBe(false);
+    expect(trialResultSchema.safeParse({ ...trial, started_at: "yesterday" }).success).toBe(false);
+  });
+
+  it("a unit's exported session is linked into its trial folder and named in agent_result.metadata", async () => {
+    await writeSummary(out);
+    const dir = join(out, "harbor", "hello-tool__r1");
+    const trial = await readJson(join(dir, "result.json"));
+    expect(trial).toMatchObject({
+      agent_result: { metadata: { session: "session.json", sessionMessages: 2 } },
+    });
+    expect(await readlink(join(dir, "session.json"))).toBe("../../tasks/hello-tool/r1/session.json");
+    const session = await readJson(join(dir, "session.json"));
+    expect((session.messages as unknown[]).length).toBe(2);
+    // A unit without a session reference (an older one) gets neither.
+    const older = await readJson(join(out, "harbor", "hello-tool__r2", "result.json"));
+    expect((older.agent_result as { metadata: Record<string, unknown> }).metadata).not.toHaveProperty(
+      "session",
+    );
+    await expect(lstat(join(out, "harbor", "hello-tool__r2", "session.json"))).rejects.toThrow(/ENOENT/);
+  });
+
+  it("summary.json and harbor/ made twice from the same records are byte for byte the same", async () => {
+    await writeSummary(out);
+    const files = async () => {
+      const names = [
+        "summary.json",
+        "harbor/result.json",
+        "harbor/metrics__r2/result.json",
+        "harbor/hello-tool__r1/config.json",
+      ];
+      return Promise.all(names.map((n) => readFile(join(out, n), "utf8")));
+    };
+    const first = await files();
+    await rm(join(out, "summary.json"));
+    await rm(join(out, "harbor"), { recursive: true });
+    await writeSummary(out);
+    expect(await files()).toEqual(first);
+    expect(JSON.parse(first[0] ?? "{}")).toMatchObject({ generatedAt: "2026-12-01T11:00:00.000Z" }); // the newest record: a verdict;
   });
 
   it("trial names keep the whole task id (two ids may share their first 32 characters)", () => {

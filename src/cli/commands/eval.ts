@@ -4,14 +4,19 @@
  */
 import { ORACLE_MODEL, withOracleModel } from "../../eval/oracle-model.js";
 import { readFile } from "node:fs/promises";
-import { resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import { parseOpencodeConfig } from "../../config/opencode-json.js";
 import { OcboxError, errorMessage } from "../../errors.js";
 import { runJudge, type JudgeEvent } from "../../eval/judge.js";
 import { describeLogging, loggingSettings, type LoggingSettings } from "../../eval/logging.js";
 import { Progress, type UnitStreamEvent } from "../../eval/progress.js";
+import { HARBOR_DIR } from "../../eval/harbor-result.js";
 import { writeReport } from "../../eval/report-file.js";
+import { writeSummary } from "../../eval/summary-file.js";
+import { pruneEval, type PruneReport } from "../../eval/prune.js";
+import type { PruneImage } from "../../eval/prune-plan.js";
 import { evalTaskOptions, noTasks, runEval, type EvalEvent } from "../../eval/run.js";
 import { loadTaskSet } from "../../eval/task-set.js";
 import { buildTaskImages } from "../../eval/task-images.js";
@@ -257,19 +262,87 @@ export function registerEval(program: Command, run: Runner) {
     .option("--opencode-config <file>", "extra OpenCode config (providers) for the judge")
     .action((flags: JudgeFlags) => run((ctx) => evalJudgeAction(ctx, flags)));
 
+  addReportCommand(evalCmd, run);
+  addPruneCommand(evalCmd, run);
+}
+
+const collect = (value: string, list: string[]) => [...list, value];
+
+/** `eval report DIR`: summary.json and harbor/ rewritten from the unit records, then report.html. */
+function addReportCommand(evalCmd: Command, run: Runner) {
   evalCmd
     .command("report")
-    .description("write the self-contained HTML report of a run")
+    .description(
+      "rewrite a run's summary.json and harbor/ results from its unit records, and write its self-contained HTML report",
+    )
     .argument("<dir>", "the output dir of `ocbox eval run`")
-    .option("--compare <dir2>", "a second run to compare side by side")
+    .option("--compare <dir2>", "a second run to compare side by side (read only)")
     .option("--out <file>", "where to write it (default <dir>/report.html)")
     .action((dir: string, flags: { compare?: string; out?: string }) =>
       run(async (ctx) => {
+        await writeSummary(dir);
         const file = await writeReport(dir, flags);
-        ctx.out.result({ report: file }, (r) => `report: ${r.report}`);
+        const harbor = join(resolve(dir), HARBOR_DIR);
+        const result = {
+          summary: join(resolve(dir), "summary.json"),
+          harbor: existsSync(harbor) ? harbor : null,
+          report: file,
+        };
+        ctx.out.result(result, (r) => [
+          `summary: ${r.summary}`,
+          ...(r.harbor ? [`harbor results: ${r.harbor}`] : []),
+          `report: ${r.report}`,
+        ]);
         return 0;
       }),
     );
+}
+
+/** `eval prune` (prune.ts). */
+function addPruneCommand(evalCmd: Command, run: Runner) {
+  evalCmd
+    .command("prune")
+    .description(
+      "remove task images no task set in use needs, payload volumes of other OpenCode versions, and stopped eval leftovers",
+    )
+    .option(
+      "--tasks <dir>",
+      "a task set to count as in use (repeatable), besides the recorded ones",
+      collect,
+      [],
+    )
+    .option(
+      "--task-set <dir>",
+      "judge only the task images built for this task set (repeatable); volumes and containers are left alone",
+      collect,
+      [],
+    )
+    .option("--dry-run", "list what would be removed; remove nothing")
+    .action((flags: { tasks: string[]; taskSet: string[]; dryRun?: boolean }) =>
+      run(async (ctx) => {
+        const report = await pruneEval(ctx.engine(), {
+          dryRun: flags.dryRun === true,
+          inUse: flags.tasks,
+          taskSets: flags.taskSet,
+        });
+        ctx.out.result(report, pruneLines);
+        return report.errors.length ? 1 : 0;
+      }),
+    );
+}
+
+function pruneLines(r: PruneReport): string[] {
+  const verb = r.dryRun ? "would remove" : "removed";
+  const name = (i: PruneImage) => `${i.tags[0] ?? i.id.slice(0, 19)}${i.task ? ` (task ${i.task})` : ""}`;
+  const lines = [
+    ...r.containers.map((c) => `${verb} container ${c}`),
+    ...r.images.removed.map((i) => `${verb} image ${name(i)}`),
+    ...r.volumes.removed.map((v) => `${verb} volume ${v}`),
+    ...r.images.kept.map((k) => `kept image ${name(k.image)}: ${k.reason}`),
+    ...r.volumes.kept.map((k) => `kept volume ${k.volume}: ${k.reason}`),
+    ...r.errors.map((e) => `could not remove ${e}`),
+  ];
+  return lines.length ? lines : ["nothing to prune"];
 }
 
 type LiveView = { progress: Progress; live: ReturnType<typeof liveOutput> };
