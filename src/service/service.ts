@@ -14,8 +14,10 @@ import { Pools } from "../executor/pool.js";
 import type { Engine } from "../runtime/engine.js";
 import { ownerLiveness, processStart } from "../runtime/owner.js";
 import { reap } from "../sandbox/reaper.js";
+import { packageRoot } from "../util/paths.js";
 import { OCBOX_VERSION } from "../version.js";
 import { startServiceHttp, type ServiceApi } from "./http.js";
+import { engineSettings } from "./protocol.js";
 import { removeServiceInfo, serviceFiles, writeServiceInfo, type ServiceFiles } from "./service-files.js";
 import { parseTaskRequest, taskOptionsFromRequest } from "./task-request.js";
 import { TaskStore } from "./task-store.js";
@@ -123,6 +125,8 @@ export async function openService(options: ServiceOptions): Promise<Service> {
     pidStart: processStart(process.pid) ?? "",
     version: OCBOX_VERSION,
     startedAt,
+    root: packageRoot(),
+    engine: engineSettings(process.env),
   });
   onLine(`ocbox serve ${OCBOX_VERSION} at ${http.url} (token in ${tokenFile})`);
   return {
