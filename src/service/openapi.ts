@@ -57,8 +57,13 @@ const statusSchema = z.object({
   warm: z.object({
     perProfile: z.number(),
     memoryBudgetBytes: z.number(),
+    diskBudgetBytes: z.number(),
+    diskPerSandboxBytes: z.number().describe("The disk each warm sandbox is counted at."),
     ready: z.number(),
     profiles: z.number(),
+    used: z
+      .object({ sandboxes: z.number(), memoryBytes: z.number(), diskBytes: z.number() })
+      .describe("What the warm sandboxes ready or starting hold of the budget."),
   }),
 });
 
