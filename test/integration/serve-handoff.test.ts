@@ -116,15 +116,22 @@ it("Ctrl+C on the client aborts the task in the service, its sandbox goes, the c
   const ws = workspace();
   const client = await connectService(files);
   if (!client) throw new Error("the service is not running");
+  // The task takes the service's ready warm sandbox: those containers must be gone after Ctrl+C.
+  const deadline = Date.now() + 300_000;
+  const status = () =>
+    client.call<{ warm: { ready: number; used: { sandboxes: number } } }>("GET", "/v1/status");
+  for (let s = await status(); s.warm.ready < 1 || s.warm.used.sandboxes > s.warm.ready; s = await status()) {
+    if (Date.now() > deadline) throw new Error("the service's warm sandbox never became ready");
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const taken = await engine.listContainers([`${LABEL.ownerPid}=${client.info.pid}`], true);
+  expect(taken.length).toBeGreaterThan(0);
   const seen = model.requests.length;
   const pending = run(["-w", ws, "-p", "TASK-HANG: wait", "--approve-config"]);
-  const deadline = Date.now() + 300_000;
   while (!model.requests.slice(seen).some((r) => r.answeredBy === "turn")) {
     if (Date.now() > deadline) throw new Error("the task never reached the model");
     await new Promise((r) => setTimeout(r, 200));
   }
-  const mine = [`${LABEL.workspace}=${ws}`];
-  expect((await engine.listContainers(mine, true)).length).toBeGreaterThan(0);
   pending.child.kill("SIGINT");
   const done = await pending;
   expect(done.code).toBe(130);
@@ -132,7 +139,7 @@ it("Ctrl+C on the client aborts the task in the service, its sandbox goes, the c
   const tasks = await client.call<ServiceTask[]>("GET", "/v1/tasks");
   const task = tasks.find((t) => t.prompt === "TASK-HANG: wait");
   expect(task).toMatchObject({ status: "aborted", exitCode: 130, error: { code: "INTERRUPTED" } });
-  expect(await engine.listContainers(mine, true)).toEqual([]);
+  for (const c of taken) expect(await engine.containerState(c.id)).toBeUndefined();
 
   const args = ["-w", ws, "-p", "TASK-HANG: timeout", "--timeout", "3", "--json"];
   const here = await run(args, true);
