@@ -57,6 +57,12 @@ function goals(r) {
       sidecarMB !== undefined && sidecarMB < 30,
     ],
     [
+      "`ocbox run` with a warm `ocbox serve` (issue 16)",
+      "≤ 0.6× bare",
+      r.serve && ratio(r.serve.handedOverBare),
+      r.serve && r.serve.handedOverBare.median <= 0.6,
+    ],
+    [
       "Flat overhead (scaling)",
       "overhead at 10 s within 0.5 s of 0 s",
       drift !== undefined && `${drift >= 0 ? "+" : ""}${s2(drift)} s`,
@@ -243,6 +249,7 @@ function sections(r, file) {
       "",
     );
   }
+  if (r.serve) out.push(...serveSection(r.serve));
   if (r.start) {
     out.push(
       "## Sandbox start (for profiling)",
@@ -256,6 +263,21 @@ function sections(r, file) {
     );
   }
   return out.join("\n");
+}
+
+/** Scenario "serve": `ocbox run` handed to a warm service, paired with bare `opencode run`. */
+function serveSection(v) {
+  return [
+    `## \`ocbox run\` with a warm \`ocbox serve\` (issue 16), n=${v.handed.n}`,
+    "",
+    "The whole `ocbox run … --json` process (the task handed to a detached `ocbox serve --warm 1`, a warm sandbox; the provider from the project's ocbox.yaml) and a bare `opencode run` of the same task, one of each per round, the order alternating; the service's pool refills between rounds, outside the timed window.",
+    "",
+    "| pattern | wall, median (min–max) | paired ratio to bare |",
+    "|---|---|---|",
+    `| \`ocbox run\` via \`ocbox serve\` | ${sec(v.handed)} | ${ratio(v.handedOverBare)} |`,
+    `| bare \`opencode run\` | ${sec(v.bare)} | 1× |`,
+    "",
+  ];
 }
 
 export async function writeReport(results, file) {

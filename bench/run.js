@@ -1,6 +1,6 @@
 // `npm run bench [-- SCENARIO] [-- --quick] [-- --rounds N]` (N: rounds of scenario one): the benchmark harness (issue 8). Real engine, real
 // image, real opencode, the scripted model answering instantly. Scenarios: cli, one, throughput, up,
-// footprint, scaling, start, egress, eval; engines (Docker beside Podman) and gvisor (runsc
+// footprint, scaling, start, egress, eval, serve; engines (Docker beside Podman) and gvisor (runsc
 // registered: .ci/gvisor-runtime) only by name. A full run (no scenario, not quick) writes
 // bench/results/<date>-bench.json and regenerates BENCHMARKS.md; a single scenario or --quick
 // writes <date>-<name>.json and leaves BENCHMARKS.md alone. It fails only when the bench itself
@@ -13,6 +13,7 @@ import { benchFootprint } from "./footprint.js";
 import { benchGvisor } from "./gvisor.js";
 import { machine, writeResults } from "./lib.js";
 import { writeReport } from "./report.js";
+import { benchServe } from "./serve.js";
 import { benchStart } from "./start.js";
 import { benchOne, benchScaling, benchThroughput, setup } from "./task.js";
 import { benchUp } from "./up.js";
@@ -36,6 +37,7 @@ const SCENARIOS = [
   "start",
   "egress",
   "eval",
+  "serve",
   "engines",
   "gvisor",
 ];
@@ -84,6 +86,10 @@ try {
   if (want("egress")) {
     console.log("== 6. egress sidecar (issue 4)");
     results.egress = await benchEgress(env, quick ? { runs: 2, requests: 20, idleS: 3 } : {});
+  }
+  if (want("serve")) {
+    console.log("== ocbox run handed to a warm ocbox serve, vs bare opencode run (issue 16)");
+    results.serve = await benchServe(env, { rounds: rounds ?? (quick ? 3 : 6) });
   }
   // Issue 14: Docker beside rootful Podman; only when asked for (it needs Podman's service).
   if (only === "engines") {

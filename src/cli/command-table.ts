@@ -2,9 +2,12 @@
  * Which command modules a command line needs. Pure apart from the loaders it returns.
  */
 import type { Command } from "commander";
-import type { Context } from "./context.js";
+import type { Context, RunOptions } from "./context.js";
 
-export type Register = (program: Command, run: (fn: (ctx: Context) => Promise<number>) => void) => void;
+export type Register = (
+  program: Command,
+  run: (fn: (ctx: Context) => Promise<number>, options?: RunOptions) => void,
+) => void;
 
 /**
  * Each top-level command's module, loaded only when that command runs (or for help), so

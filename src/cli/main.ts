@@ -8,9 +8,9 @@ import { ExitCode, OcboxError } from "../errors.js";
 import { OPENCODE_VERSION } from "../image/opencode-binary.js";
 import { OCBOX_VERSION } from "../version.js";
 import { commandsFor } from "./command-table.js";
-import type { Context, GlobalOptions } from "./context.js";
+import type { Context, GlobalOptions, RunOptions } from "./context.js";
 import { asOcboxError, renderError } from "./output.js";
-import { TRANSPORT_ENV, transportSetting } from "../sandbox/server-transport.js";
+import { TRANSPORT_ENV, transportSetting } from "../sandbox/transport-setting.js";
 
 async function main(argv: string[]): Promise<number> {
   let pending: Promise<number> | undefined;
@@ -34,9 +34,12 @@ async function main(argv: string[]): Promise<number> {
       transportSetting(process.env);
     }
   });
-  const run = (fn: (ctx: Context) => Promise<number>) => {
-    // The context brings the engine client: loaded when an action runs, not for help or a version.
-    pending = import("./context.js").then((m) => fn(m.createContext(globals)));
+  const run = (fn: (ctx: Context) => Promise<number>, options: RunOptions = {}) => {
+    // The context brings the engine client: loaded when an action runs, not for help or a version
+    // (and for a lazyEngine command only when it asks).
+    pending = import("./context.js").then(async (m) =>
+      fn(m.createContext(globals, options.lazyEngine ? undefined : await m.loadEngineModule())),
+    );
   };
   for (const register of await Promise.all(commandsFor(argv).map((c) => c.load()))) register(program, run);
 

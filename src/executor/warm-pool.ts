@@ -54,6 +54,8 @@ export interface WarmPoolOptions {
   /** At most this many sandboxes in all, for a batch of known length (the eval runner); default no cap. */
   limit?: number;
   onLine?: (line: string) => void;
+  /** Asked before each start: false skips it (a service's budget); default always. */
+  mayStart?: () => boolean;
 }
 
 export class WarmPool {
@@ -79,12 +81,17 @@ export class WarmPool {
     return this.ready.length;
   }
 
+  get startingCount(): number {
+    return this.starting.size;
+  }
+
   /** Start sandboxes until `size` are ready or starting. */
   fill(): void {
     while (
       !this.closed &&
       this.ready.length + this.starting.size < this.options.size &&
-      this.started < (this.options.limit ?? Infinity)
+      this.started < (this.options.limit ?? Infinity) &&
+      (this.options.mayStart?.() ?? true)
     ) {
       this.started++;
       const p = this.startOne().finally(() => this.starting.delete(p));

@@ -14,24 +14,14 @@
 import { createServer, type Server, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { Agent } from "undici";
-import { OcboxError } from "../errors.js";
 import type { Engine } from "../runtime/engine.js";
 
-export type ServerTransport = "port" | "exec";
-export type TransportSetting = "auto" | ServerTransport;
-
-/** The environment variable (and `--server-transport`) that forces a transport. */
-export const TRANSPORT_ENV = "OCBOX_SERVER_TRANSPORT";
-
-/** The setting in `env`: auto (the default), port or exec; anything else is a USAGE error. Pure. */
-export function transportSetting(env: NodeJS.ProcessEnv): TransportSetting {
-  const v = env[TRANSPORT_ENV]?.trim().toLowerCase() ?? "";
-  if (v === "" || v === "auto") return "auto";
-  if (v === "port" || v === "exec") return v;
-  throw new OcboxError("USAGE", `${TRANSPORT_ENV}=${env[TRANSPORT_ENV]} is not a server transport`, {
-    fix: `Set ${TRANSPORT_ENV} (or --server-transport) to auto, port or exec, or unset it.`,
-  });
-}
+export {
+  TRANSPORT_ENV,
+  transportSetting,
+  type ServerTransport,
+  type TransportSetting,
+} from "./transport-setting.js";
 
 /** Where the sidecar's relay to the server listens in its own namespace (published with "port"). */
 export const PUBLISH_PORT = 4096;

@@ -4,15 +4,16 @@
  * token and this ocbox's version, so a service of another version refuses it with a clear message.
  */
 import { readFile } from "node:fs/promises";
-import { OcboxError, errorMessage, type ErrorCode } from "../errors.js";
-import { OCBOX_VERSION } from "../version.js";
-import { VERSION_HEADER } from "./openapi.js";
+import { OcboxError, errorMessage } from "../errors.js";
+import { jsonBody, serviceRequest } from "./http-client.js";
+import { errorFromBody, type ErrorBody } from "./protocol.js";
 import { readServiceInfo, serviceFiles, type ServiceFiles, type ServiceInfo } from "./service-files.js";
 
 export interface ServiceClient {
   info: ServiceInfo;
+  token: string;
   /** A JSON request; a non-2xx answer throws the service's error (code, message, fix). */
-  call<T>(method: "GET" | "POST", path: string, body?: unknown, signal?: AbortSignal): Promise<T>;
+  call<T>(method: "GET" | "POST", path: string, body?: unknown): Promise<T>;
 }
 
 /** The running service of this user, or undefined when none is up. */
@@ -22,17 +23,8 @@ export async function connectService(
   const info = await readServiceInfo(files);
   if (!info) return undefined;
   const token = (await readFile(files.token, "utf8")).trim();
-  const call = async <T>(method: "GET" | "POST", path: string, body?: unknown, signal?: AbortSignal) => {
-    const res = await fetch(`${info.url}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        [VERSION_HEADER]: OCBOX_VERSION,
-        ...(body !== undefined ? { "content-type": "application/json" } : {}),
-      },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      ...(signal ? { signal } : {}),
-    }).catch((e: unknown) => {
+  const call = async <T>(method: "GET" | "POST", path: string, body?: unknown) => {
+    const res = await serviceRequest({ url: info.url, token }, method, path, body).catch((e: unknown) => {
       throw new OcboxError(
         "ENGINE_UNAVAILABLE",
         `ocbox serve at ${info.url} does not answer: ${errorMessage(e)}`,
@@ -41,20 +33,13 @@ export async function connectService(
         },
       );
     });
-    const answer = (await res.json()) as T & {
-      error?: { code: string; message: string; fix: string | null };
-    };
-    if (!res.ok && answer.error)
-      throw new OcboxError(knownCode(answer.error.code), `ocbox serve: ${answer.error.message}`, {
-        ...(answer.error.fix ? { fix: answer.error.fix } : {}),
-      });
+    const answer = await jsonBody<T & { error?: ErrorBody }>(res);
+    const status = res.statusCode ?? 500;
+    if ((status < 200 || status > 299) && answer.error) throw errorFromBody(answer.error, "ocbox serve: ");
     return answer;
   };
-  return { info, call };
+  return { info, token, call };
 }
-
-const CODES: readonly ErrorCode[] = ["USAGE", "CONFIG", "ENGINE_UNAVAILABLE", "ENGINE", "INTERRUPTED"];
-const knownCode = (code: string): ErrorCode => CODES.find((c) => c === code) ?? "UNEXPECTED";
 
 /** `ocbox serve status`: the service's status, or undefined when none is running. */
 export async function serviceStatus(

@@ -8,7 +8,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { bearerMatches } from "../bridge/token.js";
 import { OcboxError, errorMessage, isOcboxError } from "../errors.js";
 import { OCBOX_VERSION } from "../version.js";
-import { openapiDocument, VERSION_HEADER } from "./openapi.js";
+import { openapiDocument } from "./openapi.js";
+import { errorBodyOf, VERSION_HEADER } from "./protocol.js";
 import type { StoredEvent, TaskStore } from "./task-store.js";
 
 const MAX_BODY = 1024 * 1024;
@@ -89,18 +90,31 @@ function gate(
   return undefined;
 }
 
-function streamEvents(store: TaskStore, id: string, res: ServerResponse): void {
+/**
+ * The task's events as SSE. `attached` (POST /v1/tasks?attach=1, how `ocbox run` hands a task
+ * over): a first `event: started` with the task, and a client that goes away before `end` (killed,
+ * its connection lost) aborts the task, as a killed `ocbox run` would have ended it.
+ */
+function streamEvents(store: TaskStore, id: string, res: ServerResponse, attached = false): void {
   res.writeHead(200, {
     "content-type": "text/event-stream",
     "cache-control": "no-store",
     connection: "keep-alive",
   });
+  if (attached) res.write(`event: started\ndata: ${JSON.stringify(store.get(id))}\n\n`);
+  let ended = false;
   const send = (e: StoredEvent) => {
     if (e.type === "event") res.write(`event: task\ndata: ${JSON.stringify(e.event)}\n\n`);
-    else res.end(`event: end\ndata: ${JSON.stringify(e.task)}\n\n`);
+    else {
+      ended = true;
+      res.end(`event: end\ndata: ${JSON.stringify(e.task)}\n\n`);
+    }
   };
   const stop = store.follow(id, send);
-  res.on("close", stop);
+  res.on("close", () => {
+    stop();
+    if (attached && !ended) void store.abort(id, "the attached client went away");
+  });
 }
 
 async function taskRoute(
@@ -129,6 +143,8 @@ async function route(api: ServiceApi, req: IncomingMessage, res: ServerResponse,
   if (key === "GET /v1/tasks") return reply(200, api.store.list());
   if (key === "POST /v1/tasks") {
     const id = await api.submit(await readJson(req));
+    if (new URL(req.url ?? "/", "http://127.0.0.1").searchParams.get("attach") === "1")
+      return streamEvents(api.store, id, res, true);
     return reply(202, api.store.get(id));
   }
   if (key === "POST /v1/shutdown") {
@@ -152,7 +168,7 @@ export async function startServiceHttp(
     if (refused) return reply(...refused);
     route(api, req, res, reply).catch((e: unknown) => {
       if (res.headersSent) return void res.end();
-      if (isOcboxError(e)) reply(STATUS_FOR[e.code] ?? 500, errorBody(e.code, e.message, e.fix ?? null));
+      if (isOcboxError(e)) reply(STATUS_FOR[e.code] ?? 500, { error: errorBodyOf(e) });
       else reply(500, errorBody("UNEXPECTED", errorMessage(e)));
     });
   });

@@ -7,10 +7,11 @@
  */
 import { z } from "zod";
 import { OCBOX_VERSION } from "../version.js";
+import { VERSION_HEADER } from "./protocol.js";
 import { taskRequestSchema } from "./task-request.js";
 
 export const OPENAPI_FILE = "schema/serve.openapi.json";
-export const VERSION_HEADER = "x-ocbox-version";
+export { VERSION_HEADER } from "./protocol.js";
 
 const taskResultSchema = z
   .looseObject({
@@ -27,6 +28,13 @@ const taskResultSchema = z
   })
   .describe("The TaskResult, as `ocbox run --json` prints it.");
 
+const errorObject = z.object({
+  code: z.string(),
+  message: z.string(),
+  fix: z.string().nullable(),
+  detail: z.string().nullable().optional().describe("Supporting text (a log's tail, the files and keys)."),
+});
+
 const taskSchema = z.object({
   id: z.string(),
   status: z.enum(["running", "done", "aborted", "failed"]),
@@ -35,12 +43,10 @@ const taskSchema = z.object({
   endedAt: z.string().nullable(),
   result: taskResultSchema.nullable(),
   exitCode: z.number().nullable().describe("`ocbox run`'s exit code for this task."),
-  error: z.object({ code: z.string(), message: z.string(), fix: z.string().nullable() }).nullable(),
+  error: errorObject.nullable(),
 });
 
-const errorSchema = z.object({
-  error: z.object({ code: z.string(), message: z.string(), fix: z.string().nullable() }),
-});
+const errorSchema = z.object({ error: errorObject });
 
 const statusSchema = z.object({
   version: z.string(),
@@ -51,8 +57,13 @@ const statusSchema = z.object({
   warm: z.object({
     perProfile: z.number(),
     memoryBudgetBytes: z.number(),
+    diskBudgetBytes: z.number(),
+    diskPerSandboxBytes: z.number().describe("The disk each warm sandbox is counted at."),
     ready: z.number(),
     profiles: z.number(),
+    used: z
+      .object({ sandboxes: z.number(), memoryBytes: z.number(), diskBytes: z.number() })
+      .describe("What the warm sandboxes ready or starting hold of the budget."),
   }),
 });
 
@@ -65,6 +76,15 @@ const content = (ref: string) => ({
 const ok = (ref: string, description: string) => ({ description, content: content(ref) });
 const failure = { description: "An error, with its code, message and fix.", content: content("Error") };
 const idParam = [{ name: "id", in: "path", required: true, schema: { type: "string" } }];
+
+const attachParam = {
+  name: "attach",
+  in: "query",
+  required: false,
+  schema: { type: "string", enum: ["1"] },
+  description:
+    "1: answer with the task's event stream (`event: started` with the Task, then as GET /v1/tasks/{id}/events); closing it before `event: end` aborts the task (how `ocbox run` hands its task over)",
+};
 
 function paths(): Record<string, unknown> {
   const errors = { "400": failure, "401": failure, "404": failure, "409": failure, "503": failure };
@@ -89,8 +109,16 @@ function paths(): Record<string, unknown> {
       },
       post: {
         summary: "Start a task (the options of `ocbox run`)",
+        parameters: [attachParam],
         requestBody: { required: true, content: content("TaskRequest") },
-        responses: { "202": ok("Task", "started"), ...errors },
+        responses: {
+          "200": {
+            description: "with attach=1: the task's event stream",
+            content: { "text/event-stream": { schema: { type: "string" } } },
+          },
+          "202": ok("Task", "started"),
+          ...errors,
+        },
       },
     },
     "/v1/tasks/{id}": {

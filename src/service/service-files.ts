@@ -35,6 +35,10 @@ export interface ServiceInfo {
   pidStart: string;
   version: string;
   startedAt: string;
+  /** The ocbox install serving (its package root): a client of another install runs its task itself. */
+  root?: string;
+  /** The service's engine settings (protocol.ts ENGINE_ENV): a client with others runs its task itself. */
+  engine?: Record<string, string>;
 }
 
 export async function writeServiceInfo(files: ServiceFiles, info: ServiceInfo): Promise<void> {

@@ -14,14 +14,21 @@ import { Pools } from "../executor/pool.js";
 import type { Engine } from "../runtime/engine.js";
 import { ownerLiveness, processStart } from "../runtime/owner.js";
 import { reap } from "../sandbox/reaper.js";
+import { packageRoot } from "../util/paths.js";
 import { OCBOX_VERSION } from "../version.js";
 import { startServiceHttp, type ServiceApi } from "./http.js";
+import { engineSettings } from "./protocol.js";
 import { removeServiceInfo, serviceFiles, writeServiceInfo, type ServiceFiles } from "./service-files.js";
 import { parseTaskRequest, taskOptionsFromRequest } from "./task-request.js";
 import { TaskStore } from "./task-store.js";
+import { WARM_SANDBOX_DISK_BYTES } from "./warm-budget.js";
 import { ServiceWarmPools, type WarmBudget } from "./warm-pools.js";
 
-export const DEFAULT_WARM_BUDGET: WarmBudget = { perProfile: 1, memoryBudgetBytes: 8 * 1024 ** 3 };
+export const DEFAULT_WARM_BUDGET: WarmBudget = {
+  perProfile: 1,
+  memoryBudgetBytes: 8 * 1024 ** 3,
+  diskBudgetBytes: 2 * 1024 ** 3,
+};
 
 export interface ServiceOptions {
   engine: Engine;
@@ -108,7 +115,13 @@ export async function openService(options: ServiceOptions): Promise<Service> {
       startedAt,
       tasks: { running: store.running, total: store.list().length },
       pools: pools.stats(),
-      warm: { ...budget, ready: warm.ready, profiles: warm.profiles },
+      warm: {
+        ...budget,
+        diskPerSandboxBytes: WARM_SANDBOX_DISK_BYTES,
+        ready: warm.ready,
+        profiles: warm.profiles,
+        used: warm.use(),
+      },
     }),
     shutdown: () => requestStop(),
   };
@@ -123,6 +136,8 @@ export async function openService(options: ServiceOptions): Promise<Service> {
     pidStart: processStart(process.pid) ?? "",
     version: OCBOX_VERSION,
     startedAt,
+    root: packageRoot(),
+    engine: engineSettings(process.env),
   });
   onLine(`ocbox serve ${OCBOX_VERSION} at ${http.url} (token in ${tokenFile})`);
   return {

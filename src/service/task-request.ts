@@ -41,6 +41,10 @@ export const taskRequestSchema = z
     retries: z.number().int().min(0).optional(),
     structuredOutput: z.boolean().optional(),
     structurer: z.boolean().optional(),
+    copy: z
+      .boolean()
+      .optional()
+      .describe("As `ocbox run --copy`: copy the workspace in and sync the work back."),
     approveConfig: z
       .boolean()
       .optional()
@@ -79,6 +83,7 @@ export function taskOptionsFromRequest(body: TaskRequestBody): RunTaskOptions {
     ...(body.workflow ? { workflowFile: at(body.workflow) } : {}),
     ...(body.taskId ? { taskId: body.taskId } : {}),
     ...(body.approveConfig ? { approveConfig: true } : {}),
+    ...(body.copy ? { copy: true } : {}),
     ...(body.retries !== undefined ? { maxRetriesOnMalformedOutput: body.retries } : {}),
     ...(body.permissions ? { permissions: body.permissions } : {}),
     timeouts: {

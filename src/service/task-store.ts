@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { errorMessage, isOcboxError } from "../errors.js";
 import type { TaskEvent } from "../executor/task-run.js";
 import { exitCodeFor, type TaskResult } from "../executor/task.js";
+import { errorBodyOf, type ErrorBody } from "./protocol.js";
 
 export type ServiceTaskRunner = (signal: AbortSignal, onEvent: (e: TaskEvent) => void) => Promise<TaskResult>;
 
@@ -24,7 +25,7 @@ export interface ServiceTask {
   /** `ocbox run`'s exit code for this task: by outcome, or the error's (2 bad input, 3 engine, 130 aborted). */
   exitCode: number | null;
   /** Why the task could not run (bad config, not approved, no engine …); agent-side failures are in `result`. */
-  error: { code: string; message: string; fix: string | null } | null;
+  error: ErrorBody | null;
 }
 
 /** One entry of a task's event stream. */
@@ -77,8 +78,9 @@ export class TaskStore {
 
   private failed(task: ServiceTask, aborted: boolean, e: unknown): void {
     task.status = aborted ? "aborted" : "failed";
-    const code = isOcboxError(e) ? e.code : "UNEXPECTED";
-    task.error = { code, message: errorMessage(e), fix: isOcboxError(e) ? (e.fix ?? null) : null };
+    task.error = isOcboxError(e)
+      ? errorBodyOf(e)
+      : { code: "UNEXPECTED", message: `unexpected error: ${errorMessage(e)}`, fix: null };
     task.exitCode = aborted ? 130 : isOcboxError(e) ? e.exitCode : 1;
   }
 

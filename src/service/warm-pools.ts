@@ -1,31 +1,29 @@
 /**
  * The service's warm sandboxes: one WarmPool per sandbox profile its clients' tasks use, shared
- * by every client, inside a stated memory budget (each warm sandbox counts at its profile's memory
- * limit). The first task of a profile starts cold and starts that profile's pool; later tasks of
- * the same profile take a warm sandbox. A profile with performance volumes (E11) is never warm.
+ * by every client, inside the stated budget (warm-budget.ts): every start, the first and each
+ * refill, is asked of the budget, and one that would pass it is skipped with a log line. The
+ * first task of a profile starts cold and starts that profile's pool; later tasks of the same
+ * profile take a warm sandbox. A profile with performance volumes (E11) is never warm.
  */
 import { errorMessage } from "../errors.js";
 import type { TaskPlan } from "../executor/task-plan.js";
 import { profileKey } from "../executor/task-sandbox-spec.js";
 import { WarmPool } from "../executor/warm-pool.js";
 import type { Engine } from "../runtime/engine.js";
+import {
+  WARM_SANDBOX_DISK_BYTES,
+  warmRefusal,
+  type WarmBudget,
+  type WarmCost,
+  type WarmUse,
+} from "./warm-budget.js";
 
-export interface WarmBudget {
-  /** Warm sandboxes kept per profile (0: none). */
-  perProfile: number;
-  /** All warm sandboxes together stay within this many bytes of memory limits. */
-  memoryBudgetBytes: number;
-}
+export type { WarmBudget } from "./warm-budget.js";
 
-/** How many warm sandboxes a new profile may have within the budget. Pure. */
-export function warmSizeFor(budget: WarmBudget, usedBytes: number, memoryBytes: number): number {
-  if (memoryBytes <= 0) return 0;
-  const fits = Math.floor((budget.memoryBudgetBytes - usedBytes) / memoryBytes);
-  return Math.max(0, Math.min(budget.perProfile, fits));
-}
+const held = (pool: WarmPool) => pool.readyCount + pool.startingCount;
 
 export class ServiceWarmPools {
-  private readonly pools = new Map<string, { pool: WarmPool; bytes: number }>();
+  private readonly pools = new Map<string, { pool: WarmPool; cost: WarmCost }>();
 
   constructor(
     private readonly engine: Engine,
@@ -33,7 +31,7 @@ export class ServiceWarmPools {
     private readonly onLine: (line: string) => void,
   ) {}
 
-  /** The pool for this task's profile (refilled), or undefined: the task starts cold. */
+  /** The pool for this task's profile (refilled within the budget), or undefined: the task starts cold. */
   for(plan: TaskPlan): WarmPool | undefined {
     if (plan.profile.cacheVolumes?.paths.length) return undefined;
     const key = profileKey(plan.profile);
@@ -42,23 +40,41 @@ export class ServiceWarmPools {
       known.pool.fill();
       return known.pool;
     }
-    const memory = plan.profile.limits.memoryBytes;
-    const size = warmSizeFor(this.budget, this.usedBytes(), memory);
-    if (size === 0) {
-      this.onLine(
-        `warm pool: no room for this profile within the memory budget (${this.budget.memoryBudgetBytes} bytes)`,
-      );
+    const cost = { memoryBytes: plan.profile.limits.memoryBytes, diskBytes: WARM_SANDBOX_DISK_BYTES };
+    const why = warmRefusal(this.budget, this.use(), 0, cost);
+    if (why) {
+      this.onLine(`warm pool: none for this profile (${why}); its tasks start cold`);
       return undefined;
     }
-    const pool = new WarmPool(this.engine, plan.profile, { size, onLine: this.onLine });
-    this.pools.set(key, { pool, bytes: size * memory });
-    this.onLine(`warm pool: ${size} sandbox(es) for a new profile, ${size * memory} bytes of the budget`);
+    const pool: WarmPool = new WarmPool(this.engine, plan.profile, {
+      size: this.budget.perProfile,
+      onLine: this.onLine,
+      mayStart: (): boolean => this.mayStart(pool, cost),
+    });
+    this.pools.set(key, { pool, cost });
+    this.onLine(`warm pool: up to ${this.budget.perProfile} sandbox(es) for a new profile`);
     pool.fill();
     return undefined;
   }
 
-  usedBytes(): number {
-    return [...this.pools.values()].reduce((sum, p) => sum + p.bytes, 0);
+  private mayStart(pool: WarmPool, cost: WarmCost): boolean {
+    const why = warmRefusal(this.budget, this.use(), held(pool), cost);
+    if (why) this.onLine(`warm pool: refill skipped (${why})`);
+    return why === undefined;
+  }
+
+  /** What the warm sandboxes ready or starting hold. */
+  use(): WarmUse {
+    let use: WarmUse = { sandboxes: 0, memoryBytes: 0, diskBytes: 0 };
+    for (const { pool, cost } of this.pools.values()) {
+      const n = held(pool);
+      use = {
+        sandboxes: use.sandboxes + n,
+        memoryBytes: use.memoryBytes + n * cost.memoryBytes,
+        diskBytes: use.diskBytes + n * cost.diskBytes,
+      };
+    }
+    return use;
   }
 
   get ready(): number {

@@ -11,7 +11,7 @@ import type { TaskResult } from "../../src/executor/task.js";
 import { OPENAPI_FILE, openapiDocument, openapiText } from "../../src/service/openapi.js";
 import { parseTaskRequest, taskOptionsFromRequest } from "../../src/service/task-request.js";
 import { TaskStore, type StoredEvent } from "../../src/service/task-store.js";
-import { warmSizeFor } from "../../src/service/warm-pools.js";
+import { budgetLines, warmRefusal } from "../../src/service/warm-budget.js";
 
 const ok = { cwd: "/home/u/proj", workspace: "ws", prompt: "do it" };
 
@@ -108,12 +108,40 @@ describe("task store", () => {
   });
 });
 
-it("the warm budget: per profile, within the memory left", () => {
-  const budget = { perProfile: 2, memoryBudgetBytes: 10 };
-  expect(warmSizeFor(budget, 0, 4)).toBe(2);
-  expect(warmSizeFor(budget, 4, 4)).toBe(1);
-  expect(warmSizeFor(budget, 8, 4)).toBe(0);
-  expect(warmSizeFor({ ...budget, perProfile: 0 }, 0, 4)).toBe(0);
+describe("the warm budget", () => {
+  const GiB = 1024 ** 3;
+  const MiB = 1024 ** 2;
+  const budget = { perProfile: 2, memoryBudgetBytes: 10 * GiB, diskBudgetBytes: 200 * MiB };
+  const cost = { memoryBytes: 4 * GiB, diskBytes: 64 * MiB };
+  const none = { sandboxes: 0, memoryBytes: 0, diskBytes: 0 };
+
+  it("a start that fits the profile's count, the memory and the disk budget may go", () => {
+    expect(warmRefusal(budget, none, 0, cost)).toBeUndefined();
+    expect(
+      warmRefusal(budget, { sandboxes: 1, memoryBytes: 4 * GiB, diskBytes: 64 * MiB }, 1, cost),
+    ).toBeUndefined();
+  });
+
+  it("one that would pass a budget is refused, saying which and by how much", () => {
+    expect(warmRefusal(budget, { sandboxes: 2, memoryBytes: 8 * GiB, diskBytes: 128 * MiB }, 0, cost)).toBe(
+      "memory: 8.0 GiB in use + 4.0 GiB would pass the budget of 10.0 GiB",
+    );
+    expect(
+      warmRefusal({ ...budget, diskBudgetBytes: 100 * MiB }, { ...none, diskBytes: 64 * MiB }, 0, cost),
+    ).toBe("disk: 64 MiB in use + 64 MiB would pass the budget of 100 MiB");
+    expect(warmRefusal(budget, none, 2, cost)).toBe("2 of 2 per profile already warm or starting");
+    expect(warmRefusal({ ...budget, perProfile: 0 }, none, 0, cost)).toMatch(/0 of 0 per profile/);
+    // Exactly at the budget fits.
+    expect(warmRefusal({ ...budget, memoryBudgetBytes: 4 * GiB }, none, 0, cost)).toBeUndefined();
+  });
+
+  it("status states the budget and its use", () => {
+    expect(budgetLines(budget, { sandboxes: 1, memoryBytes: 4 * GiB, diskBytes: 64 * MiB }, 1, 1)).toEqual([
+      "warm sandboxes: 1 ready (1 ready or starting), up to 2 per profile, 1 profile(s)",
+      "  memory  4.0 GiB of 10.0 GiB (each at its memory limit)",
+      "  disk    64 MiB of 200 MiB (each at 64 MiB)",
+    ]);
+  });
 });
 
 describe("schema/serve.openapi.json", () => {

@@ -1,14 +1,29 @@
-import { PERMISSION_POLICIES, type PermissionPolicy } from "../../executor/permission-policy.js";
+/**
+ * `ocbox run`: one task, here or, when this user's `ocbox serve` is running (same version and
+ * install, same engine settings), handed to it (service/handoff.ts): the same output and exit
+ * code either way. The client path loads no engine client, zod or executor: those come with
+ * `runHere` only.
+ */
 import type { Command } from "commander";
 import { OcboxError } from "../../errors.js";
-import { dryPlanTask } from "../../executor/dry-plan.js";
-import { runTask, type RunTaskOptions } from "../../executor/prepare.js";
+import { PERMISSION_POLICIES, type PermissionPolicy } from "../../executor/permission-policy.js";
+import type { RunTaskOptions } from "../../executor/prepare.js";
+import type { TaskEvent } from "../../executor/task-run.js";
 import { exitCodeFor, type TaskResult } from "../../executor/task.js";
 import { hostExecutedWarnings } from "../../sandbox/host-executed-edits.js";
+import {
+  findService,
+  handoffRequest,
+  noServeInEnv,
+  NO_SERVE_ENV,
+  runInService,
+  ServiceUnreachable,
+  thisClient,
+} from "../../service/handoff.js";
+import { errorFromBody } from "../../service/protocol.js";
 import type { Context } from "../context.js";
 import { APPROVE_CONFIG_HELP, COPY_HELP, secondsFlag } from "../flags.js";
 import { style } from "../output.js";
-import { printPlan } from "./plan.js";
 
 interface RunFlags {
   workspace: string;
@@ -27,9 +42,14 @@ interface RunFlags {
   dryRun?: boolean;
   approveConfig?: boolean;
   copy?: boolean;
+  /** false with --no-serve. */
+  serve: boolean;
 }
 
-export function registerRun(program: Command, run: (fn: (ctx: Context) => Promise<number>) => void) {
+export function registerRun(
+  program: Command,
+  run: (fn: (ctx: Context) => Promise<number>, options?: { lazyEngine?: boolean }) => void,
+) {
   program
     .command("run")
     .description("run one agent task in a fresh sandbox and print a typed result (exit 0 = COMPLETE)")
@@ -61,28 +81,79 @@ export function registerRun(program: Command, run: (fn: (ctx: Context) => Promis
     .option("--copy", COPY_HELP)
     .option("--approve-config", APPROVE_CONFIG_HELP)
     .option("--dry-run", "print the resolved plan (as `ocbox plan`) and start nothing")
+    .option(
+      "--no-serve",
+      `run the task here even when this user's \`ocbox serve\` is running (also ${NO_SERVE_ENV}=1)`,
+    )
     .action((flags: RunFlags) =>
-      run(async (ctx) => {
-        const options = runOptionsFromFlags(flags);
-        if (flags.dryRun) return printPlan(ctx, await dryPlanTask(options));
-        const result = await runTask({
-          ...options,
-          engine: ctx.engine(),
-          signal: ctx.signal,
-          onEvent: (e) => {
-            // E13: the resolved endpoint and model are always logged; phases with --verbose.
-            if (e.phase === "model" || e.phase === "warning") ctx.out.notice(e.message);
-            else if (e.phase === "log") ctx.out.debug(`  ${e.message}`);
-            else ctx.out.debug(`[${e.phase}] ${e.message}`);
-          },
-        });
-        // Loud on stderr with --json too: the JSON has them as `hostExecutedEdits`.
-        if (ctx.out.json)
-          for (const l of hostExecutedWarnings(result.hostExecutedEdits ?? [])) ctx.out.notice(l);
-        ctx.out.result(result, resultLines);
-        return exitCodeFor(result);
-      }),
+      run(
+        async (ctx) => {
+          const options = runOptionsFromFlags(flags);
+          if (flags.dryRun) {
+            const [{ dryPlanTask }, { printPlan }] = await Promise.all([
+              import("../../executor/dry-plan.js"),
+              import("./plan.js"),
+            ]);
+            return printPlan(ctx, await dryPlanTask(options));
+          }
+          const handed = flags.serve && !noServeInEnv(process.env) ? await handOff(ctx, options) : undefined;
+          return handed ?? (await runHere(ctx, options));
+        },
+        { lazyEngine: true },
+      ),
     );
+}
+
+/** E13: the resolved endpoint and model are always logged; phases with --verbose. */
+const renderEvent = (ctx: Context) => (e: TaskEvent) => {
+  if (e.phase === "model" || e.phase === "warning") ctx.out.notice(e.message);
+  else if (e.phase === "log") ctx.out.debug(`  ${e.message}`);
+  else ctx.out.debug(`[${e.phase}] ${e.message}`);
+};
+
+function printResult(ctx: Context, result: TaskResult): number {
+  // Loud on stderr with --json too: the JSON has them as `hostExecutedEdits`.
+  if (ctx.out.json) for (const l of hostExecutedWarnings(result.hostExecutedEdits ?? [])) ctx.out.notice(l);
+  ctx.out.result(result, resultLines);
+  return exitCodeFor(result);
+}
+
+async function runHere(ctx: Context, options: RunTaskOptions): Promise<number> {
+  const [{ runTask }, engine] = await Promise.all([import("../../executor/prepare.js"), ctx.loadEngine()]);
+  const result = await runTask({ ...options, engine, signal: ctx.signal, onEvent: renderEvent(ctx) });
+  return printResult(ctx, result);
+}
+
+/** The task in this user's running service; undefined: none to hand it to (run it here). */
+async function handOff(ctx: Context, options: RunTaskOptions): Promise<number | undefined> {
+  const found = await findService(thisClient());
+  if (!("to" in found)) {
+    if (found.notice) ctx.out.notice(found.notice);
+    return undefined;
+  }
+  const { to, info } = found;
+  try {
+    const task = await runInService(to, handoffRequest(options, process.cwd(), process.env), {
+      signal: ctx.signal,
+      onStarted: () =>
+        ctx.out.notice(
+          `ocbox: task handed to the running service (pid ${info.pid}); --no-serve runs it here`,
+        ),
+      onEvent: renderEvent(ctx),
+    });
+    if (task.error) throw errorFromBody(task.error);
+    if (!task.result)
+      throw new OcboxError("UNEXPECTED", `the service's task ${task.id} ended without a result`, {
+        fix: "See `ocbox serve logs`.",
+      });
+    return printResult(ctx, task.result);
+  } catch (e) {
+    if (!(e instanceof ServiceUnreachable)) throw e;
+    ctx.out.notice(
+      `ocbox: the running service (pid ${info.pid}) does not answer (${e.message}); running the task here`,
+    );
+    return undefined;
+  }
 }
 
 /** The library's options from the command's flags; a bad flag is a USAGE error. */

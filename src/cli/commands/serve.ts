@@ -11,6 +11,12 @@ import {
   type ServiceInfo,
 } from "../../service/service-files.js";
 import { DEFAULT_WARM_BUDGET, openService } from "../../service/service.js";
+import {
+  budgetLines,
+  WARM_SANDBOX_DISK_BYTES,
+  type WarmBudget,
+  type WarmUse,
+} from "../../service/warm-budget.js";
 import type { Context } from "../context.js";
 import { parsePort } from "./web.js";
 
@@ -19,6 +25,7 @@ interface ServeFlags {
   detach?: boolean;
   warm?: number;
   warmMemory?: number;
+  warmDisk?: number;
 }
 
 /** Set in a detached service's environment: its output goes to serve.log only. */
@@ -55,6 +62,11 @@ export function registerServe(program: Command, run: (fn: (ctx: Context) => Prom
       `the warm sandboxes' memory budget, counted at each one's memory limit (default ${DEFAULT_WARM_BUDGET.memoryBudgetBytes / GiB}g)`,
       memory,
     )
+    .option(
+      "--warm-disk <size>",
+      `the warm sandboxes' disk budget, each counted at ${WARM_SANDBOX_DISK_BYTES / 1024 ** 2} MiB (default ${DEFAULT_WARM_BUDGET.diskBudgetBytes / GiB}g)`,
+      memory,
+    )
     .action((flags: ServeFlags) =>
       run((ctx) => (flags.detach ? detach(ctx, flags) : foreground(ctx, flags))),
     );
@@ -64,8 +76,8 @@ export function registerServe(program: Command, run: (fn: (ctx: Context) => Prom
     .action(() =>
       run(async (ctx) => {
         const status = await serviceStatus();
-        ctx.out.result(status ?? { running: false }, (s) =>
-          status ? JSON.stringify(s, null, 2) : "ocbox serve is not running (start it: ocbox serve --detach)",
+        ctx.out.result(status ?? { running: false }, () =>
+          status ? statusLines(status) : "ocbox serve is not running (start it: ocbox serve --detach)",
         );
         return status ? 0 : 1;
       }),
@@ -93,6 +105,25 @@ export function registerServe(program: Command, run: (fn: (ctx: Context) => Prom
         return 0;
       }),
     );
+}
+
+interface StatusView {
+  url: string;
+  version: string;
+  pid: number;
+  startedAt: string;
+  tasks: { running: number; total: number };
+  warm: WarmBudget & { ready: number; profiles: number; used: WarmUse };
+}
+
+/** `ocbox serve status` for a person: where, which, tasks, and the warm budget with its use. */
+function statusLines(status: Record<string, unknown>): string[] {
+  const s = status as unknown as StatusView;
+  return [
+    `ocbox serve ${s.version} at ${s.url} (pid ${s.pid}, since ${s.startedAt})`,
+    `tasks: ${s.tasks.running} running, ${s.tasks.total} in all`,
+    ...budgetLines(s.warm, s.warm.used, s.warm.ready, s.warm.profiles),
+  ];
 }
 
 function logLine(files: ServiceFiles, ctx: Context): (line: string) => void {
@@ -123,6 +154,7 @@ async function foreground(ctx: Context, flags: ServeFlags): Promise<number> {
     warm: {
       ...(flags.warm !== undefined ? { perProfile: flags.warm } : {}),
       ...(flags.warmMemory !== undefined ? { memoryBudgetBytes: flags.warmMemory } : {}),
+      ...(flags.warmDisk !== undefined ? { diskBudgetBytes: flags.warmDisk } : {}),
     },
   });
   ctx.out.result({ url: service.url, tokenFile: service.tokenFile, pid: process.pid }, (r) => [
@@ -148,6 +180,7 @@ async function detach(ctx: Context, flags: ServeFlags): Promise<number> {
     ...(flags.port !== undefined ? ["--port", String(flags.port)] : []),
     ...(flags.warm !== undefined ? ["--warm", String(flags.warm)] : []),
     ...(flags.warmMemory !== undefined ? ["--warm-memory", `${Math.ceil(flags.warmMemory / 1024)}k`] : []),
+    ...(flags.warmDisk !== undefined ? ["--warm-disk", `${Math.ceil(flags.warmDisk / 1024)}k`] : []),
   ];
   const child = spawn(process.execPath, [process.argv[1] ?? "", "serve", ...args], {
     detached: true,
