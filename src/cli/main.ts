@@ -11,8 +11,10 @@ import { commandsFor } from "./command-table.js";
 import type { Context, GlobalOptions } from "./context.js";
 import { asOcboxError, renderError } from "./output.js";
 import { TRANSPORT_ENV, transportSetting } from "../sandbox/server-transport.js";
+import { traceMark, traced } from "../util/trace.js";
 
 async function main(argv: string[]): Promise<number> {
+  traceMark("cli.main-loaded");
   let pending: Promise<number> | undefined;
   let globals: GlobalOptions = {};
   const program = new Command("ocbox")
@@ -36,9 +38,14 @@ async function main(argv: string[]): Promise<number> {
   });
   const run = (fn: (ctx: Context) => Promise<number>) => {
     // The context brings the engine client: loaded when an action runs, not for help or a version.
-    pending = import("./context.js").then((m) => fn(m.createContext(globals)));
+    pending = traced("cli.context-loaded", () => import("./context.js")).then((m) =>
+      fn(m.createContext(globals)),
+    );
   };
-  for (const register of await Promise.all(commandsFor(argv).map((c) => c.load()))) register(program, run);
+  const loaded = await traced("cli.commands-loaded", () =>
+    Promise.all(commandsFor(argv).map((c) => c.load())),
+  );
+  for (const register of loaded) register(program, run);
 
   try {
     await program.parseAsync(argv);

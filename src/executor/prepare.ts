@@ -305,21 +305,22 @@ async function planParts(options: RunTaskOptions): Promise<PlanParts> {
   // Every name the task uses is checked before the engine is touched.
   const task = tracedSync("plan.task-part", () => planTaskPart(input));
   const engine = options.engine ?? new DockerEngine();
-  await traced("plan.reap-once", () => reapOnce(engine));
   const { config } = input;
-  const images =
+  // The reap, the image check and the catalogue need nothing of each other: at once. The reap is
+  // done before this returns, so before any sandbox starts.
+  const [, images, catalogue] = await Promise.all([
+    traced("plan.reap-once", () => reapOnce(engine)),
     options.images ??
-    (await traced("plan.ensure-images", () =>
-      ensureImages(engine, {
-        ...(config.image?.base ? { base: config.image.base } : {}),
-        ...(config.image?.packages ? { packages: config.image.packages } : {}),
-      }),
-    ));
+      traced("plan.ensure-images", () =>
+        ensureImages(engine, {
+          ...(config.image?.base ? { base: config.image.base } : {}),
+          ...(config.image?.packages ? { packages: config.image.packages } : {}),
+        }),
+      ),
+    // No auth.json goes into a task sandbox: only the keys passed in and the configs count.
+    traced("plan.provider-catalogue", () => readProviderCatalogue(findAnyOpencodeBinary(), process.env)),
+  ]);
   const host = currentHostUser();
-  // No auth.json goes into a task sandbox: only the keys passed in and the configs count.
-  const catalogue = await traced("plan.provider-catalogue", () =>
-    readProviderCatalogue(findAnyOpencodeBinary(), process.env),
-  );
   const pools = options.pools ?? sharedPools;
   for (const [name, max] of Object.entries(task.pools)) pools.define(name, max);
   const { pools: _defined, contract, ...decided } = task;

@@ -11,6 +11,7 @@ import {
 } from "../../src/sandbox/path-probe-cache.js";
 import { excludedBy } from "../../src/sandbox/copy-excludes.js";
 import { entryPath } from "../../src/sandbox/workspace-pull.js";
+import type { Engine } from "../../src/runtime/engine.js";
 
 const probe = (visible: boolean, cached = false) => ({ visible, prefix: "/home/a", cached });
 
@@ -97,5 +98,25 @@ describe("copy mode's names", () => {
     expect(entryPath("workspace/../etc/passwd")).toBeUndefined();
     expect(entryPath("/workspace/a")).toBeUndefined();
     expect(entryPath("workspace/a/./b")).toBeUndefined();
+  });
+});
+
+describe("the probes' engine key (issue 16)", () => {
+  it("asks the engine's id once per engine object, and again after a failed ask", async () => {
+    const { probeEngineKey } = await import("../../src/sandbox/probe-cache-file.js");
+    let asked = 0;
+    let fail = true;
+    const engine = {
+      endpoint: "unix:///var/run/docker.sock",
+      info: () => {
+        asked++;
+        return fail ? Promise.reject(new Error("no engine")) : Promise.resolve({ id: "ID1" });
+      },
+    } as unknown as Engine;
+    await expect(probeEngineKey(engine)).rejects.toThrow("no engine");
+    fail = false;
+    expect(await probeEngineKey(engine)).toBe("unix:///var/run/docker.sock#ID1");
+    expect(await probeEngineKey(engine)).toBe("unix:///var/run/docker.sock#ID1");
+    expect(asked).toBe(2);
   });
 });
