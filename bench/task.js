@@ -9,6 +9,7 @@ import { ensureImages } from "../dist/image/build.js";
 import { DockerEngine } from "../dist/runtime/docker-engine.js";
 import { scriptedOpencodeConfig } from "../dist/scripted-model/opencode-config.js";
 import { startScriptedModel } from "../dist/scripted-model/server.js";
+import { setTraceSink } from "../dist/util/trace.js";
 import { fmt, ratios, summary } from "./lib.js";
 import { bareOpencode, dockerPeers, newWorkspace } from "./peers.js";
 
@@ -114,14 +115,24 @@ async function sample(env, pool, name, delayMs) {
   const ws = newWorkspace();
   const at = Date.now();
   const t = performance.now();
+  // The trace (OCBOX_TRACE's steps): how many ran, and those over 20 ms (issue 16), in the JSON.
+  const steps = [];
+  setTraceSink((span) => steps.push(span));
   try {
     const result = await runTask({ ...env.options(ws), warmPool: pool });
     const wall = (performance.now() - t) / 1000;
     expectContract(result, "ocbox warm");
     if (result.sandbox !== "warm") throw new Error("ocbox warm: the task did not get a warm sandbox");
     const first = firstTurnRequest(env.model.requests.slice(seen));
-    return { wall, firstRequest: first ? (first.at - at) / 1000 : null, timings: result.timings };
+    const slow = steps.filter((s) => s.durationMs > 20 && !s.name.startsWith("task."));
+    return {
+      wall,
+      firstRequest: first ? (first.at - at) / 1000 : null,
+      timings: result.timings,
+      trace: { steps: steps.length, over20ms: slow.map((s) => `${s.name} ${s.durationMs.toFixed(0)} ms`) },
+    };
   } finally {
+    setTraceSink(undefined);
     rmSync(ws, { recursive: true, force: true });
     await pool.whenFull();
   }
@@ -133,6 +144,7 @@ export async function benchOne(env, { rounds = 10 } = {}) {
   const pool = new WarmPool(env.engine, env.profile, { size: 1 });
   const wall = Object.fromEntries(names.map((n) => [n, []]));
   const first = Object.fromEntries(names.map((n) => [n, []]));
+  const warmTrace = [];
   try {
     await pool.whenFull();
     for (const n of names) await sample(env, pool, n, 0); // warm-up, not counted
@@ -143,6 +155,7 @@ export async function benchOne(env, { rounds = 10 } = {}) {
         const s = await sample(env, pool, n, 0);
         wall[n].push(s.wall);
         first[n].push(s.firstRequest);
+        if (s.trace) warmTrace.push(s.trace);
       }
       process.stdout.write(".");
     }
@@ -156,6 +169,8 @@ export async function benchOne(env, { rounds = 10 } = {}) {
       names.filter((n) => n !== "bare").map((n) => [n, ratios(wall[n], wall.bare)]),
     ),
     firstRequestS: Object.fromEntries(names.map((n) => [n, summary(first[n].filter((x) => x !== null))])),
+    // OCBOX_TRACE's steps per warm task (the pool's refill beside it included).
+    warmTrace,
     // ocbox against each peer, pair by pair (below 1: ocbox is faster).
     vsPeers: {
       warmToDockerRun: ratios(wall.warm, wall.dockerRun),

@@ -11,8 +11,10 @@ import { commandsFor } from "./command-table.js";
 import type { Context, GlobalOptions, RunOptions } from "./context.js";
 import { asOcboxError, renderError } from "./output.js";
 import { TRANSPORT_ENV, transportSetting } from "../sandbox/transport-setting.js";
+import { traceMark, traced } from "../util/trace.js";
 
 async function main(argv: string[]): Promise<number> {
+  traceMark("cli.main-loaded");
   let pending: Promise<number> | undefined;
   let globals: GlobalOptions = {};
   const program = new Command("ocbox")
@@ -37,11 +39,14 @@ async function main(argv: string[]): Promise<number> {
   const run = (fn: (ctx: Context) => Promise<number>, options: RunOptions = {}) => {
     // The context brings the engine client: loaded when an action runs, not for help or a version
     // (and for a lazyEngine command only when it asks).
-    pending = import("./context.js").then(async (m) =>
+    pending = traced("cli.context-loaded", () => import("./context.js")).then(async (m) =>
       fn(m.createContext(globals, options.lazyEngine ? undefined : await m.loadEngineModule())),
     );
   };
-  for (const register of await Promise.all(commandsFor(argv).map((c) => c.load()))) register(program, run);
+  const loaded = await traced("cli.commands-loaded", () =>
+    Promise.all(commandsFor(argv).map((c) => c.load())),
+  );
+  for (const register of loaded) register(program, run);
 
   try {
     await program.parseAsync(argv);

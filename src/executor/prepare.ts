@@ -34,7 +34,7 @@ import {
 import { planSandbox, planTaskPart, type CallerOptions, type PlanInput } from "../plan/plan.js";
 import type { TaskDecisions } from "../plan/task-decisions.js";
 import { needsProbe } from "../plan/workspace-mode.js";
-import { engineSeesPath } from "../sandbox/path-probe.js";
+import { engineSeesPath, type ProbeAnswer } from "../sandbox/path-probe.js";
 import { DockerEngine } from "../runtime/docker-engine.js";
 import type { Engine } from "../runtime/engine.js";
 import { hostExecutedEdits } from "../sandbox/host-executed-edits.js";
@@ -48,6 +48,8 @@ import { checkWorkspace, executeTask, readPromptFile, type TaskEvent, type TaskR
 import type { TaskPlan } from "./task-plan.js";
 import type { TaskResult, Timeouts } from "./task.js";
 import type { WarmPool } from "./warm-pool.js";
+import { warmCanServe } from "./sandbox-source.js";
+import { traced, tracedSync } from "../util/trace.js";
 
 export interface RunTaskOptions {
   workspace: string;
@@ -286,50 +288,98 @@ export async function approvedTaskInputs(options: RunTaskOptions): Promise<TaskI
   return inputs;
 }
 
-/** Resolve and check everything a task needs (plan/ decides); no sandbox is started. */
-export async function planTask(options: RunTaskOptions): Promise<TaskPlan> {
-  const { input } = await approvedTaskInputs(options);
+/** A task's plan before the workspace probe, and the plan with it (see `planParts`). */
+interface PlanParts {
+  /** The plan as if nothing needed the engine's view of the workspace (a warm task's copy). */
+  unprobed: TaskPlan;
+  /** The plan with the probe's bind-or-copy answer (the probe runs at most once). */
+  probed: () => Promise<TaskPlan>;
+}
+
+/**
+ * Everything planTask does except the engine's path probe, which only a cold sandbox needs: a warm
+ * task's workspace is copied on the host into a slot dir the engine already mounted.
+ */
+async function planParts(options: RunTaskOptions): Promise<PlanParts> {
+  const { input } = await traced("plan.inputs+approval", () => approvedTaskInputs(options));
   // Every name the task uses is checked before the engine is touched.
-  const task = planTaskPart(input);
+  const task = tracedSync("plan.task-part", () => planTaskPart(input));
   const engine = options.engine ?? new DockerEngine();
-  await reapOnce(engine);
   const { config } = input;
-  const images =
+  // The reap, the image check and the catalogue need nothing of each other: at once. The reap is
+  // done before this returns, so before any sandbox starts.
+  const [, images, catalogue] = await Promise.all([
+    traced("plan.reap-once", () => reapOnce(engine)),
     options.images ??
-    (await ensureImages(engine, {
-      ...(config.image?.base ? { base: config.image.base } : {}),
-      ...(config.image?.packages ? { packages: config.image.packages } : {}),
-    }));
+      traced("plan.ensure-images", () =>
+        ensureImages(engine, {
+          ...(config.image?.base ? { base: config.image.base } : {}),
+          ...(config.image?.packages ? { packages: config.image.packages } : {}),
+        }),
+      ),
+    // No auth.json goes into a task sandbox: only the keys passed in and the configs count.
+    traced("plan.provider-catalogue", () => readProviderCatalogue(findAnyOpencodeBinary(), process.env)),
+  ]);
   const host = currentHostUser();
-  const probe = needsProbe({ forceCopy: options.copy, configured: config.workspace.mode })
-    ? await engineSeesPath(engine, await realpath(options.workspace), images.sandbox.tag)
-    : undefined;
-  // No auth.json goes into a task sandbox: only the keys passed in and the configs count.
-  const catalogue = await readProviderCatalogue(findAnyOpencodeBinary(), process.env);
-  const { profile, egressGaps } = planSandbox({
-    ...input,
-    ...(probe ? { workspaceProbe: { ...probe, endpoint: engine.endpoint } } : {}),
-    images: { sandbox: images.sandbox.tag, egress: images.egress.tag },
-    users: { host, agent: agentUserFor(host, AGENT_UID) },
-    providers: { catalogue, authProviders: [], model: task.model },
-  });
   const pools = options.pools ?? sharedPools;
   for (const [name, max] of Object.entries(task.pools)) pools.define(name, max);
   const { pools: _defined, contract, ...decided } = task;
-  return {
-    ...decided,
-    engine,
-    images,
-    profile,
-    contract: contractOf(contract, options.contract),
-    ...(egressGaps.warnings.length ? { egressWarnings: egressGaps.warnings } : {}),
+  const planWith = (probe: ProbeAnswer | undefined): TaskPlan => {
+    const { profile, egressGaps } = tracedSync("plan.sandbox", () =>
+      planSandbox({
+        ...input,
+        ...(probe ? { workspaceProbe: { ...probe, endpoint: engine.endpoint } } : {}),
+        images: { sandbox: images.sandbox.tag, egress: images.egress.tag },
+        users: { host, agent: agentUserFor(host, AGENT_UID) },
+        providers: { catalogue, authProviders: [], model: task.model },
+      }),
+    );
+    return {
+      ...decided,
+      engine,
+      images,
+      profile,
+      contract: contractOf(contract, options.contract),
+      ...(egressGaps.warnings.length ? { egressWarnings: egressGaps.warnings } : {}),
+    };
   };
+  const unprobed = planWith(undefined);
+  if (!needsProbe({ forceCopy: options.copy, configured: config.workspace.mode }))
+    return { unprobed, probed: () => Promise.resolve(unprobed) };
+  let probed: Promise<TaskPlan> | undefined;
+  const probe = async () =>
+    planWith(
+      await traced("plan.path-probe", async () =>
+        engineSeesPath(engine, await realpath(options.workspace), images.sandbox.tag),
+      ),
+    );
+  return { unprobed, probed: () => (probed ??= probe()) };
 }
 
-function warmFor(options: RunTaskOptions, plan: TaskPlan): { warmPool?: WarmPool } {
-  const warmPool = options.warmPool ?? options.warmPoolFor?.(plan);
-  return warmPool ? { warmPool } : {};
+/** Resolve and check everything a task needs (plan/ decides); no sandbox is started. */
+export async function planTask(options: RunTaskOptions): Promise<TaskPlan> {
+  return (await planParts(options)).probed();
 }
+
+/**
+ * The plan a task runs on: without the probe when a warm sandbox will take it (its workspace goes
+ * into the slot by a host copy whatever the engine sees), and `cold`, the probed plan, for when
+ * none is left after all; with the probe otherwise.
+ */
+async function runPlan(
+  options: RunTaskOptions,
+): Promise<{ plan: TaskPlan; warmPool?: WarmPool; cold?: () => Promise<TaskPlan> }> {
+  const parts = await planParts(options);
+  const warmPool = options.warmPool ?? options.warmPoolFor?.(parts.unprobed);
+  if (warmPool && warmCanServe(warmPool, parts.unprobed.profile)) {
+    const profile = { ...parts.unprobed.profile, workspaceMode: WARM_WORKSPACE_MODE };
+    return { plan: { ...parts.unprobed, profile }, warmPool, cold: parts.probed };
+  }
+  const plan = await parts.probed();
+  return warmPool ? { plan, warmPool } : { plan };
+}
+
+const WARM_WORKSPACE_MODE = "copied into a warm sandbox, synced back at the end";
 
 /** One agent task in a fresh sandbox, to a typed result (FEATURES E1). */
 export async function runTask(options: RunTaskOptions): Promise<TaskResult> {
@@ -339,25 +389,32 @@ export async function runTask(options: RunTaskOptions): Promise<TaskResult> {
     });
   }
   const prompt = options.prompt ?? (await readPromptFile(options.promptFile as string));
-  const plan = await planTask(options);
+  const { plan, warmPool, cold } = await traced("task.plan", () => runPlan(options));
   options.onEvent?.({
     phase: "sandbox",
     message: `workspace: ${plan.profile.workspaceMode ?? "bind mount"}`,
   });
   // Files the host runs later (git hooks, package.json scripts, ...): what the agent changed.
   const workspace = resolve(options.workspace);
-  const before = await snapshotHostExecuted(workspace, DEFAULT_HOOK_PATH);
-  const result = await executeTask(plan, {
-    workspace: options.workspace,
-    prompt,
-    ...(options.taskId ? { taskId: options.taskId } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
-    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
-    ...(options.pools ? { pools: options.pools } : {}),
-    ...warmFor(options, plan),
-    ...(options.onSession ? { onSession: options.onSession } : {}),
-    ...(options.afterAgent ? { afterAgent: options.afterAgent } : {}),
-  });
-  const after = await snapshotHostExecuted(workspace, DEFAULT_HOOK_PATH);
+  const before = await traced("task.host-executed-snapshot", () =>
+    snapshotHostExecuted(workspace, DEFAULT_HOOK_PATH),
+  );
+  const result = await traced("task.execute", () =>
+    executeTask(plan, {
+      workspace: options.workspace,
+      prompt,
+      ...(options.taskId ? { taskId: options.taskId } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+      ...(options.pools ? { pools: options.pools } : {}),
+      ...(warmPool ? { warmPool } : {}),
+      ...(cold ? { coldPlan: cold } : {}),
+      ...(options.onSession ? { onSession: options.onSession } : {}),
+      ...(options.afterAgent ? { afterAgent: options.afterAgent } : {}),
+    }),
+  );
+  const after = await traced("task.host-executed-snapshot-after", () =>
+    snapshotHostExecuted(workspace, DEFAULT_HOOK_PATH),
+  );
   return { ...result, hostExecutedEdits: hostExecutedEdits(before, after, DEFAULT_HOOK_PATH) };
 }

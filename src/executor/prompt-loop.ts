@@ -15,6 +15,7 @@ import type { TaskPlan } from "./task-plan.js";
 import { fail, timerEnded, type Ended, type TaskRun } from "./task-run.js";
 import type { TaskWatch } from "./task-watch.js";
 import type { Watchdog } from "./watchdog.js";
+import { traceMark } from "../util/trace.js";
 
 export interface LoopInput {
   plan: TaskPlan;
@@ -78,6 +79,7 @@ async function sendAttempt(input: LoopInput, state: LoopState): Promise<PromptOu
   run.emit("prompt", `attempt ${run.attempts}${state.useStructured ? " (structured output)" : ""}`);
   let outcome: PromptOutcome | undefined;
   try {
+    traceMark(`exec.prompt-sent (attempt ${run.attempts})`);
     outcome = await promptAndWait(input.client, {
       sessionId: input.sessionId,
       text: state.text,

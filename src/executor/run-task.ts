@@ -29,6 +29,7 @@ import { TaskRun, fail, timerEnded, type Ended, type TaskEvent } from "./task-ru
 import { watchTask } from "./task-watch.js";
 import { Watchdog, systemClock, type Clock } from "./watchdog.js";
 import type { WarmPool } from "./warm-pool.js";
+import { traced } from "../util/trace.js";
 
 export type { TaskEvent } from "./task-run.js";
 
@@ -68,6 +69,8 @@ export interface TaskRequest {
   onEvent?: (e: TaskEvent) => void;
   pools?: Pools;
   warmPool?: WarmPool;
+  /** The plan for a cold start when `warmPool` has no sandbox to give after all (runTask's, probed). */
+  coldPlan?: () => Promise<TaskPlan>;
   /** Called once the session exists (live logs, heartbeats); the function it returns is called when the agent ends. */
   onSession?: (session: AgentSession) => (() => void) | void;
   /** Runs after the agent, before the sandbox is removed (a check command, the session export); errors are logged. */
@@ -150,12 +153,12 @@ async function runAgent(
   held: { box?: TaskSandbox },
   deps: ExecutorDeps,
 ): Promise<TaskResult> {
-  const workspace = await checkWorkspace(request.workspace);
+  const workspace = await traced("exec.check-workspace", () => checkWorkspace(request.workspace));
   if (!request.prompt.trim())
     throw new OcboxError("USAGE", "the prompt is empty", {
       fix: "Give --prompt TEXT or --prompt-file FILE.",
     });
-  const configs = await readAskConfigs(workspace);
+  const configs = await traced("exec.ask-configs", () => readAskConfigs(workspace));
   const watchdog = new Watchdog(
     plan.timeouts.hardS * 1000,
     plan.timeouts.inactivityS === null ? null : plan.timeouts.inactivityS * 1000,
@@ -212,11 +215,15 @@ async function queue(step: Step): Promise<PoolLease | Ended> {
   // And each model API host the proxy would deny (plan/egress-gaps.ts), with the line to add.
   for (const w of plan.egressWarnings ?? []) run.emit("warning", w);
   // And each hardening item the engine cannot apply (rootless Podman on cgroup v1: the limits).
-  for (const w of unenforcedWarnings(await plan.engine.capabilities()))
+  for (const w of unenforcedWarnings(
+    await traced("exec.engine-capabilities", () => plan.engine.capabilities()),
+  ))
     run.emit("warning", `WARNING ${w.key}: ${w.warning}`);
   run.emit("queued", `waiting for a slot in pool ${plan.pool}`);
   try {
-    const lease = await (step.request.pools ?? sharedPools).acquire(plan.pool, step.signal);
+    const lease = await traced("exec.pool-acquire", () =>
+      (step.request.pools ?? sharedPools).acquire(plan.pool, step.signal),
+    );
     run.timings.queued = run.seconds(tq);
     return lease;
   } catch (e) {
@@ -233,11 +240,14 @@ async function startBox(step: Step, workspace: string): Promise<TaskSandbox | En
   const ts = performance.now();
   let box: TaskSandbox;
   try {
-    box = await step.deps.acquireSandbox(plan, workspace, request.taskId ?? "task", {
-      signal: step.signal,
-      warmPool: request.warmPool,
-      onLine: (l) => run.emit("log", l),
-    });
+    box = await traced("exec.acquire-sandbox", () =>
+      step.deps.acquireSandbox(plan, workspace, request.taskId ?? "task", {
+        signal: step.signal,
+        warmPool: request.warmPool,
+        onLine: (l) => run.emit("log", l),
+        coldPlan: request.coldPlan,
+      }),
+    );
   } catch (e) {
     const ended = timerEnded(step.watchdog, plan.timeouts);
     if (ended) return ended;
@@ -255,7 +265,9 @@ async function startBox(step: Step, workspace: string): Promise<TaskSandbox | En
 
 async function openSession(step: Step, box: TaskSandbox): Promise<AgentSession> {
   const client = box.sandbox.client();
-  const sessionId = await newSession(client, step.request.taskId ?? "ocbox task");
+  const sessionId = await traced("exec.new-session", () =>
+    newSession(client, step.request.taskId ?? "ocbox task"),
+  );
   step.run.sessionId = sessionId;
   const agentId = box.sandbox.agentId;
   return {
@@ -281,7 +293,7 @@ async function agentTurns(step: Step, session: AgentSession, configs: ConfigText
     permissions: plan.permissions,
     configs,
   });
-  await Promise.race([watch.ready, sleep(3000)]);
+  await traced("exec.event-stream-ready", () => Promise.race([watch.ready, sleep(3000)]));
   try {
     return await promptLoop({
       plan,

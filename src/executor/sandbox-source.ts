@@ -24,20 +24,35 @@ export interface TaskSandbox {
   finish(): Promise<SyncBack>;
 }
 
+/**
+ * Whether a task of this profile can take a sandbox from the pool. E11: warm sandboxes start before
+ * the workspace is known, on a copy; a task with performance volumes mounts its project's volumes
+ * over its own workspace, so it always starts cold. Copy mode starts cold too: the warm pool's
+ * slot dirs are host dirs the engine would mount.
+ */
+export function warmCanServe(pool: WarmPool, profile: TaskPlan["profile"]): boolean {
+  return !profile.cacheVolumes?.paths.length && !profile.workspaceCopy && pool.matches(profile);
+}
+
 export async function acquireSandbox(
   plan: Pick<TaskPlan, "engine" | "profile">,
   workspace: string,
   taskId: string,
-  options: { signal?: AbortSignal; warmPool?: WarmPool | undefined; onLine?: (line: string) => void },
+  options: {
+    signal?: AbortSignal;
+    warmPool?: WarmPool | undefined;
+    onLine?: (line: string) => void;
+    /** The plan for a cold start when the warm pool has none to give (planned without the probe). */
+    coldPlan?: (() => Promise<Pick<TaskPlan, "engine" | "profile">>) | undefined;
+  },
 ): Promise<TaskSandbox> {
-  // E11: warm sandboxes start before the workspace is known, on a copy; a task with performance
-  // volumes mounts its project's volumes over its own workspace, so it always starts cold.
-  const cache = plan.profile.cacheVolumes;
-  // Copy mode starts cold too: the warm pool's slot dirs are host dirs the engine would mount.
-  if (!cache?.paths.length && !plan.profile.workspaceCopy && options.warmPool?.matches(plan.profile)) {
+  if (options.warmPool && warmCanServe(options.warmPool, plan.profile)) {
     const taken = await options.warmPool.take(workspace, options.signal);
     if (taken) return { sandbox: taken.sandbox, warm: true, finish: taken.finish };
+    // None left after all: the cold start needs the engine's view of the workspace (the probe).
+    if (options.coldPlan) plan = await options.coldPlan();
   }
+  const cache = plan.profile.cacheVolumes;
   const real = cache?.paths.length ? await realpath(workspace) : workspace;
   const spec: SandboxSpec = {
     ...specFor(plan.profile, real, taskSandboxId(taskId)),

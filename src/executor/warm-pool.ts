@@ -28,6 +28,7 @@ import { preloadInstance, serverCall } from "./preload.js";
 import type { SandboxProfile } from "../plan/sandbox-profile.js";
 import { profileKey, specFor, taskSandboxId } from "./task-sandbox-spec.js";
 import type { SyncBack } from "./sync-back.js";
+import { traced } from "../util/trace.js";
 
 interface Slot {
   dir: string;
@@ -162,12 +163,15 @@ export class WarmPool {
       signal.throwIfAborted();
     }
     try {
-      await copyInto(workspace, s.dir);
+      await traced("warm.copy-in", () => copyInto(workspace, s.dir));
       const spec = s.sandbox.spec;
       if (needsOwnershipLoan(spec.hostUser, spec.agentUser))
-        await lendWorkspace(s.dir, spec.hostUser, spec.agentUser);
+        await traced("warm.lend-workspace", () => lendWorkspace(s.dir, spec.hostUser, spec.agentUser));
       // The preloaded instance saw an empty dir: reload it when the copy brings what it reads.
-      if (await readsInstanceInputs(s.dir)) await serverCall(s.sandbox.server, "POST", "/instance/dispose");
+      if (await traced("warm.instance-inputs", () => readsInstanceInputs(s.dir)))
+        await traced("warm.instance-dispose", () =>
+          serverCall(s.sandbox.server, "POST", "/instance/dispose"),
+        );
     } catch (e) {
       await this.discard(s);
       throw e;

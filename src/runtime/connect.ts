@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import "./dockerode-deferred.js";
 import Docker from "dockerode";
 import { OcboxError } from "../errors.js";
 import { currentContext, userSocketCandidates, type ContextEndpoint } from "./engine-discovery.js";

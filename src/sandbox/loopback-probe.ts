@@ -16,8 +16,8 @@ import { LABEL } from "../runtime/labels.js";
 import { currentOwner } from "../runtime/owner.js";
 import { stateHome } from "../util/paths.js";
 import { hardeningOptions } from "./hardening.js";
-import { cachedAnswer, engineKey, withAnswer } from "./path-probe-cache.js";
-import { readProbeCacheFile, writeProbeCacheFile } from "./probe-cache-file.js";
+import { cachedAnswer, withAnswer } from "./path-probe-cache.js";
+import { probeEngineKey, readProbeCacheFile, writeProbeCacheFile } from "./probe-cache-file.js";
 import type { ServerTransport, TransportSetting } from "./server-transport.js";
 
 export const PROBE_KIND = "loopback-probe";
@@ -97,7 +97,7 @@ async function rememberedVerdict(engine: Engine, image: string): Promise<boolean
   // This process's network namespace: ocbox in a container and on its host share no loopback.
   const netns = await readlink("/proc/self/ns/net").catch(() => undefined);
   if (netns === undefined) return sharesLoopback(engine, image);
-  const key = engineKey(engine.endpoint, (await engine.info()).id);
+  const key = await probeEngineKey(engine);
   const where = `loopback ${netns}`;
   const file = loopbackCacheFile();
   const known = cachedAnswer(await readProbeCacheFile(file), key, where, Date.now());

@@ -15,8 +15,8 @@ import { resourceLabels } from "../runtime/labels.js";
 import { currentOwner } from "../runtime/owner.js";
 import { stateHome } from "../util/paths.js";
 import { readOneFile } from "./archive-files.js";
-import { cachedAnswer, engineKey, pathPrefix, withAnswer } from "./path-probe-cache.js";
-import { readProbeCacheFile, writeProbeCacheFile } from "./probe-cache-file.js";
+import { cachedAnswer, pathPrefix, withAnswer } from "./path-probe-cache.js";
+import { probeEngineKey, readProbeCacheFile, writeProbeCacheFile } from "./probe-cache-file.js";
 
 const TARGET = "/ocbox-probe";
 
@@ -40,7 +40,7 @@ export async function engineSeesPath(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<ProbeAnswer> {
   const prefix = pathPrefix(path);
-  const key = engineKey(engine.endpoint, (await engine.info()).id);
+  const key = await probeEngineKey(engine);
   const file = probeCacheFile(env);
   const now = Date.now();
   const known = cachedAnswer(await readProbeCacheFile(file), key, prefix, now);

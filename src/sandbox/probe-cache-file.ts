@@ -4,7 +4,25 @@
  */
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import { parseProbeCache, type ProbeCache } from "./path-probe-cache.js";
+import type { Engine } from "../runtime/engine.js";
+import { engineKey, parseProbeCache, type ProbeCache } from "./path-probe-cache.js";
+
+const keys = new WeakMap<Engine, Promise<string>>();
+
+/**
+ * The probes' key for an engine (its endpoint and its own id), asked once per engine object: a
+ * task's plan no longer pays the engine's /version and /info for it (issue 16). A failed ask is
+ * asked again.
+ */
+export function probeEngineKey(engine: Engine): Promise<string> {
+  let key = keys.get(engine);
+  if (!key) {
+    key = engine.info().then((info) => engineKey(engine.endpoint, info.id));
+    keys.set(engine, key);
+    key.catch(() => keys.delete(engine));
+  }
+  return key;
+}
 
 export async function readProbeCacheFile(file: string): Promise<ProbeCache> {
   const text = await readFile(file, "utf8").catch((e: NodeJS.ErrnoException) => {

@@ -13,7 +13,7 @@
  */
 import { createServer, type Server, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import { Agent } from "undici";
+import type { Agent } from "undici";
 import type { Engine } from "../runtime/engine.js";
 
 export {
@@ -41,18 +41,26 @@ export function serverConnector(engine: Engine, egressId: string): Connect {
  * pays for one exec). `close` ends the idle ones.
  */
 export function execFetch(connect: Connect): { fetch: typeof fetch; close: () => Promise<void> } {
-  const agent = new Agent({
-    connect: (_options, callback) => {
-      connect().then(
-        (stream) => callback(null, stream as unknown as Socket),
-        (e: unknown) => callback(e instanceof Error ? e : new Error(String(e)), null),
-      );
-    },
-    keepAliveTimeout: 30_000,
-  });
+  // undici is loaded on the first request, not with this module: only the exec transport needs
+  // it, and loading it took a third of `ocbox --version`'s module time (issue 16).
+  let agent: Promise<Agent> | undefined;
+  const agentOnce = () =>
+    (agent ??= import("undici").then(
+      (undici) =>
+        new undici.Agent({
+          connect: (_options, callback) => {
+            connect().then(
+              (stream) => callback(null, stream as unknown as Socket),
+              (e: unknown) => callback(e instanceof Error ? e : new Error(String(e)), null),
+            );
+          },
+          keepAliveTimeout: 30_000,
+        }),
+    ));
   // Node's own fetch takes an undici dispatcher (the SDK hands it Request objects of Node's fetch).
-  const viaExec: typeof fetch = (input, init) => fetch(input, { ...init, dispatcher: agent });
-  return { fetch: viaExec, close: () => agent.close() };
+  const viaExec: typeof fetch = async (input, init) =>
+    fetch(input, { ...init, dispatcher: await agentOnce() });
+  return { fetch: viaExec, close: async () => (agent ? (await agent).close() : undefined) };
 }
 
 export interface LocalRelay {

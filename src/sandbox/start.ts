@@ -49,6 +49,8 @@ import {
   type ServerTransport,
 } from "./server-transport.js";
 
+import { traceMark, traced } from "../util/trace.js";
+
 const LISTENING = /opencode server listening on/;
 
 export interface StartedSandbox extends AsyncDisposable {
@@ -136,16 +138,20 @@ export async function startSandbox(
   const b = newBuild(engine, spec, options);
   const stop = once(() => removeAll(b));
   try {
-    const host = await prepareHost(b);
-    await prepareVolumes(b, host);
-    const { agentId, egressId, relayId } = await createContainers(b, host);
-    await fillContainers(b, host, { agentId, egressId });
+    const host = await traced("start.prepare-host", () => prepareHost(b));
+    await traced("start.volumes", () => prepareVolumes(b, host));
+    const { agentId, egressId, relayId } = await traced("start.create-containers", () =>
+      createContainers(b, host),
+    );
+    await traced("start.fill-containers", () => fillContainers(b, host, { agentId, egressId }));
     const createMs = performance.now() - started;
     options.signal?.throwIfAborted();
     const ids = [agentId, egressId, ...(relayId ? [relayId] : [])];
-    await Promise.all(ids.map((id) => engine.startContainer(id)));
+    await traced("start.start-containers", () => Promise.all(ids.map((id) => engine.startContainer(id))));
     const server = await serverAccess(b, host, egressId);
-    const { listeningMs } = await waitUntilReady(b, server, { agentId, egressId, relayId }, started);
+    const { listeningMs } = await traced("start.wait-ready", () =>
+      waitUntilReady(b, server, { agentId, egressId, relayId }, started),
+    );
     const healthyMs = performance.now() - started;
     return {
       spec,
@@ -234,12 +240,10 @@ function startFailure(e: unknown, b: Build): unknown {
 /** The host side: the workspace check, the port, the run dir with credentials, the egress dir. */
 async function prepareHost(b: Build): Promise<Host> {
   const { spec, engine, owner } = b;
-  await checkWorkspaceBoundary(spec.workspace);
+  await traced("start.workspace-boundary", () => checkWorkspaceBoundary(spec.workspace));
   await checkRuntime(engine, spec);
-  const transport = await chooseTransport(
-    engine,
-    spec.serverTransport ?? transportSetting(process.env),
-    spec.images.egress,
+  const transport = await traced("start.choose-transport", () =>
+    chooseTransport(engine, spec.serverTransport ?? transportSetting(process.env), spec.images.egress),
   );
   let port = transport === "exec" ? 0 : spec.hostPort;
   if (port !== 0 && (await portInUse(port))) {
@@ -249,14 +253,19 @@ async function prepareHost(b: Build): Promise<Host> {
   }
   if (port === 0 && transport === "port") port = await freePort();
 
-  const runFiles = await runVolumeFiles(spec, b.password);
-  const [egress, hostAddrs] = await Promise.all([
-    resolveGatewayNetworks(engine, spec.egress ?? { allow: [] }).then((e) =>
-      // B4: a gateway upstream on another Docker network is looked up now, for the relay only.
-      prepareEgress(e, spec.forwardPorts, owner, { volume: b.names.egressVolume, image: spec.images.egress }),
-    ),
-    prepareEgressNetwork(engine),
-  ]);
+  const runFiles = await traced("start.run-files", () => runVolumeFiles(spec, b.password));
+  const [egress, hostAddrs] = await traced("start.egress-plan", () =>
+    Promise.all([
+      resolveGatewayNetworks(engine, spec.egress ?? { allow: [] }).then((e) =>
+        // B4: a gateway upstream on another Docker network is looked up now, for the relay only.
+        prepareEgress(e, spec.forwardPorts, owner, {
+          volume: b.names.egressVolume,
+          image: spec.images.egress,
+        }),
+      ),
+      prepareEgressNetwork(engine),
+    ]),
+  );
   b.parts.egress.push({ volume: egress.volume, control: egress.controlFile });
   const hostRelay = needsHostRelay(egress, spec.forwardPorts);
 
@@ -441,6 +450,7 @@ async function waitUntilReady(
     })(),
   ]);
   const listeningMs = performance.now() - started;
+  traceMark("start.listening");
   await waitHealthy(server, {
     timeoutMs: Math.max(1000, deadline - Date.now()),
     ...(options.signal ? { signal: options.signal } : {}),

@@ -343,3 +343,48 @@ describe("the warm pool", () => {
     }
   });
 });
+
+describe("the warm task's critical path (issue 16)", () => {
+  it("a warm task runs no engine path probe; when the pool has none left it starts cold on the probed plan", async () => {
+    const { planTask } = await import("../../src/executor/prepare.js");
+    const { WarmPool } = await import("../../src/executor/warm-pool.js");
+    const { setTraceSink } = await import("../../src/util/trace.js");
+    model = await startScriptedModel({
+      scenario: { turns: [{ structured: contract }, { structured: contract }] },
+    });
+    const options = (ws: string): RunTaskOptions => ({
+      workspace: ws,
+      prompt: "Do the task.",
+      model: "scripted/scripted",
+      opencodeConfig: scriptedOpencodeConfig((model as ScriptedModel).url),
+      engine,
+      images,
+      ...testConfig(),
+    });
+    const plan = await planTask(options(workspace()));
+    // One sandbox in all: the second task finds the pool empty and nothing starting.
+    const pool = new WarmPool(engine, plan.profile, { size: 1, limit: 1 });
+    const steps: string[] = [];
+    setTraceSink((s) => steps.push(s.name));
+    try {
+      await pool.whenFull();
+      const events: string[] = [];
+      const warm = await runTask({
+        ...options(workspace()),
+        warmPool: pool,
+        onEvent: (e) => events.push(e.message),
+      });
+      expect(warm).toMatchObject({ outcome: "COMPLETE", sandbox: "warm" });
+      expect(events).toContain("workspace: copied into a warm sandbox, synced back at the end");
+      expect(steps).toContain("exec.acquire-sandbox");
+      expect(steps).not.toContain("plan.path-probe");
+      steps.length = 0;
+      const cold = await runTask({ ...options(workspace()), warmPool: pool });
+      expect(cold).toMatchObject({ outcome: "COMPLETE", sandbox: "cold" });
+      expect(steps).toContain("plan.path-probe");
+    } finally {
+      setTraceSink(undefined);
+      await pool.close();
+    }
+  });
+});

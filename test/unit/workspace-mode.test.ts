@@ -11,6 +11,7 @@ import {
 } from "../../src/sandbox/path-probe-cache.js";
 import { excludedBy } from "../../src/sandbox/copy-excludes.js";
 import { entryPath } from "../../src/sandbox/workspace-pull.js";
+import type { Engine } from "../../src/runtime/engine.js";
 
 const probe = (visible: boolean, cached = false) => ({ visible, prefix: "/home/a", cached });
 
@@ -50,6 +51,11 @@ describe("the probe cache", () => {
   it("is per engine and path prefix, and expires", () => {
     expect(pathPrefix("/home/alice/src/app")).toBe("/home/alice");
     expect(pathPrefix("/work")).toBe("/work");
+    // Per-task temp dirs share one answer (issue 16: a probe container per task was the regression).
+    expect(pathPrefix("/tmp/ocbox-ws-a1b2")).toBe("/tmp");
+    expect(pathPrefix("/tmp")).toBe("/tmp");
+    expect(pathPrefix("/private/tmp/x/y")).toBe("/private/tmp");
+    expect(pathPrefix("/tmpfoo/x")).toBe("/tmpfoo/x");
     const c = withAnswer(emptyProbeCache(), key, "/home/alice", false, 1000);
     expect(cachedAnswer(c, key, "/home/alice", 2000)).toBe(false);
     expect(cachedAnswer(c, key, "/tmp/x", 2000)).toBeUndefined();
@@ -92,5 +98,25 @@ describe("copy mode's names", () => {
     expect(entryPath("workspace/../etc/passwd")).toBeUndefined();
     expect(entryPath("/workspace/a")).toBeUndefined();
     expect(entryPath("workspace/a/./b")).toBeUndefined();
+  });
+});
+
+describe("the probes' engine key (issue 16)", () => {
+  it("asks the engine's id once per engine object, and again after a failed ask", async () => {
+    const { probeEngineKey } = await import("../../src/sandbox/probe-cache-file.js");
+    let asked = 0;
+    let fail = true;
+    const engine = {
+      endpoint: "unix:///var/run/docker.sock",
+      info: () => {
+        asked++;
+        return fail ? Promise.reject(new Error("no engine")) : Promise.resolve({ id: "ID1" });
+      },
+    } as unknown as Engine;
+    await expect(probeEngineKey(engine)).rejects.toThrow("no engine");
+    fail = false;
+    expect(await probeEngineKey(engine)).toBe("unix:///var/run/docker.sock#ID1");
+    expect(await probeEngineKey(engine)).toBe("unix:///var/run/docker.sock#ID1");
+    expect(asked).toBe(2);
   });
 });
