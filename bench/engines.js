@@ -1,6 +1,8 @@
 // Issue 14: the same two figures on each engine, side by side in one run: `ocbox up --detach` to
 // UI-ready (warm image) and one cold `runTask`. Engines: Docker (no DOCKER_HOST: the default
-// socket) and rootful Podman (OCBOX_BENCH_PODMAN, default unix:///run/podman/podman.sock). Rounds
+// socket), rootful Podman (OCBOX_BENCH_PODMAN, default unix:///run/podman/podman.sock), and the
+// same Docker over ssh when OCBOX_BENCH_SSH names an ssh:// endpoint (`.ci/leg-ssh bench` sets it
+// up: an sshd of its own on 127.0.0.1; the exec transport, as for any engine that is not local). Rounds
 // alternate the engines (the order rotated each round) so that the machine's load hits both alike.
 // An engine that does not answer is recorded as absent with the reason, not measured.
 import { spawnSync } from "node:child_process";
@@ -27,10 +29,10 @@ function engineEnvs() {
     ...process.env,
     DOCKER_HOST: process.env.OCBOX_BENCH_PODMAN ?? "unix:///run/podman/podman.sock",
   };
-  return [
-    { name: "docker", env: docker },
-    { name: "podman-rootful", env: podman },
-  ];
+  const ssh = process.env.OCBOX_BENCH_SSH
+    ? [{ name: "docker-over-ssh", env: { ...process.env, DOCKER_HOST: process.env.OCBOX_BENCH_SSH } }]
+    : [];
+  return [{ name: "docker", env: docker }, { name: "podman-rootful", env: podman }, ...ssh];
 }
 
 /** One engine's harness: its driver, images, a project of its own for `up`, the CLI against it. */
@@ -76,6 +78,9 @@ async function upSample(e) {
   const t = performance.now();
   const up = JSON.parse(e.ocbox("up", "--detach", "--json"));
   try {
+    // Exec relays: no URL of this machine to poll; `up` returned once the server answered its
+    // health route over them (the detached relay, if any, started too).
+    if (up.transport === "exec") return (performance.now() - t) / 1000;
     const password = readFileSync(join(up.stateDir, "password"), "utf8").trim();
     for (;;) {
       const res = await fetch(`${up.url}/`, {

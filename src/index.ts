@@ -116,6 +116,15 @@ export { listSandboxes, findProjectSandbox, type SandboxRow } from "./project/sa
 export { execInProject, execAttachedInProject } from "./project/exec.js";
 export { downProject, type DownReport } from "./project/down.js";
 export {
+  ensureRelay,
+  reapRelays,
+  relayState,
+  startDetachedRelay,
+  stopRelay,
+  type RelayState,
+} from "./project/detached-relay.js";
+export { serveRelay } from "./project/relay-process.js";
+export {
   projectDecisions,
   egressLogReport,
   egressSuggestReport,

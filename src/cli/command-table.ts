@@ -38,6 +38,7 @@ export const COMMANDS: ReadonlyArray<{ names: readonly string[]; load: () => Pro
   { names: ["dashboard"], load: async () => (await import("./commands/dashboard.js")).registerDashboard },
   { names: ["bridge"], load: async () => (await import("./commands/bridge.js")).registerBridge },
   { names: ["serve"], load: async () => (await import("./commands/serve.js")).registerServe },
+  { names: ["relay"], load: async () => (await import("./commands/relay.js")).registerRelay },
   { names: ["check", "scan"], load: async () => (await import("./commands/check.js")).registerCheck },
 ];
 

@@ -12,6 +12,7 @@ import { reap } from "../sandbox/reaper.js";
 import { partsFromLabels, tearDown } from "../sandbox/teardown.js";
 import { hostExecutedWarnings, type HostExecutedEdit } from "../sandbox/host-executed-edits.js";
 import { endSession } from "./session-edits.js";
+import { stopRelay } from "./detached-relay.js";
 import { logFileName, type StateLayout } from "../util/state-layout.js";
 
 export interface DownReport {
@@ -37,6 +38,8 @@ export async function downProject(
   );
   const report: DownReport = { sandboxId, removed: [] };
   const failures: string[] = [];
+  // The detached relay first (it would see its sidecar go and end by itself, seconds later).
+  await stopRelay(state.dir).catch((e) => void failures.push(`relay: ${errorMessage(e)}`));
   for (const c of containers) {
     if (c.labels[LABEL.role] !== "agent") continue;
     const text = await engine

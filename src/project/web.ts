@@ -8,6 +8,7 @@ import type { StateLayout } from "../util/state-layout.js";
 import { startWebFront, type WebFront } from "./web-front.js";
 import { webSessionPath } from "../opencode/web-route.js";
 import { localServerFor } from "./server-access.js";
+import { ensureRelay } from "./detached-relay.js";
 
 /** The project's running sandbox, or an error that says how to start it. */
 export async function requireRunning(engine: Engine, sandboxId: string): Promise<SandboxRow> {
@@ -25,6 +26,8 @@ export async function openWebFront(
   options: { port?: number } = {},
 ): Promise<{ row: SandboxRow; front: WebFront }> {
   const row = await requireRunning(engine, sandboxId);
+  // A detached sandbox's ways back (exec transport): started again when its relay is gone.
+  await ensureRelay(state.dir, row);
   const password = await requirePassword(state);
   const server = await localServerFor(engine, row);
   const front = await startWebFront(

@@ -4,6 +4,8 @@ import "./dockerode-deferred.js";
 import Docker from "dockerode";
 import { OcboxError } from "../errors.js";
 import { currentContext, userSocketCandidates, type ContextEndpoint } from "./engine-discovery.js";
+import { parseSshEndpoint, type SshEndpoint } from "./ssh-endpoint.js";
+import { sshTunnel } from "./ssh-tunnel.js";
 
 export interface EndpointChoice {
   /** What the user would write in DOCKER_HOST. */
@@ -12,6 +14,8 @@ export interface EndpointChoice {
   source: "DOCKER_HOST" | "docker context" | "docker socket" | "podman socket" | "user socket" | "default";
   /** For a context or a per-user socket: which ("colima", "Docker Desktop"). */
   via?: string;
+  /** An ssh:// endpoint: reached through a forwarding `ssh` (ssh-tunnel.ts), not dockerode's ssh. */
+  ssh?: SshEndpoint;
 }
 
 const readText = (path: string): string | undefined => {
@@ -44,6 +48,13 @@ export function chooseEndpoint(
       endpoint: dockerHost,
       options: { socketPath: dockerHost.slice("unix://".length) },
       source: "DOCKER_HOST",
+    };
+  if (dockerHost && /^ssh:\/\//i.test(dockerHost))
+    return {
+      endpoint: dockerHost,
+      options: undefined,
+      source: "DOCKER_HOST",
+      ssh: parseSshEndpoint(dockerHost),
     };
   // Other schemes: dockerode reads DOCKER_HOST (and DOCKER_TLS_VERIFY, DOCKER_CERT_PATH) itself.
   if (dockerHost) return { endpoint: dockerHost, options: undefined, source: "DOCKER_HOST" };
@@ -87,18 +98,7 @@ function contextChoice(
       },
     );
   }
-  if (url.protocol === "ssh:") {
-    return {
-      ...base,
-      options: {
-        protocol: "ssh",
-        host: url.hostname,
-        ...(url.port ? { port: Number(url.port) } : {}),
-        ...(url.username ? { username: url.username } : {}),
-        sshOptions: env.SSH_AUTH_SOCK ? { agent: env.SSH_AUTH_SOCK } : {},
-      },
-    };
-  }
+  if (url.protocol === "ssh:") return { ...base, options: undefined, ssh: parseSshEndpoint(context.host) };
   const tls = context.tlsDir;
   const file = (name: string) => (tls ? read(join(tls, name)) : undefined);
   const [ca, cert, key] = [file("ca.pem"), file("cert.pem"), file("key.pem")];
@@ -143,6 +143,28 @@ export function isConnectionError(e: unknown): boolean {
   );
 }
 
-export function dockerClient(choice: EndpointChoice): Docker {
-  return new Docker(choice.options);
+export function dockerClient(choice: EndpointChoice, env: NodeJS.ProcessEnv = process.env): Docker {
+  return engineConnection(choice, env).docker;
+}
+
+export interface EngineConnection {
+  docker: Docker;
+  /** For an ssh:// engine whose forward could not start: ssh's own reason (ssh-tunnel.ts). */
+  failure: () => OcboxError | undefined;
+}
+
+/** dockerode for `choice`; an ssh:// endpoint goes through a forwarding `ssh` of this machine. */
+export function engineConnection(
+  choice: EndpointChoice,
+  env: NodeJS.ProcessEnv = process.env,
+): EngineConnection {
+  if (!choice.ssh) return { docker: new Docker(choice.options), failure: () => undefined };
+  const tunnel = sshTunnel(choice.ssh, env);
+  // docker-modem takes a function returning a promise of the socket path (and asks it once);
+  // its types say string only.
+  const socketPath = (() => tunnel.socket()) as unknown as string;
+  // docker-modem starts from DOCKER_HOST's host and protocol (ssh): both cleared, or it would
+  // dial by itself and ignore the socket.
+  const cleared = { host: undefined, port: undefined, protocol: "http" } as unknown as Docker.DockerOptions;
+  return { docker: new Docker({ ...cleared, socketPath }), failure: tunnel.failure };
 }

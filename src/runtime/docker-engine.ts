@@ -1,7 +1,7 @@
 import { PassThrough, type Duplex } from "node:stream";
 import type Docker from "dockerode";
 import { OcboxError, errorMessage, tail } from "../errors.js";
-import { chooseEndpoint, dockerClient, isConnectionError } from "./connect.js";
+import { chooseEndpoint, engineConnection, isConnectionError } from "./connect.js";
 import {
   engineCapabilities,
   importParams,
@@ -52,11 +52,15 @@ export class DockerEngine implements Engine {
   private readonly docker: Docker;
 
   private readonly env: NodeJS.ProcessEnv;
+  /** Why the connection itself failed (an ssh forward that did not start), when known. */
+  private readonly connectionFailure: () => OcboxError | undefined;
 
   constructor(env: NodeJS.ProcessEnv = process.env) {
     const choice = chooseEndpoint(env);
     this.endpoint = choice.endpoint;
-    this.docker = dockerClient(choice);
+    const connection = engineConnection(choice, env);
+    this.docker = connection.docker;
+    this.connectionFailure = connection.failure;
     this.env = env;
   }
 
@@ -127,7 +131,7 @@ export class DockerEngine implements Engine {
       const code = statusCode(e);
       if (code !== undefined) this.answered = true;
       if (code !== undefined && expected.includes(code)) return fallback;
-      throw engineError(this.endpoint, what, e, this.answered);
+      throw this.connectionFailure() ?? engineError(this.endpoint, what, e, this.answered);
     }
   }
 

@@ -39,7 +39,7 @@ import { copyWorkspaceIn, type CopyInReport } from "./workspace-copy-in.js";
 import { prepareWorkspaceVolume } from "./workspace-volume.js";
 import { makeDirs, TASK_AGENT_DIRS } from "./task-phases.js";
 import { chooseTransport } from "./loopback-probe.js";
-import { reverseTargets, startReverseRelays } from "./reverse-relay.js";
+import { reverseTargets, startReverseRelays, type ReverseTarget } from "./reverse-relay.js";
 import {
   execFetch,
   listenLocalRelay,
@@ -66,6 +66,8 @@ export interface StartedSandbox extends AsyncDisposable {
   readonly transport: ServerTransport;
   /** A URL on this machine's 127.0.0.1 for a browser or `opencode attach` (a local relay with "exec"). */
   localServer(): Promise<Pick<LocalRelay, "url" | "close">>;
+  /** With "exec": the ways back this process relays (host ports, loopback upstreams); else none. */
+  readonly reverseTargets: readonly ReverseTarget[];
   /** Milliseconds from the call to a healthy server, and its parts. */
   readonly timings: { createMs: number; listeningMs: number; healthyMs: number };
   /** Copy mode: what was copied in (the base of the sync back) and how long it took. */
@@ -162,6 +164,8 @@ export async function startSandbox(
       egressId,
       relayId,
       transport: host.transport,
+      reverseTargets:
+        host.transport === "exec" ? reverseTargets(spec.forwardPorts, host.egress.upstreams) : [],
       localServer: async () =>
         host.transport === "port"
           ? { url: server.url, close: () => Promise.resolve() }

@@ -8,12 +8,12 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import Docker from "dockerode";
 import { afterAll, expect, it } from "vitest";
 import { ensureImages } from "../../src/image/build.js";
 import { AGENT_UID } from "../../src/image/dockerfile.js";
 import { runTask } from "../../src/executor/prepare.js";
 import { startWebFront } from "../../src/project/web-front.js";
+import { chooseEndpoint, dockerClient } from "../../src/runtime/connect.js";
 import { DockerEngine } from "../../src/runtime/docker-engine.js";
 import { LABEL } from "../../src/runtime/labels.js";
 import { scriptedOpencodeConfig } from "../../src/scripted-model/opencode-config.js";
@@ -22,7 +22,9 @@ import { DEFAULT_LIMITS, agentUserFor, currentHostUser, type SandboxSpec } from 
 import { newRunId, startSandbox } from "../../src/sandbox/start.js";
 
 const engine = new DockerEngine();
-const docker = new Docker();
+// dockerode for the inspections the Engine interface does not offer, reached the way ocbox reaches
+// the engine (DOCKER_HOST=ssh://… included: the leg-ssh CI leg runs this file through one).
+const docker = dockerClient(chooseEndpoint(process.env));
 
 afterAll(async () => {
   expect(await engine.listContainers([`${LABEL.ownerPid}=${process.pid}`], true)).toEqual([]);

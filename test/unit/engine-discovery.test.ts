@@ -27,15 +27,22 @@ function context(h: string, name: string, host: string, tls = false): void {
 
 const exists = (path: string): boolean => noSystemSockets(path) && existsSync(path);
 describe("engine discovery", () => {
-  it("DOCKER_HOST wins over a context, ssh:// included (dockerode speaks ssh)", () => {
+  it("DOCKER_HOST wins over a context, ssh:// included (through OpenSSH's forward)", () => {
     const h = home();
     context(h, "remote", "tcp://10.1.2.3:2375");
     writeFileSync(join(h, ".docker", "config.json"), JSON.stringify({ currentContext: "remote" }));
     const c = chooseEndpoint({ HOME: h, DOCKER_HOST: "ssh://ci@build" }, () => false);
     expect(c).toMatchObject({ endpoint: "ssh://ci@build", source: "DOCKER_HOST" });
+    expect(c.ssh).toEqual({
+      url: "ssh://ci@build",
+      user: "ci",
+      host: "build",
+      port: undefined,
+      remoteSocket: "/var/run/docker.sock",
+    });
   });
 
-  it("the current context of ~/.docker/config.json: tcp with its TLS files, ssh with the agent", () => {
+  it("the current context of ~/.docker/config.json: tcp with its TLS files, ssh through OpenSSH", () => {
     const h = home();
     context(h, "secure", "tcp://engine.example:2376", true);
     writeFileSync(join(h, ".docker", "config.json"), JSON.stringify({ currentContext: "secure" }));
@@ -57,12 +64,12 @@ describe("engine discovery", () => {
       { HOME: h, DOCKER_CONTEXT: "over-ssh", SSH_AUTH_SOCK: "/tmp/agent" },
       () => false,
     );
-    expect(s.options).toEqual({
-      protocol: "ssh",
+    expect(s.options).toBeUndefined();
+    expect(s.ssh).toMatchObject({
+      user: "me",
       host: "box",
       port: 2222,
-      username: "me",
-      sshOptions: { agent: "/tmp/agent" },
+      remoteSocket: "/var/run/docker.sock",
     });
   });
 

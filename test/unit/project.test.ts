@@ -127,6 +127,18 @@ describe("sandbox rows", () => {
         containerIds: ["a", "e"],
       }),
     ]);
+    // Podman without systemd never runs a healthcheck (its timers are systemd's): the status stays
+    // "(starting)" for good. ocbox never waits on it (the server's log line, its health route over
+    // ocbox's own connection, the containers' running state), and `ls` shows such a sandbox as
+    // running; Docker's "(health: starting)" still reads as starting.
+    const one = (status: string) =>
+      sandboxRows(
+        [{ ...base, id: "a", name: "x-agent", state: "running", status, labels: labels("agent") }],
+        new Date(),
+      )[0]?.state;
+    expect(one("Up 9 seconds ago (starting)")).toBe("running");
+    expect(one("Up 3 seconds (health: starting)")).toBe("starting");
+    expect(one("Up 2 minutes (unhealthy)")).toBe("unhealthy");
     expect(formatUptime(125)).toBe("2m 05s");
     expect(formatUptime(3 * 3600 + 60)).toBe("3h 01m");
   });

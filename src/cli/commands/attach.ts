@@ -4,6 +4,7 @@ import { requirePassword } from "../../project/state.js";
 import { openProject } from "../../project/up.js";
 import { requireRunning } from "../../project/web.js";
 import { localServerFor } from "../../project/server-access.js";
+import { ensureRelay } from "../../project/detached-relay.js";
 import type { Context } from "../context.js";
 
 export function registerAttach(program: Command, run: (fn: (ctx: Context) => Promise<number>) => void) {
@@ -16,6 +17,8 @@ export function registerAttach(program: Command, run: (fn: (ctx: Context) => Pro
       run(async (ctx) => {
         const { project, state } = await openProject(process.cwd());
         const row = await requireRunning(ctx.engine(), project.sandboxId);
+        // A detached sandbox's ways back (exec transport): started again when its relay is gone.
+        await ensureRelay(state.dir, row);
         const password = await requirePassword(state);
         const extra = [
           ...(opts.continue ? ["--continue"] : []),

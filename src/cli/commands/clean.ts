@@ -4,6 +4,7 @@ import { removeProjectState } from "../../project/clean-state.js";
 import { openProject } from "../../project/up.js";
 import { removeCacheVolumes } from "../../sandbox/cache-volume-init.js";
 import { reap } from "../../sandbox/reaper.js";
+import { reapRelays } from "../../project/detached-relay.js";
 import { terminalAsk } from "../ask.js";
 import type { Context } from "../context.js";
 
@@ -25,6 +26,7 @@ export function registerClean(program: Command, run: (fn: (ctx: Context) => Prom
     .action((opts: { state?: boolean; yes?: boolean; volumes?: boolean }) =>
       run(async (ctx) => {
         const report = await reap(ctx.engine(), { stopped: true });
+        const relays = await reapRelays(ctx.engine());
         const cache = opts.volumes ? await removeCacheVolumes(ctx.engine()) : undefined;
         if (cache) report.errors.push(...cache.errors);
         let stateRemoved: string | undefined;
@@ -51,6 +53,7 @@ export function registerClean(program: Command, run: (fn: (ctx: Context) => Prom
         const result = {
           ...report,
           ...(cache ? { cacheVolumes: cache.removed } : {}),
+          ...(relays.length ? { relaysStopped: relays } : {}),
           ...(stateRemoved ? { stateRemoved } : {}),
         };
         ctx.out.result(result, (r) => {
@@ -59,6 +62,7 @@ export function registerClean(program: Command, run: (fn: (ctx: Context) => Prom
             ...r.volumes.map((v) => `removed volume ${v}`),
             ...(r.cacheVolumes ?? []).map((v) => `removed cache volume ${v}`),
             ...r.runDirs.map((d) => `removed ${d}`),
+            ...(r.relaysStopped ?? []).map((d) => `stopped the relay of ${d}`),
             ...r.workspaces.map((w) => `gave ${w} back to its owner`),
             ...r.errors.map((e) => `could not remove ${e}`),
             ...(stateRemoved ? [`removed the project's state ${stateRemoved}`] : []),

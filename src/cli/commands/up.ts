@@ -10,6 +10,7 @@ import { startupSummary } from "../../project/summary.js";
 import { securityProfile } from "../../sandbox/profile.js";
 import type { EngineCapabilities } from "../../runtime/engine-capabilities.js";
 import { upProject } from "../../project/up.js";
+import { startDetachedRelay } from "../../project/detached-relay.js";
 import { endSession } from "../../project/session-edits.js";
 import { hostExecutedWarnings } from "../../sandbox/host-executed-edits.js";
 import { startWebFront } from "../../project/web-front.js";
@@ -84,6 +85,17 @@ async function upAction(ctx: Context, opts: UpFlags): Promise<number> {
   }
   if (opts.detach) {
     await appendFile(logFile, `${sandbox.recentLogs().join("\n")}\n`, { mode: 0o600 });
+    // With exec relays, the ways back would end with this process: a detached relay takes them.
+    if (sandbox.reverseTargets.length > 0) {
+      const relay = await startDetachedRelay(state.dir, {
+        sandboxId: sandbox.spec.sandboxId,
+        runId: sandbox.spec.runId,
+        egressId: sandbox.egressId,
+        targets: [...sandbox.reverseTargets],
+      });
+      if (relay.state === "running")
+        ctx.out.info(`relay: pid ${relay.pid} carries ${relay.targets} way(s) back; \`ocbox down\` stops it`);
+    }
     return 0;
   }
 
