@@ -162,7 +162,8 @@ export async function putInto(
   inside: boolean,
 ): Promise<void> {
   if (!inside) return engine.putArchive(id, dir, tar);
-  const stdin = Buffer.isBuffer(tar) ? Readable.from([tar]) : tar;
+  // A Node stream either way (tar-fs's pack is a streamx stream, which the engine cannot pipe).
+  const stdin = Readable.from(Buffer.isBuffer(tar) ? [tar] : (tar as AsyncIterable<Buffer>));
   let stderr = "";
   const sink = (keep: boolean) =>
     new Writable({
