@@ -45,15 +45,6 @@ export const harborAgentSchema = z
   .looseObject({ timeout_sec: seconds.optional(), user: userSchema.optional(), ...networkFields })
   .superRefine(checkNetwork("agent"));
 
-export const harborVerifierSchema = z
-  .looseObject({
-    timeout_sec: seconds.default(600),
-    env: envSchema.default({}),
-    user: userSchema.optional(),
-    ...networkFields,
-  })
-  .superRefine(checkNetwork("verifier"));
-
 const mcpServerSchema = z.looseObject({
   name: z.string().min(1),
   transport: z.enum(["sse", "streamable-http", "stdio"]).default("sse"),
@@ -104,6 +95,33 @@ export const harborEnvironmentSchema = z
   })
   .superRefine(checkNetwork("environment"));
 
+export const verifierModeSchema = z.enum(["shared", "separate"]);
+export type VerifierMode = z.infer<typeof verifierModeSchema>;
+
+/**
+ * `[verifier]`: `environment_mode` (Harbor's `shared` | `separate`), and `[verifier.environment]`
+ * (the separate verifier's own environment; it implies `separate`, and conflicts with `shared`).
+ */
+export const harborVerifierSchema = z
+  .looseObject({
+    timeout_sec: seconds.default(600),
+    env: envSchema.default({}),
+    user: userSchema.optional(),
+    environment_mode: verifierModeSchema.optional(),
+    environment: z.record(z.string(), z.unknown()).optional(),
+    ...networkFields,
+  })
+  .superRefine(checkNetwork("verifier"))
+  .superRefine((v, ctx) => {
+    if (v.environment_mode === "shared" && v.environment !== undefined)
+      ctx.addIssue({
+        code: "custom",
+        path: ["environment_mode"],
+        message:
+          'environment_mode = "shared" conflicts with [verifier.environment]: remove that section or set environment_mode = "separate"',
+      });
+  });
+
 const authorSchema = z.looseObject({ name: z.string(), email: z.string().optional() });
 
 export const harborTaskTomlSchema = z.looseObject({
@@ -141,7 +159,15 @@ const KNOWN: Record<string, readonly string[]> = {
   ],
   task: ["name", "description", "authors", "keywords"],
   agent: ["timeout_sec", "user", "network_mode", "allowed_hosts"],
-  verifier: ["timeout_sec", "env", "user", "network_mode", "allowed_hosts"],
+  verifier: [
+    "timeout_sec",
+    "env",
+    "user",
+    "network_mode",
+    "allowed_hosts",
+    "environment_mode",
+    "environment",
+  ],
   environment: [
     "build_timeout_sec",
     "docker_image",
@@ -173,6 +199,11 @@ export function unknownTaskTomlKeys(raw: Record<string, unknown>): string[] {
     for (const k of Object.keys(value)) if (!keys.includes(k)) out.push(section ? `${section}.${k}` : k);
   }
   return out.sort();
+}
+
+/** Where the verifier runs: Harbor's `environment_mode`, else `separate` when `[verifier.environment]` is set. Pure. */
+export function verifierMode(t: Pick<HarborTaskToml, "verifier">): VerifierMode {
+  return t.verifier.environment_mode ?? (t.verifier.environment !== undefined ? "separate" : "shared");
 }
 
 export interface NetworkPolicy {

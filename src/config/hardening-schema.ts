@@ -48,6 +48,19 @@ export const hardeningSchema = z
           "--network=none, --host-uds=all and --oci-seccomp (SECURITY.md). The sidecar stays on the engine's " +
           "default runtime. Default: the engine's default (runc).",
       ),
+    rootTaskRuntime: z
+      .string()
+      .regex(
+        /^[A-Za-z0-9][A-Za-z0-9_.-]*$/,
+        "auto, runc, or a runtime name as registered in the engine, e.g. runsc",
+      )
+      .optional()
+      .describe(
+        "The OCI runtime of a benchmark task that runs as root (a Harbor task whose [agent].user is root, or unset " +
+          "on a root image): auto = gVisor where the engine registers runsc as ocbox needs it (else runc with " +
+          "the package-manager capabilities), runc = the engine's default, or a registered runtime's name " +
+          "(checked at start like runtime). Ignored when runtime is set. Default: auto.",
+      ),
     icmp: z
       .boolean()
       .default(false)

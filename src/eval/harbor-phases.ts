@@ -12,6 +12,7 @@ import type { Engine } from "../runtime/engine.js";
 import { copyTreeOut } from "../sandbox/archive-tree.js";
 import type { CopyBackCaps } from "../sandbox/copy-back-policy.js";
 import {
+  putInto,
   readFileOut,
   readRewardFiles,
   removePaths,
@@ -38,6 +39,10 @@ export interface PhaseContext {
   caps: CopyBackCaps;
   /** Seconds, after --timeout-multiplier. */
   verifierTimeoutS: number;
+  /** The container runs under gVisor: uploads go in from inside (task-phases.ts putInto). */
+  inside: boolean;
+  /** The project's host ports (relayed to the verifier as to the agent). */
+  hostPorts: readonly number[];
   trace: (line: string) => void;
 }
 
@@ -94,9 +99,9 @@ export async function runVerifier(c: PhaseContext): Promise<VerifierOutcome> {
   const problems: string[] = [];
   const cleared = await removePaths(c.engine, c.containerId, ["/tests", "/logs/verifier"]);
   if (cleared.exitCode !== 0) problems.push("could not clear /tests and /logs/verifier before the verifier");
-  await uploadDir(c.engine, c.containerId, c.harbor.testsDir, "tests");
+  await uploadDir(c.engine, c.containerId, c.harbor.testsDir, "tests", c.inside);
   const user = verifierUser(c.harbor);
-  await c.engine.putArchive(c.containerId, "/", await logsDirTar(user));
+  await putInto(c.engine, c.containerId, "/", await logsDirTar(user), c.inside);
   c.trace(`verifier: bash /tests/test.sh as ${user}, timeout ${c.verifierTimeoutS} s`);
   const run = await runScript(c.engine, c.containerId, {
     script: "/tests/test.sh",
@@ -136,7 +141,7 @@ export async function runOracle(c: PhaseContext, timeoutS: number): Promise<Scri
   const dir = c.harbor.solutionDir;
   if (!dir) return { exitCode: null, timedOut: false, seconds: 0 };
   await removePaths(c.engine, c.containerId, ["/solution"]);
-  await uploadDir(c.engine, c.containerId, dir, "solution");
+  await uploadDir(c.engine, c.containerId, dir, "solution", c.inside);
   c.trace(`oracle: bash /solution/solve.sh as ${c.sandbox.user}`);
   return runScript(c.engine, c.containerId, {
     script: "/solution/solve.sh",

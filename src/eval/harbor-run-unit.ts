@@ -11,6 +11,7 @@ import type { TaskResult } from "../executor/task.js";
 import type { WarmPool } from "../executor/warm-pool.js";
 import { profileWarnings } from "../plan/plan.js";
 import { taskImageProfile, TaskUserError } from "../plan/task-image-plan.js";
+import { harborPhaseEgress } from "./harbor-network.js";
 import type { HarborEnvironment } from "./harbor-prepare.js";
 import { runHarborUnit, type HarborUnitOutcome } from "./harbor-unit.js";
 import type { LoggingSettings } from "./logging.js";
@@ -19,6 +20,11 @@ import type { TaskDef } from "./task-set.js";
 import { infraResult, writeUnitFiles } from "./unit-files.js";
 import type { UnitRecord } from "./unit-record.js";
 import type { Unit } from "./units.js";
+
+const NO_POLICY = {
+  agent: { mode: "no-network" as const, allowedHosts: [] },
+  verifier: { mode: "no-network" as const, allowedHosts: [] },
+};
 
 /** The run's plan for a Harbor task: the planner's task-image variant of its profile. */
 export function harborPlan(
@@ -30,7 +36,10 @@ export function harborPlan(
   if (!env) throw new OcboxError("SANDBOX_START", `task ${task.id}: its image was not prepared`);
   if (!env.ok) throw new OcboxError("SANDBOX_START", env.error);
   try {
-    return { ...plan, profile: taskImageProfile(plan.profile, env.facts) };
+    const profile = taskImageProfile(plan.profile, env.facts);
+    // The agent phase's own network policy (harbor-network.ts): the project's allowlist never widens it.
+    const egress = harborPhaseEgress(task.harbor?.network ?? NO_POLICY, plan.profile.egress).agent;
+    return { ...plan, profile: { ...profile, egress } };
   } catch (e) {
     if (!(e instanceof TaskUserError)) throw e;
     throw new OcboxError("SANDBOX_START", `task ${task.id}: [agent].user: ${e.message}`, {

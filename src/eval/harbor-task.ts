@@ -85,6 +85,11 @@ export function taskNotices(toml: HarborTaskToml, raw: { unknown: string[]; text
   if (Object.keys(toml.solution.env).length) notes.push("solution.env: not supported, solve.sh runs without");
   if (env.healthcheck) notes.push("environment.healthcheck: not supported yet, not run");
   if (env.skills_dir) notes.push("environment.skills_dir: not supported, not copied");
+  const vEnv = Object.keys(toml.verifier.environment ?? {});
+  if (vEnv.length)
+    notes.push(
+      `verifier.environment: the separate verifier runs in the task's own image with its limits; not applied: ${vEnv.join(", ")}`,
+    );
   if (/^\s*storage(_mb)?\s*=/m.test(raw.text))
     notes.push("environment.storage_mb: not enforced (overlay2 over ext4 has no per-container quota)");
   return notes;
@@ -122,6 +127,13 @@ export async function loadHarborTask(dir: string): Promise<{ prompt: string; har
   const { toml, unknown } = parseTaskToml(text, file);
   const prompt = await requiredText(join(dir, "instruction.md"), "instruction.md", "write the task into it");
   const environment = await environmentOf(dir, toml, file);
+  if (toml.verifier.environment?.docker_image !== undefined)
+    throw new TaskProblem({
+      path: `${file}:${locateTomlKey(text, ["verifier", "environment", "docker_image"])}`,
+      field: "verifier.environment.docker_image",
+      problem:
+        "a verifier image of its own is not supported yet: remove it (the separate verifier then runs in the task's image)",
+    });
   const testsDir = await realSubdir(dir, "tests");
   if (!testsDir || !(await isFile(join(testsDir, "test.sh"))))
     throw new TaskProblem({

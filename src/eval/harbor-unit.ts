@@ -13,7 +13,11 @@ import type { TaskPlan } from "../executor/task-plan.js";
 import { emptyTokens, type TaskResult } from "../executor/task.js";
 import { DEFAULT_COPY_BACK_CAPS } from "../sandbox/copy-back-policy.js";
 import type { TaskImageSandbox } from "../sandbox/task-image-sandbox.js";
+import { verifierMode } from "../config/harbor-task-schema.js";
 import { bringBackAgentSide, runOracle, runVerifier, stopAgent, type PhaseContext } from "./harbor-phases.js";
+import { sharedVerifierRelays } from "./harbor-network.js";
+import { restartRelays } from "../sandbox/task-phases.js";
+import { captureAgentSide, runSeparateVerifier, type AgentSide } from "./harbor-separate.js";
 import type { HarborTask } from "./harbor-task.js";
 import { recordSession } from "./session-export.js";
 import type { UnitTimings, VerifierOutcome } from "./unit-record.js";
@@ -51,6 +55,8 @@ function contextFor(input: HarborUnitInput, containerId: string, sandbox: TaskIm
     unitDir: input.unitDir,
     caps: input.plan.profile.copyBack ?? DEFAULT_COPY_BACK_CAPS,
     verifierTimeoutS: input.verifierTimeoutS,
+    hostPorts: input.plan.profile.forwardPorts,
+    inside: input.plan.profile.hardening?.runtime !== undefined,
     trace: input.trace,
   };
 }
@@ -61,6 +67,9 @@ async function afterAgentPhases(c: PhaseContext): Promise<{ verifier: VerifierOu
   try {
     const left = await stopAgent(c);
     const notes = await bringBackAgentSide(c);
+    const relays = sharedVerifierRelays(c.harbor.network, c.hostPorts);
+    await restartRelays(c.engine, c.containerId, c.sandbox.user, relays.ports);
+    if (relays.note) notes.push(relays.note);
     const verifier = await runVerifier(c);
     if (left) verifier.problem = [left, verifier.problem].filter(Boolean).join("; ");
     return { verifier, notes };
@@ -87,20 +96,32 @@ export async function runHarborUnit(input: HarborUnitInput): Promise<HarborUnitO
     verifier: ran.verifier?.seconds ?? null,
   };
   for (const n of ran.notes) input.trace(n);
-  return { result: ran.result, verifier: ran.verifier, timings, session: ran.session ?? null };
+  const verifier = ran.verifier ? { ...ran.verifier, mode: verifierMode(input.harbor.toml) } : undefined;
+  return { result: ran.result, verifier, timings, session: ran.session ?? null };
 }
 
 type Ran = { result: TaskResult; verifier: VerifierOutcome | undefined; notes: string[]; session?: unknown };
 
+/** Separate mode: the verifier in a fresh container once the agent's is gone. */
+const separateAfter = (input: HarborUnitInput, sandbox: TaskImageSandbox, side: AgentSide | undefined) =>
+  side
+    ? runSeparateVerifier({ ...input, signal: input.request.signal }, side, (id) =>
+        contextFor(input, id, sandbox),
+      )
+    : undefined;
+
 /**
  * The agent's turns, then (in the container it leaves) the session exported from its server while
- * the server still runs, then the phases after the agent. The export is the server's answer:
- * checked and capped as a sandbox unit's (session-export.ts).
+ * the server still runs, then the phases after the agent (shared mode) or the agent's side captured
+ * for a fresh verifier container (separate mode). The export is the server's answer: checked and
+ * capped as a sandbox unit's (session-export.ts).
  */
 async function agentRun(input: HarborUnitInput, sandbox: TaskImageSandbox): Promise<Ran> {
+  const separate = verifierMode(input.harbor.toml) === "separate";
   let after: { verifier: VerifierOutcome; notes: string[] } | undefined;
   let recorder: ReturnType<typeof recordSession> | undefined;
   let session: unknown = null;
+  let side: AgentSide | undefined;
   const result = await executeTask(input.plan, {
     workspace: input.scratch,
     prompt: input.prompt,
@@ -113,10 +134,14 @@ async function agentRun(input: HarborUnitInput, sandbox: TaskImageSandbox): Prom
     afterAgent: async (s: AgentSession) => {
       session = await recorder?.export().catch((e: unknown) => ({ error: errorMessage(e) }));
       recorder?.stop();
-      after = await afterAgentPhases(contextFor(input, s.containerId, sandbox));
+      const c = contextFor(input, s.containerId, sandbox);
+      if (separate) side = await captureAgentSide(c);
+      else after = await afterAgentPhases(c);
     },
   });
   recorder?.stop();
+  // executeTask has removed the agent's sandbox by now.
+  if (separate) after = await separateAfter(input, sandbox, side);
   return { result, verifier: after?.verifier, notes: after?.notes ?? [], session };
 }
 
@@ -129,27 +154,31 @@ async function oracleRun(input: HarborUnitInput, sandbox: TaskImageSandbox): Pro
     ...(input.request.signal ? { signal: input.request.signal } : {}),
   });
   const setup = (performance.now() - t0) / 1000;
+  const separate = verifierMode(input.harbor.toml) === "separate";
+  let solved: Awaited<ReturnType<typeof runOracle>>;
+  let after: { verifier: VerifierOutcome; notes: string[] } | undefined;
+  let side: AgentSide | undefined;
   try {
     const c = contextFor(input, box.sandbox.agentId, sandbox);
-    const solved = await runOracle(c, input.plan.timeouts.hardS);
-    const after = await afterAgentPhases(c);
-    const ok = solved.exitCode === 0;
-    const hint = input.harbor.solutionDir
-      ? ok
-        ? null
-        : solved.timedOut
-          ? "solve.sh ran over the agent's timeout"
-          : `solve.sh exited ${solved.exitCode}`
-      : "the task has no solution/solve.sh";
-    const result = oracleResult(ok, hint, {
-      sandbox: setup,
-      agent: solved.seconds,
-      total: (performance.now() - t0) / 1000,
-    });
-    return { result, verifier: after.verifier, notes: after.notes };
+    solved = await runOracle(c, input.plan.timeouts.hardS);
+    if (separate) side = await captureAgentSide(c);
+    else after = await afterAgentPhases(c);
   } finally {
     await box.finish();
   }
+  if (separate) after = await separateAfter(input, sandbox, side);
+  const result = oracleResult(solved.exitCode === 0, oracleHint(input.harbor, solved), {
+    sandbox: setup,
+    agent: solved.seconds,
+    total: (performance.now() - t0) / 1000,
+  });
+  return { result, verifier: after?.verifier, notes: after?.notes ?? [] };
+}
+
+function oracleHint(harbor: HarborTask, solved: Awaited<ReturnType<typeof runOracle>>): string | null {
+  if (!harbor.solutionDir) return "the task has no solution/solve.sh";
+  if (solved.exitCode === 0) return null;
+  return solved.timedOut ? "solve.sh ran over the agent's timeout" : `solve.sh exited ${solved.exitCode}`;
 }
 
 function oracleResult(

@@ -8,7 +8,12 @@ import { join } from "node:path";
 import { z } from "zod";
 import { OcboxError, errorMessage } from "../errors.js";
 import { parseVersioned } from "../util/versioned-file.js";
-import { networkModeSchema, type NetworkPolicy } from "../config/harbor-task-schema.js";
+import {
+  networkModeSchema,
+  verifierMode,
+  type HarborTaskToml,
+  type NetworkPolicy,
+} from "../config/harbor-task-schema.js";
 import { sha256 } from "./digest.js";
 
 const networkPolicySchema = z.object({ mode: networkModeSchema, allowedHosts: z.array(z.string()) });
@@ -48,6 +53,8 @@ const manifestSchema = z.object({
       network: z
         .object({ agent: networkPolicySchema, verifier: networkPolicySchema, public: z.array(z.string()) })
         .optional(),
+      /** Harbor tasks: where the verifier runs (Harbor's `[verifier] environment_mode`). */
+      verifierMode: z.enum(["shared", "separate"]).optional(),
     }),
   ),
   invalid: z.array(z.object({ id: z.string(), path: z.string(), field: z.string(), problem: z.string() })),
@@ -60,12 +67,18 @@ export type ManifestTask = Manifest["tasks"][string];
 /** A task's manifest entry: its digest, and a Harbor task's network per phase. Pure. */
 export function manifestTask(task: {
   digest: string;
-  harbor?: { network: { agent: NetworkPolicy; verifier: NetworkPolicy } } | undefined;
+  harbor?:
+    | { network: { agent: NetworkPolicy; verifier: NetworkPolicy }; toml: Pick<HarborTaskToml, "verifier"> }
+    | undefined;
 }): ManifestTask {
   const n = task.harbor?.network;
-  if (!n) return { digest: task.digest };
+  if (!n || !task.harbor) return { digest: task.digest };
   const pub = (["agent", "verifier"] as const).filter((p) => n[p].mode === "public");
-  return { digest: task.digest, network: { agent: n.agent, verifier: n.verifier, public: pub } };
+  return {
+    digest: task.digest,
+    network: { agent: n.agent, verifier: n.verifier, public: pub },
+    verifierMode: verifierMode(task.harbor.toml),
+  };
 }
 
 export function configDigest(config: RunConfig): string {

@@ -324,6 +324,18 @@ async function plannedTasks(
   return { planFor, harbor, taskWarnings: harborTaskWarnings(first, harborTasks, harbor?.environments) };
 }
 
+/** A Harbor task its own image proves wrong (an [agent].user it does not have) is invalid too. */
+function withImageProblems(
+  loaded: { tasks: TaskDef[]; invalid: InvalidTask[] },
+  environments: Map<string, HarborEnvironment> | undefined,
+): { tasks: TaskDef[]; invalid: InvalidTask[] } {
+  const byImage = [...(environments?.values() ?? [])].flatMap((e) => (!e.ok && e.invalid ? [e.invalid] : []));
+  return {
+    tasks: loaded.tasks.filter((t) => !byImage.some((i) => i.id === t.id)),
+    invalid: [...loaded.invalid, ...byImage],
+  };
+}
+
 export async function runEval(options: EvalRunOptions): Promise<EvalRunResult> {
   const t0 = performance.now();
   const tasksDir = resolve(options.tasksDir);
@@ -334,9 +346,9 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunResult> {
   // Leftovers of a killed run go first, so a resume never finds the old containers.
   await reapOnce(engine);
 
-  const { tasks, invalid, runCap } = await loadRunnableTasks(tasksDir, options);
-
-  const { planFor, harbor, taskWarnings } = await plannedTasks(options, { tasksDir, engine, tasks, runCap });
+  const loaded = await loadRunnableTasks(tasksDir, options);
+  const { planFor, harbor, taskWarnings } = await plannedTasks(options, { tasksDir, engine, ...loaded });
+  const { tasks, invalid } = withImageProblems(loaded, harbor?.environments);
 
   const config: RunConfig = {
     model: options.model,

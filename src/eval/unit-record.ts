@@ -26,6 +26,8 @@ export interface VerifierOutcome {
   outputTail: string;
   /** Why no reward could be read (a missing or malformed file, a timeout), when so. */
   problem?: string;
+  /** Harbor's verifier mode: in the agent's container (`shared`) or a fresh one (`separate`). */
+  mode?: "shared" | "separate";
 }
 
 /** Seconds per phase of a Harbor task's unit (issue 15, item 8). */

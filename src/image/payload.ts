@@ -6,7 +6,7 @@
  *
  * Layout (mounted read-only at PAYLOAD_DIR, and, on an image without /lib64, a second time at
  * /lib64 so that the opencode binary's fixed interpreter exists there):
- *   bin/opencode, bin/{bash,socat,sleep,mkdir,ln,rm}   lib/ (glibc's loader + every lib of bin/*)
+ *   bin/opencode, bin/{bash,socat,sleep,mkdir,ln,rm,tar}   lib/ (glibc's loader + every lib of bin/*)
  *   ld-linux-x86-64.so.2, libc.so.6, … (opencode's own libs, for the /lib64 mount)
  *   config/opencode/ (XDG config)   agent-entrypoint.sh   .complete (written last)
  *
@@ -31,7 +31,8 @@ export const PAYLOAD_LOADER = [
 ];
 
 const FILL_AT = "/payload";
-const TOOLS = ["/bin/bash", "/usr/bin/socat", "/bin/sleep", "/bin/mkdir", "/bin/ln", "/bin/rm"];
+// tar: uploads into a gVisor container go through it (gVisor does not see what the engine puts into its root).
+const TOOLS = ["/bin/bash", "/usr/bin/socat", "/bin/sleep", "/bin/mkdir", "/bin/ln", "/bin/rm", "/bin/tar"];
 
 /** The fill script, run as root in a throwaway container of the sandbox image. */
 export const PAYLOAD_FILL = `set -eu

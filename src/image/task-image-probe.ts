@@ -6,7 +6,10 @@
  */
 import { randomBytes } from "node:crypto";
 import { posix } from "node:path";
+import { pipeline } from "node:stream/promises";
+import { PASSWD_MAX_BYTES } from "./passwd.js";
 import type { Engine, PathStat } from "../runtime/engine.js";
+import { extract } from "tar-stream";
 import { LABEL } from "../runtime/labels.js";
 
 export const GLIBC_LOADER = "/lib64/ld-linux-x86-64.so.2";
@@ -23,6 +26,11 @@ export interface ImageProbe {
   lib64: boolean;
   /** Whether the image has a bash at /bin/bash or /usr/bin/bash (else the agent's shell is /bin/sh). */
   bash: boolean;
+  /**
+   * The image's /etc/passwd as text, its first PASSWD_MAX_BYTES (hostile input: parsed by
+   * plan/passwd.ts); undefined when it is not a regular file.
+   */
+  passwd: string | undefined;
 }
 
 /** Go's os.ModeSymlink and os.ModeDir, as in the engine's path stat. */
@@ -71,10 +79,35 @@ export async function probeTaskImage(engine: Engine, image: string): Promise<Ima
       muslLoader: await exists(engine, id, MUSL_LOADER),
       lib64: (await engine.pathStat(id, "/lib64")) !== undefined,
       bash: (await exists(engine, id, "/bin/bash")) || (await exists(engine, id, "/usr/bin/bash")),
+      passwd: await passwdOf(engine, id),
     };
   } finally {
     await engine.removeContainer(id);
   }
+}
+
+/** /etc/passwd through the archive API: a regular file only (a link is not followed), capped. */
+async function passwdOf(engine: Engine, id: string): Promise<string | undefined> {
+  const stream = await engine.getArchive(id, "/etc/passwd");
+  if (!stream) return undefined;
+  let text: string | undefined;
+  const x = extract();
+  x.on("entry", (header, body, next) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    body.on("data", (data: unknown) => {
+      const c = data as Buffer;
+      if (size < PASSWD_MAX_BYTES) chunks.push(c.subarray(0, PASSWD_MAX_BYTES - size));
+      size += c.length;
+    });
+    body.on("end", () => {
+      if (text === undefined && header.type === "file" && header.name.replace(/^\.\//, "") === "passwd")
+        text = Buffer.concat(chunks).toString("utf8");
+      next();
+    });
+  });
+  await pipeline(stream, x);
+  return text;
 }
 
 export type OpencodeRuntime =

@@ -26,6 +26,11 @@ export interface Hardening {
    * the engine's default. Checked against the engine's /info at start (runtime-check.ts).
    */
   runtime?: string;
+  /**
+   * The runtime of a root benchmark task (plan/task-image-plan.ts): "auto" (gVisor where
+   * registered), "runc", or a registered name. Not a container option itself.
+   */
+  rootTaskRuntime?: string;
 }
 
 export const DEFAULT_HARDENING: Readonly<Hardening> = Object.freeze({
@@ -45,6 +50,9 @@ export function hardeningFromConfig(config: Partial<HardeningConfig> | undefined
     capAdd: [...(config?.capAdd ?? [])],
     icmp: config?.icmp ?? DEFAULT_HARDENING.icmp,
     ...(config?.runtime !== undefined ? { runtime: config.runtime } : {}),
+    ...(config?.rootTaskRuntime !== undefined && config.rootTaskRuntime !== "auto"
+      ? { rootTaskRuntime: config.rootTaskRuntime }
+      : {}),
   };
 }
 

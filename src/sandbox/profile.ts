@@ -122,6 +122,15 @@ const UNSAFE_WARNINGS: Record<string, string> = {
     "start containers that bypass every restriction listed here",
 };
 
+/** A root task's WARNING: under gVisor, or on the engine's default runtime. */
+function rootTaskWarning(p: SecurityProfile): string | undefined {
+  if (p.runtime === "default") return UNSAFE_WARNINGS[TASK_ROOT_KEY];
+  return (
+    `the task runs as root (uid 0) under gVisor (${p.runtime}) in its own throwaway image with the ` +
+    "capabilities a package manager needs; no host path is shared, and a kernel escape must first break gVisor's kernel"
+  );
+}
+
 /** The hardening a profile shows (the inverse of securityProfile's hardening fields). */
 function hardeningOf(p: SecurityProfile): Hardening {
   return {
@@ -213,7 +222,9 @@ export function securityLines(p: SecurityProfile): string[] {
   for (const key of p.unsafe) {
     const texts = weakenings.filter((w) => w.key === key).map((w) => w.warning);
     const text =
-      UNSAFE_WARNINGS[key] ?? p.engineWarnings?.[key] ?? (texts.join("; ") || "weakens the sandbox");
+      (key === TASK_ROOT_KEY ? rootTaskWarning(p) : UNSAFE_WARNINGS[key]) ??
+      p.engineWarnings?.[key] ??
+      (texts.join("; ") || "weakens the sandbox");
     lines.push(`  WARNING   ${key}: ${text}`);
   }
   return lines;

@@ -8,7 +8,9 @@
  *   - the reward files read back as hostile input (a link or a device is no reward).
  */
 import { join, relative, sep } from "node:path";
+import { Readable, Writable } from "node:stream";
 import { pack } from "tar-fs";
+import { SOCKET_DIR } from "../image/dockerfile.js";
 import { PAYLOAD_DIR, PAYLOAD_LOADER } from "../image/payload.js";
 import type { Engine, ExecResult } from "../runtime/engine.js";
 import { readOneFile } from "./archive-files.js";
@@ -55,6 +57,60 @@ echo "\${left[@]}"`;
     .map(Number);
 }
 
+/**
+ * End only the OpenCode server of a task container (a separate verifier's: it has no agent), so
+ * that its relays to the egress sidecar stay for the verifier. Says whether one was still there.
+ */
+export async function stopServerOnly(engine: Engine, id: string, user: string): Promise<number[]> {
+  const script = `${RUN}
+left=()
+for try in {1..20}; do
+  left=()
+  for p in /proc/[0-9]*; do
+    p=\${p#/proc/}
+    [ "$p" = 1 ] || [ "$p" = $$ ] && continue
+    IFS= read -r -d '' argv0 < "/proc/$p/cmdline" 2>/dev/null || continue
+    [ "$argv0" = ${PAYLOAD_DIR}/bin/opencode ] || continue
+    kill -KILL "$p" 2>/dev/null
+    left+=("$p")
+  done
+  [ \${#left[@]} = 0 ] && break
+  run sleep 0.1
+done
+echo "\${left[@]}"`;
+  const r = await engine.exec(id, bash(script), { user });
+  return r.stdout
+    .split(/\s+/)
+    .filter((l) => /^\d+$/.test(l))
+    .map(Number);
+}
+
+/**
+ * Start the agent's loopback relays to the sidecar again (a shared-mode verifier's: stopping the
+ * agent ended them with the rest of its processes), one per port, left running detached.
+ */
+export async function restartRelays(
+  engine: Engine,
+  id: string,
+  user: string,
+  ports: number[],
+): Promise<void> {
+  if (!ports.length) return;
+  const script = `${RUN}
+for port in "$@"; do
+  run socat -lf /dev/null TCP-LISTEN:"$port",bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:"${SOCKET_DIR}/fwd-$port.sock" < /dev/null > /dev/null 2>&1 &
+done
+for try in {1..20}; do
+  up=0
+  for port in "$@"; do (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && up=$((up + 1)); done
+  [ "$up" = $# ] && exit 0
+  run sleep 0.1
+done
+exit 1`;
+  const r = await engine.exec(id, bash(script, ...ports.map(String)), { user });
+  if (r.exitCode !== 0) throw new Error(`the verifier's relays (ports ${ports.join(", ")}) did not come up`);
+}
+
 /** Remove paths as root (before an upload: a verifier never finds what the agent left there). */
 export async function removePaths(engine: Engine, id: string, paths: string[]): Promise<ExecResult> {
   return engine.exec(
@@ -93,10 +149,62 @@ async function packDirs(dirs: string[], uid: number, gid: number): Promise<Buffe
 }
 
 /**
+ * Extract a tar into `dir` of a running task container. Under gVisor from inside, with the
+ * payload's tar as root: gVisor keeps the root filesystem to itself (runsc's exclusive file
+ * access), so what the engine's archive API puts there is not seen inside; what runs inside
+ * writes through to it, so reading back through the archive API works either way.
+ */
+export async function putInto(
+  engine: Engine,
+  id: string,
+  dir: string,
+  tar: Buffer | NodeJS.ReadableStream,
+  inside: boolean,
+): Promise<void> {
+  if (!inside) return engine.putArchive(id, dir, tar);
+  // A Node stream either way (tar-fs's pack is a streamx stream, which the engine cannot pipe).
+  const stdin = Readable.from(Buffer.isBuffer(tar) ? [tar] : (tar as AsyncIterable<Buffer>));
+  let stderr = "";
+  const sink = (keep: boolean) =>
+    new Writable({
+      write(chunk: Buffer, _enc, done) {
+        if (keep && stderr.length < 4096) stderr += chunk.toString("utf8");
+        done();
+      },
+    });
+  const argv = [
+    ...PAYLOAD_LOADER,
+    `${PAYLOAD_DIR}/bin/tar`,
+    "-x",
+    "-p",
+    "--same-owner",
+    "-C",
+    dir,
+    "-f",
+    "-",
+  ];
+  const run = await engine.execAttached(
+    id,
+    argv,
+    { stdin, stdout: sink(false), stderr: sink(true) },
+    { user: "0:0" },
+  );
+  const code = await run.exitCode;
+  if (code !== 0)
+    throw new Error(`extracting into ${dir} from inside the container exited ${code}: ${stderr.trim()}`);
+}
+
+/**
  * Upload a host dir (a task set's tests/ or solution/) to `/<name>` in the container, owned by
  * root, read-only for others. Links in it go in as links (never followed on the host).
  */
-export async function uploadDir(engine: Engine, id: string, dir: string, name: string): Promise<void> {
+export async function uploadDir(
+  engine: Engine,
+  id: string,
+  dir: string,
+  name: string,
+  inside = false,
+): Promise<void> {
   const stream = pack(dir, {
     dereference: false,
     map: (h) => ({
@@ -107,7 +215,7 @@ export async function uploadDir(engine: Engine, id: string, dir: string, name: s
       mode: h.type === "directory" ? 0o755 : (h.mode ?? 0o644) & 0o755,
     }),
   });
-  await engine.putArchive(id, "/", stream as unknown as NodeJS.ReadableStream);
+  await putInto(engine, id, "/", stream as unknown as NodeJS.ReadableStream, inside);
 }
 
 export interface ScriptRun {

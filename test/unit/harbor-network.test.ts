@@ -8,7 +8,7 @@ import { phaseNetworkPolicies } from "../../src/config/harbor-task-schema.js";
 import { classifyEntry, matchHost, normaliseAllowlist } from "../../src/egress/allowlist.js";
 import { parseDecisions } from "../../src/egress/decisions.js";
 import { squidConfig } from "../../src/egress/squid.js";
-import { describeNetwork, harborPhaseEgress } from "../../src/eval/harbor-network.js";
+import { describeNetwork, harborPhaseEgress, sharedVerifierRelays } from "../../src/eval/harbor-network.js";
 import type { ModelGateway } from "../../src/egress/spec.js";
 
 const paths = {
@@ -200,5 +200,21 @@ describe("harborPhaseEgress: task.toml → egress per phase", () => {
     expect(denied).toMatchObject({ decision: "deny", rule: "IP address (the allowlist names hosts)" });
     const [pub] = parseDecisions(line("example.org", 200, "TCP_MISS"), { ...ctx, public: true });
     expect(pub?.rule).toMatch(/^public network/);
+  });
+});
+
+describe("a shared-mode verifier's relays", () => {
+  const pol = (mode: "public" | "no-network" | "allowlist", hosts: string[] = []) => ({
+    mode,
+    allowedHosts: hosts,
+  });
+  it("host ports always; the proxy only on the agent's own policy; never a gateway", () => {
+    const list = pol("allowlist", ["deb.debian.org"]);
+    expect(sharedVerifierRelays({ agent: list, verifier: list }, [8080])).toEqual({ ports: [8080, 3128] });
+    expect(sharedVerifierRelays({ agent: list, verifier: pol("no-network") }, [])).toEqual({ ports: [] });
+    expect(sharedVerifierRelays({ agent: list, verifier: pol("allowlist") }, [])).toEqual({ ports: [] });
+    const own = sharedVerifierRelays({ agent: pol("no-network"), verifier: list }, [8080]);
+    expect(own.ports).toEqual([8080]);
+    expect(own.note).toMatch(/environment_mode = "separate"/);
   });
 });

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { phaseNetworkPolicies } from "../../src/config/harbor-task-schema.js";
+import { phaseNetworkPolicies, verifierMode } from "../../src/config/harbor-task-schema.js";
 import { locateTomlKey } from "../../src/config/toml-source.js";
 import { parseTaskToml } from "../../src/eval/harbor-task.js";
 import { TaskProblem } from "../../src/eval/task-problem.js";
@@ -144,6 +144,36 @@ describe("Harbor task.toml", () => {
     expect(locateTomlKey(text, ["environment", "mcp_servers", 0, "name"])).toBe(6);
     expect(locateTomlKey(text, ["environment", "memory_mb"])).toBe(2);
     expect(locateTomlKey(text, ["nowhere"])).toBe(1);
+  });
+});
+
+describe("Harbor's verifier mode", () => {
+  const mode = (text: string) => verifierMode(parseTaskToml(text, "task.toml").toml);
+  it("shared by default; environment_mode selects; a [verifier.environment] means separate", () => {
+    expect(mode("")).toBe("shared");
+    expect(mode('[verifier]\nenvironment_mode = "separate"\n')).toBe("separate");
+    expect(mode('[verifier]\nenvironment_mode = "shared"\n')).toBe("shared");
+    expect(mode("[verifier.environment]\ncpus = 2\n")).toBe("separate");
+    expect(parseTaskToml("[verifier.environment]\ncpus = 2\n", "t").unknown).toEqual([]);
+  });
+
+  it("refuses an unknown mode and shared with a verifier environment, at the line", () => {
+    const bad = (text: string) => {
+      try {
+        parseTaskToml(text, "task.toml");
+      } catch (e) {
+        if (e instanceof TaskProblem) return e.issue;
+        throw e;
+      }
+      throw new Error("parsed");
+    };
+    expect(bad('[verifier]\nenvironment_mode = "apart"\n')).toMatchObject({
+      path: "task.toml:2",
+      field: "verifier.environment_mode",
+    });
+    const conflict = bad('[verifier]\nenvironment_mode = "shared"\n[verifier.environment]\ncpus = 1\n');
+    expect(conflict.field).toBe("verifier.environment_mode");
+    expect(conflict.problem).toMatch(/conflicts with \[verifier.environment\]/);
   });
 });
 

@@ -9,15 +9,18 @@ import { withOracleModel, ORACLE_MODEL } from "../../src/eval/oracle-model.js";
 import { payloadVolumeName } from "../../src/image/payload.js";
 import {
   resolveTaskUser,
+  rootTaskRuntime,
   ROOT_TASK_CAPS,
   taskImageProfile,
   TaskUserError,
   type TaskImageFacts,
 } from "../../src/plan/task-image-plan.js";
+import { parsePasswd, PASSWD_MAX_BYTES } from "../../src/image/passwd.js";
 import { sandboxSpec, type SandboxProfile } from "../../src/plan/sandbox-profile.js";
 import { plainName } from "../../src/sandbox/archive-tree.js";
 import { agentContainer, resourceNames } from "../../src/sandbox/containers.js";
 import { securityLines, securityProfile } from "../../src/sandbox/profile.js";
+import { DEFAULT_HARDENING } from "../../src/sandbox/hardening.js";
 import { DEFAULT_LIMITS } from "../../src/sandbox/spec.js";
 
 const base: SandboxProfile = {
@@ -71,7 +74,7 @@ describe("the task-image variant of a profile", () => {
     const p = taskImageProfile(base, {
       ...facts,
       agentUser: "builder",
-      passwd: "root:x:0:0::/root:/bin/sh\nbuilder:x:1001:1002::/home/b:/bin/sh\n",
+      passwd: parsePasswd("root:x:0:0::/root:/bin/sh\nbuilder:x:1001:1002::/home/b:/bin/sh\n"),
       workdir: "/src",
     });
     expect(p.taskImage).toMatchObject({ user: "1001:1002", root: false, capAdd: [], workdir: "/src" });
@@ -79,11 +82,16 @@ describe("the task-image variant of a profile", () => {
     expect(spec.agentUser).toEqual({ uid: 1001, gid: 1002 });
     expect(securityProfile(spec).unsafe).not.toContain("task.root");
     expect(resolveTaskUser("1234", undefined)).toBe("1234:1234");
-    expect(() => resolveTaskUser("nobody-here", "root:x:0:0::/:/bin/sh\n")).toThrow(TaskUserError);
+    expect(() => resolveTaskUser("nobody-here", parsePasswd("root:x:0:0::/:/bin/sh\n"))).toThrow(
+      TaskUserError,
+    );
     // A name that is uid 0 in the image is root.
     expect(
-      taskImageProfile(base, { ...facts, agentUser: "admin", passwd: "admin:x:0:0::/:/bin/sh\n" }).taskImage
-        ?.root,
+      taskImageProfile(base, {
+        ...facts,
+        agentUser: "admin",
+        passwd: parsePasswd("admin:x:0:0::/:/bin/sh\n"),
+      }).taskImage?.root,
     ).toBe(true);
   });
 
@@ -136,4 +144,85 @@ it("the payload volume is named by what goes into it; the oracle's model is neve
   const c = withOracleModel({ provider: { other: {} } });
   expect(Object.keys(c.provider as object)).toEqual(["other", "oracle"]);
   expect(ORACLE_MODEL).toBe("oracle/solve-sh");
+});
+
+describe("an image's /etc/passwd, parsed as hostile input", () => {
+  it("keeps well-formed lines only, the first entry of a name, ids in range", () => {
+    const text = [
+      "root:x:0:0:root:/root:/bin/bash",
+      "builder:x:1001:1002:B:/home/b:/bin/sh\r",
+      "builder:x:5:5::/:/bin/sh", // a second entry of a name: getpwnam takes the first
+      "short:x:7:7", // too few fields
+      "extra:x:8:8:::/bin/sh:more", // too many
+      "bad name:x:9:9::/:/bin/sh",
+      "-dash:x:9:9::/:/bin/sh",
+      "neg:x:-1:0::/:/bin/sh",
+      "hex:x:0x10:0::/:/bin/sh",
+      "huge:x:4294967295:0::/:/bin/sh", // (uid_t)-1
+      "toolong" + "a".repeat(40) + ":x:3:3::/:/bin/sh",
+      "+nis::::::",
+      "",
+      "svc$:x:1500:1500::/:/sbin/nologin",
+    ].join("\n");
+    expect(parsePasswd(text)).toEqual([
+      { name: "root", uid: 0, gid: 0 },
+      { name: "builder", uid: 1001, gid: 1002 },
+      { name: "svc$", uid: 1500, gid: 1500 },
+    ]);
+  });
+
+  it("looks at no more than its byte and line caps", () => {
+    const filler = "x".repeat(PASSWD_MAX_BYTES);
+    expect(parsePasswd(`${filler}\nlate:x:5:5::/:/bin/sh\n`)).toEqual([]);
+    const many = Array.from({ length: 5000 }, (_, i) => `u${i}:x:${i + 2000}:1::/:/bin/sh`).join("\n");
+    const got = parsePasswd(many);
+    expect(got.length).toBeLessThanOrEqual(4096);
+    expect(got.find((e) => e.name === "u4999")).toBeUndefined();
+  });
+
+  it("a name resolves through it; an unknown name names what the image has; uid:gid and uid pass through", () => {
+    const pw = parsePasswd("root:x:0:0::/:/bin/sh\nbuilder:x:1001:1002::/:/bin/sh\n");
+    expect(resolveTaskUser("builder", pw)).toBe("1001:1002");
+    expect(resolveTaskUser("builder:50", pw)).toBe("1001:50");
+    expect(resolveTaskUser("1234:99", undefined)).toBe("1234:99");
+    expect(() => resolveTaskUser("ghost", pw)).toThrow(
+      /"ghost" is not in the image's \/etc\/passwd \(it has root, builder\)/,
+    );
+    expect(() => resolveTaskUser("ghost", undefined)).toThrow(/has no \/etc\/passwd/);
+  });
+});
+
+describe("the runtime of a root task", () => {
+  it("auto: gVisor where registered (runsc first), else the engine's default with the named caps", () => {
+    expect(rootTaskRuntime(undefined, ["gvisor", "runsc"])).toBe("runsc");
+    expect(rootTaskRuntime(undefined, ["gvisor"])).toBe("gvisor");
+    expect(rootTaskRuntime(undefined, [])).toBeUndefined();
+    expect(rootTaskRuntime({ ...DEFAULT_HARDENING, rootTaskRuntime: "runc" }, ["runsc"])).toBeUndefined();
+    expect(rootTaskRuntime({ ...DEFAULT_HARDENING, rootTaskRuntime: "kata" }, [])).toBe("kata");
+    // hardening.runtime is every sandbox's, root or not.
+    expect(rootTaskRuntime({ ...DEFAULT_HARDENING, runtime: "runsc", rootTaskRuntime: "runc" }, [])).toBe(
+      "runsc",
+    );
+  });
+
+  it("a root task under gVisor keeps its caps (in gVisor's kernel) and says the runtime; a non-root task stays on runc", () => {
+    const root = taskImageProfile(base, { ...facts, gvisorRuntimes: ["runsc"] });
+    expect(root.hardening?.runtime).toBe("runsc");
+    expect(root.taskImage?.capAdd).toEqual([...ROOT_TASK_CAPS]);
+    const lines = securityLines(securityProfile(place(root))).join("\n");
+    expect(lines).toMatch(/runtime {3}runsc \(gVisor\)/);
+    expect(lines).toMatch(/WARNING {3}task\.root: the task runs as root \(uid 0\) under gVisor \(runsc\)/);
+    const plain = taskImageProfile(base, {
+      ...facts,
+      agentUser: 1000,
+      gvisorRuntimes: ["runsc"],
+    });
+    expect(plain.hardening?.runtime).toBeUndefined();
+    const runc = taskImageProfile(
+      { ...base, hardening: { ...DEFAULT_HARDENING, rootTaskRuntime: "runc" } },
+      { ...facts, gvisorRuntimes: ["runsc"] },
+    );
+    expect(runc.hardening?.runtime).toBeUndefined();
+    expect(runc.hardening).not.toHaveProperty("rootTaskRuntime");
+  });
 });

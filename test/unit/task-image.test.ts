@@ -68,6 +68,7 @@ describe("OpenCode's runtime in a task image", () => {
     muslLoader: false,
     lib64: false,
     bash: false,
+    passwd: undefined,
   };
   it("uses the image's glibc loader, else glibc's from the payload at a free /lib64", () => {
     expect(opencodeRuntime({ ...probe, glibcLoader: true, lib64: true }).kind).toBe("glibc");
