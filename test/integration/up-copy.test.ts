@@ -65,6 +65,9 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
+  // The projects' data volumes (A3, kept across down/up) go with the test's projects.
+  for (const id of ids)
+    for (const v of await engine.listVolumes([`${LABEL.sandbox}=${id}`])) await engine.removeVolume(v.name);
   await model?.close();
   await removeHome(home);
 });
@@ -231,6 +234,7 @@ it("a sync that fails keeps the volume (the reaper leaves it too); `ocbox sync` 
     // A new up over the unsynced copy is refused; it reaped first (as down did), and the volume
     // of an owner that is gone stays all the same.
     const again = await p.run(["up", "--detach", "--copy"]);
+    if (again.code === 0) created.push(p);
     expect(again.code).not.toBe(0);
     expect(again.stderr).toMatch(/still in the engine volume/);
     expect(await engine.volumeExists(up.workspace.volume)).toBe(true);
