@@ -114,7 +114,15 @@ export { openWebFront, requireRunning } from "./project/web.js";
 export { runAttach } from "./project/attach.js";
 export { listSandboxes, findProjectSandbox, type SandboxRow } from "./project/sandbox-list.js";
 export { execInProject, execAttachedInProject } from "./project/exec.js";
-export { downProject, type DownReport } from "./project/down.js";
+export { downProject, type DownReport, type DownOptions, type KeptCopy } from "./project/down.js";
+export {
+  syncProject,
+  watchProjectSync,
+  DEFAULT_WATCH_INTERVAL_MS,
+  type SyncResult,
+  type SyncProjectOptions,
+  type WatchOptions,
+} from "./project/sync.js";
 export {
   ensureRelay,
   reapRelays,

@@ -23,6 +23,7 @@ export const COMMANDS: ReadonlyArray<{ names: readonly string[]; load: () => Pro
   { names: ["attach"], load: async () => (await import("./commands/attach.js")).registerAttach },
   { names: ["ls", "status"], load: async () => (await import("./commands/ls.js")).registerLs },
   { names: ["exec"], load: async () => (await import("./commands/exec.js")).registerExec },
+  { names: ["sync"], load: async () => (await import("./commands/sync.js")).registerSync },
   { names: ["down"], load: async () => (await import("./commands/down.js")).registerDown },
   { names: ["egress"], load: async () => (await import("./commands/egress.js")).registerEgress },
   { names: ["smoke"], load: async () => (await import("./commands/smoke.js")).registerSmoke },

@@ -193,11 +193,10 @@ function workspaceModePart(input: PlanInput): Pick<SandboxProfile, "workspaceCop
     endpoint: probe?.endpoint ?? "",
   });
   if (decided.mode === "bind") return { workspaceMode: decided.why };
-  // `ocbox up` has no sync yet (`ocbox sync`, down's sync): a copy would lose the agent's work.
-  if (input.entry === "up")
-    return { workspaceMode: "bind mount (copy mode is not yet supported by ocbox up)" };
   const exclude = [...(input.config.workspace.exclude ?? DEFAULT_COPY_EXCLUDES)];
-  return { workspaceMode: decided.why, workspaceCopy: { exclude } };
+  // `ocbox up`: the volume is the agent's work until `ocbox sync` or `down` brought it back.
+  const keep = input.entry === "up" ? { keep: true } : {};
+  return { workspaceMode: decided.why, workspaceCopy: { exclude, ...keep } };
 }
 
 function policyOf(input: Pick<PlanInput, "entry" | "config" | "options">): PermissionPolicy {
@@ -262,6 +261,7 @@ export function planUp(input: UpPlanInput): SandboxPlan & { spec: SandboxSpec } 
     input.up,
     {
       opencodeFile: input.workspaceOpencode?.file,
+      opencodeConfig: workspace,
       authProviders: authProvidersFor([generated, workspace], viaGateway),
       workspaceTarget: upWorkspaceTarget(
         input.project.name ?? input.project.sandboxId.replace(/-[0-9a-f]{8}$/, ""),

@@ -52,6 +52,19 @@ export function upWorkspaceTarget(name: string, configFile: string): string {
   return workspaceMountFor(name);
 }
 
+/**
+ * D3 in copy mode: a file of the agent's own volume cannot be mounted read-only over it, so
+ * OpenCode reads no project config from the workspace at all (the agent's copy of opencode.json(c)
+ * is only a file it may edit, synced back and approved again at the next `up`) and gets the
+ * approved content through the environment, as the read-only file would have given it.
+ */
+export function copyModeConfigEnv(config: Record<string, unknown> | undefined): Record<string, string> {
+  return {
+    OPENCODE_DISABLE_PROJECT_CONFIG: "1",
+    ...(config ? { OPENCODE_CONFIG_CONTENT: JSON.stringify(config) } : {}),
+  };
+}
+
 function upMounts(root: string, target: string, opencodeFile: string | undefined): Mount[] {
   if (opencodeFile === undefined) return [];
   const rel = opencodeFile.slice(root.length + 1);
@@ -77,12 +90,20 @@ export function projectSandboxSpec(
   profile: SandboxProfile,
   placement: Placement,
   facts: UpFacts,
-  extra: { opencodeFile: string | undefined; authProviders: string[]; workspaceTarget: string },
+  extra: {
+    opencodeFile: string | undefined;
+    authProviders: string[];
+    workspaceTarget: string;
+    /** The project's approved opencode.json(c), parsed (copy mode passes it as content). */
+    opencodeConfig?: Record<string, unknown> | undefined;
+  },
 ): SandboxSpec {
   const paths = profile.cacheVolumes?.paths ?? [];
   const target = extra.workspaceTarget;
+  const base = sandboxSpec(profile, placement);
   return {
-    ...sandboxSpec(profile, placement),
+    ...base,
+    ...(profile.workspaceCopy ? { env: { ...base.env, ...copyModeConfigEnv(extra.opencodeConfig) } } : {}),
     workspaceTarget: target,
     // Sessions made before the project had its own name live at /workspace: the same dir there too.
     workspaceAlias: WORKSPACE,
@@ -95,7 +116,8 @@ export function projectSandboxSpec(
     password: facts.password,
     authFile: facts.authFile,
     authProviders: extra.authProviders,
-    extraMounts: upMounts(placement.workspace, target, extra.opencodeFile),
+    // Copy mode: no host path inside the engine; the approved config comes as content instead.
+    extraMounts: profile.workspaceCopy ? [] : upMounts(placement.workspace, target, extra.opencodeFile),
     ...(paths.length ? { cacheVolumes: cacheVolumes(placement.sandboxId, paths) } : {}),
     lifetime: facts.lifetime,
   };

@@ -6,13 +6,16 @@
 import { appendFile } from "node:fs/promises";
 import { join } from "node:path";
 import { OcboxError, errorMessage } from "../errors.js";
-import type { Engine } from "../runtime/engine.js";
+import type { ContainerSummary, Engine } from "../runtime/engine.js";
 import { LABEL } from "../runtime/labels.js";
 import { reap } from "../sandbox/reaper.js";
 import { partsFromLabels, tearDown } from "../sandbox/teardown.js";
 import { hostExecutedWarnings, type HostExecutedEdit } from "../sandbox/host-executed-edits.js";
 import { endSession } from "./session-edits.js";
 import { stopRelay } from "./detached-relay.js";
+import type { StartedSandbox } from "../sandbox/start.js";
+import { readCopyBase, removeCopyBase, type CopyBase } from "./copy-base.js";
+import { syncProject, type SyncResult } from "./sync.js";
 import { logFileName, type StateLayout } from "../util/state-layout.js";
 
 export interface DownReport {
@@ -25,12 +28,98 @@ export interface DownReport {
   egressDecisions?: number;
   /** The agent's edits to files the host runs later, since the session began (session-edits.ts). */
   hostExecutedEdits?: HostExecutedEdit[];
+  /** Copy mode: the sync that ran before the volume went (`ocbox sync`'s result). */
+  sync?: SyncResult;
+  /** Copy mode: the volume was kept, because the sync failed or left files out: where, why, how to retry. */
+  kept?: KeptCopy;
+  /** `discard`: the agent's copy removed unsynced. */
+  discarded?: string;
+}
+
+export interface KeptCopy {
+  volume: string;
+  reason: string;
+  fix: string;
+}
+
+export interface DownOptions {
+  /** `--discard`: remove a copy-mode volume without syncing it (its work is lost). */
+  discard?: boolean;
+}
+
+/** Whether down keeps the copy: a failed sync, or files it left out (too large, FIFOs). Pure. */
+export function keepCopy(volume: string, sync: SyncResult | { error: string }): KeptCopy | undefined {
+  const retry = "`ocbox sync` tries again (no sandbox needed), then `ocbox down` removes the volume";
+  if ("error" in sync)
+    return {
+      volume,
+      reason: `the sync failed: ${sync.error}`,
+      fix: `${retry}; \`ocbox down --discard\` drops it.`,
+    };
+  if (sync.skipped.length === 0) return undefined;
+  const what = sync.skipped.map((l) => `${l.path} (${l.reason})`).join(", ");
+  return {
+    volume,
+    reason: `the sync left out ${what}`,
+    fix: `They are still in the volume: mount it read-only in a container to copy them, then \`ocbox down --discard\` drops it (${retry}).`,
+  };
+}
+
+/** Copy mode: stop the agent (its last writes count), sync, and say whether the volume must stay. */
+async function syncBeforeDown(
+  engine: Engine,
+  state: StateLayout,
+  agents: ReadonlyArray<Pick<ContainerSummary, "id">>,
+  record: CopyBase,
+): Promise<{ sync?: SyncResult; kept?: KeptCopy }> {
+  try {
+    for (const a of agents) await engine.stopContainer(a.id, 10);
+    const sync = await syncProject(engine, { state });
+    const kept = keepCopy(record.volume, sync);
+    return { sync, ...(kept ? { kept } : {}) };
+  } catch (e) {
+    return { kept: keepCopy(record.volume, { error: errorMessage(e) }) as KeptCopy };
+  }
+}
+
+/**
+ * The end of a foreground `ocbox up` in copy mode (Ctrl+C, or the sandbox's end): stop the agent,
+ * sync, then stop the sandbox; a failed or partial sync keeps the volume (and its record), as `down`.
+ */
+export async function stopUpSandbox(
+  engine: Engine,
+  sandbox: StartedSandbox,
+  state: StateLayout,
+): Promise<Pick<DownReport, "sync" | "kept">> {
+  const record = sandbox.spec.workspaceCopy ? await readCopyBase(state) : undefined;
+  if (!record || record.volume !== sandbox.names.workspaceVolume) {
+    await sandbox.stop();
+    return {};
+  }
+  const done = await syncBeforeDown(engine, state, [{ id: sandbox.agentId }], record);
+  if (done.kept) sandbox.keepWorkspaceVolume();
+  await sandbox.stop();
+  if (!done.kept) await removeCopyBase(state);
+  return done;
+}
+
+/** Remove the copy's volume; false (the failure noted) when it stays. */
+async function removeCopy(engine: Engine, volume: string, failures: string[]): Promise<boolean> {
+  if (!(await engine.volumeExists(volume))) return true;
+  try {
+    await engine.removeVolume(volume);
+    return true;
+  } catch (e) {
+    failures.push(`volume ${volume}: ${errorMessage(e)}`);
+    return false;
+  }
 }
 
 export async function downProject(
   engine: Engine,
   sandboxId: string,
   state: StateLayout,
+  options: DownOptions = {},
 ): Promise<DownReport> {
   const containers = await engine.listContainers(
     [`${LABEL.managed}=true`, `${LABEL.sandbox}=${sandboxId}`],
@@ -53,7 +142,15 @@ export async function downProject(
       report.log = file;
     }
   }
-  const volumes = await engine.listVolumes([`${LABEL.managed}=true`, `${LABEL.sandbox}=${sandboxId}`]);
+  const record = await readCopyBase(state);
+  if (record && !options.discard) {
+    const agents = containers.filter((c) => c.labels[LABEL.role] === "agent");
+    Object.assign(report, await syncBeforeDown(engine, state, agents, record));
+  }
+  // The copy goes only after its sync, by name, once no container mounts it.
+  const volumes = (
+    await engine.listVolumes([`${LABEL.managed}=true`, `${LABEL.sandbox}=${sandboxId}`])
+  ).filter((v) => v.name !== record?.volume);
   // The proxy's decisions go to the state dir before its staged dir goes (B6).
   const torn = await tearDown(engine, partsFromLabels(containers, volumes, process.getuid?.()), {
     agentStopS: 10,
@@ -61,6 +158,10 @@ export async function downProject(
     decisionLog: state.egressLog,
   });
   report.removed = torn.containers;
+  if (record && !report.kept && (await removeCopy(engine, record.volume, failures))) {
+    await removeCopyBase(state);
+    if (options.discard) report.discarded = record.volume;
+  }
   if (torn.egressDecisions > 0) report.egressDecisions = torn.egressDecisions;
   failures.push(...torn.errors, ...torn.kept);
   // What the sandbox's creator would have removed on stop (its other staged dirs) is now an orphan.

@@ -34,6 +34,10 @@ export interface ProjectSpecInput {
   approval?: ApprovalState;
   /** The pinned OpenCode's providers and the auth.json ids: the plan warns about denied model hosts. */
   providers?: UpPlanInput["providers"];
+  /** `--copy`: copy the workspace into a volume whatever the engine sees (issue 14). */
+  copy?: boolean;
+  /** What the engine probe found for the project root (absent: a mode was forced, or no probe). */
+  workspaceProbe?: UpPlanInput["workspaceProbe"];
 }
 
 export interface ProjectSpec {
@@ -62,7 +66,9 @@ export function upPlanInput(input: ProjectSpecInput): UpPlanInput {
     options: {
       ...(input.autonomous ? { autonomous: true } : {}),
       ...(input.readyTimeoutMs !== undefined ? { readyTimeoutMs: input.readyTimeoutMs } : {}),
+      ...(input.copy ? { copy: true } : {}),
     },
+    ...(input.workspaceProbe ? { workspaceProbe: input.workspaceProbe } : {}),
     images: input.images,
     users: { host: input.hostUser, agent: input.agentUser },
     ...(input.approval ? { approval: input.approval } : {}),

@@ -27,14 +27,29 @@ export interface SummaryInput {
   mcp?: string[];
   /** Model API hosts the proxy would deny: WARNING lines with the line that allows each. */
   egressWarnings?: string[];
+  /** How the workspace got in (issue 14): bind mount, or copied into a volume; and why. */
+  workspace?: { mode: "bind" | "copy"; why: string; volume?: string; copyIn?: { files: number; ms: number } };
+}
+
+/** The "inside" line: the same files (bind mount), or a copy that `ocbox sync` brings back. */
+function insideLine(s: SummaryInput): string {
+  const at = s.inside ?? "/workspace";
+  const w = s.workspace;
+  if (w?.mode !== "copy")
+    return `  inside    ${at} (the same files: the agent's edits land in ${s.project} at once, and stay yours)`;
+  const took = w.copyIn ? `, ${w.copyIn.files} files in ${(w.copyIn.ms / 1000).toFixed(1)} s` : "";
+  return (
+    `  inside    ${at}: a copy of ${s.project} in the engine volume ${w.volume ?? "?"}${took}; ` +
+    "the agent's edits come back with `ocbox sync` (`--watch` keeps syncing) and at `ocbox down`"
+  );
 }
 
 export function startupSummary(s: SummaryInput): string[] {
   const lines = [
     `sandbox ${s.sandboxId} is up in ${s.readyS.toFixed(1)} s`,
     `  project   ${s.project}`,
-    `  inside    ${s.inside ?? "/workspace"} (the same files: the agent's edits land in ${s.project} at once, ` +
-      `and stay yours)`,
+    insideLine(s),
+    ...(s.workspace ? [`  workspace ${s.workspace.why}`] : []),
     `  UI        opens on ${s.inside ?? "/workspace"}, ready for a new session: the prompt box with ` +
       `${JSON.stringify(basename(s.inside ?? "/workspace"))} and its git branch (or "No Git") under it; Enter ` +
       `sends; earlier sessions are on Home (top left, Ctrl+B)`,

@@ -3,7 +3,7 @@
  * images when their inputs changed, and start the sandbox with the project's state, env rules and
  * credentials. A sandbox that is already up is returned as it is (reattach).
  */
-import { rm, stat, writeFile } from "node:fs/promises";
+import { realpath, rm, stat, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { OcboxError } from "../errors.js";
@@ -27,6 +27,11 @@ import {
   type ReadFiles,
 } from "../executor/approval-check.js";
 import { runHook } from "../util/hook.js";
+import { needsProbe } from "../plan/workspace-mode.js";
+import { DEFAULT_COPY_BACK_CAPS } from "../sandbox/copy-back-policy.js";
+import type { SandboxProfile } from "../plan/sandbox-profile.js";
+import { engineSeesPath } from "../sandbox/path-probe.js";
+import { copyBaseFile, readCopyBase, removeCopyBase, writeCopyBase } from "./copy-base.js";
 import { beginSession } from "./session-edits.js";
 import { findProjectSandbox, type SandboxRow } from "./sandbox-list.js";
 import { hostAuthFile, projectSpec } from "./spec.js";
@@ -51,6 +56,18 @@ export interface UpOptions {
   readyTimeoutMs?: number;
   /** `--autonomous`: approve every OpenCode permission inside (also the config key `autonomous`). */
   autonomous?: boolean;
+  /** `--copy`: the workspace copied into a volume, whatever the engine sees (issue 14; `ocbox sync`). */
+  copy?: boolean;
+}
+
+/** How the workspace got into the sandbox: bind-mounted, or copied into a volume (`ocbox sync`). */
+export interface UpWorkspace {
+  mode: "bind" | "copy";
+  /** The plan's reason, as the summary prints it. */
+  why: string;
+  /** Copy mode: the volume, and what went in. */
+  volume?: string;
+  copyIn?: { files: number; bytes: number; ms: number };
 }
 
 export type UpResult =
@@ -64,6 +81,7 @@ export type UpResult =
       mcp: McpReport;
       /** WARNING lines: model API hosts the proxy would deny (plan/egress-gaps.ts). */
       egressWarnings: string[];
+      workspace: UpWorkspace;
     }
   | { kind: "running"; project: LoadedProject; state: StateLayout; row: SandboxRow };
 
@@ -146,6 +164,11 @@ export async function upProject(engine: Engine, options: UpOptions): Promise<UpR
     ...(options.onLine ? { onLine: options.onLine } : {}),
   });
   const mcp = checkMcpServers(opencodeJson?.config, project.config.egress, opencodeJson?.file);
+  const workspaceProbe = await probeWorkspace(
+    engine,
+    { project, state, image: images.sandbox.tag, env },
+    options,
+  );
   if (options.autonomous) project.config.autonomous = true;
   const authFile = hostAuthFile(env, homedir());
   const providers = await readProviderFacts(findAnyOpencodeBinary(), authFile, env);
@@ -169,6 +192,8 @@ export async function upProject(engine: Engine, options: UpOptions): Promise<UpR
     ...(opencodeJson ? { opencodeJson } : {}),
     ...(options.readyTimeoutMs !== undefined ? { readyTimeoutMs: options.readyTimeoutMs } : {}),
     approval,
+    ...(options.copy ? { copy: true } : {}),
+    ...(workspaceProbe ? { workspaceProbe } : {}),
   });
   // What the agent may plant for the host to run later is compared at the session's end.
   await beginSession(state, project.root, project.config.hook.preStart);
@@ -176,6 +201,86 @@ export async function upProject(engine: Engine, options: UpOptions): Promise<UpR
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onLog ? { onLog: options.onLog } : {}),
   });
+  const workspace = await recordCopyIn(sandbox, state, plan.profile);
   const egressWarnings = plan.egressGaps.warnings;
-  return { kind: "started", project, state, sandbox, env: envResolution, hookRan, mcp, egressWarnings };
+  return {
+    kind: "started",
+    project,
+    state,
+    sandbox,
+    env: envResolution,
+    hookRan,
+    mcp,
+    egressWarnings,
+    workspace,
+  };
+}
+
+/**
+ * Bind or copy: refuse to start over an unsynced copy an earlier `up` left (its sync failed, or it
+ * crashed: the agent's work, never dropped), then ask the engine whether it sees the project,
+ * unless `--copy` or `workspace.mode` decided.
+ */
+async function probeWorkspace(
+  engine: Engine,
+  {
+    project,
+    state,
+    image,
+    env,
+  }: { project: LoadedProject; state: StateLayout; image: string; env: NodeJS.ProcessEnv },
+  options: Pick<UpOptions, "copy">,
+) {
+  await refuseUnsyncedCopy(engine, state);
+  if (!needsProbe({ forceCopy: options.copy, configured: project.config.workspace.mode })) return undefined;
+  const probe = await engineSeesPath(engine, await realpath(project.root), image, env);
+  return { ...probe, endpoint: engine.endpoint };
+}
+
+/** Refuse to start over a copy-mode volume an earlier `up` left with the agent's work in it. */
+async function refuseUnsyncedCopy(engine: Engine, state: StateLayout): Promise<void> {
+  const record = await readCopyBase(state);
+  if (!record) return;
+  if (!(await engine.volumeExists(record.volume))) {
+    await removeCopyBase(state);
+    return;
+  }
+  throw new OcboxError(
+    "WORKSPACE_IN_USE",
+    `the agent's copy of an earlier \`ocbox up\` is still in the engine volume ${record.volume}`,
+    {
+      detail: `taken ${record.at}; ${copyBaseFile(state)}`,
+      fix: "`ocbox sync` brings its work back, then `ocbox down` removes it; `ocbox down --discard` drops it unsynced.",
+    },
+  );
+}
+
+/** Copy mode: the base of the three-way sync into the state dir (0600), where the agent cannot write. */
+async function recordCopyIn(
+  sandbox: StartedSandbox,
+  state: StateLayout,
+  profile: Pick<SandboxProfile, "workspaceMode" | "copyBack">,
+): Promise<UpWorkspace> {
+  const why = profile.workspaceMode ?? "bind mount";
+  const caps = profile.copyBack ?? DEFAULT_COPY_BACK_CAPS;
+  const { spec, copyIn } = sandbox;
+  if (!spec.workspaceCopy || !copyIn) return { mode: "bind", why };
+  try {
+    await writeCopyBase(state, {
+      sandboxId: spec.sandboxId,
+      runId: spec.runId,
+      volume: sandbox.names.workspaceVolume,
+      image: spec.images.sandbox,
+      workspace: spec.workspace,
+      exclude: spec.workspaceCopy.exclude,
+      caps,
+      at: new Date().toISOString(),
+      base: copyIn.base,
+    });
+  } catch (e) {
+    await sandbox.stop().catch(() => undefined);
+    throw e;
+  }
+  const { files, bytes, ms } = copyIn;
+  return { mode: "copy", why, volume: sandbox.names.workspaceVolume, copyIn: { files, bytes, ms } };
 }

@@ -71,6 +71,8 @@ export type ResourceRole =
   | "egress-files"
   /** Copy mode's workspace: a volume per container, filled through the archive API (issue 14). */
   | "workspace-copy"
+  /** `ocbox sync`'s snapshot of that workspace and the one-shot container that makes it. */
+  | "workspace-sync"
   /** The one-shot container that checks whether the engine sees a host path. */
   | "path-probe";
 

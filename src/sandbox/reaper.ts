@@ -15,6 +15,7 @@ import type { ContainerSummary, Engine } from "../runtime/engine.js";
 import { LABEL, ownerOf, shouldReap, type Liveness, type Owner } from "../runtime/labels.js";
 import { ownerLiveness } from "../runtime/owner.js";
 import { isCacheVolume } from "./cache-volumes.js";
+import { isKeptWorkspace } from "./workspace-volume.js";
 import { removeRunDir, runDirOwner, runDirsRoot } from "./run-dir.js";
 import { removeSlotDir, slotOwner, slotsRoot } from "./slot-dir.js";
 import { partsFromLabels, tearDown } from "./teardown.js";
@@ -89,7 +90,7 @@ export async function reap(engine: Engine, options: ReapOptions = {}): Promise<R
   for (const run of groupByRun(doomed)) {
     const parts = partsFromLabels(
       run,
-      volumes.filter((v) => !isCacheVolume(v.labels)),
+      volumes.filter((v) => !isCacheVolume(v.labels) && !isKeptWorkspace(v.labels)),
       process.getuid?.(),
     );
     const torn = await tearDown(engine, parts, { agentStopS: 2, otherStopS: 2 });
@@ -111,7 +112,8 @@ export async function reap(engine: Engine, options: ReapOptions = {}): Promise<R
 
   for (const v of volumes) {
     // Performance volumes (E11) outlive every run on purpose: only `ocbox clean --volumes` removes them.
-    if (isCacheVolume(v.labels) || removedVolumes.has(v.name)) continue;
+    // So is `ocbox up`'s copy-mode workspace until a sync brought the agent's work back.
+    if (isCacheVolume(v.labels) || isKeptWorkspace(v.labels) || removedVolumes.has(v.name)) continue;
     const inUse = survivingRuns.has(`${v.labels[LABEL.sandbox]}/${v.labels[LABEL.run]}`);
     // A volume outlives nothing: once no container of its run is left and its creator is gone
     // (detached sandboxes included), it is garbage.

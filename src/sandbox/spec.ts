@@ -17,9 +17,11 @@ export interface SandboxSpec {
   /**
    * Copy mode (issue 14 item 2): the workspace is copied into a volume of this container through
    * the archive API instead of bind-mounted, leaving out `exclude` (.gitignore-style); the agent's
-   * work comes back by a sync (workspace-copy-sync.ts). Absent: bind mount.
+   * work comes back by a sync (workspace-copy-sync.ts). Absent: bind mount. `keep` (`ocbox up`):
+   * the volume outlives its containers until a sync brought it back (`ocbox sync`, `down`): the
+   * reaper never takes it.
    */
-  workspaceCopy?: { exclude: string[] };
+  workspaceCopy?: { exclude: string[]; keep?: boolean };
   /** Where the workspace is mounted inside (and the agent's cwd); absent: /workspace. `up`: /<name>. */
   workspaceTarget?: string;
   /** The same workspace (and its cache volumes) mounted here too: `up`'s old /workspace. */

@@ -36,7 +36,8 @@ import { emptyParts, tearDown, type SandboxParts } from "./teardown.js";
 import { checkWorkspaceBoundary } from "./workspace-guard.js";
 import { excludedBy } from "./copy-excludes.js";
 import { copyWorkspaceIn, type CopyInReport } from "./workspace-copy-in.js";
-import { prepareWorkspaceVolume } from "./workspace-volume.js";
+import { KEPT_WORKSPACE_KIND, prepareWorkspaceVolume } from "./workspace-volume.js";
+import { LABEL } from "../runtime/labels.js";
 import { makeDirs, TASK_AGENT_DIRS } from "./task-phases.js";
 import { chooseTransport } from "./loopback-probe.js";
 import { reverseTargets, startReverseRelays, type ReverseTarget } from "./reverse-relay.js";
@@ -341,7 +342,10 @@ async function prepareVolumes(b: Build, host: Host): Promise<void> {
       image: spec.images.sandbox,
       agentUser: spec.agentUser,
       sandboxId: spec.sandboxId,
-      labels: host.labels("workspace-copy"),
+      labels: {
+        ...host.labels("workspace-copy"),
+        ...(spec.workspaceCopy.keep ? { [LABEL.kind]: KEPT_WORKSPACE_KIND } : {}),
+      },
     });
   }
   // C9 (only with apt.allow): the apt helper, before the agent that mounts its package volume.

@@ -44,6 +44,9 @@ export interface SyncReport {
   base: Map<string, TreeEntry>;
   /** Paths the agent changed (before the decision). */
   changed: number;
+  /** Host paths written (the agent's version; NAME.ocbox-conflict-<time> for a conflict) and removed. */
+  written: string[];
+  deleted: string[];
   ms: number;
 }
 
@@ -167,30 +170,35 @@ export async function syncWorkspaceBack(
     const decision = decideSync(base, host, pulled.agent, changed, stamp);
     const notApplied = new Set<string>();
     const asToPath = new Map<string, string>();
-    let removed = 0;
+    const placed: string[] = [];
+    const deleted: string[] = [];
     const root = await realpath(workspace);
     for (const a of decision.actions) {
       if (a.kind === "write") {
         asToPath.set(a.as, a.path);
-        if (!(await place(staging, out, pulled, a.path, a.as, workspace))) notApplied.add(a.path);
+        if (await place(staging, out, pulled, a.path, a.as, workspace)) placed.push(a.as);
+        else notApplied.add(a.path);
       }
     }
     const report = await copyBack(out, workspace, { caps: options.caps, mirror: false });
     for (const a of decision.actions) {
       if (a.kind === "delete") {
-        if (await remove(workspace, root, a.path, a.dir)) removed++;
+        if (await remove(workspace, root, a.path, a.dir)) deleted.push(a.path);
         else if (!a.dir) notApplied.add(a.path);
       }
     }
     for (const l of report.leftOut) notApplied.add(asToPath.get(l.path) ?? l.path);
+    const notWritten = new Set(report.leftOut.map((l) => l.path));
     const leftOut: LeftOut[] = [...pulled.leftOut, ...report.leftOut].sort((a, b) =>
       a.path < b.path ? -1 : a.path > b.path ? 1 : 0,
     );
     return {
-      report: { ...report, removed: report.removed + removed, leftOut },
+      report: { ...report, removed: report.removed + deleted.length, leftOut },
       conflicts: decision.conflicts,
       base: nextBase(base, pulled.agent, notApplied),
       changed: changed.length,
+      written: placed.filter((p) => !notWritten.has(p)),
+      deleted,
       ms: performance.now() - started,
     };
   } finally {

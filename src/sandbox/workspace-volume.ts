@@ -6,8 +6,20 @@
  */
 import { OcboxError } from "../errors.js";
 import type { Engine } from "../runtime/engine.js";
+import { LABEL } from "../runtime/labels.js";
 import { ownerInitContainer } from "./cache-volumes.js";
 import type { Ids } from "./ownership.js";
+
+/**
+ * `dev.ocbox.kind` of `ocbox up`'s workspace volume: it holds the agent's work until a sync brought
+ * it back, so the reaper never takes it (a crashed `up` loses nothing); `ocbox down` removes it
+ * after its sync, `ocbox clean --volumes` on purpose.
+ */
+export const KEPT_WORKSPACE_KIND = "workspace";
+
+export function isKeptWorkspace(labels: Record<string, string> | undefined): boolean {
+  return labels?.[LABEL.kind] === KEPT_WORKSPACE_KIND;
+}
 
 export async function prepareWorkspaceVolume(
   engine: Engine,

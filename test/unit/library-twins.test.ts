@@ -19,6 +19,7 @@ const TWINS: Record<string, readonly string[]> = {
   status: ["findProjectSandbox"],
   exec: ["execAttachedInProject"],
   down: ["downProject"],
+  sync: ["syncProject", "watchProjectSync"],
   "egress log": ["projectDecisions", "egressLogReport"],
   "egress suggest": ["projectDecisions", "egressSuggestReport"],
   smoke: ["smoke"],

@@ -324,13 +324,13 @@ describe("planner decisions (one rule each, every entry point)", () => {
 });
 
 describe("the workspace's mode in the plan (issue 14)", () => {
-  it("--copy gives run a copy with the default excludes; up keeps the bind mount (no sync yet)", () => {
+  it("--copy gives run a copy with the default excludes; up's copy volume is kept until a sync", () => {
     const run = planSandbox(input("run", { options: { copy: true } })).profile;
     expect(run.workspaceCopy).toEqual({ exclude: ["node_modules/"] });
     expect(run.workspaceMode).toBe("copy (--copy)");
     const up = planSandbox(input("up", { options: { copy: true } }));
-    expect(up.spec?.workspaceCopy).toBeUndefined();
-    expect(up.profile.workspaceMode).toMatch(/not yet supported by ocbox up/);
+    expect(up.spec?.workspaceCopy).toEqual({ exclude: ["node_modules/"], keep: true });
+    expect(up.profile.workspaceMode).toBe("copy (--copy)");
   });
 
   it("auto follows the probe; without one (a plan that starts nothing) it binds", () => {

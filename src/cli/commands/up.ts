@@ -12,6 +12,8 @@ import type { EngineCapabilities } from "../../runtime/engine-capabilities.js";
 import { upProject } from "../../project/up.js";
 import { startDetachedRelay } from "../../project/detached-relay.js";
 import { endSession } from "../../project/session-edits.js";
+import { stopUpSandbox } from "../../project/down.js";
+import { copyLines } from "./down.js";
 import { hostExecutedWarnings } from "../../sandbox/host-executed-edits.js";
 import { startWebFront } from "../../project/web-front.js";
 import type { StartedSandbox } from "../../sandbox/start.js";
@@ -22,6 +24,7 @@ import type { Context } from "../context.js";
 import { style, terminalLine } from "../output.js";
 import { printUpPlan } from "./plan.js";
 import { parsePort } from "./web.js";
+import { COPY_HELP } from "../flags.js";
 
 interface UpFlags {
   detach?: boolean;
@@ -30,6 +33,7 @@ interface UpFlags {
   autonomous?: boolean;
   port?: number;
   dryRun?: boolean;
+  copy?: boolean;
 }
 
 export function registerUp(program: Command, run: (fn: (ctx: Context) => Promise<number>) => void) {
@@ -46,6 +50,7 @@ export function registerUp(program: Command, run: (fn: (ctx: Context) => Promise
     .option("--approve-config", "the same as --approve-hook")
     .option("--autonomous", "approve every OpenCode permission inside (hardening and egress unchanged)")
     .option("--port <n>", "host port of the server (default: ports.server, else a free port)", parsePort)
+    .option("--copy", `${COPY_HELP}; \`ocbox sync\` brings it back, \`ocbox down\` syncs first`)
     .option(
       "--dry-run",
       "print the resolved plan (as `ocbox plan --entry up`; the hook does not run) and start nothing",
@@ -67,6 +72,7 @@ async function upAction(ctx: Context, opts: UpFlags): Promise<number> {
     ...(opts.autonomous ? { autonomous: true } : {}),
     ...(ask ? { ask } : {}),
     ...(opts.port !== undefined ? { port: opts.port } : {}),
+    ...(opts.copy ? { copy: true } : {}),
     signal: ctx.signal,
     onLine: (l) => ctx.out.debug(l),
   });
@@ -160,7 +166,9 @@ async function runForeground(
   await monitors?.stop();
   await front?.close();
   const state2 = await ctx.engine().containerState(sandbox.agentId);
-  await sandbox.stop();
+  // Copy mode: the agent's work comes back first; a failed sync keeps the volume and says so.
+  const copy = await stopUpSandbox(ctx.engine(), sandbox, state);
+  for (const l of copyLines(copy)) ctx.out.notice(l);
   // The session is over: what the agent left for the host to run, loud even with --json.
   const edits = await endSession(state);
   for (const l of hostExecutedWarnings(edits ?? [])) ctx.out.notice(style.yellow(l));
@@ -221,5 +229,6 @@ function startedSummary(
     autonomous: project.config.autonomous,
     mcp: mcpSummaryLines(up.mcp),
     egressWarnings: up.egressWarnings,
+    workspace: up.workspace,
   };
 }
