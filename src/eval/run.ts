@@ -321,7 +321,12 @@ async function plannedTasks(
       task.config.timeoutS ?? run.runCap,
       task.config.inactivityS,
     ).then((p) => (task.harbor ? harborPlan(p, task, harbor?.environments) : p));
-  return { planFor, harbor, taskWarnings: harborTaskWarnings(first, harborTasks, harbor?.environments) };
+  return {
+    planFor,
+    harbor,
+    taskWarnings: harborTaskWarnings(first, harborTasks, harbor?.environments),
+    runtime: first.profile.hardening?.runtime ?? "default",
+  };
 }
 
 export async function runEval(options: EvalRunOptions): Promise<EvalRunResult> {
@@ -336,7 +341,8 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunResult> {
 
   const { tasks, invalid, runCap } = await loadRunnableTasks(tasksDir, options);
 
-  const { planFor, harbor, taskWarnings } = await plannedTasks(options, { tasksDir, engine, tasks, runCap });
+  const planned = await plannedTasks(options, { tasksDir, engine, tasks, runCap });
+  const { planFor, harbor, taskWarnings } = planned;
 
   const config: RunConfig = {
     model: options.model,
@@ -348,6 +354,7 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunResult> {
     limit: options.limit ?? null,
     timeoutMultiplier: options.timeoutMultiplier ?? null,
     oracle: options.oracle === true,
+    runtime: planned.runtime,
   };
   await openOutput({ ...options, outputDir }, config, tasks, invalid, taskWarnings);
   const { state, plan, journal } = await openJournal(outputDir, tasks, config, options);
