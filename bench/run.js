@@ -1,4 +1,4 @@
-// `npm run bench [-- SCENARIO] [-- --quick] [-- --rounds N]` (N: rounds of scenario one): the benchmark harness (issue 8). Real engine, real
+// `npm run bench [-- SCENARIO] [-- --quick] [-- --rounds N]` (N: rounds of scenario one, or of gvisor): the benchmark harness (issue 8). Real engine, real
 // image, real opencode, the scripted model answering instantly. Scenarios: cli, one, throughput, up,
 // footprint, scaling, start, egress, eval, serve; engines (Docker beside Podman) and gvisor (runsc
 // registered: .ci/gvisor-runtime) only by name. A full run (no scenario, not quick) writes
@@ -99,7 +99,7 @@ try {
   // The gVisor tier beside runc; only when asked for (it needs runsc registered in the engine).
   if (only === "gvisor") {
     console.log("== gVisor tier: cold tasks under runc and runsc, paired");
-    results.gvisor = await benchGvisor(env, { rounds: quick ? 2 : 4 });
+    results.gvisor = await benchGvisor(env, { rounds: rounds ?? (quick ? 2 : 4) });
   }
   if (want("eval")) {
     console.log("== eval runner: throughput and per-task overhead");

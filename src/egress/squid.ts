@@ -165,7 +165,9 @@ function gatewayListener(gw: SquidConfigInput["gateways"][number], p: SquidConfi
     // vhost: the agent's Host stays visible to the ACLs; forceddomain sends the upstream's own.
     `https_port 127.0.0.1:${gw.listenPort} accel vhost defaultsite=${up.hostname}:${port} name=${gw.name}` +
       ` tls-cert=${p.gatewayPem} clientca=${p.relayCert}`,
-    `cache_peer ${gw.address ?? up.hostname} parent ${gw.peerPort ?? port} 0 no-query no-digest originserver forceddomain=${up.host} name=${gw.name}_up${tls}`,
+    // no-netdb-exchange: else Squid itself GETs /squid-internal-dynamic/netdb from the upstream
+    // (no key, not the agent's request; seen at the attack suite's model front).
+    `cache_peer ${gw.address ?? up.hostname} parent ${gw.peerPort ?? port} 0 no-query no-digest no-netdb-exchange originserver forceddomain=${up.host} name=${gw.name}_up${tls}`,
   ];
 }
 

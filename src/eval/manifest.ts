@@ -34,6 +34,11 @@ const runConfigSchema = z.object({
   timeoutMultiplier: z.number().positive().nullable().default(null),
   /** `--oracle` (Harbor tasks' solve.sh in the agent's place). */
   oracle: z.boolean().default(false),
+  /**
+   * The agent containers' OCI runtime (`hardening.runtime`, gVisor's runsc), or "default" for the
+   * engine's own; absent in a manifest written before it: read as "default".
+   */
+  runtime: z.string().default("default"),
 });
 export type RunConfig = z.output<typeof runConfigSchema>;
 

@@ -321,7 +321,12 @@ async function plannedTasks(
       task.config.timeoutS ?? run.runCap,
       task.config.inactivityS,
     ).then((p) => (task.harbor ? harborPlan(p, task, harbor?.environments) : p));
-  return { planFor, harbor, taskWarnings: harborTaskWarnings(first, harborTasks, harbor?.environments) };
+  return {
+    planFor,
+    harbor,
+    taskWarnings: harborTaskWarnings(first, harborTasks, harbor?.environments),
+    runtime: first.profile.hardening?.runtime ?? "default",
+  };
 }
 
 /** A Harbor task its own image proves wrong (an [agent].user it does not have) is invalid too. */
@@ -347,7 +352,8 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunResult> {
   await reapOnce(engine);
 
   const loaded = await loadRunnableTasks(tasksDir, options);
-  const { planFor, harbor, taskWarnings } = await plannedTasks(options, { tasksDir, engine, ...loaded });
+  const planned = await plannedTasks(options, { tasksDir, engine, ...loaded });
+  const { planFor, harbor, taskWarnings } = planned;
   const { tasks, invalid } = withImageProblems(loaded, harbor?.environments);
 
   const config: RunConfig = {
@@ -360,6 +366,7 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunResult> {
     limit: options.limit ?? null,
     timeoutMultiplier: options.timeoutMultiplier ?? null,
     oracle: options.oracle === true,
+    runtime: planned.runtime,
   };
   await openOutput({ ...options, outputDir }, config, tasks, invalid, taskWarnings);
   const { state, plan, journal } = await openJournal(outputDir, tasks, config, options);

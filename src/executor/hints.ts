@@ -42,7 +42,8 @@ export type FailureReason =
   | "OUTPUT_TOO_LARGE"
   | "PERMISSION";
 
-export type HintKind = "NETWORK" | "AUTH" | "CONFIG" | "PATH" | "MODEL" | "RATE_LIMIT";
+/** SANDBOX: the agent's sandbox ended under the task (its memory limit, the gVisor PID backstop). */
+export type HintKind = "NETWORK" | "AUTH" | "CONFIG" | "PATH" | "MODEL" | "RATE_LIMIT" | "SANDBOX";
 
 export interface FailureHint {
   kind: HintKind;
@@ -72,6 +73,7 @@ const FATAL: Record<HintKind, boolean> = {
   PATH: true,
   MODEL: false,
   RATE_LIMIT: false,
+  SANDBOX: true,
 };
 
 /** The failure reason a run gets for a hint of this kind. */
@@ -81,6 +83,7 @@ export function failureReasonFor(kind: HintKind): FailureReason {
     case "AUTH":
     case "CONFIG":
     case "PATH":
+    case "SANDBOX":
       return "INFRASTRUCTURE";
     case "MODEL":
       return "MODEL";

@@ -19,6 +19,7 @@ import type { ExecResult } from "../runtime/engine.js";
 import { unenforcedWarnings } from "../runtime/engine-capabilities.js";
 import type { ConfigText } from "./permission-policy.js";
 import { sharedPools, type PoolLease, type Pools } from "./pool.js";
+import { sandboxEnded } from "./sandbox-ended.js";
 import { promptLoop } from "./prompt-loop.js";
 import { acquireSandbox, profileWarnings, type TaskSandbox } from "./sandbox-source.js";
 import { runStructurer } from "./structurer.js";
@@ -116,6 +117,8 @@ export async function executeTask(
   let result: TaskResult;
   try {
     result = await runAgent(plan, request, held, { ...realDeps, ...deps });
+    const runtime = plan.profile.hardening?.runtime;
+    if (runtime !== undefined) result = { ...result, security: { runtime } };
   } catch (e) {
     const back = await held.box?.finish().catch((f: unknown) => log(`cleanup: ${errorMessage(f)}`));
     if (back?.kind === "failed") log(`cleanup: ${failedHint(back)}`);
@@ -307,6 +310,14 @@ async function agentTurns(step: Step, session: AgentSession, configs: ConfigText
       interrupt: request.signal,
       deps: step.deps,
     });
+  } catch (e) {
+    // The server stopped answering: a sandbox that ended under the task is its result, not a throw.
+    if (!(e instanceof OcboxError) || e.code !== "OPENCODE") throw e;
+    const state = await plan.engine.containerState(session.containerId);
+    const ended = sandboxEnded(state, plan.profile.limits, plan.profile.hardening?.runtime);
+    if (ended === undefined) throw e;
+    run.emit("log", `the sandbox ended: ${e.message}`);
+    return ended;
   } finally {
     watch.stop();
     stopWatching?.();

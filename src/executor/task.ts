@@ -48,6 +48,11 @@ export interface TaskResult {
   rawOutput: string | null;
   /** Role used, if any. */
   role: string | null;
+  /**
+   * The agent container's isolation when it is not the engine's default: `runtime` is
+   * `hardening.runtime` (gVisor's runsc), checked at start. Absent: the engine's default (runc).
+   */
+  security?: { runtime: string };
   /** WARNING lines about this task's sandbox (an `unsafe.*` opt-in, weakened hardening); absent when none. */
   warnings?: string[];
   /**

@@ -90,7 +90,7 @@ export async function promptAndWait(client: OpencodeClient, input: PromptInput):
   if (!result.data) {
     throw new OcboxError(
       "OPENCODE",
-      `the OpenCode server refused the prompt (HTTP ${result.response.status})`,
+      `the OpenCode server refused the prompt (${result.response ? `HTTP ${result.response.status}` : "no answer"})`,
       {
         detail: JSON.stringify(result.error ?? {}).slice(0, 2000),
       },

@@ -484,6 +484,7 @@ export class DockerEngine implements Engine {
       exitCode: info.State.Running ? undefined : info.State.ExitCode,
       health: info.State.Health?.Status,
       startedAt: info.State.StartedAt,
+      ...(info.State.OOMKilled ? { oomKilled: true } : {}),
     };
   }
 

@@ -101,6 +101,8 @@ export interface ContainerState {
   exitCode: number | undefined;
   health: string | undefined;
   startedAt: string;
+  /** The engine's OOM killer ended it (at its memory limit); absent when the engine does not say. */
+  oomKilled?: boolean;
 }
 
 /** A network's addresses, as the engine reports them. */

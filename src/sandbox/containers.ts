@@ -155,22 +155,30 @@ export function withRuntimePath(spec: SandboxSpec, env: Record<string, string>):
 
 /**
  * Host tasks gVisor's ptrace platform uses beside the agent's own processes (measured here with
- * Debian's runsc: 44 for an idle sandbox, about 8 more per process inside, and 3800 after a
- * fork bomb held at 256 processes: its stub processes are kept for reuse).
+ * Debian's runsc: 44 for an idle sandbox, about 8 more per process inside; a fork bomb held at 256
+ * processes inside still grows them by ~500 a second, its stub processes kept for reuse). `max`
+ * bounds the backstop whatever `limits.pids` says: the host's PID space is shared (pid_max is
+ * 32768 on many hosts, and the default `limits.pids` of 1024 would ask for 33024).
  */
-export const GVISOR_HOST_TASKS = { base: 256, perProcess: 32 } as const;
+export const GVISOR_HOST_TASKS = { base: 256, perProcess: 32, max: 4096 } as const;
+
+/** The host-side PID backstop of a gVisor sandbox whose agent may run `pids` processes. Pure. */
+export function gvisorHostTasks(pids: number): number {
+  return Math.min(GVISOR_HOST_TASKS.max, GVISOR_HOST_TASKS.base + GVISOR_HOST_TASKS.perProcess * pids);
+}
 
 /**
  * The agent container's limits. Under gVisor the PID limit is applied inside: RLIMIT_NPROC, which
  * the sentry enforces for the sandbox's processes (a fork bomb gets EAGAIN there). The host's pids
  * cgroup then counts the sentry's own threads and stub processes too, so it only backstops, at
- * GVISOR_HOST_TASKS: at `limits.pids` itself the sentry fails to make a thread and the whole
- * sandbox dies. Pure.
+ * gvisorHostTasks: at `limits.pids` itself the sentry fails to make a thread and the whole
+ * sandbox dies; at the backstop it does too (a fork bomb that keeps going gets there in seconds),
+ * and the task ends as INFRASTRUCTURE / SANDBOX (executor/sandbox-ended.ts). Pure.
  */
 export function runtimeLimits(spec: SandboxSpec): ContainerSpec["limits"] {
   if (spec.hardening?.runtime === undefined) return spec.limits;
   const { pids } = spec.limits;
-  return { ...spec.limits, nproc: pids, pids: GVISOR_HOST_TASKS.base + GVISOR_HOST_TASKS.perProcess * pids };
+  return { ...spec.limits, nproc: pids, pids: gvisorHostTasks(pids) };
 }
 
 /** The bridge network every egress sidecar joins (its containers cannot reach each other). */

@@ -20,7 +20,10 @@ import { join } from "node:path";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fromJsonl, suggestions } from "../../src/egress/decisions.js";
-import { ensureImages } from "../../src/image/build.js";
+import { ensureImages, type ImageSet } from "../../src/image/build.js";
+import { defaultProjectConfig } from "../../src/config/project-schema.js";
+import { runTask } from "../../src/executor/prepare.js";
+import { scriptedOpencodeConfig } from "../../src/scripted-model/opencode-config.js";
 import { AGENT_UID } from "../../src/image/dockerfile.js";
 import { BLOCKED_SYSCALLS } from "../../src/image/seccomp.js";
 import { securityLines, securityProfile } from "../../src/sandbox/profile.js";
@@ -30,7 +33,7 @@ import { LABEL } from "../../src/runtime/labels.js";
 import { startScriptedModel, type ScriptedModel } from "../../src/scripted-model/server.js";
 import { agentUserFor, currentHostUser, type SandboxSpec } from "../../src/sandbox/spec.js";
 import { newRunId, startSandbox, type StartedSandbox } from "../../src/sandbox/start.js";
-import { TEST_RUNTIME, testHardening } from "../helpers/runtime.js";
+import { TEST_RUNTIME, testConfig, testHardening } from "../helpers/runtime.js";
 
 /** The mirror host from this machine's apt sources (never written into the repo). */
 function mirrorHost(): string {
@@ -102,6 +105,11 @@ print(json.dumps(out))
 
 const STATUS = `grep -E '^(CapEff|CapBnd|CapPrm|NoNewPrivs|Seccomp):' /proc/self/status`;
 
+/** Python that allocates 64 MiB at a time until something stops it (one line: it goes in `-c "..."`). */
+const ALLOCATE = "chunks = []; exec('while True: chunks.append(bytearray(64 * 1024 * 1024))')";
+
+const BOMB = ":(){ :|:& };:";
+
 describe("attack suite: from inside a running sandbox, every way out fails", () => {
   const engine = new DockerEngine();
   const docker = new Docker();
@@ -114,6 +122,7 @@ describe("attack suite: from inside a running sandbox, every way out fails", () 
   let mirrorIp = "";
   let bridgeIp = "";
   let sandbox: StartedSandbox;
+  let taskImages: ImageSet;
   let model: ScriptedModel;
   let gatewayFront: Server;
   const seenAuth: string[] = [];
@@ -138,14 +147,23 @@ describe("attack suite: from inside a running sandbox, every way out fails", () 
    * container's init. Under gVisor this matters: runsc (2022-12-19) applies the seccomp profile to
    * the container's process tree but not to `docker exec` processes, so the checks of seccomp run
    * here (`exec` shows the difference explicitly). Output is stdout and stderr together.
+   *
+   * The server's shell runs a command as `eval "<command>"` with newlines escaped, so `$?` is
+   * expanded before the command runs and a multi-line script breaks: the argv goes into a script
+   * file (written by an exec into the container's /tmp, which the agent's tree shares) and the
+   * shell runs that file, exit codes and all.
    */
+  let agentScripts = 0;
   const agentTree = async (argv: string[]): Promise<{ stdout: string }> => {
+    const file = `/tmp/ocbox-agent-tree-${++agentScripts}.sh`;
+    const quoted = argv.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
+    const put = await sh(`printf '%s\\n' "$SCRIPT" > ${file}`, { SCRIPT: quoted });
+    if (put.exitCode !== 0) throw new Error(`writing ${file}: ${put.stdout}${put.stderr}`);
     const client = sandbox.client();
     const session = await client.session.create({});
     const sessionID = session.data?.id;
     if (!sessionID) throw new Error("no session for the agent's shell");
-    const quoted = argv.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
-    const r = await client.session.shell({ sessionID, agent: "build", command: quoted });
+    const r = await client.session.shell({ sessionID, agent: "build", command: `bash ${file} 2>&1` });
     const tool = (r.data?.parts ?? []).find((p) => p.type === "tool");
     if (tool?.type !== "tool" || tool.state.status !== "completed")
       throw new Error(`the agent's shell did not run: ${JSON.stringify(r.error ?? r.data).slice(0, 400)}`);
@@ -153,6 +171,50 @@ describe("attack suite: from inside a running sandbox, every way out fails", () 
   };
   /** Under gVisor the agent's network errors come from gVisor's netstack (no route: host unreachable). */
   const UNREACHABLE = TEST_RUNTIME ? "EHOSTUNREACH" : "ENETUNREACH";
+  /**
+   * Under gVisor, an attack that ends its whole sandbox (memory past the limit, a fork bomb that
+   * fills the host-side PID backstop) runs as the agent's own tool call in a task of its own
+   * (runTask, the scripted model drives bash), so the suite's sandbox lives on. With the host's
+   * event-loop lag over the task.
+   */
+  const attackTask = async (command: string) => {
+    const taskModel = await startScriptedModel({
+      scenario: {
+        turns: [
+          { toolCalls: [{ name: "bash", arguments: { command, description: "attack", timeout: 120_000 } }] },
+          { text: '```json\n{"outcome":"COMPLETE"}\n```' },
+        ],
+      },
+    });
+    const config = testConfig().config ?? defaultProjectConfig();
+    let lagMs = 0;
+    let last = performance.now();
+    const timer = setInterval(() => {
+      const now = performance.now();
+      lagMs = Math.max(lagMs, now - last - 50);
+      last = now;
+    }, 50);
+    try {
+      const result = await runTask({
+        workspace: mkdtempSync(join(workDir, "task-")),
+        prompt: "Run the step.",
+        model: "scripted/scripted",
+        opencodeConfig: scriptedOpencodeConfig(taskModel.url),
+        engine,
+        images: taskImages,
+        config: { ...config, limits: { ...config.limits, memory: "1g", pids: 256 } },
+      });
+      return { result, lagMs };
+    } finally {
+      clearInterval(timer);
+      await taskModel.close();
+    }
+  };
+  /** No container of this process is left but the suite's own sandbox. */
+  const expectOnlyOurSandbox = async () => {
+    const ours = await engine.listContainers([`${LABEL.ownerPid}=${process.pid}`], true);
+    expect(ours.filter((c) => c.labels[LABEL.run] !== sandbox.spec.runId)).toEqual([]);
+  };
 
   beforeAll(async () => {
     mirrorIp = (await lookup(mirror, { family: 4 })).address;
@@ -166,6 +228,7 @@ describe("attack suite: from inside a running sandbox, every way out fails", () 
     bridgeIp = config.find((c) => c.Gateway)?.Gateway ?? (subnet ? subnet.replace(/\.\d+\/\d+$/, ".1") : "");
     if (!bridgeIp) throw new Error("the engine's bridge network has no gateway address");
     const images = await ensureImages(engine);
+    taskImages = images;
     // The model server, behind a front that records the Authorization header it receives.
     model = await startScriptedModel({
       scenario: {
@@ -649,15 +712,6 @@ for target in [(${JSON.stringify(mirrorIp)}, 53), (${JSON.stringify(bridgeIp)}, 
       ].join("; "),
     );
     expect(r.stdout).toMatch(/must be superuser|Operation not permitted|permission denied/i);
-    if (TEST_RUNTIME) {
-      // The server's shell reports each command's output, not the `$?` a script echoes: the
-      // refusals themselves are the check (seccomp's EPERM for unshare, in the agent's tree).
-      expect(r.stdout.match(/unshare: unshare failed: Operation not permitted/g)?.length).toBe(2);
-      expect(r.stdout).toMatch(/su: Authentication failure/);
-      expect(r.stdout).not.toMatch(/uid=0/);
-      expect(r.stdout).toMatch(/PermissionError: \[Errno 1\] Operation not permitted/);
-      return;
-    }
     expect(r.stdout).toMatch(/mount=(1|32)/);
     expect(r.stdout).toMatch(/unshare: unshare failed: Operation not permitted\s+unshare=1/);
     expect(r.stdout).toMatch(/unsharen=1/);
@@ -710,28 +764,32 @@ print(libc.syscall(313, -1, b"", 0), ctypes.get_errno())
       expect(warnings.join("\n")).toContain(`WARNING   ${key}: the engine enforces no`);
   });
 
-  it("allocating past the memory limit kills the allocator, not the sandbox", async () => {
+  it("allocating past the memory limit kills the allocator, not the sandbox (under gVisor: the sandbox, as a clear task failure)", async () => {
     if (weakened("memory")) return; // listed and warned about above; nothing would stop it
     if (TEST_RUNTIME) {
-      // gVisor has no /sys/fs/cgroup inside, and this runsc sizes its kernel by the host's memory:
-      // an allocation past the limit gets the whole sandbox OOM-killed on the host (the sentry), not
-      // just the allocator. The limit is the engine's, on the container; the host is not at risk.
-      const inspect = (await docker.getContainer(sandbox.agentId).inspect()) as {
-        HostConfig: { Memory: number };
-      };
-      expect(inspect.HostConfig.Memory).toBe(1536 * 1024 ** 2);
-      expect((await sh("ls /sys/fs/cgroup 2>&1; true")).stdout).not.toMatch(/memory/);
+      // The sentry sizes its kernel by the container's limit (MemTotal), but this runsc has no OOM
+      // killer of its own: the engine's, on the host, ends the sentry and so the whole sandbox.
+      const meminfo = await sh("head -1 /proc/meminfo");
+      expect(meminfo.stdout).toMatch(new RegExp(`^MemTotal:\\s+${1536 * 1024} kB`));
+      const { result, lagMs } = await attackTask(`python3 -c "${ALLOCATE}"; echo exit=$?; sleep 60`);
+      expect(result).toMatchObject({
+        outcome: "ERROR",
+        failureReason: "INFRASTRUCTURE",
+        failureKind: "SANDBOX",
+      });
+      expect(result.hint).toMatch(
+        /under runsc ended during the task: the engine's OOM killer ended it at the memory limit \(1024 MiB\)/,
+      );
+      expect(result.security).toEqual({ runtime: TEST_RUNTIME });
+      expect(lagMs).toBeLessThan(2000);
+      await expectOnlyOurSandbox();
       return;
     }
     const limit = await sh(
       "cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes",
     );
     expect(Number(limit.stdout.trim())).toBe(1536 * 1024 ** 2);
-    const r = await py(`
-chunks = []
-while True:
-    chunks.append(bytearray(64 * 1024 * 1024))
-`);
+    const r = await py(ALLOCATE);
     expect(r.exitCode).toBe(137); // SIGKILL from the OOM killer
     expect((await fetch(`${sandbox.server.url}/global/health`)).status).toBe(401);
   });
@@ -765,8 +823,25 @@ for p in pids: os.waitpid(p, 0)
       const [count, err] = r.stdout.trim().split(" ");
       expect(err).toBe("EAGAIN");
       expect(Number(count)).toBeLessThan(256);
+      if (TEST_RUNTIME) {
+        // A bomb that keeps going under gVisor grows the host tasks of the ptrace platform (~500 a
+        // second here) until the host-side backstop (gvisorHostTasks, never over 4096) ends the
+        // sentry: the task ends as a clear failure, the host keeps its PID space and stays responsive.
+        const { result, lagMs } = await attackTask(
+          `timeout -s KILL 10 bash -c '${BOMB}' 2>&1 | tail -1; sleep 60`,
+        );
+        expect(result).toMatchObject({
+          outcome: "ERROR",
+          failureReason: "INFRASTRUCTURE",
+          failureKind: "SANDBOX",
+        });
+        expect(result.hint).toMatch(/under runsc ended during the task/);
+        maxLag = Math.max(maxLag, lagMs);
+        await expectOnlyOurSandbox();
+        return;
+      }
       const bash = await sh(
-        "timeout -s KILL 10 bash -c ':(){ :|:& };:' 2>&1 | grep -m1 -o 'Resource temporarily unavailable'; true",
+        `timeout -s KILL 10 bash -c '${BOMB}' 2>&1 | grep -m1 -o 'Resource temporarily unavailable'; true`,
       );
       expect(bash.stdout).toContain("Resource temporarily unavailable");
       const started = performance.now();

@@ -16,6 +16,7 @@ import { scriptedOpencodeConfig } from "../../src/scripted-model/opencode-config
 import type { ScenarioInput } from "../../src/scripted-model/scenario.js";
 import { startScriptedModel, type ScriptedModel } from "../../src/scripted-model/server.js";
 import { ocbox, evalRunArgs } from "../helpers/cli.js";
+import { TEST_RUNTIME } from "../helpers/runtime.js";
 
 const engine = new DockerEngine();
 const root = mkdtempSync(join(tmpdir(), "ocbox-eval-it-"));
@@ -50,6 +51,9 @@ async function containersOf(pid: number | undefined) {
 
 beforeAll(async () => {
   await ensureImages(engine);
+  // The gVisor leg: the task set's (and the output's) ocbox.yaml names the runtime; it is not a
+  // weakening, so no approval is asked.
+  if (TEST_RUNTIME) writeFileSync(join(root, "ocbox.yaml"), `hardening:\n  runtime: ${TEST_RUNTIME}\n`);
   task("alpha", {
     "prompt.md": "TASK-ALPHA: write hello.txt containing hello.\n",
     "requirements.yaml": "- id: hello\n  description: hello.txt holds the word hello\n  weight: 2\n",
@@ -107,9 +111,9 @@ describe("ocbox eval", () => {
     expect(readFileSync(join(unit, "workspace", "hello.txt"), "utf8")).toBe("hello\n");
     expect(existsSync(join(tasks, "alpha", "app", "hello.txt"))).toBe(false);
     expect(readFileSync(join(unit, "diff.patch"), "utf8")).toMatch(/\+\+\+ b\/hello\.txt\n@@ .*\n\+hello/);
-    expect(JSON.parse(readFileSync(join(unit, "result.json"), "utf8"))).toMatchObject({
-      outcome: "COMPLETE",
-    });
+    const unitResult = JSON.parse(readFileSync(join(unit, "result.json"), "utf8")) as Record<string, unknown>;
+    expect(unitResult).toMatchObject({ outcome: "COMPLETE" });
+    expect(unitResult["security"]).toEqual(TEST_RUNTIME ? { runtime: TEST_RUNTIME } : undefined);
     expect(JSON.parse(readFileSync(join(unit, "unit.json"), "utf8"))).toMatchObject({
       check: { exitCode: 0 },
       infra: false,
@@ -121,7 +125,7 @@ describe("ocbox eval", () => {
       unknown
     >;
     expect(manifest).toMatchObject({
-      config: { model: "scripted/scripted", repeat: 1 },
+      config: { model: "scripted/scripted", repeat: 1, runtime: TEST_RUNTIME ?? "default" },
       opencode: expect.any(String) as unknown,
     });
     expect(Object.keys(manifest.tasks as object).sort()).toEqual(["alpha", "beta"]);

@@ -95,7 +95,7 @@ describe("the egress sidecar's network namespace", () => {
         },
       });
       expect(conf).toContain(
-        "cache_peer 127.0.0.1 parent 14000 0 no-query no-digest originserver forceddomain=127.0.0.1:8443",
+        "cache_peer 127.0.0.1 parent 14000 0 no-query no-digest no-netdb-exchange originserver forceddomain=127.0.0.1:8443",
       );
       expect(conf).toContain("tls-servername=127.0.0.1");
     } finally {

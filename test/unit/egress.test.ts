@@ -114,7 +114,7 @@ describe("squid config", () => {
       "https_port 127.0.0.1:40001 accel vhost defaultsite=api.openai.com:443 name=gw0 tls-cert=/t/gw.pem clientca=/t/relay.crt",
     );
     expect(conf).toContain(
-      "cache_peer api.openai.com parent 443 0 no-query no-digest originserver forceddomain=api.openai.com name=gw0_up tls tls-servername=api.openai.com tls-cafile=/e/ca.crt",
+      "cache_peer api.openai.com parent 443 0 no-query no-digest no-netdb-exchange originserver forceddomain=api.openai.com name=gw0_up tls tls-servername=api.openai.com tls-cafile=/e/ca.crt",
     );
     expect(conf).toContain("request_header_access Authorization deny gw0");
     expect(conf).toContain('request_header_add Authorization "Bearer sk-test-123" gw0');

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { describeEvent } from "../../src/eval/agent-log.js";
 import { journalState, readJournal, Journal } from "../../src/eval/journal.js";
 import { loggingSettings } from "../../src/eval/logging.js";
-import { configChanges } from "../../src/eval/manifest.js";
+import { configChanges, parseManifest } from "../../src/eval/manifest.js";
 import { Progress } from "../../src/eval/progress.js";
 import { renderReport } from "../../src/eval/report.js";
 import { summarise, type UnitView } from "../../src/eval/summary.js";
@@ -154,12 +154,28 @@ describe("journal and resume", () => {
       limit: null,
       timeoutMultiplier: null,
       oracle: false,
+      runtime: "default",
     };
     expect(configChanges(base, { ...base, model: "a/c", repeat: 2 })).toEqual([
       'model: "a/b" → "a/c"',
       "repeat: 1 → 2",
     ]);
     expect(configChanges(base, base)).toEqual([]);
+    // Another runtime (the gVisor tier) changes results: a resume names it.
+    expect(configChanges(base, { ...base, runtime: "runsc" })).toEqual(['runtime: "default" → "runsc"']);
+  });
+  it("reads a manifest written before the runtime was recorded as the engine's default", () => {
+    const old = {
+      kind: "ocbox-eval-run",
+      config: { model: "a/b", tasksDir: "/t", repeat: 1, filter: null, role: null, timeoutS: null },
+      ocbox: "0.1.0",
+      opencode: "1",
+      createdAt: "x",
+      updatedAt: "x",
+      tasks: {},
+      invalid: [],
+    };
+    expect(parseManifest(JSON.stringify(old), "manifest.json").config.runtime).toBe("default");
   });
 });
 

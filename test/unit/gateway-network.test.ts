@@ -110,7 +110,7 @@ describe("squid and the summary", () => {
       "https_port 127.0.0.1:41000 accel vhost defaultsite=llama:8080 name=gw0 tls-cert=/g.pem clientca=/r.crt",
     );
     expect(conf).toContain(
-      "cache_peer 172.30.0.2 parent 8080 0 no-query no-digest originserver forceddomain=llama:8080 name=gw0_up",
+      "cache_peer 172.30.0.2 parent 8080 0 no-query no-digest no-netdb-exchange originserver forceddomain=llama:8080 name=gw0_up",
     );
   });
 

@@ -21,6 +21,7 @@ import { ulimitsFor } from "../../src/runtime/engine-capabilities.js";
 import { IMAGE_PATH } from "../../src/sandbox/apt-helper.js";
 import {
   GVISOR_HOST_TASKS,
+  gvisorHostTasks,
   agentContainer,
   egressContainer,
   resourceNames,
@@ -135,12 +136,21 @@ describe("the agent container under gVisor", () => {
     const c = agentContainer(gvisor, names, {});
     expect(c.runtime).toBe("runsc");
     expect(c.limits.nproc).toBe(DEFAULT_LIMITS.pids);
-    expect(c.limits.pids).toBe(GVISOR_HOST_TASKS.base + GVISOR_HOST_TASKS.perProcess * DEFAULT_LIMITS.pids);
+    expect(c.limits.pids).toBe(gvisorHostTasks(DEFAULT_LIMITS.pids));
     expect(ulimitsFor({ explicitUlimits: false }, 4096, c.limits.nproc)).toContainEqual({
       Name: "nproc",
       Soft: DEFAULT_LIMITS.pids,
       Hard: DEFAULT_LIMITS.pids,
     });
+  });
+  it("bounds the host-side backstop: 256 + 32 per process, never over 4096 (pid_max is shared)", () => {
+    expect(gvisorHostTasks(64)).toBe(GVISOR_HOST_TASKS.base + GVISOR_HOST_TASKS.perProcess * 64);
+    expect(gvisorHostTasks(DEFAULT_LIMITS.pids)).toBe(4096);
+    expect(gvisorHostTasks(1_000_000)).toBe(GVISOR_HOST_TASKS.max);
+    expect(
+      agentContainer(testSpec({ ...gvisor, limits: { ...gvisor.limits, pids: 100_000 } }), names, {}).limits
+        .pids,
+    ).toBe(4096);
   });
   it("puts busybox's ls and stat first on PATH, before the apt prefix's dirs", () => {
     expect(agentContainer(gvisor, names, {}).env["PATH"]).toBe(`${GVISOR_BIN}:${IMAGE_PATH}`);
