@@ -104,9 +104,10 @@ export interface EvalRunOptions {
   /** How many warm sandboxes to keep ready (default: one per worker, plus one while a core is spare). */
   warmPoolSize?: number;
   /**
-   * At most this many warm sandboxes starting or running a unit at once (default: the host's
-   * cores); a refill waits for a unit to end instead of competing with the running agents.
-   * `Infinity`: no gate (refills start as soon as a sandbox is taken).
+   * At most this many warm sandboxes starting or running a unit at once (for example the host's
+   * cores): a refill waits for a unit to end instead of competing with the running agents.
+   * Default: no gate (refills start as soon as a sandbox is taken). Not measured yet: a unit's
+   * wait for a gated refill counts against its own timeout.
    */
   warmPoolMaxBusy?: number;
   /** `--oracle`: Harbor tasks run solution/solve.sh in the agent's place (no model), then the verifier. */
@@ -263,7 +264,7 @@ function warmPoolFactory(
     warm ??= new WarmPool(engine, p.profile, {
       size: Math.min(options.warmPoolSize ?? warmPoolSize(workers, todo, availableParallelism()), todo),
       limit: todo,
-      maxBusy: options.warmPoolMaxBusy ?? availableParallelism(),
+      ...(options.warmPoolMaxBusy !== undefined ? { maxBusy: options.warmPoolMaxBusy } : {}),
       onLine: (line) => emit({ type: "trace", unit: "warm-pool", line }),
     });
     warm.fill();
