@@ -228,24 +228,25 @@ function sections(r, file) {
   }
   if (r.eval) {
     const e = r.eval;
-    const rate = (x) => (x ? `${x.tasksPerMinute.toFixed(1)} (${x.warmTasks} warm)` : "–");
+    const x = (v) => `${v.median.toFixed(2)}× (${v.min.toFixed(2)}–${v.max.toFixed(2)})`;
     out.push(
-      "## 7. Evaluation runner (issue 6)",
+      "## 7. Evaluation runner (issues 6, 16)",
       "",
-      `\`ocbox eval run\` through its library call, ${e.count} trivial tasks a batch, one batch each (the scripted model answers at once). Units start from the warm pool (one ready per worker, plus one while a core is spare) or cold (\`warmPool: false\`).`,
+      `\`ocbox eval run\` through its library call, ${e.count} trivial tasks a batch (the scripted model answers at once), warm pool (gated at ${e.cores} cores), against ${e.count} bare \`opencode run\`s in a row, ${e.rounds.length} round(s). CPU: the bare children's rusage; ocbox's process plus its containers' cpuacct, sampled every 100 ms. Floor: bare's CPU per task × tasks / cores (bare's CPU per task ${sec(e.bare.cpuPerTaskS)}, floor ${sec(e.bare.floorS)}).`,
       "",
-      "| workers | tasks/min, warm pool | tasks/min, cold | sandbox wait per unit, warm pool, median (min–max) |",
-      "|---|---|---|---|",
+      "| workers | wall | ratio to bare (paired) | ratio to the CPU floor | CPU | beyond the task per unit |",
+      "|---|---|---|---|---|---|",
+      `| bare | ${sec(e.bare.seconds)} | 1 | – | – | – |`,
       ...Object.entries(e.throughput).map(
         ([w, t]) =>
-          `| ${w} | ${rate(t.warm)} | ${rate(t.cold)} | ${t.warm ? sec(t.warm.sandboxWaitS) : "–"} |`,
+          `| ${w} | ${sec(t.seconds)} | ${x(t.ratioToBare)} | ${x(t.ratioToFloor)} | ${sec(t.cpuS)} | ${sec(t.beyondTaskS)} |`,
       ),
       "",
-      "Per-task overhead above the model's own time (1 worker, warm pool; a unit's begin-to-end time from the journal minus the scripted delay):",
+      "Per-unit overhead beyond the task (1 worker; a unit's journal span minus its task's own span from unit.json's step trace):",
       "",
-      "| scripted delay | unit time, median (min–max) | overhead, median (min–max) |",
-      "|---|---|---|",
-      ...Object.entries(e.overhead).map(([d, o]) => `| ${d} s | ${sec(o.unitS)} | ${sec(o.overheadS)} |`),
+      "| scripted delay | beyond the task, median (min–max) |",
+      "|---|---|",
+      ...Object.entries(e.overhead).map(([d, o]) => `| ${d} s | ${sec(o.overheadS)} |`),
       "",
     );
   }

@@ -105,7 +105,7 @@ try {
     console.log("== eval runner: throughput and per-task overhead");
     results.eval = await benchEval(
       env,
-      quick ? { count: 4, workers: [1, 2], cold: false, overheadCount: 2 } : {},
+      quick ? { count: 8, workers: [1, 2], cold: false, overheadCount: 3 } : { cold: false, rounds: 2 },
     );
   }
 } finally {

@@ -19,7 +19,7 @@ import { OPENCODE_VERSION } from "../image/opencode-binary.js";
 import { DEFAULT_TIMEOUTS } from "../plan/timeouts.js";
 import { planTask, reapOnce, type RunTaskOptions } from "../executor/prepare.js";
 import { sharedPools, type Pools } from "../executor/pool.js";
-import { executeTask, type AgentSession } from "../executor/run-task.js";
+import { executeTask, type AgentSession, type TaskEvent } from "../executor/run-task.js";
 import type { TaskPlan } from "../executor/task-plan.js";
 import { WarmPool } from "../executor/warm-pool.js";
 import type { TaskResult } from "../executor/task.js";
@@ -45,6 +45,7 @@ import { writeReport } from "./report-file.js";
 import { writeSummary } from "./summary-file.js";
 import { loadTaskSet, type InvalidTask, type TaskDef } from "./task-set.js";
 import { scaleTaskTimeouts } from "./task-timeouts.js";
+import { StepTimer } from "./unit-steps.js";
 import type { CheckOutcome, UnitRecord } from "./unit-record.js";
 import type { UnitStreamEvent } from "./progress.js";
 import { planUnits, runWorkers, warmPoolSize, type Unit } from "./units.js";
@@ -102,6 +103,13 @@ export interface EvalRunOptions {
   warmPool?: boolean;
   /** How many warm sandboxes to keep ready (default: one per worker, plus one while a core is spare). */
   warmPoolSize?: number;
+  /**
+   * At most this many warm sandboxes starting or running a unit at once (for example the host's
+   * cores): a refill waits for a unit to end instead of competing with the running agents.
+   * Default: no gate (refills start as soon as a sandbox is taken). Not measured yet: a unit's
+   * wait for a gated refill counts against its own timeout.
+   */
+  warmPoolMaxBusy?: number;
   /** `--oracle`: Harbor tasks run solution/solve.sh in the agent's place (no model), then the verifier. */
   oracle?: boolean;
   signal?: AbortSignal;
@@ -256,6 +264,7 @@ function warmPoolFactory(
     warm ??= new WarmPool(engine, p.profile, {
       size: Math.min(options.warmPoolSize ?? warmPoolSize(workers, todo, availableParallelism()), todo),
       limit: todo,
+      ...(options.warmPoolMaxBusy !== undefined ? { maxBusy: options.warmPoolMaxBusy } : {}),
       onLine: (line) => emit({ type: "trace", unit: "warm-pool", line }),
     });
     warm.fill();
@@ -440,14 +449,11 @@ async function runUnit(
   const dir = join(outputDir, unit.dir);
   const workspace = join(dir, "workspace");
   const scratch = join(dir, "agent-workspace");
-  await rm(dir, { recursive: true, force: true });
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const steps = new StepTimer();
   const emit = (e: EvalEvent) => options.onEvent?.(e);
   const log = options.logging;
   const trace = (line: string) => log.verbose && emit({ type: "trace", unit: unit.key, line });
-  const appLeftOut = await freshCopy(unit.task.app, scratch);
-  if (appLeftOut.length)
-    emit({ type: "trace", unit: unit.key, line: `app/ copied without ${describeLeftOut(appLeftOut)}` });
+  await steps.time("copy-in", () => freshUnitDir(unit, dir, scratch, emit));
   let caps = DEFAULT_COPY_BACK_CAPS;
   let check: CheckOutcome | null = null;
   let exported: unknown;
@@ -456,8 +462,10 @@ async function runUnit(
   let modelName = unit.task.config.model ?? options.model;
 
   const afterAgent = async (s: AgentSession) => {
-    check = await runCheck(unit, s, emit);
-    exported = await recorder?.export().catch((e: unknown) => ({ error: errorMessage(e) }));
+    check = await steps.time("check", () => runCheck(unit, s, emit));
+    exported = await steps.time("export", async () =>
+      recorder?.export().catch((e: unknown) => ({ error: errorMessage(e) })),
+    );
     recorder?.stop();
   };
 
@@ -468,6 +476,7 @@ async function runUnit(
     caps = plan.profile.copyBack ?? caps;
     if (plan.model) modelName = `${plan.model.providerID}/${plan.model.modelID}`;
     const warmPool = warmPoolFor(plan);
+    const t = performance.now();
     result = await executeTask(plan, {
       workspace: scratch,
       prompt: unit.task.prompt,
@@ -475,14 +484,7 @@ async function runUnit(
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.pools ? { pools: options.pools } : {}),
       ...(warmPool ? { warmPool } : {}),
-      onEvent: (e) => {
-        if (e.phase === "log") {
-          if (log.streamContainerLogs) emit({ type: "container", unit: unit.key, line: e.message });
-          return;
-        }
-        emit({ type: "phase", unit: unit.key, phase: e.phase, message: e.message });
-        trace(`phase ${e.phase}: ${e.message}`);
-      },
+      onEvent: (e) => taskEvent(unit, e, log, emit),
       onSession: (s) => {
         trace(
           `call start: model ${modelName}, port ${s.port}, timeout ${plan.timeouts.hardS} s, workspace ${workspace}, session ${s.sessionId}`,
@@ -501,15 +503,38 @@ async function runUnit(
       },
       afterAgent,
     });
+    // The task's own span: what `runTask` would take; the check and the export are timed apart.
+    const inside = (steps.snapshot().check ?? 0) + (steps.snapshot().export ?? 0);
+    steps.add("task", (performance.now() - t) / 1000 - inside);
   } catch (e) {
     if (options.signal?.aborted) throw e;
     // An executor exception here is not the agent's doing (the server broke, the engine failed).
     result = infraResult(errorMessage(e), (performance.now() - started) / 1000);
   }
-  result = await bringBack(scratch, workspace, result, caps);
+  const back = result;
+  result = await steps.time("copy-back", () => bringBack(scratch, workspace, back, caps));
 
-  const record = await writeUnitFiles(unit, dir, { result, check, exported });
+  const record = await writeUnitFiles(unit, dir, { result, check, exported, steps });
   return { result, record };
+}
+
+/** The unit's dir made afresh, with the agent's copy of the task's app in it. */
+async function freshUnitDir(unit: Unit, dir: string, scratch: string, emit: (e: EvalEvent) => void) {
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const appLeftOut = await freshCopy(unit.task.app, scratch);
+  if (appLeftOut.length)
+    emit({ type: "trace", unit: unit.key, line: `app/ copied without ${describeLeftOut(appLeftOut)}` });
+}
+
+/** An executor event as the eval's: container log lines when asked for, phases always. */
+function taskEvent(unit: Unit, e: TaskEvent, log: LoggingSettings, emit: (e: EvalEvent) => void): void {
+  if (e.phase === "log") {
+    if (log.streamContainerLogs) emit({ type: "container", unit: unit.key, line: e.message });
+    return;
+  }
+  emit({ type: "phase", unit: unit.key, phase: e.phase, message: e.message });
+  if (log.verbose) emit({ type: "trace", unit: unit.key, line: `phase ${e.phase}: ${e.message}` });
 }
 
 /** The task's check command in the agent's container, once the agent has ended; null without one. */

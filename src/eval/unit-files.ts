@@ -9,6 +9,7 @@ import { writeJson } from "./manifest.js";
 import type { Unit } from "./units.js";
 import { isInfraFailure, SESSION_FILE, type CheckOutcome, type UnitRecord } from "./unit-record.js";
 import { writeDiff } from "./workspace.js";
+import { StepTimer } from "./unit-steps.js";
 
 /** A finished unit's files: diff.patch, session.json, result.json and unit.json (written last). */
 export async function writeUnitFiles(
@@ -19,11 +20,16 @@ export async function writeUnitFiles(
     check: CheckOutcome | null;
     exported: unknown;
     harbor?: Pick<UnitRecord, "verifier" | "timings" | "oracle">;
+    /** The unit's step trace so far; the diff and the files are added to it. */
+    steps?: StepTimer;
   },
 ): Promise<UnitRecord> {
   const { result, check, exported } = done;
-  const diffBytes = await writeDiff(unit.task.app, join(dir, "workspace"), join(dir, "diff.patch"));
-  const record: UnitRecord = {
+  const steps = done.steps ?? new StepTimer();
+  const diffBytes = await steps.time("diff", () =>
+    writeDiff(unit.task.app, join(dir, "workspace"), join(dir, "diff.patch")),
+  );
+  const record: Omit<UnitRecord, "finishedAt"> = {
     key: unit.key,
     task: unit.task.id,
     repeat: unit.repeat,
@@ -35,12 +41,15 @@ export async function writeUnitFiles(
     ...sessionRef(exported),
     infra: isInfraFailure(result),
     diffBytes,
-    finishedAt: new Date().toISOString(),
   };
-  await writeFile(join(dir, SESSION_FILE), `${JSON.stringify(exported ?? null)}\n`, { mode: 0o600 });
-  await writeJson(join(dir, "result.json"), result);
-  await writeJson(join(dir, "unit.json"), record);
-  return record;
+  await steps.time("files", async () => {
+    await writeFile(join(dir, SESSION_FILE), `${JSON.stringify(exported ?? null)}\n`, { mode: 0o600 });
+    await writeJson(join(dir, "result.json"), result);
+  });
+  // unit.json last: its trace covers everything before it; writing it is the one step it misses.
+  const finished: UnitRecord = { ...record, steps: steps.snapshot(), finishedAt: new Date().toISOString() };
+  await writeJson(join(dir, "unit.json"), finished);
+  return finished;
 }
 
 /** unit.json's pointer to session.json, with its message count; none without an export. Pure. */

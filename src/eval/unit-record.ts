@@ -5,6 +5,7 @@
  */
 import type { TaskResult } from "../executor/task.js";
 import type { Requirement } from "./task-schema.js";
+import type { UnitSteps } from "./unit-steps.js";
 
 export interface CheckOutcome {
   command: string;
@@ -74,6 +75,8 @@ export interface UnitRecord {
   /** Infrastructure failure (sandbox, network, auth, rate limit): counted apart, retryable. */
   infra: boolean;
   diffBytes: number;
+  /** Seconds per step of the unit's life (unit-steps.ts); absent in units written before it. */
+  steps?: UnitSteps;
   finishedAt: string;
 }
 

@@ -29,6 +29,7 @@ import type { SandboxProfile } from "../plan/sandbox-profile.js";
 import { profileKey, specFor, taskSandboxId } from "./task-sandbox-spec.js";
 import type { SyncBack } from "./sync-back.js";
 import { traced } from "../util/trace.js";
+import { refillCount, takeStep, type PoolCounts } from "./warm-pool-gate.js";
 
 interface Slot {
   dir: string;
@@ -54,6 +55,12 @@ export interface WarmPoolOptions {
   size: number;
   /** At most this many sandboxes in all, for a batch of known length (the eval runner); default no cap. */
   limit?: number;
+  /**
+   * At most this many sandboxes busy at once, starting or taken by a task (the eval runner: one
+   * per core). A refill waits for a taken one to finish rather than compete with running agents
+   * for the cores, and a `take` waits for room instead of starting cold. Default: no gate.
+   */
+  maxBusy?: number;
   onLine?: (line: string) => void;
   /** Asked before each start: false skips it (a service's budget); default always. */
   mayStart?: () => boolean;
@@ -65,6 +72,10 @@ export class WarmPool {
   private readonly starting = new Set<Promise<Slot | undefined>>();
   private closed = false;
   private started = 0;
+  /** Sandboxes taken by a task and not yet finished. */
+  private taken = 0;
+  /** Woken when a taken sandbox finishes (room for a gated refill). */
+  private wake: Array<() => void> = [];
 
   constructor(
     private readonly engine: Engine,
@@ -86,13 +97,22 @@ export class WarmPool {
     return this.starting.size;
   }
 
-  /** Start sandboxes until `size` are ready or starting. */
+  private counts(): PoolCounts {
+    return {
+      ready: this.ready.length,
+      starting: this.starting.size,
+      taken: this.taken,
+      started: this.started,
+      closed: this.closed,
+    };
+  }
+
+  /** Start sandboxes until `size` are ready or starting (as far as the gate lets it). */
   fill(): void {
-    while (
-      !this.closed &&
-      this.ready.length + this.starting.size < this.options.size &&
-      this.started < (this.options.limit ?? Infinity) &&
-      (this.options.mayStart?.() ?? true)
+    for (
+      let n = refillCount(this.counts(), this.options);
+      n > 0 && (this.options.mayStart?.() ?? true);
+      n--
     ) {
       this.started++;
       const p = this.startOne().finally(() => this.starting.delete(p));
@@ -148,18 +168,12 @@ export class WarmPool {
     workspace: string,
     signal?: AbortSignal,
   ): Promise<{ sandbox: StartedSandbox; finish: () => Promise<SyncBack> } | undefined> {
-    let slot = this.ready.shift();
-    // A sandbox already on its way is sooner than a cold start. Several callers may wait at once:
-    // one that loses the race for a slot waits for the next sandbox.
-    while (!slot && this.starting.size > 0) {
-      await Promise.race([...this.starting]);
-      slot = this.ready.shift();
-    }
+    const slot = await this.nextSlot(signal);
     this.fill();
     if (!slot) return undefined;
     const s = slot;
     if (signal?.aborted) {
-      await this.discard(s);
+      await this.discard(s).finally(() => this.release());
       signal.throwIfAborted();
     }
     try {
@@ -173,13 +187,49 @@ export class WarmPool {
           serverCall(s.sandbox.server, "POST", "/instance/dispose"),
         );
     } catch (e) {
-      await this.discard(s);
+      await this.discard(s).finally(() => this.release());
       throw e;
     }
+    let released = false;
     return {
       sandbox: s.sandbox,
-      finish: () => this.syncBack(s, workspace),
+      finish: () =>
+        this.syncBack(s, workspace).finally(() => {
+          if (!released) this.release();
+          released = true;
+        }),
     };
+  }
+
+  /**
+   * A ready sandbox, waiting for one on its way (sooner than a cold start); several callers may
+   * wait at once, and one that loses the race waits for the next. Behind the gate, with none on
+   * its way, it waits for a taken one to finish and the refill that frees. Undefined: start cold.
+   * The sandbox handed out counts as taken until its `finish`.
+   */
+  private async nextSlot(signal?: AbortSignal): Promise<Slot | undefined> {
+    for (;;) {
+      if (signal?.aborted) return undefined;
+      const step = takeStep(this.counts(), this.options);
+      if (step === "cold") return undefined;
+      if (step === "take") {
+        this.taken++;
+        return this.ready.shift();
+      }
+      if (step === "wait-start") await Promise.race([...this.starting]);
+      else
+        await new Promise<void>((r) => {
+          this.wake.push(r);
+          signal?.addEventListener("abort", () => r(), { once: true });
+        });
+    }
+  }
+
+  /** A taken sandbox is done: room for a gated refill. */
+  private release(): void {
+    this.taken--;
+    this.fill();
+    for (const wake of this.wake.splice(0)) wake();
   }
 
   /**
@@ -219,6 +269,7 @@ export class WarmPool {
 
   async close(): Promise<void> {
     this.closed = true;
+    for (const wake of this.wake.splice(0)) wake();
     const pending = await Promise.all([...this.starting]);
     const all = [...this.ready.splice(0), ...pending.filter((s): s is Slot => s !== undefined)];
     await Promise.all(all.map((s) => this.discard(s)));

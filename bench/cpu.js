@@ -1,0 +1,69 @@
+// CPU time for the benchmarks, on a shared machine where wall time lies: the host's children
+// (bare `opencode run`s) from this process's rusage, and sandbox containers from their cgroup.
+import { readFileSync } from "node:fs";
+
+const TICK = 100; // USER_HZ on Linux
+
+/** CPU seconds of this process's waited-for children (`/proc/self/stat` cutime + cstime). */
+export function childCpuS() {
+  const stat = readFileSync("/proc/self/stat", "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[13]) + Number(fields[14])) / TICK;
+}
+
+/** A container's CPU seconds so far, from cgroup v1 (cgroupfs) or v2; undefined when not found. */
+function cgroupCpuS(id) {
+  const tries = [
+    [`/sys/fs/cgroup/cpuacct/docker/${id}/cpuacct.usage`, (t) => Number(t) / 1e9],
+    [
+      `/sys/fs/cgroup/system.slice/docker-${id}.scope/cpu.stat`,
+      (t) => Number(/usage_usec (\d+)/.exec(t)?.[1]) / 1e6,
+    ],
+  ];
+  for (const [file, parse] of tries) {
+    try {
+      return parse(readFileSync(file, "utf8"));
+    } catch {
+      // not this layout
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Sample the CPU of every container this process owns (its owner-pid label) every `everyMs`
+ * until `stop()`, which resolves with their summed CPU seconds. A container's last sample is
+ * taken up to `everyMs` before it is removed: the figure is a lower bound by that much.
+ */
+export function containerCpu(engine, everyMs = 100) {
+  const seen = new Map();
+  let ids = [];
+  let listing = false;
+  const list = async () => {
+    if (listing) return;
+    listing = true;
+    try {
+      const found = await engine.listContainers([`dev.ocbox.owner.pid=${process.pid}`], true);
+      ids = found.map((c) => c.id);
+    } finally {
+      listing = false;
+    }
+  };
+  const sample = () => {
+    for (const id of ids) {
+      const s = cgroupCpuS(id);
+      if (s !== undefined) seen.set(id, Math.max(seen.get(id) ?? 0, s));
+    }
+  };
+  const timer = setInterval(sample, everyMs);
+  const lister = setInterval(() => void list().catch(() => undefined), 500);
+  void list().catch(() => undefined);
+  return {
+    async stop() {
+      clearInterval(timer);
+      clearInterval(lister);
+      sample();
+      return [...seen.values()].reduce((a, b) => a + b, 0);
+    },
+  };
+}
