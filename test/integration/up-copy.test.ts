@@ -179,6 +179,12 @@ it("a hostile agent: its link to /etc/passwd comes back as a link, its 10 TiB fi
   const up = await upCopy(p);
   await agent(p, up.url, "TASK-HOSTILE");
   const r = await sync(p);
+  // Said when it fails (seen once in a full suite run): what the agent's volume holds and how the
+  // scripted model answered each request.
+  const seen = async () =>
+    `sync: ${JSON.stringify(r)}\nin the volume:\n${(await p.run(["exec", "--", "ls", "-la", "/workspace"])).stdout}` +
+    `model: ${JSON.stringify(model.requests.map((q) => [q.answeredBy, q.turn]))}`;
+  if (r.skipped.length !== 1) console.log(await seen());
   expect(r.skipped).toEqual([{ path: "big", reason: "over-file-cap", size: 10 * 1024 ** 4 }]);
   expect(r.written).toEqual(expect.arrayContaining(["passwd-link", "small.txt", "suid", "hostlink/x"]));
   expect(sha("/etc/passwd")).toBe(passwd);
