@@ -6,7 +6,7 @@
  * the `.bashrc` must be byte-identical and the slot gone. Also without a crash: the sync leaves
  * nothing behind.
  */
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import {
   chmodSync,
   chownSync,
@@ -189,6 +189,15 @@ describe("a warm-pool slot's planted control data", () => {
     });
     const output = join(base, "out");
     const userState = join(base, "home", "state");
+    // The checkout must be readable by that user (a clone under a 0700 dir such as `mktemp -d`'s is not).
+    const reach = spawnSync(process.execPath, ["-e", `require("fs").accessSync(${JSON.stringify(CLI)})`], {
+      uid: user.uid,
+      gid: user.gid,
+    });
+    expect(
+      reach.status,
+      `uid ${user.uid} cannot read ${CLI}: clone the repo where every user can read it`,
+    ).toBe(0);
     const child = spawn(process.execPath, [CLI, ...args(tasks, output)], {
       // Without npx's npm_config_* (they point into root's ~/.npm, which this user cannot write).
       env: {
