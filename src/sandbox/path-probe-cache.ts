@@ -24,20 +24,14 @@ export function engineKey(endpoint: string, id: string): string {
 }
 
 /**
- * The machine's shared temp dirs: one filesystem each, shared (or not) by an engine's VM as a
- * whole, and where programs make a fresh dir per task. An answer for one holds for all under it,
- * so a program's per-task temp workspaces do not each pay a probe container.
- */
-const TEMP_ROOTS = ["/tmp", "/var/tmp", "/private/tmp", "/private/var/tmp", "/dev/shm"];
-
-/**
- * The prefix an answer holds for: a shared temp dir (`/tmp`), else the first two components
- * (`/home/alice`, `/Users/bob`).
+ * The prefix an answer holds for: the first two components (`/home/alice`, `/Users/bob`,
+ * `/tmp/ocbox-ws-…`). Not a whole temp dir such as `/tmp`: an engine may see only one dir under it
+ * (the no-shared-files leg shares `/tmp/ocbox-noshare.…` alone), so an answer for `/tmp` made
+ * from a marker in `/tmp` itself would be wrong for the workspace. A warm task asks no probe.
  */
 export function pathPrefix(path: string): string {
   const parts = path.split("/").filter(Boolean);
-  const temp = TEMP_ROOTS.find((root) => `/${parts.join("/")}/`.startsWith(`${root}/`));
-  return temp ?? `/${parts.slice(0, 2).join("/")}`;
+  return `/${parts.slice(0, 2).join("/")}`;
 }
 
 export function cachedAnswer(
