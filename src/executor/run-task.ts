@@ -15,7 +15,7 @@ import { checkWorkspaceBoundary } from "../sandbox/workspace-guard.js";
 import { OcboxError, errorMessage } from "../errors.js";
 import { newSession } from "../opencode/prompt.js";
 import type { OpencodeClient } from "@opencode-ai/sdk/v2";
-import type { ExecResult } from "../runtime/engine.js";
+import type { ContainerState, Engine, ExecResult } from "../runtime/engine.js";
 import { unenforcedWarnings } from "../runtime/engine-capabilities.js";
 import type { ConfigText } from "./permission-policy.js";
 import { sharedPools, type PoolLease, type Pools } from "./pool.js";
@@ -282,6 +282,20 @@ async function openSession(step: Step, box: TaskSandbox): Promise<AgentSession> 
   };
 }
 
+/**
+ * The agent container's state once the server has stopped answering: a sandbox on its way down
+ * (gVisor's sentry ended by the host-side PID backstop a moment after the server went quiet) is
+ * given a few seconds to say so; one still running after them is a live server's error.
+ */
+async function settledState(engine: Engine, id: string, waitMs = 8000): Promise<ContainerState | undefined> {
+  const until = performance.now() + waitMs;
+  for (;;) {
+    const state = await engine.containerState(id);
+    if (!state?.running || performance.now() >= until) return state;
+    await sleep(250);
+  }
+}
+
 /** The agent's turns, watched by the event stream (activity, retries, permission asks). */
 async function agentTurns(step: Step, session: AgentSession, configs: ConfigText[]): Promise<Ended> {
   const { plan, request, run } = step;
@@ -313,7 +327,7 @@ async function agentTurns(step: Step, session: AgentSession, configs: ConfigText
   } catch (e) {
     // The server stopped answering: a sandbox that ended under the task is its result, not a throw.
     if (!(e instanceof OcboxError) || e.code !== "OPENCODE") throw e;
-    const state = await plan.engine.containerState(session.containerId);
+    const state = await settledState(plan.engine, session.containerId);
     const ended = sandboxEnded(state, plan.profile.limits, plan.profile.hardening?.runtime);
     if (ended === undefined) throw e;
     run.emit("log", `the sandbox ended: ${e.message}`);
