@@ -4,7 +4,7 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { fmt, ratios, summary } from "./lib.js";
 
-const CLI = join(import.meta.dirname, "..", "dist", "cli", "main.js");
+const CLI = join(import.meta.dirname, "..", "dist", "bin", "ocbox.js");
 
 function seconds(args) {
   const t = performance.now();

@@ -12,7 +12,7 @@ export function childCpuS() {
 }
 
 /** A container's CPU seconds so far, from cgroup v1 (cgroupfs) or v2; undefined when not found. */
-function cgroupCpuS(id) {
+export function cgroupCpuS(id) {
   const tries = [
     [`/sys/fs/cgroup/cpuacct/docker/${id}/cpuacct.usage`, (t) => Number(t) / 1e9],
     [
@@ -30,13 +30,22 @@ function cgroupCpuS(id) {
   return undefined;
 }
 
+/** A running process's own CPU seconds so far (`/proc/PID/stat` utime + stime), threads included. */
+export function processCpuS(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / TICK;
+}
+
 /**
  * Sample the CPU of every container this process owns (its owner-pid label) every `everyMs`
  * until `stop()`, which resolves with their summed CPU seconds. A container's last sample is
  * taken up to `everyMs` before it is removed: the figure is a lower bound by that much.
+ * `byRole()` splits the sum by the containers' role label (agent, egress sidecar, …).
  */
 export function containerCpu(engine, everyMs = 100) {
   const seen = new Map();
+  const roles = new Map();
   let ids = [];
   let listing = false;
   const list = async () => {
@@ -45,6 +54,7 @@ export function containerCpu(engine, everyMs = 100) {
     try {
       const found = await engine.listContainers([`dev.ocbox.owner.pid=${process.pid}`], true);
       ids = found.map((c) => c.id);
+      for (const c of found) roles.set(c.id, c.labels["dev.ocbox.role"] ?? "other");
     } finally {
       listing = false;
     }
@@ -64,6 +74,12 @@ export function containerCpu(engine, everyMs = 100) {
       clearInterval(lister);
       sample();
       return [...seen.values()].reduce((a, b) => a + b, 0);
+    },
+    /** CPU seconds by the containers' role label (agent, egress, …), after `stop()`. */
+    byRole() {
+      const out = {};
+      for (const [id, s] of seen) out[roles.get(id)] = (out[roles.get(id)] ?? 0) + s;
+      return out;
     },
   };
 }

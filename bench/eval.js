@@ -53,6 +53,7 @@ async function batch(env, tasksDir, count, { workers, delayMs = 0, warm = true }
       timeoutS: 120,
     });
     const containersS = await cpu.stop();
+    const containerCpuByRoleS = cpu.byRole();
     const self = process.cpuUsage(self0);
     const cpuS = containersS + (self.user + self.system) / 1e6;
     if (r.completed !== count) {
@@ -84,6 +85,8 @@ async function batch(env, tasksDir, count, { workers, delayMs = 0, warm = true }
       seconds: r.seconds,
       cpuS,
       containerCpuS: containersS,
+      containerCpuByRoleS,
+      selfCpuS: (self.user + self.system) / 1e6,
       beyondTaskS: summary(beyondTask),
       stepMedianS: stepMedians,
       tasksPerMinute: (count * 60) / r.seconds,
@@ -130,7 +133,7 @@ export async function benchEval(
         const coldRun = cold ? await batch(env, tasksDir, count, { workers: w, warm: false }) : undefined;
         row.workers[w] = { warm, ...(coldRun ? { cold: coldRun } : {}), ratio: warm.seconds / bare.seconds };
         console.log(
-          `eval ${count} tasks, ${w} worker(s): ${warm.seconds.toFixed(1)} s (${(warm.seconds / bare.seconds).toFixed(2)}× bare's ${bare.seconds.toFixed(1)} s), CPU ${warm.cpuS.toFixed(1)} s (bare ${bare.cpuS.toFixed(1)} s), ${warm.warmTasks} warm, beyond the task median ${warm.beyondTaskS.median.toFixed(3)} s (${warm.beyondTaskS.min.toFixed(3)}–${warm.beyondTaskS.max.toFixed(3)}), steps ${JSON.stringify(warm.stepMedianS)}${coldRun ? `, cold ${coldRun.seconds.toFixed(1)} s` : ""}`,
+          `eval ${count} tasks, ${w} worker(s): ${warm.seconds.toFixed(1)} s (${(warm.seconds / bare.seconds).toFixed(2)}× bare's ${bare.seconds.toFixed(1)} s), CPU ${warm.cpuS.toFixed(1)} s (this process ${warm.selfCpuS.toFixed(1)}, containers ${JSON.stringify(Object.fromEntries(Object.entries(warm.containerCpuByRoleS).map(([k, v]) => [k, Number(v.toFixed(1))])))}; bare ${bare.cpuS.toFixed(1)} s), ${warm.warmTasks} warm, beyond the task median ${warm.beyondTaskS.median.toFixed(3)} s (${warm.beyondTaskS.min.toFixed(3)}–${warm.beyondTaskS.max.toFixed(3)}), steps ${JSON.stringify(warm.stepMedianS)}${coldRun ? `, cold ${coldRun.seconds.toFixed(1)} s` : ""}`,
         );
       }
       result.rounds.push(row);

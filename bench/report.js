@@ -63,6 +63,12 @@ function goals(r) {
       r.serve && r.serve.handedOverBare.median <= 0.6,
     ],
     [
+      "`ocbox run` CLI, cold, whole process (issue 16)",
+      "≤ 1.1× bare",
+      r.serve?.coldOverBare && ratio(r.serve.coldOverBare),
+      r.serve?.coldOverBare && r.serve.coldOverBare.median <= 1.1,
+    ],
+    [
       "Flat overhead (scaling)",
       "overhead at 10 s within 0.5 s of 0 s",
       drift !== undefined && `${drift >= 0 ? "+" : ""}${s2(drift)} s`,
@@ -277,6 +283,14 @@ function serveSection(v) {
     "|---|---|---|",
     `| \`ocbox run\` via \`ocbox serve\` | ${sec(v.handed)} | ${ratio(v.handedOverBare)} |`,
     `| bare \`opencode run\` | ${sec(v.bare)} | 1× |`,
+    ...(v.coldOverBare
+      ? [
+          `| \`ocbox run --no-serve\`, cold | ${sec(v.cold)} | ${ratio(v.coldOverBare)} |`,
+          `| bare \`opencode run\`, beside the cold run | ${sec(v.bareCold)} | 1× |`,
+        ]
+      : []),
+    "",
+    "The cold pair (the same rounds, after the service's refill): the whole `ocbox run --no-serve … --json` process, no service and no warm pool, against a bare run next to it.",
     "",
   ];
 }

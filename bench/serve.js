@@ -3,7 +3,9 @@
 // `opencode run` of the same task. The service runs detached in a private state dir; the
 // project's ocbox.yaml defines the scripted provider (so the workspace brings no opencode.json
 // and the warm sandbox's preloaded instance stays). Between samples the service's warm pool
-// refills outside the timed window.
+// refills outside the timed window. The same rounds time a cold `ocbox run --no-serve` (the whole
+// process, no service, no warm pool: what a program pays per task without `ocbox serve`), paired
+// with the same bare run (issue 16's "`ocbox run` CLI, cold, whole process, vs bare" row).
 import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,7 +15,7 @@ import { serviceFiles } from "../dist/service/service-files.js";
 import { CONTRACT, timed } from "./task.js";
 import { fmt, ratios, summary } from "./lib.js";
 
-const CLI = join(import.meta.dirname, "..", "dist", "cli", "main.js");
+const CLI = join(import.meta.dirname, "..", "dist", "bin", "ocbox.js");
 const PROMPT = "Reply with the word done.";
 
 function cli(args, env) {
@@ -57,6 +59,21 @@ async function handedRun(project, env) {
   }
 }
 
+/** One cold `ocbox run --no-serve`; throws unless it ran cold, by itself, and COMPLETE. */
+async function coldRun(project, env) {
+  const ws = mkdtempSync(join(project, "ws-"));
+  try {
+    const r = await cli(["run", "--no-serve", "-w", ws, "-p", PROMPT, "--json"], env);
+    if (/handed to the running service/.test(r.stderr)) throw new Error("--no-serve was handed over");
+    const result = JSON.parse(r.stdout);
+    if (r.code !== 0 || result.outcome !== "COMPLETE" || result.sandbox !== "cold")
+      throw new Error(`ocbox run --no-serve: exit ${r.code}, ${result.outcome}, ${result.sandbox}`);
+    return result;
+  } finally {
+    rmSync(ws, { recursive: true, force: true });
+  }
+}
+
 export async function benchServe(env, { rounds = 5 } = {}) {
   const state = mkdtempSync(join(tmpdir(), "ocbox-bench-serve-state-"));
   const project = mkdtempSync(join(tmpdir(), "ocbox-bench-serve-proj-"));
@@ -70,7 +87,9 @@ export async function benchServe(env, { rounds = 5 } = {}) {
   const up = await cli(["serve", "--detach", "--warm", "1"], cliEnv);
   if (up.code !== 0) throw new Error(`ocbox serve --detach: ${up.stderr}`);
   const handed = [];
+  const cold = [];
   const bare = [];
+  const bareCold = [];
   try {
     // The first task of the profile starts cold (and its pool); it approves the project's ocbox.yaml.
     env.model.setScenario({ turns: [{ structured: CONTRACT }] });
@@ -82,9 +101,17 @@ export async function benchServe(env, { rounds = 5 } = {}) {
         ["handed", () => timed(env, [{ structured: CONTRACT }], () => handedRun(project, cliEnv))],
         ["bare", () => timed(env, [{ text: "done" }], (ws) => env.bare.run(PROMPT, ws))],
       ];
+      const into = { handed, bare, cold, bareCold };
       // Alternate which goes first, so neither always follows the pool's refill.
-      for (const [name, sample] of i % 2 ? pair.reverse() : pair)
-        (name === "handed" ? handed : bare).push((await sample()).wall);
+      for (const [name, sample] of i % 2 ? pair.reverse() : pair) into[name].push((await sample()).wall);
+      // The cold pair after the service's refill, so the refill's CPU is not on either of them.
+      await warmReady(files);
+      const coldPair = [
+        ["cold", () => timed(env, [{ structured: CONTRACT }], () => coldRun(project, cliEnv))],
+        ["bareCold", () => timed(env, [{ text: "done" }], (ws) => env.bare.run(PROMPT, ws))],
+      ];
+      for (const [name, sample] of i % 2 ? coldPair.reverse() : coldPair)
+        into[name].push((await sample()).wall);
       process.stdout.write(".");
     }
   } finally {
@@ -96,12 +123,21 @@ export async function benchServe(env, { rounds = 5 } = {}) {
     handed: summary(handed),
     bare: summary(bare),
     handedOverBare: ratios(handed, bare),
+    cold: summary(cold),
+    bareCold: summary(bareCold),
+    coldOverBare: ratios(cold, bareCold),
   };
   console.log(`\nocbox run, handed to a warm ocbox serve: ${fmt(result.handed)}`);
   console.log(`bare opencode run:                      ${fmt(result.bare)}`);
   const r = result.handedOverBare;
   console.log(
     `paired ratio: median ${r.median.toFixed(2)}× (min ${r.min.toFixed(2)}, max ${r.max.toFixed(2)})`,
+  );
+  const c = result.coldOverBare;
+  console.log(`ocbox run --no-serve, cold (whole process): ${fmt(result.cold)}`);
+  console.log(`bare opencode run, beside it:               ${fmt(result.bareCold)}`);
+  console.log(
+    `paired ratio: median ${c.median.toFixed(2)}× (min ${c.min.toFixed(2)}, max ${c.max.toFixed(2)})`,
   );
   return result;
 }

@@ -1,16 +1,18 @@
 // `ocbox up --detach` (warm image) to UI-ready, and the memory of an idle project sandbox
-// (agent + egress sidecar, from the engine's stats). Runs the built CLI as a person would.
+// (agent + egress sidecar, from the engine's stats). Runs the built CLI as a person would. CPU
+// to ready, paired: the CLI's rusage plus the sandbox containers' cgroups against bare's own.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { authorization } from "../dist/opencode/client.js";
 import { DockerEngine } from "../dist/runtime/docker-engine.js";
+import { childCpuS, cgroupCpuS, processCpuS } from "./cpu.js";
 import { fmt, ratios, summary } from "./lib.js";
 
-const CLI = join(import.meta.dirname, "..", "dist", "cli", "main.js");
+const CLI = join(import.meta.dirname, "..", "dist", "bin", "ocbox.js");
 
-/** A bare `opencode serve` on the host, from the spawn to its first healthy answer. */
+/** A bare `opencode serve` on the host, from the spawn to its first healthy answer (wall and its CPU). */
 async function bareServeReady(bare, dir) {
   const t = performance.now();
   const server = await bare.serve(dir);
@@ -22,7 +24,7 @@ async function bareServeReady(bare, dir) {
       if (res?.ok) break;
       await new Promise((r) => setTimeout(r, 50));
     }
-    return (performance.now() - t) / 1000;
+    return { seconds: (performance.now() - t) / 1000, cpuS: processCpuS(server.child.pid) };
   } finally {
     server.stop();
   }
@@ -49,11 +51,15 @@ export async function benchUp({ runs = 5, idleS = 15, bare } = {}) {
     ocbox("up", "--detach"); // warm: images built, state created
     ocbox("down");
     const ready = [];
+    const readyCpu = [];
     const bareReady = [];
+    const bareCpu = [];
     let memory;
     for (let i = 0; i < runs; i++) {
       const t = performance.now();
+      const cli0 = childCpuS();
       const up = JSON.parse(ocbox("up", "--detach", "--json"));
+      const cliCpuS = childCpuS() - cli0;
       const password = readFileSync(join(up.stateDir, "password"), "utf8").trim();
       // UI-ready: the web UI's page answers through the server.
       for (;;) {
@@ -64,6 +70,14 @@ export async function benchUp({ runs = 5, idleS = 15, bare } = {}) {
         await new Promise((r) => setTimeout(r, 50));
       }
       ready.push((performance.now() - t) / 1000);
+      // CPU to UI-ready: the CLI process (its rusage) plus the sandbox's containers (their cgroups).
+      const mine = await engine.listContainers([`dev.ocbox.sandbox=${up.sandboxId}`], true);
+      const containers = mine.map((c) => ({ role: c.labels["dev.ocbox.role"], cpuS: cgroupCpuS(c.id) ?? 0 }));
+      readyCpu.push({
+        cliS: cliCpuS,
+        containers,
+        totalS: cliCpuS + containers.reduce((a, c) => a + c.cpuS, 0),
+      });
       if (i === runs - 1) {
         await new Promise((r) => setTimeout(r, idleS * 1000));
         const status = JSON.parse(ocbox("status", "--json"));
@@ -76,15 +90,31 @@ export async function benchUp({ runs = 5, idleS = 15, bare } = {}) {
         };
       }
       ocbox("down");
-      if (bare) bareReady.push(await bareServeReady(bare, root));
+      if (bare) {
+        const b = await bareServeReady(bare, root);
+        bareReady.push(b.seconds);
+        bareCpu.push(b.cpuS);
+      }
     }
-    const result = { upToUiReady: summary(ready), idleMemory: memory };
-    console.log(`ocbox up --detach to UI-ready (warm): ${fmt(result.upToUiReady)}`);
+    const result = {
+      upToUiReady: summary(ready),
+      upCpuS: summary(readyCpu.map((c) => c.totalS)),
+      upCpuParts: readyCpu,
+      idleMemory: memory,
+    };
+    console.log(
+      `ocbox up --detach to UI-ready (warm): ${fmt(result.upToUiReady)}; CPU ${fmt(result.upCpuS)} (${JSON.stringify(readyCpu.map((c) => [c.cliS, ...c.containers.map((x) => `${x.role} ${x.cpuS.toFixed(2)}`)]))})`,
+    );
     if (bare) {
       result.bareServeToHealthy = summary(bareReady);
+      result.bareServeCpuS = summary(bareCpu);
       result.ratioToBareServe = ratios(ready, bareReady);
+      result.cpuRatioToBareServe = ratios(
+        readyCpu.map((c) => c.totalS),
+        bareCpu,
+      );
       console.log(
-        `bare opencode serve to healthy: ${fmt(result.bareServeToHealthy)}; ratio median ${result.ratioToBareServe.median.toFixed(2)}`,
+        `bare opencode serve to healthy: ${fmt(result.bareServeToHealthy)}, CPU ${fmt(result.bareServeCpuS)}; ratio median ${result.ratioToBareServe.median.toFixed(2)} (${result.ratioToBareServe.min.toFixed(2)}–${result.ratioToBareServe.max.toFixed(2)}), CPU ratio median ${result.cpuRatioToBareServe.median.toFixed(2)} (${result.cpuRatioToBareServe.min.toFixed(2)}–${result.cpuRatioToBareServe.max.toFixed(2)})`,
       );
     }
     console.log(

@@ -47,7 +47,11 @@ export const harborAgentSchema = z
 
 const mcpServerSchema = z.looseObject({
   name: z.string().min(1),
-  transport: z.enum(["sse", "streamable-http", "stdio"]).default("sse"),
+  // Harbor reads `http` as `streamable-http`.
+  transport: z
+    .enum(["sse", "streamable-http", "http", "stdio"])
+    .transform((t) => (t === "http" ? "streamable-http" : t))
+    .default("sse"),
   url: z.string().optional(),
   command: z.string().optional(),
   args: z.array(z.string()).default([]),
@@ -91,9 +95,41 @@ export const harborEnvironmentSchema = z
     workdir: z.string().regex(/^\//, "write an absolute path in the image (/app)").optional(),
     memory: sizeSchema.optional(),
     storage: sizeSchema.optional(),
+    // Harbor's target OS, case-insensitive; ocbox runs Linux containers only.
+    os: z
+      .string()
+      .transform((o) => o.toLowerCase())
+      .pipe(z.enum(["linux", "windows"]))
+      .default("linux"),
     ...networkFields,
   })
-  .superRefine(checkNetwork("environment"));
+  .superRefine(checkNetwork("environment"))
+  .superRefine((v, ctx) => {
+    if (v.os === "windows")
+      ctx.addIssue({
+        code: "custom",
+        path: ["os"],
+        message:
+          'Windows containers are not supported: ocbox runs Linux containers (remove os or set it to "linux")',
+      });
+  });
+
+/**
+ * `[verifier.environment]`: Harbor's EnvironmentConfig for the separate verifier. ocbox applies
+ * cpus, memory_mb (or memory), env and workdir over the task's own `[environment]`; the other keys
+ * are kept and reported (eval/harbor-task.ts), and docker_image is refused there.
+ */
+export const harborVerifierEnvironmentSchema = z.looseObject({
+  cpus: z.number().positive().optional(),
+  memory_mb: z.number().int().positive().optional(),
+  memory: sizeSchema.optional(),
+  env: envSchema.optional(),
+  workdir: z.string().regex(/^\//, "write an absolute path in the image (/app)").optional(),
+  docker_image: z.string().min(1).optional(),
+});
+export type HarborVerifierEnvironment = z.infer<typeof harborVerifierEnvironmentSchema>;
+/** The `[verifier.environment]` keys ocbox applies to the separate verifier's container. */
+export const APPLIED_VERIFIER_ENVIRONMENT = ["cpus", "memory_mb", "memory", "env", "workdir"] as const;
 
 export const verifierModeSchema = z.enum(["shared", "separate"]);
 export type VerifierMode = z.infer<typeof verifierModeSchema>;
@@ -108,7 +144,7 @@ export const harborVerifierSchema = z
     env: envSchema.default({}),
     user: userSchema.optional(),
     environment_mode: verifierModeSchema.optional(),
-    environment: z.record(z.string(), z.unknown()).optional(),
+    environment: harborVerifierEnvironmentSchema.optional(),
     ...networkFields,
   })
   .superRefine(checkNetwork("verifier"))
@@ -131,6 +167,7 @@ export const harborTaskTomlSchema = z.looseObject({
   task: z
     .looseObject({
       name: z.string().min(1),
+      version: z.string().min(1).optional(),
       description: z.string().default(""),
       authors: z.array(authorSchema).default([]),
       keywords: z.array(z.string()).default([]),
@@ -141,6 +178,17 @@ export const harborTaskTomlSchema = z.looseObject({
   verifier: harborVerifierSchema.default(() => harborVerifierSchema.parse({})),
   environment: harborEnvironmentSchema.default(() => harborEnvironmentSchema.parse({})),
   solution: z.looseObject({ env: envSchema.default({}) }).default({ env: {} }),
+  /** Harbor's multi-step tasks: refused (one instruction and one verifier per task here). */
+  steps: z
+    .array(z.unknown())
+    .max(
+      0,
+      "multi-step tasks ([[steps]]) are not supported yet: give the task one instruction.md and one tests/test.sh",
+    )
+    .optional(),
+  /** Extra paths Harbor collects after the trial; not collected here (notice). */
+  artifacts: z.array(z.union([z.string(), z.looseObject({ source: z.string() })])).default([]),
+  multi_step_reward_strategy: z.enum(["mean", "final"]).optional(),
 });
 export type HarborTaskToml = z.infer<typeof harborTaskTomlSchema>;
 
@@ -156,8 +204,11 @@ const KNOWN: Record<string, readonly string[]> = {
     "verifier",
     "environment",
     "solution",
+    "steps",
+    "artifacts",
+    "multi_step_reward_strategy",
   ],
-  task: ["name", "description", "authors", "keywords"],
+  task: ["name", "version", "description", "authors", "keywords"],
   agent: ["timeout_sec", "user", "network_mode", "allowed_hosts"],
   verifier: [
     "timeout_sec",
@@ -186,11 +237,12 @@ const KNOWN: Record<string, readonly string[]> = {
     "workdir",
     "memory",
     "storage",
+    "os",
   ],
   solution: ["env"],
 };
 
-/** Dotted paths of the keys Harbor v0.22.0 does not define (`[metadata]` is free-form). Pure. */
+/** Dotted paths of the keys Harbor's TaskConfig does not define (`[metadata]` is free-form). Pure. */
 export function unknownTaskTomlKeys(raw: Record<string, unknown>): string[] {
   const out: string[] = [];
   for (const [section, keys] of Object.entries(KNOWN)) {

@@ -4,6 +4,7 @@
  * deny, and the rule that decided. Pure: text in, data out.
  */
 import { isIpLiteral, matchHost, suggestedEntry } from "./allowlist.js";
+import { PHASE_MARKER } from "./squid.js";
 
 export type DecisionRule =
   | { kind: "allowlist"; entry: string }
@@ -166,7 +167,8 @@ export function parseDecisions(text: string, ctx: LogContext): Decision[] {
   const out: Decision[] = [];
   for (const line of text.split("\n")) {
     const raw = parseLogLine(line);
-    if (!raw) continue;
+    // A sidecar switched to another phase's policy proved it with a marker request of ocbox's own.
+    if (!raw || PHASE_MARKER.test(raw.host)) continue;
     const d = decide(raw, ctx);
     if (!d) continue;
     const { ruleKind: _, ...decision } = d;

@@ -48,6 +48,11 @@ export interface SquidConfigInput {
   public?: boolean;
   /** Port of the forward proxy on the sidecar's 127.0.0.1. */
   proxyPort: number;
+  /**
+   * A name that answers 302 instead of any other rule: how a reconfigured sidecar shows the new
+   * config is in force (sandbox/egress-phase.ts probes it). A host name, never resolved.
+   */
+  phaseMarker?: string;
   gateways: readonly GatewayListener[];
   /** Paths inside the sidecar. */
   paths: {
@@ -249,6 +254,20 @@ function publicRules(): Rules {
   };
 }
 
+const MARKER = /^[a-z0-9-]+\.invalid$/;
+/** The names egress-phase.ts uses as markers: never a request of the agent's or the verifier's. */
+export const PHASE_MARKER = /^ocbox-phase-[0-9a-f]{12}\.invalid$/;
+
+/** The marker's rules: a plain GET of http://MARKER/ is answered 302 by the proxy itself. */
+function phaseMarkerRules(marker: string): string[] {
+  if (!MARKER.test(marker)) throw new OcboxError("CONFIG", `phase marker ${marker}: not a name.invalid`);
+  return [
+    `acl ocbox_phase dstdomain -n ${marker}`,
+    "http_access deny ocbox_phase",
+    `deny_info 302:http://${marker}/ready ocbox_phase`,
+  ];
+}
+
 export function squidConfig(input: SquidConfigInput): string {
   const allow = normaliseAllowlist(input.allow);
   const p = input.paths;
@@ -298,6 +317,7 @@ export function squidConfig(input: SquidConfigInput): string {
     }
   }
   if (input.gateways.length > 0) lines.push("request_header_access Surrogate-Capability deny all");
+  if (input.phaseMarker !== undefined) lines.push(...phaseMarkerRules(input.phaseMarker));
   lines.push(
     "http_access deny CONNECT !ocbox_tls_port",
     "deny_info ERR_OCBOX_PORT ocbox_tls_port",

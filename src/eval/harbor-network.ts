@@ -100,29 +100,13 @@ export function describeNetwork(policy: NetworkPolicy, phase: Phase): string {
   return words[policy.mode];
 }
 
-const samePolicy = (a: NetworkPolicy, b: NetworkPolicy) =>
-  a.mode === b.mode &&
-  JSON.stringify(normaliseAllowlist(a.allowedHosts)) === JSON.stringify(normaliseAllowlist(b.allowedHosts));
-
 /**
- * The relays a shared-mode verifier gets in the agent's container, whose sidecar serves the
- * agent's policy: the listed host ports always, the proxy only when the verifier's policy is the
- * agent's and allows something, never a model gateway. A verifier policy of its own is never
- * widened to the agent's: it gets no proxy, and a note says to use the separate mode. Pure.
+ * The relays a shared-mode verifier gets in the agent's container once its sidecar serves the
+ * verifier's own policy (sandbox/egress-phase.ts): the listed host ports always, the proxy when
+ * that policy allows something, never a model gateway. Pure.
  */
-export function sharedVerifierRelays(
-  network: { agent: NetworkPolicy; verifier: NetworkPolicy },
-  hostPorts: readonly number[],
-): { ports: number[]; note?: string } {
-  const { agent, verifier } = network;
+export function sharedVerifierRelays(verifier: NetworkPolicy, hostPorts: readonly number[]): number[] {
   const allows =
     verifier.mode !== "no-network" && !(verifier.mode === "allowlist" && !verifier.allowedHosts.length);
-  if (!allows) return { ports: [...hostPorts] };
-  if (samePolicy(agent, verifier)) return { ports: [...hostPorts, PROXY_PORT] };
-  return {
-    ports: [...hostPorts],
-    note:
-      "the verifier's network policy differs from the agent's: in shared mode it gets no proxy " +
-      "(its container's sidecar serves the agent's); set [verifier] environment_mode = \"separate\" for its own",
-  };
+  return allows ? [...hostPorts, PROXY_PORT] : [...hostPorts];
 }

@@ -32,6 +32,8 @@ const TAIL = 4096;
 export interface PhaseContext {
   engine: Engine;
   containerId: string;
+  /** The container's egress sidecar (a shared verifier's policy is loaded into it). */
+  egressId: string;
   harbor: HarborTask;
   sandbox: TaskImageSandbox;
   /** The unit's folder: logs/ and workspace/ land here. */

@@ -14,6 +14,7 @@ import { removePaths, stopServerOnly } from "../sandbox/task-phases.js";
 import { captureTree, restoreTree, type CapturedTree } from "../sandbox/tree-transfer.js";
 import { harborPhaseEgress } from "./harbor-network.js";
 import { bringBackAgentSide, runVerifier, stopAgent, type PhaseContext } from "./harbor-phases.js";
+import type { TaskImageSandbox } from "../sandbox/task-image-sandbox.js";
 import type { HarborTask } from "./harbor-task.js";
 import type { VerifierOutcome } from "./unit-record.js";
 
@@ -23,10 +24,14 @@ export interface AgentSide {
   notes: string[];
   /** What outlived the agent's stop, when something did. */
   left: string | undefined;
+  /** Seconds taken to stop the agent and read its side out (counted in the verifier's phase). */
+  seconds: number;
 }
 
 /** In the agent's container, before it goes: stop the agent, bring its side back, read the WORKDIR. */
 export async function captureAgentSide(c: PhaseContext): Promise<AgentSide> {
+  const t0 = performance.now();
+  const seconds = () => (performance.now() - t0) / 1000;
   const left = await stopAgent(c);
   const notes = await bringBackAgentSide(c);
   if (c.sandbox.workdir === "/")
@@ -34,19 +39,45 @@ export async function captureAgentSide(c: PhaseContext): Promise<AgentSide> {
       tree: undefined,
       left,
       notes: [...notes, "the workdir is /: nothing is copied to the verifier"],
+      seconds: seconds(),
     };
   const tree = await captureTree(c.engine, c.containerId, c.sandbox.workdir, c.caps);
   if (tree?.leftOut.length)
     notes.push(
       `${c.sandbox.workdir}: ${tree.leftOut.length} entr(ies) not given to the verifier (devices, FIFOs, odd names, caps)`,
     );
-  return { tree, left, notes };
+  return { tree, left, notes, seconds: seconds() };
 }
 
-/** The verifier's sandbox: the agent's plan with the verifier phase's egress. Pure. */
+/**
+ * The verifier's sandbox: the agent's plan with the verifier phase's egress and its
+ * `[verifier.environment]` (cpus, memory_mb, env, workdir) over the task's own. Pure.
+ */
 export function verifierPlan(plan: TaskPlan, harbor: HarborTask): TaskPlan {
   const egress = harborPhaseEgress(harbor.network, plan.profile.egress).verifier;
-  return { ...plan, profile: { ...plan.profile, egress } };
+  const v = harbor.toml.verifier.environment ?? {};
+  const { limits, taskImage } = plan.profile;
+  return {
+    ...plan,
+    profile: {
+      ...plan.profile,
+      egress,
+      limits: {
+        ...limits,
+        ...(v.cpus !== undefined ? { nanoCpus: Math.round(v.cpus * 1e9) } : {}),
+        ...(v.memory_mb !== undefined ? { memoryBytes: v.memory_mb * 1024 ** 2 } : {}),
+      },
+      ...(taskImage
+        ? {
+            taskImage: {
+              ...taskImage,
+              env: { ...taskImage.env, ...v.env },
+              ...(v.workdir !== undefined ? { workdir: v.workdir } : {}),
+            },
+          }
+        : {}),
+    },
+  };
 }
 
 /** A fresh container for the verifier, the agent's WORKDIR in it; the outcome, never a throw. */
@@ -59,33 +90,34 @@ export async function runSeparateVerifier(
     signal?: AbortSignal | undefined;
   },
   side: AgentSide,
-  contextFor: (containerId: string) => PhaseContext,
-): Promise<{ verifier: VerifierOutcome; notes: string[] }> {
+  contextFor: (ids: { agentId: string; egressId: string }, sandbox: TaskImageSandbox) => PhaseContext,
+): Promise<{ verifier: VerifierOutcome; notes: string[]; seconds: number }> {
   const t0 = performance.now();
+  const seconds = () => side.seconds + (performance.now() - t0) / 1000;
+  const plan = verifierPlan(input.plan, input.harbor);
   try {
-    const box = await acquireSandbox(
-      verifierPlan(input.plan, input.harbor),
-      input.scratch,
-      `${input.taskId}-v`,
-      {
-        ...(input.signal ? { signal: input.signal } : {}),
-      },
-    );
+    const box = await acquireSandbox(plan, input.scratch, `${input.taskId}-v`, {
+      ...(input.signal ? { signal: input.signal } : {}),
+    });
+    let ran: { verifier: VerifierOutcome; notes: string[] };
     try {
-      const c = contextFor(box.sandbox.agentId);
+      if (!plan.profile.taskImage) throw new Error("the verifier's plan has no task image (planner bug)");
+      const c = contextFor(box.sandbox, plan.profile.taskImage);
       const notes = await prepareVerifierBox(c, side);
       const verifier = await runVerifier(c);
       if (side.left) verifier.problem = [side.left, verifier.problem].filter(Boolean).join("; ");
-      return { verifier, notes: [...side.notes, ...notes] };
+      ran = { verifier, notes: [...side.notes, ...notes] };
     } finally {
       await box.finish();
     }
+    return { ...ran, seconds: seconds() };
   } catch (e) {
-    const seconds = (performance.now() - t0) / 1000;
     const problem = `the separate verifier could not run: ${errorMessage(e)}`;
+    const s = seconds();
     return {
-      verifier: { reward: null, rewards: {}, exitCode: null, seconds, outputTail: "", problem },
+      verifier: { reward: null, rewards: {}, exitCode: null, seconds: s, outputTail: "", problem },
       notes: side.notes,
+      seconds: s,
     };
   } finally {
     await side.tree?.discard();

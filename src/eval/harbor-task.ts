@@ -8,6 +8,7 @@ import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { parse as parseToml, TomlError } from "smol-toml";
 import {
+  APPLIED_VERIFIER_ENVIRONMENT,
   harborTaskTomlSchema,
   phaseNetworkPolicies,
   sizeToMb,
@@ -70,6 +71,8 @@ export function parseTaskToml(text: string, file: string): { toml: HarborTaskTom
   const env = toml.environment;
   if (env.memory !== undefined) env.memory_mb = sizeToMb(env.memory);
   if (env.storage !== undefined) env.storage_mb = sizeToMb(env.storage);
+  const vEnv = toml.verifier.environment;
+  if (vEnv?.memory !== undefined) vEnv.memory_mb = sizeToMb(vEnv.memory);
   return { toml, unknown: unknownTaskTomlKeys(raw) };
 }
 
@@ -85,10 +88,13 @@ export function taskNotices(toml: HarborTaskToml, raw: { unknown: string[]; text
   if (Object.keys(toml.solution.env).length) notes.push("solution.env: not supported, solve.sh runs without");
   if (env.healthcheck) notes.push("environment.healthcheck: not supported yet, not run");
   if (env.skills_dir) notes.push("environment.skills_dir: not supported, not copied");
-  const vEnv = Object.keys(toml.verifier.environment ?? {});
+  if (toml.artifacts.length)
+    notes.push("artifacts: not collected (only /logs/agent, /logs/verifier and /logs/artifacts come back)");
+  const applied: readonly string[] = APPLIED_VERIFIER_ENVIRONMENT;
+  const vEnv = Object.keys(toml.verifier.environment ?? {}).filter((k) => !applied.includes(k));
   if (vEnv.length)
     notes.push(
-      `verifier.environment: the separate verifier runs in the task's own image with its limits; not applied: ${vEnv.join(", ")}`,
+      `verifier.environment: the separate verifier runs in the task's own image; applied: ${applied.join(", ")}; not applied: ${vEnv.join(", ")}`,
     );
   if (/^\s*storage(_mb)?\s*=/m.test(raw.text))
     notes.push("environment.storage_mb: not enforced (overlay2 over ext4 has no per-container quota)");

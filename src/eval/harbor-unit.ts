@@ -15,8 +15,9 @@ import { DEFAULT_COPY_BACK_CAPS } from "../sandbox/copy-back-policy.js";
 import type { TaskImageSandbox } from "../sandbox/task-image-sandbox.js";
 import { verifierMode } from "../config/harbor-task-schema.js";
 import { bringBackAgentSide, runOracle, runVerifier, stopAgent, type PhaseContext } from "./harbor-phases.js";
-import { sharedVerifierRelays } from "./harbor-network.js";
+import { harborPhaseEgress, sharedVerifierRelays } from "./harbor-network.js";
 import { restartRelays } from "../sandbox/task-phases.js";
+import { switchEgressPolicy } from "../sandbox/egress-phase.js";
 import { captureAgentSide, runSeparateVerifier, type AgentSide } from "./harbor-separate.js";
 import type { HarborTask } from "./harbor-task.js";
 import { recordSession } from "./session-export.js";
@@ -46,10 +47,15 @@ export interface HarborUnitOutcome {
   session: unknown;
 }
 
-function contextFor(input: HarborUnitInput, containerId: string, sandbox: TaskImageSandbox): PhaseContext {
+function contextFor(
+  input: HarborUnitInput,
+  ids: { agentId: string; egressId: string },
+  sandbox: TaskImageSandbox,
+): PhaseContext {
   return {
     engine: input.plan.engine,
-    containerId,
+    containerId: ids.agentId,
+    egressId: ids.egressId,
     harbor: input.harbor,
     sandbox,
     unitDir: input.unitDir,
@@ -61,24 +67,37 @@ function contextFor(input: HarborUnitInput, containerId: string, sandbox: TaskIm
   };
 }
 
-/** The phases after the agent: stop it, bring its side back, verify. Never throws. */
-async function afterAgentPhases(c: PhaseContext): Promise<{ verifier: VerifierOutcome; notes: string[] }> {
+/**
+ * The verifier's own network policy in the agent's sidecar (the agent is stopped: nothing of it
+ * runs), then its relays: host ports, and the proxy when its policy allows something.
+ */
+async function verifierNetwork(c: PhaseContext): Promise<void> {
   const t0 = performance.now();
+  await switchEgressPolicy(c.engine, c.egressId, harborPhaseEgress(c.harbor.network, undefined).verifier);
+  c.trace(`verifier: its network policy loaded in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
+  const ports = sharedVerifierRelays(c.harbor.network.verifier, c.hostPorts);
+  await restartRelays(c.engine, c.containerId, c.sandbox.user, ports);
+}
+
+type After = { verifier: VerifierOutcome; notes: string[]; seconds: number };
+
+/** The phases after the agent: stop it, bring its side back, its network, verify. Never throws. */
+async function afterAgentPhases(c: PhaseContext): Promise<After> {
+  const t0 = performance.now();
+  const seconds = () => (performance.now() - t0) / 1000;
   try {
     const left = await stopAgent(c);
     const notes = await bringBackAgentSide(c);
-    const relays = sharedVerifierRelays(c.harbor.network, c.hostPorts);
-    await restartRelays(c.engine, c.containerId, c.sandbox.user, relays.ports);
-    if (relays.note) notes.push(relays.note);
+    await verifierNetwork(c);
     const verifier = await runVerifier(c);
     if (left) verifier.problem = [left, verifier.problem].filter(Boolean).join("; ");
-    return { verifier, notes };
+    return { verifier, notes, seconds: seconds() };
   } catch (e) {
-    const seconds = (performance.now() - t0) / 1000;
     const problem = `the verifier could not run: ${errorMessage(e)}`;
     return {
-      verifier: { reward: null, rewards: {}, exitCode: null, seconds, outputTail: "", problem },
+      verifier: { reward: null, rewards: {}, exitCode: null, seconds: seconds(), outputTail: "", problem },
       notes: [],
+      seconds: seconds(),
     };
   }
 }
@@ -93,20 +112,34 @@ export async function runHarborUnit(input: HarborUnitInput): Promise<HarborUnitO
     environmentCached: input.environment.cached,
     agentSetup: ran.result.timings.sandbox,
     agent: ran.result.timings.agent,
-    verifier: ran.verifier?.seconds ?? null,
+    // The whole phase: the agent's stop, its side read back, the verifier's network (or its
+    // container, separate mode), /tests up, test.sh, the reward and /logs/verifier read back.
+    verifier: ran.verifier ? ran.verifierSeconds : null,
   };
   for (const n of ran.notes) input.trace(n);
   const verifier = ran.verifier ? { ...ran.verifier, mode: verifierMode(input.harbor.toml) } : undefined;
   return { result: ran.result, verifier, timings, session: ran.session ?? null };
 }
 
-type Ran = { result: TaskResult; verifier: VerifierOutcome | undefined; notes: string[]; session?: unknown };
+type Ran = {
+  result: TaskResult;
+  verifier: VerifierOutcome | undefined;
+  verifierSeconds: number;
+  notes: string[];
+  session?: unknown;
+};
+
+const afterOf = (after: After | undefined) => ({
+  verifier: after?.verifier,
+  verifierSeconds: after?.seconds ?? 0,
+  notes: after?.notes ?? [],
+});
 
 /** Separate mode: the verifier in a fresh container once the agent's is gone. */
 const separateAfter = (input: HarborUnitInput, sandbox: TaskImageSandbox, side: AgentSide | undefined) =>
   side
-    ? runSeparateVerifier({ ...input, signal: input.request.signal }, side, (id) =>
-        contextFor(input, id, sandbox),
+    ? runSeparateVerifier({ ...input, signal: input.request.signal }, side, (ids, own) =>
+        contextFor(input, ids, own),
       )
     : undefined;
 
@@ -118,7 +151,7 @@ const separateAfter = (input: HarborUnitInput, sandbox: TaskImageSandbox, side: 
  */
 async function agentRun(input: HarborUnitInput, sandbox: TaskImageSandbox): Promise<Ran> {
   const separate = verifierMode(input.harbor.toml) === "separate";
-  let after: { verifier: VerifierOutcome; notes: string[] } | undefined;
+  let after: After | undefined;
   let recorder: ReturnType<typeof recordSession> | undefined;
   let session: unknown = null;
   let side: AgentSide | undefined;
@@ -134,7 +167,7 @@ async function agentRun(input: HarborUnitInput, sandbox: TaskImageSandbox): Prom
     afterAgent: async (s: AgentSession) => {
       session = await recorder?.export().catch((e: unknown) => ({ error: errorMessage(e) }));
       recorder?.stop();
-      const c = contextFor(input, s.containerId, sandbox);
+      const c = contextFor(input, { agentId: s.containerId, egressId: s.egressId }, sandbox);
       if (separate) side = await captureAgentSide(c);
       else after = await afterAgentPhases(c);
     },
@@ -142,7 +175,7 @@ async function agentRun(input: HarborUnitInput, sandbox: TaskImageSandbox): Prom
   recorder?.stop();
   // executeTask has removed the agent's sandbox by now.
   if (separate) after = await separateAfter(input, sandbox, side);
-  return { result, verifier: after?.verifier, notes: after?.notes ?? [], session };
+  return { result, ...afterOf(after), session };
 }
 
 /** `--oracle`: the same sandbox, solve.sh in the agent's place (no model), then the verifier. */
@@ -156,10 +189,10 @@ async function oracleRun(input: HarborUnitInput, sandbox: TaskImageSandbox): Pro
   const setup = (performance.now() - t0) / 1000;
   const separate = verifierMode(input.harbor.toml) === "separate";
   let solved: Awaited<ReturnType<typeof runOracle>>;
-  let after: { verifier: VerifierOutcome; notes: string[] } | undefined;
+  let after: After | undefined;
   let side: AgentSide | undefined;
   try {
-    const c = contextFor(input, box.sandbox.agentId, sandbox);
+    const c = contextFor(input, box.sandbox, sandbox);
     solved = await runOracle(c, input.plan.timeouts.hardS);
     if (separate) side = await captureAgentSide(c);
     else after = await afterAgentPhases(c);
@@ -172,7 +205,7 @@ async function oracleRun(input: HarborUnitInput, sandbox: TaskImageSandbox): Pro
     agent: solved.seconds,
     total: (performance.now() - t0) / 1000,
   });
-  return { result, verifier: after?.verifier, notes: after?.notes ?? [] };
+  return { result, ...afterOf(after) };
 }
 
 function oracleHint(harbor: HarborTask, solved: Awaited<ReturnType<typeof runOracle>>): string | null {

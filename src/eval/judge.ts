@@ -1,9 +1,11 @@
 /**
  * `ocbox eval judge` as a library call (FEATURES F2, F3): for every finished unit of a run, a
  * judge agent in its own sandbox grades the solver's final workspace against the task's
- * requirements. The judge works on a temporary copy that is deleted afterwards and never synced
+ * requirements (or, for a Harbor task without `requirements.yaml`, its instruction), shown the
+ * workspace's listing and the agent's session as fenced, capped, untrusted evidence
+ * (judge-evidence.ts). The judge works on a temporary copy that is deleted afterwards and never synced
  * back, so the solver's output stays as it was. Verdicts are cached under
- * `<input>/judge-cache/<sha256(output digest, requirements digest, judge model)>.json`.
+ * `<input>/judge-cache/<sha256(output digest, requirements digest, judge model, session digest)>.json`.
  */
 import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { availableParallelism, tmpdir } from "node:os";
@@ -18,6 +20,7 @@ import { DockerEngine } from "../runtime/docker-engine.js";
 import type { Engine } from "../runtime/engine.js";
 import { startHeartbeat, streamAgentLog } from "./agent-log.js";
 import { sha256, treeDigest } from "./digest.js";
+import { readJudgeEvidence, type JudgeEvidence } from "./judge-input.js";
 import { envByPrefixes, type LoggingSettings } from "./logging.js";
 import { writeJson } from "./manifest.js";
 import { loadRun, type LoadedUnit } from "./run-view.js";
@@ -65,12 +68,24 @@ export interface JudgeRunResult {
   report: string;
 }
 
-export function cacheKey(outputDigest: string, requirementsDigest: string, model: string): string {
-  return sha256("ocbox-judge-v1", outputDigest, requirementsDigest, model);
+/** v2: the judge is also shown the agent's session (judge-evidence.ts), so its digest is part of the key. */
+export function cacheKey(
+  outputDigest: string,
+  requirementsDigest: string,
+  model: string,
+  evidenceDigest: string,
+): string {
+  return sha256("ocbox-judge-v2", outputDigest, requirementsDigest, model, evidenceDigest);
 }
 
 const selected = (rerun: string, u: LoadedUnit) =>
   rerun === "all" || u.record.task === rerun || u.record.key === rerun;
+
+interface JudgeWork {
+  unit: LoadedUnit;
+  key: string;
+  evidence: JudgeEvidence;
+}
 
 /** The units to judge now; the others are infrastructure failures (skipped) or cached verdicts (written back). */
 async function judgeWork(
@@ -79,8 +94,8 @@ async function judgeWork(
   model: string,
   rerun: string,
   emit: (e: JudgeEvent) => void,
-): Promise<{ todo: Array<{ unit: LoadedUnit; key: string }>; cached: number; skipped: number }> {
-  const todo: Array<{ unit: LoadedUnit; key: string }> = [];
+): Promise<{ todo: JudgeWork[]; cached: number; skipped: number }> {
+  const todo: JudgeWork[] = [];
   let cached = 0;
   let skipped = 0;
   for (const unit of units) {
@@ -89,10 +104,12 @@ async function judgeWork(
       skipped++;
       continue;
     }
+    const evidence = await readJudgeEvidence(unit.dir);
     const key = cacheKey(
       await treeDigest(join(unit.dir, "workspace")),
       sha256(JSON.stringify(gradedRequirements(unit.record.requirements))),
       model,
+      evidence.digest,
     );
     const hit = await readFile(join(cacheDir, `${key}.json`), "utf8").then(
       (t) => JSON.parse(t) as JudgeRecord,
@@ -104,7 +121,7 @@ async function judgeWork(
       emit({ type: "unit-end", unit: unit.record.key, record: hit, cached: true });
       continue;
     }
-    todo.push({ unit, key });
+    todo.push({ unit, key, evidence });
   }
   return { todo, cached, skipped };
 }
@@ -163,12 +180,13 @@ export async function runJudge(options: JudgeOptions): Promise<JudgeRunResult> {
   let judged = 0;
   let failed = 0;
   try {
-    await runWorkers(todo, workers, async ({ unit, key }) => {
+    await runWorkers(todo, workers, async (work) => {
+      const { unit, key } = work;
       if (options.signal?.aborted) return;
       const name = unit.record.key;
       emit({ type: "unit-start", unit: name });
       const planned = await plan();
-      const record = await judgeUnit(unit, key, planned, warmPoolFor(planned), options, (e) => emit(e));
+      const record = await judgeUnit(work, planned, warmPoolFor(planned), options, (e) => emit(e));
       if (record.grade) {
         judged++;
         await writeJson(join(cacheDir, `${key}.json`), record);
@@ -189,8 +207,7 @@ export async function runJudge(options: JudgeOptions): Promise<JudgeRunResult> {
 }
 
 async function judgeUnit(
-  unit: LoadedUnit,
-  key: string,
+  { unit, key, evidence }: JudgeWork,
   plan: Awaited<ReturnType<typeof planTask>>,
   warmPool: WarmPool | undefined,
   options: JudgeOptions,
@@ -208,6 +225,8 @@ async function judgeUnit(
       prompt: judgePrompt({
         prompt: unit.record.prompt,
         requirements: gradedRequirements(unit.record.requirements),
+        listing: evidence.listing,
+        session: evidence.session,
       }),
       taskId: `judge-${unit.record.task}-r${unit.record.repeat}`,
       ...(options.signal ? { signal: options.signal } : {}),

@@ -42,10 +42,20 @@ const runConfigSchema = z.object({
 });
 export type RunConfig = z.output<typeof runConfigSchema>;
 
+/**
+ * How the run's sandboxes get their workspaces (issue 14): bind mount or copy, and why (the probe,
+ * `--copy`, `workspace.mode`). Not part of the config: the engine decides it, and a manifest
+ * written before this field existed still resumes (configDigest never sees it).
+ */
+const workspaceModeSchema = z.object({ mode: z.enum(["bind", "copy"]), why: z.string() });
+export type ManifestWorkspace = z.infer<typeof workspaceModeSchema>;
+
 const manifestSchema = z.object({
   kind: z.literal("ocbox-eval-run"),
   version: z.literal(MANIFEST_VERSION).default(MANIFEST_VERSION),
   config: runConfigSchema,
+  /** Absent in a manifest written before it: not recorded. */
+  workspace: workspaceModeSchema.optional(),
   ocbox: z.string(),
   opencode: z.string(),
   createdAt: z.string(),
@@ -60,6 +70,8 @@ const manifestSchema = z.object({
         .optional(),
       /** Harbor tasks: where the verifier runs (Harbor's `[verifier] environment_mode`). */
       verifierMode: z.enum(["shared", "separate"]).optional(),
+      /** Harbor tasks: `task.toml`'s free-form `[metadata]`, as is (absent when empty). */
+      metadata: z.record(z.string(), z.unknown()).optional(),
     }),
   ),
   invalid: z.array(z.object({ id: z.string(), path: z.string(), field: z.string(), problem: z.string() })),
@@ -69,11 +81,14 @@ const manifestSchema = z.object({
 export type Manifest = z.infer<typeof manifestSchema>;
 export type ManifestTask = Manifest["tasks"][string];
 
-/** A task's manifest entry: its digest, and a Harbor task's network per phase. Pure. */
+/** A task's manifest entry: its digest, and a Harbor task's network per phase, verifier mode and `[metadata]`. Pure. */
 export function manifestTask(task: {
   digest: string;
   harbor?:
-    | { network: { agent: NetworkPolicy; verifier: NetworkPolicy }; toml: Pick<HarborTaskToml, "verifier"> }
+    | {
+        network: { agent: NetworkPolicy; verifier: NetworkPolicy };
+        toml: Pick<HarborTaskToml, "verifier" | "metadata">;
+      }
     | undefined;
 }): ManifestTask {
   const n = task.harbor?.network;
@@ -83,6 +98,18 @@ export function manifestTask(task: {
     digest: task.digest,
     network: { agent: n.agent, verifier: n.verifier, public: pub },
     verifierMode: verifierMode(task.harbor.toml),
+    ...(Object.keys(task.harbor.toml.metadata).length ? { metadata: task.harbor.toml.metadata } : {}),
+  };
+}
+
+/** The run's workspace mode from its first plan's profile (plan/workspace-mode.ts). Pure. */
+export function manifestWorkspace(profile: {
+  workspaceMode?: string;
+  workspaceCopy?: unknown;
+}): ManifestWorkspace {
+  return {
+    mode: profile.workspaceCopy ? "copy" : "bind",
+    why: profile.workspaceMode ?? "bind mount",
   };
 }
 

@@ -41,7 +41,13 @@ async function reportRun(dir: string): Promise<ReportRun> {
       };
     }),
   );
-  return { title: basename(run.dir), model: run.manifest.config.model, summary, units };
+  return {
+    title: basename(run.dir),
+    model: run.manifest.config.model,
+    ...(run.manifest.workspace ? { workspace: run.manifest.workspace } : {}),
+    summary,
+    units,
+  };
 }
 
 export async function writeReport(

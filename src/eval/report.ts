@@ -34,6 +34,8 @@ export interface ReportUnit {
 export interface ReportRun {
   title: string;
   model: string;
+  /** Bind mount or copy, and why (the manifest's; absent in a run made before it was recorded). */
+  workspace?: { mode: string; why: string };
   summary: Summary;
   units: ReportUnit[];
 }
@@ -168,7 +170,7 @@ export function renderReport(run: ReportRun, compare?: ReportRun): string {
   const t = run.summary.totals;
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>ocbox eval — ${esc(run.title)}</title><style>${CSS}</style></head><body>
 <h1>ocbox eval — ${esc(run.title)}</h1>
-<p>Model <code>${esc(run.model)}</code>${run.summary.judgeModel ? `, judge <code>${esc(run.summary.judgeModel)}</code>` : ""}. ${num(t.units)} run(s) of ${num(t.tasks)} task(s): ${num(t.completed)} complete, ${num(t.agentFailed)} agent failure(s), <span class="infra">${num(t.infraFailed)} infrastructure failure(s)</span>, ${num(t.invalidTasks)} invalid task(s) skipped.
+<p>Model <code>${esc(run.model)}</code>${run.summary.judgeModel ? `, judge <code>${esc(run.summary.judgeModel)}</code>` : ""}${run.workspace ? `, workspace <span id="workspace-mode">${esc(run.workspace.why)}</span>` : ""}. ${num(t.units)} run(s) of ${num(t.tasks)} task(s): ${num(t.completed)} complete, ${num(t.agentFailed)} agent failure(s), <span class="infra">${num(t.infraFailed)} infrastructure failure(s)</span>, ${num(t.invalidTasks)} invalid task(s) skipped.
 Mean score <strong id="mean-score">${pct(t.score?.mean)}</strong>, pass rate ${pct(t.passRate?.mean)}; ${num(t.tokens.input + t.tokens.output)} tokens, $${num(t.cost, 4)}.</p>
 ${rewardLine(run.summary)}
 <h2>Scores</h2>${chart(run)}

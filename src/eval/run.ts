@@ -36,6 +36,8 @@ import {
   readManifest,
   writeJson,
   manifestTask,
+  manifestWorkspace,
+  type ManifestWorkspace,
   MANIFEST,
   type Manifest,
   type RunConfig,
@@ -66,6 +68,8 @@ export type EvalEvent =
       warnings: string[];
       /** Per Harbor task, once: what its task.toml asks that ocbox does not apply. */
       notices: string[];
+      /** Bind mount or copy, and why (also in the manifest). */
+      workspace: ManifestWorkspace;
     }
   | UnitStreamEvent
   | { type: "unit-end"; unit: string; result: TaskResult; record: UnitRecord };
@@ -126,19 +130,22 @@ export interface EvalRunResult {
   infraFailed: number;
   invalid: InvalidTask[];
   seconds: number;
+  /** Bind mount or copy, and why (the manifest's `workspace`). */
+  workspace: ManifestWorkspace;
   /** The run's report.html, written at the end (as `ocbox eval report` writes it). */
   report: string;
 }
 
 const JOURNAL = "journal.jsonl";
 
-async function openOutput(
+export async function openOutput(
   options: EvalRunOptions,
   config: RunConfig,
   tasks: TaskDef[],
   invalid: InvalidTask[],
-  taskWarnings: Record<string, string[]> = {},
+  extra: { taskWarnings?: Record<string, string[]>; workspace: ManifestWorkspace },
 ) {
+  const taskWarnings = extra.taskWarnings ?? {};
   const out = options.outputDir;
   // Workspaces and transcripts may hold secrets the agent printed: the output is the user's alone.
   await mkdir(out, { recursive: true, mode: 0o700 });
@@ -166,6 +173,7 @@ async function openOutput(
     kind: "ocbox-eval-run",
     version: 1,
     config,
+    workspace: extra.workspace,
     ocbox: OCBOX_VERSION,
     opencode: OPENCODE_VERSION,
     createdAt: old?.createdAt ?? now,
@@ -335,6 +343,7 @@ async function plannedTasks(
     harbor,
     taskWarnings: harborTaskWarnings(first, harborTasks, harbor?.environments),
     runtime: first.profile.hardening?.runtime ?? "default",
+    workspace: manifestWorkspace(first.profile),
   };
 }
 
@@ -347,6 +356,22 @@ function withImageProblems(
   return {
     tasks: loaded.tasks.filter((t) => !byImage.some((i) => i.id === t.id)),
     invalid: [...loaded.invalid, ...byImage],
+  };
+}
+
+/** The settings of a run that change its results (the manifest's config, digested on resume). */
+function runConfigOf(options: EvalRunOptions, tasksDir: string, repeat: number, runtime: string): RunConfig {
+  return {
+    model: options.model,
+    tasksDir,
+    repeat,
+    filter: options.filter ?? null,
+    role: options.role ?? null,
+    timeoutS: options.timeoutS ?? null,
+    limit: options.limit ?? null,
+    timeoutMultiplier: options.timeoutMultiplier ?? null,
+    oracle: options.oracle === true,
+    runtime,
   };
 }
 
@@ -365,19 +390,9 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunResult> {
   const { planFor, harbor, taskWarnings } = planned;
   const { tasks, invalid } = withImageProblems(loaded, harbor?.environments);
 
-  const config: RunConfig = {
-    model: options.model,
-    tasksDir,
-    repeat,
-    filter: options.filter ?? null,
-    role: options.role ?? null,
-    timeoutS: options.timeoutS ?? null,
-    limit: options.limit ?? null,
-    timeoutMultiplier: options.timeoutMultiplier ?? null,
-    oracle: options.oracle === true,
-    runtime: planned.runtime,
-  };
-  await openOutput({ ...options, outputDir }, config, tasks, invalid, taskWarnings);
+  const config = runConfigOf(options, tasksDir, repeat, planned.runtime);
+  const workspace = planned.workspace;
+  await openOutput({ ...options, outputDir }, config, tasks, invalid, { taskWarnings, workspace });
   const { state, plan, journal } = await openJournal(outputDir, tasks, config, options);
   emit({
     type: "start",
@@ -392,6 +407,7 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunResult> {
       ...Object.entries(taskWarnings).flatMap(([id, lines]) => lines.map((l) => `${id}: ${l}`)),
     ],
     notices: tasks.flatMap((t) => (t.harbor?.notices ?? []).map((n) => `${t.id}: ${n}`)),
+    workspace,
   });
 
   const workers = options.workers ?? 1;
@@ -435,6 +451,7 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunResult> {
     agentFailed: counts.agentFailed,
     infraFailed: counts.infraFailed,
     invalid,
+    workspace,
     seconds: (performance.now() - t0) / 1000,
   };
 }

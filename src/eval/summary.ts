@@ -45,6 +45,8 @@ export interface TaskSummary {
   rewards?: RewardSummary;
   /** Harbor tasks: the network policy of each phase, from the manifest. */
   network?: NonNullable<ManifestTask["network"]>;
+  /** Harbor tasks: `task.toml`'s `[metadata]`, from the manifest. */
+  metadata?: NonNullable<ManifestTask["metadata"]>;
   tokens: Tokens;
   cost: number;
   seconds: Stats | null;
@@ -81,7 +83,8 @@ export interface Summary {
 const verified = (list: readonly UnitView[]) =>
   list.flatMap((u) => (u.record.verifier && !u.record.infra ? [u.record.verifier] : []));
 
-function taskSummary(id: string, list: UnitView[], network: ManifestTask["network"]): TaskSummary {
+function taskSummary(id: string, list: UnitView[], entry: ManifestTask | undefined): TaskSummary {
+  const network = entry?.network;
   const outcomes: Record<string, number> = {};
   for (const u of list) {
     const k = u.result.failureReason ?? u.result.outcome;
@@ -100,6 +103,7 @@ function taskSummary(id: string, list: UnitView[], network: ManifestTask["networ
     checkPassed: checks.length ? checks.filter((u) => u.record.check?.exitCode === 0).length : null,
     ...(rewards ? { rewards } : {}),
     ...(network ? { network } : {}),
+    ...(entry?.metadata ? { metadata: entry.metadata } : {}),
     tokens: list.reduce((t, u) => addTokens(t, u.result.tokens), emptyTokens()),
     cost: list.reduce((c, u) => c + u.result.cost, 0),
     seconds: stats(list.map((u) => u.result.timings.total)),
@@ -118,7 +122,7 @@ export function summarise(
   for (const u of units) byTask.set(u.record.task, [...(byTask.get(u.record.task) ?? []), u]);
   const tasks = [...byTask.entries()]
     .sort(([a], [b]) => (a < b ? -1 : 1))
-    .map(([id, list]) => taskSummary(id, list, networks[id]?.network));
+    .map(([id, list]) => taskSummary(id, list, networks[id]));
   const failures: Record<string, number> = {};
   for (const u of units) {
     if (u.result.failureReason)

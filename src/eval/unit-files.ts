@@ -80,7 +80,7 @@ export function infraResult(message: string, seconds: number): TaskResult {
     tokens: emptyTokens(),
     cost: 0,
     timings: { queued: 0, sandbox: 0, firstRequest: null, agent: 0, total: seconds },
-    sandbox: "cold",
+    sandbox: "none",
     pool: null,
     rawOutput: null,
     role: null,

@@ -41,7 +41,12 @@ export interface UnitTimings {
   agentSetup: number;
   /** The agent's turns (or the oracle's solve.sh). */
   agent: number;
-  /** The verifier (`bash /tests/test.sh`); null when it did not run. */
+  /**
+   * The verifier's whole phase: the agent's stop and its side read back, the verifier's network
+   * (shared) or its own container started and given the WORKDIR (separate), /tests up, test.sh,
+   * the reward and /logs/verifier read back; null when it did not run. `verifier.seconds` is
+   * test.sh alone.
+   */
   verifier: number | null;
 }
 

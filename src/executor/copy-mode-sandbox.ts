@@ -6,13 +6,10 @@
  * volume and says so.
  */
 import { errorMessage } from "../errors.js";
-import { WORKSPACE } from "../image/dockerfile.js";
 import type { Engine } from "../runtime/engine.js";
 import { DEFAULT_COPY_BACK_CAPS, type CopyBackCaps } from "../sandbox/copy-back-policy.js";
-import { excludedBy } from "../sandbox/copy-excludes.js";
 import type { StartedSandbox } from "../sandbox/start.js";
 import { syncWorkspaceBack } from "../sandbox/workspace-copy-sync.js";
-import { trimOversized } from "../sandbox/workspace-trim.js";
 import type { SyncBack } from "./sync-back.js";
 
 export async function finishCopyMode(
@@ -30,20 +27,17 @@ export async function finishCopyMode(
     return { kind: "failed", step: "stop", error: errorMessage(e), kept: "nowhere: the sandbox was removed" };
   }
   try {
-    // A file over the cap would stream through the archive whole: emptied first, reported as left out.
-    const trimmed = await trimOversized(engine, {
-      image: spec.images.sandbox,
-      volume: sandbox.names.workspaceVolume,
-      maxFileBytes: caps.maxFileBytes,
-      labels: sandbox.labels("workspace-copy"),
-    });
+    // The helpers read the stopped agent's volume; files over the cap are left out, never streamed.
     const sync = await syncWorkspaceBack(
       engine,
-      sandbox.agentId,
-      spec.workspaceTarget ?? WORKSPACE,
+      {
+        image: spec.images.sandbox,
+        volume: sandbox.names.workspaceVolume,
+        labels: sandbox.labels("workspace-copy"),
+      },
       spec.workspace,
       sandbox.copyIn?.base ?? new Map(),
-      { caps, excluded: excludedBy(spec.workspaceCopy?.exclude ?? []), trimmed },
+      { caps, exclude: spec.workspaceCopy?.exclude ?? [] },
     );
     onLine?.(
       `copy mode: synced back ${sync.report.copied} entries, removed ${sync.report.removed}, ` +

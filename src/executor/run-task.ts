@@ -27,7 +27,7 @@ import type { TaskPlan } from "./task-plan.js";
 import { applySyncBack, failedHint } from "./sync-back.js";
 import type { TaskResult } from "./task.js";
 import { TaskRun, fail, timerEnded, type Ended, type TaskEvent } from "./task-run.js";
-import { watchTask } from "./task-watch.js";
+import { watchTask, type TaskWatch } from "./task-watch.js";
 import { Watchdog, systemClock, type Clock } from "./watchdog.js";
 import type { WarmPool } from "./warm-pool.js";
 import { traced } from "../util/trace.js";
@@ -58,6 +58,8 @@ export interface AgentSession {
   port: number;
   /** The agent container's id (a Harbor task's verifier runs in it). */
   containerId: string;
+  /** Its egress sidecar's id (a shared verifier's policy is loaded into it). */
+  egressId: string;
   /** Run a command in the agent container (as the agent's user, cwd /workspace). */
   exec(argv: string[]): Promise<ExecResult>;
 }
@@ -177,8 +179,9 @@ async function runAgent(
     const box = await startBox(step, workspace);
     if (!isBox(box)) return step.run.finish(box);
     held.box = box;
-    session = await openSession(step, box);
-    return step.run.finish(await agentTurns(step, session, configs));
+    const opened = await openSession(step, box, configs);
+    session = opened.session;
+    return step.run.finish(await agentTurns(step, opened));
   } finally {
     watchdog.stop();
     if (session && request.afterAgent && !request.signal?.aborted)
@@ -230,7 +233,7 @@ async function queue(step: Step): Promise<PoolLease | Ended> {
     run.timings.queued = run.seconds(tq);
     return lease;
   } catch (e) {
-    const ended = timerEnded(step.watchdog, plan.timeouts);
+    const ended = timerEnded(step.watchdog, plan.timeouts, "for a pool slot");
     step.watchdog.stop();
     if (ended) return ended;
     throw e;
@@ -252,7 +255,7 @@ async function startBox(step: Step, workspace: string): Promise<TaskSandbox | En
       }),
     );
   } catch (e) {
-    const ended = timerEnded(step.watchdog, plan.timeouts);
+    const ended = timerEnded(step.watchdog, plan.timeouts, "for its sandbox");
     if (ended) return ended;
     if (request.signal?.aborted) throw new OcboxError("INTERRUPTED", "interrupted; the sandbox was removed");
     const infra = ["SANDBOX_NOT_READY", "SANDBOX_START", "ENGINE"];
@@ -260,26 +263,56 @@ async function startBox(step: Step, workspace: string): Promise<TaskSandbox | En
     const hint = `${e.message}. ${e.fix ?? ""}`.trim();
     return fail({ reason: "INFRASTRUCTURE", kind: null, hint }, e.detail ?? null);
   }
-  run.warm = box.warm;
+  run.sandbox = box.warm ? "warm" : "cold";
+  run.onFirstRequest = box.agentStarted;
   run.timings.sandbox = run.seconds(ts);
-  run.emit("sandbox", `${box.warm ? "warm" : "cold"} sandbox ready in ${run.timings.sandbox.toFixed(2)} s`);
+  run.emit("sandbox", `${run.sandbox} sandbox ready in ${run.timings.sandbox.toFixed(2)} s`);
   return box;
 }
 
-async function openSession(step: Step, box: TaskSandbox): Promise<AgentSession> {
+/** The task's session and its event stream, opened side by side (each is a round trip). */
+interface OpenedSession {
+  session: AgentSession;
+  watch: TaskWatch;
+  /** performance.now() when the agent's part began (timings.agent). */
+  startedAt: number;
+}
+
+async function openSession(step: Step, box: TaskSandbox, configs: ConfigText[]): Promise<OpenedSession> {
+  const { plan, run } = step;
+  const startedAt = performance.now();
   const client = box.sandbox.client();
-  const sessionId = await traced("exec.new-session", () =>
-    newSession(client, step.request.taskId ?? "ocbox task"),
-  );
-  step.run.sessionId = sessionId;
+  const created = traced("exec.new-session", () => newSession(client, step.request.taskId ?? "ocbox task"));
+  const watch = watchTask({
+    client,
+    sessionId: created,
+    run,
+    watchdog: step.watchdog,
+    rateLimitPatterns: plan.rateLimitPatterns,
+    permissions: plan.permissions,
+    configs,
+  });
+  let sessionId: string;
+  try {
+    [sessionId] = await Promise.all([
+      created,
+      traced("exec.event-stream-ready", () => Promise.race([watch.ready, sleep(3000)])),
+    ]);
+  } catch (e) {
+    watch.stop();
+    throw e;
+  }
+  run.sessionId = sessionId;
   const agentId = box.sandbox.agentId;
-  return {
+  const session: AgentSession = {
     client,
     sessionId,
     port: box.sandbox.port,
     containerId: agentId,
-    exec: (argv) => step.plan.engine.exec(agentId, argv),
+    egressId: box.sandbox.egressId,
+    exec: (argv) => plan.engine.exec(agentId, argv),
   };
+  return { session, watch, startedAt };
 }
 
 /**
@@ -297,20 +330,10 @@ async function settledState(engine: Engine, id: string, waitMs = 8000): Promise<
 }
 
 /** The agent's turns, watched by the event stream (activity, retries, permission asks). */
-async function agentTurns(step: Step, session: AgentSession, configs: ConfigText[]): Promise<Ended> {
+async function agentTurns(step: Step, opened: OpenedSession): Promise<Ended> {
   const { plan, request, run } = step;
+  const { session, watch } = opened;
   const stopWatching = request.onSession?.(session);
-  const ta = performance.now();
-  const watch = watchTask({
-    client: session.client,
-    sessionId: session.sessionId,
-    run,
-    watchdog: step.watchdog,
-    rateLimitPatterns: plan.rateLimitPatterns,
-    permissions: plan.permissions,
-    configs,
-  });
-  await traced("exec.event-stream-ready", () => Promise.race([watch.ready, sleep(3000)]));
   try {
     return await promptLoop({
       plan,
@@ -335,6 +358,6 @@ async function agentTurns(step: Step, session: AgentSession, configs: ConfigText
   } finally {
     watch.stop();
     stopWatching?.();
-    run.timings.agent = run.seconds(ta);
+    run.timings.agent = run.seconds(opened.startedAt);
   }
 }

@@ -22,6 +22,8 @@ export interface TaskSandbox {
   warm: boolean;
   /** Bring the work back (warm), remove the sandbox; says what happened, throws only for a cold stop. */
   finish(): Promise<SyncBack>;
+  /** The agent made its first model request (a warm pool's held refill may begin). */
+  agentStarted?: () => void;
 }
 
 /**
@@ -48,7 +50,8 @@ export async function acquireSandbox(
 ): Promise<TaskSandbox> {
   if (options.warmPool && warmCanServe(options.warmPool, plan.profile)) {
     const taken = await options.warmPool.take(workspace, options.signal);
-    if (taken) return { sandbox: taken.sandbox, warm: true, finish: taken.finish };
+    if (taken)
+      return { sandbox: taken.sandbox, warm: true, finish: taken.finish, agentStarted: taken.agentStarted };
     // None left after all: the cold start needs the engine's view of the workspace (the probe).
     if (options.coldPlan) plan = await options.coldPlan();
   }

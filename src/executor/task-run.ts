@@ -31,14 +31,23 @@ export const fail = (
   rawOutput: raw,
 });
 
-/** The end a fired timer gives the task, or undefined when none fired. */
-export function timerEnded(watchdog: Pick<Watchdog, "fired">, timeouts: Timeouts): Ended | undefined {
+/**
+ * The end a fired timer gives the task, or undefined when none fired. `waiting`: the task had no
+ * sandbox yet (it waited for a pool slot or for its sandbox to start), which the hard cap counts.
+ */
+export function timerEnded(
+  watchdog: Pick<Watchdog, "fired">,
+  timeouts: Timeouts,
+  waiting?: "for a pool slot" | "for its sandbox",
+): Ended | undefined {
   const kind = watchdog.fired;
   if (!kind) return undefined;
   const hint =
-    kind === "TIMEOUT"
-      ? `The task hit its hard cap of ${timeouts.hardS} s; the sandbox was removed. Raise timeouts.hardS or split the task.`
-      : `The agent showed no activity for ${timeouts.inactivityS} s; the sandbox was removed. The model may hang: check its server, or raise timeouts.inactivityS.`;
+    kind !== "TIMEOUT"
+      ? `The agent showed no activity for ${timeouts.inactivityS} s; the sandbox was removed. The model may hang: check its server, or raise timeouts.inactivityS.`
+      : waiting
+        ? `The task hit its hard cap of ${timeouts.hardS} s while it waited ${waiting}, before the agent started (the cap counts the wait). Raise timeouts.hardS, or run fewer tasks at once.`
+        : `The task hit its hard cap of ${timeouts.hardS} s; the sandbox was removed. Raise timeouts.hardS or split the task.`;
   return fail({ reason: kind, kind: null, hint });
 }
 
@@ -48,9 +57,12 @@ export class TaskRun {
   attempts = 0;
   sessionId: string | null = null;
   model: TaskResult["model"] = null;
-  warm = false;
+  /** Set once the task has its sandbox; "none" until then. */
+  sandbox: TaskResult["sandbox"] = "none";
   permissionAsks: AnsweredAsk[] = [];
   readonly timings = { queued: 0, sandbox: 0, firstRequest: null as number | null, agent: 0, total: 0 };
+  /** Called once, at the first model request (the warm pool's held refill). */
+  onFirstRequest: (() => void) | undefined;
   private readonly warnings: string[] = [];
   private readonly t0 = performance.now();
 
@@ -69,6 +81,13 @@ export class TaskRun {
     return (performance.now() - from) / 1000;
   }
 
+  /** The server started its first model call for the task (its first assistant message). */
+  firstRequest(): void {
+    if (this.timings.firstRequest !== null) return;
+    this.timings.firstRequest = this.seconds();
+    this.onFirstRequest?.();
+  }
+
   addUsage(usage: { tokens: Tokens; cost: number }): void {
     this.tokens = addTokens(this.tokens, usage.tokens);
     this.cost += usage.cost;
@@ -84,7 +103,7 @@ export class TaskRun {
       tokens: this.tokens,
       cost: this.cost,
       timings: this.timings,
-      sandbox: this.warm ? "warm" : "cold",
+      sandbox: this.sandbox,
       ...(this.warnings.length ? { warnings: [...this.warnings] } : {}),
       ...(this.permissionAsks.length ? { permissionAsks: [...this.permissionAsks] } : {}),
       pool: this.labels.pool,

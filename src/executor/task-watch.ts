@@ -14,7 +14,8 @@ import type { Watchdog } from "./watchdog.js";
 
 export interface WatchInput {
   client: OpencodeClient;
-  sessionId: string;
+  /** The task's session, or its creation under way (the stream connects meanwhile). */
+  sessionId: string | Promise<string>;
   run: TaskRun;
   watchdog: Watchdog;
   rateLimitPatterns: string[];
@@ -51,7 +52,10 @@ export interface TaskWatch {
 export function watchTask(input: WatchInput): TaskWatch {
   const { client, sessionId, run, watchdog } = input;
   const guard = new AttemptGuard();
-  const abortSession = () => void client.session.abort({ sessionID: sessionId }).catch(() => undefined);
+  const abortSession = () =>
+    void Promise.resolve(sessionId)
+      .then((sessionID) => client.session.abort({ sessionID }))
+      .catch(() => undefined);
   const answerer = new AskAnswerer(client, {
     policy: input.permissions,
     configs: input.configs,
@@ -65,7 +69,7 @@ export function watchTask(input: WatchInput): TaskWatch {
   const watch: SessionWatch = watchSession(client, sessionId, {
     onActivity: () => watchdog.touch(),
     // From the call to the server's first model call (its first assistant message).
-    onAssistantMessage: () => (run.timings.firstRequest ??= run.seconds()),
+    onAssistantMessage: () => run.firstRequest(),
     onRetry: (status) => {
       const hint = classifyFailure(status.message, { rateLimitPatterns: input.rateLimitPatterns });
       run.emit("retry", `provider retry ${status.attempt}: ${hint?.kind ?? "unclassified"}`);

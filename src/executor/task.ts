@@ -41,8 +41,11 @@ export interface TaskResult {
   cost: number;
   /** Seconds. `queued` is the wait for a pool slot; `sandbox` the start (≈0 from the warm pool). */
   timings: { queued: number; sandbox: number; firstRequest: number | null; agent: number; total: number };
-  /** "warm" when the sandbox came from the warm pool. */
-  sandbox: "warm" | "cold";
+  /**
+   * "warm" when the sandbox came from the warm pool, "cold" when one was started for the task,
+   * "none" when the task ended before it had one (a timer fired while it waited, or none started).
+   */
+  sandbox: "warm" | "cold" | "none";
   pool: string | null;
   /** The raw final output, when parsing failed. */
   rawOutput: string | null;

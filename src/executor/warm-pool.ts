@@ -10,7 +10,8 @@
  * new server that is most of the first prompt's cost, 1-3 s on 2 cores (BENCHMARKS.md). When the
  * task's workspace brings something that instance read at load time (its own OpenCode config, a
  * git repository, skills), the instance is disposed after the copy and loads again from the copy,
- * as a cold sandbox would.
+ * as a cold sandbox would. It has also answered one throwaway prompt to a stub provider that never
+ * leaves the container (warm-up-provider.ts), so the task's first prompt is the server's second.
  */
 import { access } from "node:fs/promises";
 import { join } from "node:path";
@@ -25,6 +26,8 @@ import { DEFAULT_COPY_BACK_CAPS } from "../sandbox/copy-back-policy.js";
 import { keepDir } from "../sandbox/kept-dir.js";
 import { copyInto } from "../sandbox/workspace-sync.js";
 import { preloadInstance, serverCall } from "./preload.js";
+import { warmUpPrompt } from "../opencode/warm-up-prompt.js";
+import { WARM_UP_MODEL, WARM_UP_PROVIDER, withWarmUpProvider } from "./warm-up-provider.js";
 import type { SandboxProfile } from "../plan/sandbox-profile.js";
 import { profileKey, specFor, taskSandboxId } from "./task-sandbox-spec.js";
 import type { SyncBack } from "./sync-back.js";
@@ -64,7 +67,22 @@ export interface WarmPoolOptions {
   onLine?: (line: string) => void;
   /** Asked before each start: false skips it (a service's budget); default always. */
   mayStart?: () => boolean;
+  /**
+   * Send each sandbox one throwaway prompt to a stub provider before a task can take it
+   * (warm-up-provider.ts); default true. False: the instance is only preloaded.
+   */
+  warmUpPrompt?: boolean;
 }
+
+/**
+ * How long a take holds the refill back at most: until the task's agent makes its first model
+ * request (`agentStarted`), so a container start and an OpenCode boot do not compete with the
+ * task's first prompt for the cores, or this long, or until another task asks for a sandbox.
+ */
+const REFILL_HOLD_MS = 5_000;
+
+/** The throwaway prompt's bound (a first prompt took 29 s at load 45 on 2 cores); a stub that does not answer costs a slot this much at most. */
+const WARM_UP_TIMEOUT_MS = 60_000;
 
 export class WarmPool {
   private readonly key: string;
@@ -76,6 +94,8 @@ export class WarmPool {
   private taken = 0;
   /** Woken when a taken sandbox finishes (room for a gated refill). */
   private wake: Array<() => void> = [];
+  /** Set while a take holds the refill back (REFILL_HOLD_MS). */
+  private held: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly engine: Engine,
@@ -120,22 +140,38 @@ export class WarmPool {
     }
   }
 
+  /** Hold the refill back until `refillNow` (the task's first model request) or REFILL_HOLD_MS. */
+  private holdRefill(): void {
+    if (this.held) return;
+    this.held = setTimeout(() => this.refillNow(), REFILL_HOLD_MS);
+    this.held.unref();
+  }
+
+  /** End a held refill, if any, and refill. */
+  private refillNow(): void {
+    clearTimeout(this.held);
+    this.held = undefined;
+    this.fill();
+  }
+
   /** Resolves when the pool is full (for benchmarks and tests). */
   async whenFull(): Promise<void> {
-    this.fill();
+    this.refillNow();
     while (this.starting.size > 0) await Promise.race(this.starting);
   }
 
   private async startOne(): Promise<Slot | undefined> {
-    const spec = specFor(this.profile, "/workspace", taskSandboxId("warm"));
+    const planned = specFor(this.profile, "/workspace", taskSandboxId("warm"));
+    const warmUp = (this.options.warmUpPrompt ?? true) && planned.opencodeConfig !== undefined;
+    const spec =
+      warmUp && planned.opencodeConfig
+        ? { ...planned, opencodeConfig: withWarmUpProvider(planned.opencodeConfig) }
+        : planned;
     // The slot's own namespace (slot-dir.ts): never where run dirs or egress dirs live.
     const dir = await createSlotDir(currentOwner(), spec.agentUser);
     try {
       const sandbox = await startSandbox(this.engine, { ...spec, workspace: dir });
-      // Load the /workspace instance and its providers now, not on the task's first prompt.
-      await preloadInstance(sandbox.server).catch((e: unknown) =>
-        this.options.onLine?.(`warm pool: preloading OpenCode's instance failed: ${errorMessage(e)}`),
-      );
+      await this.warm(sandbox, warmUp);
       const slot = { dir, sandbox };
       if (this.closed) {
         await this.discard(slot);
@@ -152,6 +188,27 @@ export class WarmPool {
     }
   }
 
+  /**
+   * Load the /workspace instance and its providers now, not on the task's first prompt; then the
+   * throwaway prompt. A task waiting for this sandbox waits for these steps, which its own first
+   * prompt would otherwise run. A failed step leaves a sandbox that works, only slower to start.
+   */
+  private async warm(sandbox: StartedSandbox, prompt: boolean): Promise<void> {
+    const failed = (what: string) => (e: unknown) =>
+      this.options.onLine?.(`warm pool: ${what} failed: ${errorMessage(e)}`);
+    await traced("warm.preload", () => preloadInstance(sandbox.server)).catch(
+      failed("preloading OpenCode's instance"),
+    );
+    if (!prompt || this.closed) return;
+    await traced("warm.warm-up-prompt", () =>
+      warmUpPrompt(
+        sandbox.server,
+        { providerID: WARM_UP_PROVIDER, modelID: WARM_UP_MODEL },
+        WARM_UP_TIMEOUT_MS,
+      ),
+    ).catch(failed("the warm-up prompt"));
+  }
+
   private async discard(slot: Slot): Promise<void> {
     await slot.sandbox.stop().catch(() => undefined);
     await removeSlotDir(slot.dir).catch((e: unknown) =>
@@ -162,15 +219,21 @@ export class WarmPool {
   /**
    * A ready sandbox with `workspace` copied in, or undefined when none is ready or starting (the
    * caller then starts one cold). `finish` stops it, syncs the work back and removes the slot; it
-   * does not throw, it says what happened (see sync-back.ts).
+   * does not throw, it says what happened (see sync-back.ts). `agentStarted` (the task's first
+   * model request) lets the refill the take held back begin.
    */
   async take(
     workspace: string,
     signal?: AbortSignal,
-  ): Promise<{ sandbox: StartedSandbox; finish: () => Promise<SyncBack> } | undefined> {
+  ): Promise<
+    { sandbox: StartedSandbox; finish: () => Promise<SyncBack>; agentStarted: () => void } | undefined
+  > {
     const slot = await this.nextSlot(signal);
-    this.fill();
-    if (!slot) return undefined;
+    if (!slot) {
+      this.refillNow();
+      return undefined;
+    }
+    this.holdRefill();
     const s = slot;
     if (signal?.aborted) {
       await this.discard(s).finally(() => this.release());
@@ -193,6 +256,7 @@ export class WarmPool {
     let released = false;
     return {
       sandbox: s.sandbox,
+      agentStarted: () => this.refillNow(),
       finish: () =>
         this.syncBack(s, workspace).finally(() => {
           if (!released) this.release();
@@ -208,6 +272,8 @@ export class WarmPool {
    * The sandbox handed out counts as taken until its `finish`.
    */
   private async nextSlot(signal?: AbortSignal): Promise<Slot | undefined> {
+    // Another task wants a sandbox: a refill held back for the last one waits no longer.
+    if (this.held) this.refillNow();
     for (;;) {
       if (signal?.aborted) return undefined;
       const step = takeStep(this.counts(), this.options);
@@ -228,7 +294,7 @@ export class WarmPool {
   /** A taken sandbox is done: room for a gated refill. */
   private release(): void {
     this.taken--;
-    this.fill();
+    this.refillNow();
     for (const wake of this.wake.splice(0)) wake();
   }
 
@@ -269,6 +335,8 @@ export class WarmPool {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.held);
+    this.held = undefined;
     for (const wake of this.wake.splice(0)) wake();
     const pending = await Promise.all([...this.starting]);
     const all = [...this.ready.splice(0), ...pending.filter((s): s is Slot => s !== undefined)];

@@ -45,11 +45,21 @@ function sessionOf(e: RawEvent): string | undefined {
   return e.properties?.sessionID ?? e.properties?.part?.sessionID ?? e.properties?.info?.sessionID;
 }
 
+/**
+ * Watch `sessionId`'s events. It may be a promise (the session being created while the stream
+ * connects): events that arrive before it settles belong to no session of ours yet.
+ */
 export function watchSession(
   client: OpencodeClient,
-  sessionId: string,
+  sessionId: string | Promise<string>,
   handlers: WatchHandlers,
 ): SessionWatch {
+  let id = typeof sessionId === "string" ? sessionId : undefined;
+  if (typeof sessionId !== "string")
+    sessionId.then(
+      (v) => (id = v),
+      () => undefined,
+    );
   const controller = new AbortController();
   let markReady!: () => void;
   const ready = new Promise<void>((r) => (markReady = r));
@@ -72,7 +82,7 @@ export function watchSession(
         // Asks of every session on this server: a sub-agent's session waits for its reply too.
         const ask = raw.type === "permission.asked" ? askFromEvent(raw.properties) : undefined;
         if (ask) handlers.onPermissionAsked?.(ask);
-        if (sessionOf(raw) !== sessionId) continue;
+        if (id === undefined || sessionOf(raw) !== id) continue;
         const retry =
           raw.type === "session.status" ? retryStatusSchema.safeParse(raw.properties?.status) : undefined;
         if (retry?.success) {

@@ -87,10 +87,21 @@ export async function promptAndWait(client: OpencodeClient, input: PromptInput):
       cause: e,
     });
   }
+  if (!result.data && !result.response) {
+    // No HTTP answer at all: the connection to the server was cut while it worked.
+    throw new OcboxError(
+      "OPENCODE",
+      "the connection to the OpenCode server was cut before it answered the prompt",
+      {
+        detail: JSON.stringify(result.error ?? {}).slice(0, 2000),
+        fix: "Over the engine connection (DOCKER_HOST=ssh://…, exec relays) a forward that ended or a dropped link cuts the requests under way; ocbox reconnects at the next call. Run the task again; `ocbox check` shows whether the engine answers.",
+      },
+    );
+  }
   if (!result.data) {
     throw new OcboxError(
       "OPENCODE",
-      `the OpenCode server refused the prompt (${result.response ? `HTTP ${result.response.status}` : "no answer"})`,
+      `the OpenCode server refused the prompt (HTTP ${result.response.status})`,
       {
         detail: JSON.stringify(result.error ?? {}).slice(0, 2000),
       },

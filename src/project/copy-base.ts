@@ -22,6 +22,7 @@ const entrySchema = z.union([
     size: z.number().int(),
     hash: z.string(),
     mode: z.number().int(),
+    stamp: z.string().optional(),
   }),
   z.object({ kind: z.literal("link"), target: z.string() }),
   z.object({ kind: z.literal("dir") }),

@@ -106,7 +106,7 @@ export async function startDetachedRelay(
   mkdirSync(logs, { recursive: true, mode: 0o700 });
   const log = openSync(join(logs, "relay.log"), "a", 0o600);
   const token = newRelayToken();
-  const child = spawn(process.execPath, [join(packageRoot(), "dist", "cli", "main.js"), "relay"], {
+  const child = spawn(process.execPath, [join(packageRoot(), "dist", "bin", "ocbox.js"), "relay"], {
     detached: true,
     stdio: ["ignore", log, log],
     env: { ...env, [RELAY_JOB_ENV]: JSON.stringify({ job, token, stateDir }), NO_COLOR: "1" },

@@ -2,16 +2,18 @@
  * The body of the detached relay (`ocbox relay`, started by detached-relay.ts): the reverse
  * relays of one sandbox run (host ports and loopback model endpoints over the engine connection,
  * sandbox/reverse-relay.ts), and a control line on 127.0.0.1 that answers `TOKEN status` and
- * `TOKEN stop`. It ends when told to, when the sandbox's sidecar is gone, or when a relay ends
- * (then its record stays: `ocbox web` and `attach` start it again).
+ * `TOKEN stop`. A relay that ends while the sidecar runs (its engine connection was lost: an ssh
+ * forward that died) is started again. It ends when told to, when the sandbox's sidecar is gone,
+ * or when the relays keep ending (then its record stays: `ocbox web` and `attach` start it again).
  */
 import { timingSafeEqual } from "node:crypto";
 import { createServer, type Server } from "node:net";
 import type { Engine } from "../runtime/engine.js";
-import { startReverseRelays } from "../sandbox/reverse-relay.js";
+import { startReverseRelays, type ReverseRelays } from "../sandbox/reverse-relay.js";
 import { readRelayRecord, removeRelayRecord, writeRelayRecord, type RelayJob } from "./relay-record.js";
 
 const WATCH_MS = 3000;
+const MAX_RESTARTS_PER_MINUTE = 5;
 
 export type RelayEnd = "stopped" | "sandbox gone" | "relay ended";
 
@@ -51,11 +53,37 @@ export async function serveRelay(
   let end: (why: RelayEnd) => void = () => undefined;
   const ended = new Promise<RelayEnd>((resolve) => (end = resolve));
   let carried = 0;
-  const relays = await startReverseRelays(engine, job.egressId, job.targets, (line) => {
-    if (/ ended$/.test(line)) end("relay ended");
-    else carried++;
-    options.log(line);
-  });
+  let restarts: number[] = [];
+  let relays: ReverseRelays | undefined;
+  const begin = async (): Promise<ReverseRelays> =>
+    startReverseRelays(engine, job.egressId, job.targets, (line) => {
+      options.log(line);
+      if (/ ended$/.test(line)) void again();
+      else carried++;
+    });
+  // A relay that ended while the sidecar runs lost its engine connection (an ssh forward that
+  // died, a dropped link): the next engine call reconnects, so the relays start again, a few
+  // times a minute at most.
+  let restarting = false;
+  const again = async () => {
+    if (restarting) return;
+    restarting = true;
+    relays?.close();
+    restarts = [...restarts.filter((t) => Date.now() - t < 60_000), Date.now()];
+    try {
+      const state = await engine.containerState(job.egressId);
+      if (!state?.running) return end("sandbox gone");
+      if (restarts.length > MAX_RESTARTS_PER_MINUTE) return end("relay ended");
+      relays = await begin();
+      options.log(`relay: the reverse relays started again (${restarts.length} in the last minute)`);
+    } catch (e) {
+      options.log(`relay: could not start again: ${e instanceof Error ? e.message : String(e)}`);
+      end("relay ended");
+    } finally {
+      restarting = false;
+    }
+  };
+  relays = await begin();
   const startedAt = new Date().toISOString();
   const server = controlServer(
     options.token,
@@ -87,7 +115,7 @@ export async function serveRelay(
   }, WATCH_MS);
   const why = await ended;
   clearInterval(watch);
-  relays.close();
+  relays?.close();
   server.close();
   // A relay that ended leaves its record for a restart; a stop or a gone sandbox removes it (if
   // it is still this process's: a restarted relay may have written its own).

@@ -4,7 +4,7 @@
  * (copy-base.ts): the agent's changes are applied, a host edit made meanwhile is never overwritten
  * (the agent's version goes beside it as NAME.ocbox-conflict-<time>, an edit wins over a delete),
  * and every conflict and every path left out (caps, FIFOs, devices) is listed. The agent may keep
- * working: the sync reads a snapshot of its volume (workspace-snapshot.ts), written back through
+ * working: the sync lists its volume and fetches what changed (workspace-snapshot.ts), written back through
  * the hardened copy (workspace-copy-sync.ts → copy-back.ts). `down` calls it before removing the volume.
  */
 import { open, readFile, rm } from "node:fs/promises";
@@ -13,10 +13,8 @@ import type { Engine } from "../runtime/engine.js";
 import { resourceLabels } from "../runtime/labels.js";
 import { currentOwner } from "../runtime/owner.js";
 import type { LeftOut } from "../sandbox/copy-back-policy.js";
-import { excludedBy } from "../sandbox/copy-excludes.js";
 import type { SyncConflict } from "../sandbox/sync-decision.js";
 import { syncWorkspaceBack } from "../sandbox/workspace-copy-sync.js";
-import { SNAPSHOT_DIR, snapshotWorkspace } from "../sandbox/workspace-snapshot.js";
 import type { StateLayout } from "../util/state-layout.js";
 import { copyBaseFile, readCopyBase, writeCopyBase, type CopyBase } from "./copy-base.js";
 
@@ -34,7 +32,10 @@ export interface SyncResult {
   skipped: LeftOut[];
   /** Paths the agent changed since the last sync. */
   changed: number;
-  ms: { snapshot: number; total: number };
+  /** Files fetched from the sandbox: the ones its listing showed new or changed. */
+  fetched: number;
+  /** The steps (see workspace-copy-sync.ts) and the whole sync. */
+  ms: { list: number; fetch: number; pull: number; host: number; total: number };
 }
 
 export interface SyncProjectOptions {
@@ -107,35 +108,27 @@ export async function syncFromRecord(
     startedAt: new Date(),
     workspace: record.workspace,
   });
-  const snapshot = await snapshotWorkspace(engine, {
-    image: record.image,
+  const now = options.now ?? new Date();
+  const sync = await syncWorkspaceBack(
+    engine,
+    { image: record.image, volume: record.volume, labels },
+    record.workspace,
+    record.base,
+    { caps: record.caps, exclude: record.exclude, now },
+  );
+  await writeCopyBase(options.state, { ...record, base: sync.base, at: now.toISOString() });
+  return {
+    sandboxId: record.sandboxId,
     volume: record.volume,
-    maxFileBytes: record.caps.maxFileBytes,
-    labels,
-  });
-  try {
-    const now = options.now ?? new Date();
-    const sync = await syncWorkspaceBack(engine, snapshot.id, SNAPSHOT_DIR, record.workspace, record.base, {
-      caps: record.caps,
-      excluded: excludedBy(record.exclude),
-      trimmed: snapshot.trimmed,
-      now,
-    });
-    await writeCopyBase(options.state, { ...record, base: sync.base, at: now.toISOString() });
-    return {
-      sandboxId: record.sandboxId,
-      volume: record.volume,
-      workspace: record.workspace,
-      written: sync.written,
-      deleted: sync.deleted,
-      conflicts: sync.conflicts,
-      skipped: sync.report.leftOut,
-      changed: sync.changed,
-      ms: { snapshot: snapshot.ms, total: performance.now() - started },
-    };
-  } finally {
-    await snapshot.dispose();
-  }
+    workspace: record.workspace,
+    written: sync.written,
+    deleted: sync.deleted,
+    conflicts: sync.conflicts,
+    skipped: sync.report.leftOut,
+    changed: sync.changed,
+    fetched: sync.fetched,
+    ms: { ...sync.steps, total: performance.now() - started },
+  };
 }
 
 /** `ocbox sync`: the project's copy-mode workspace back to the host, once. */
@@ -173,15 +166,16 @@ export async function watchProjectSync(engine: Engine, options: WatchOptions): P
       options.onError(e);
     }
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, options.intervalMs);
-      options.signal.addEventListener(
-        "abort",
-        () => {
-          clearTimeout(timer);
-          resolve();
-        },
-        { once: true },
-      );
+      // One listener per wait, removed when the wait ends (not one more per sync on the signal).
+      const onAbort = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        options.signal.removeEventListener("abort", onAbort);
+        resolve();
+      }, options.intervalMs);
+      options.signal.addEventListener("abort", onAbort, { once: true });
     });
   }
 }

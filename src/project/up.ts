@@ -37,6 +37,7 @@ import { findProjectSandbox, type SandboxRow } from "./sandbox-list.js";
 import { hostAuthFile, projectSpec } from "./spec.js";
 import { ensureState } from "./state.js";
 import { stateLayout, type StateLayout } from "../util/state-layout.js";
+import { traced } from "../util/trace.js";
 
 export interface UpOptions {
   cwd: string;
@@ -130,48 +131,64 @@ async function privateHookCopy(state: StateLayout, text: string): Promise<string
   return file;
 }
 
+/** The approved pre-start hook, run from its private copy: the environment it exports. */
+async function runApprovedHook(
+  project: LoadedProject,
+  state: StateLayout,
+  hook: string | undefined,
+  env: NodeJS.ProcessEnv,
+  options: UpOptions,
+): Promise<{ hostEnv: Record<string, string | undefined>; hookRan: boolean }> {
+  const hookRan = hook !== undefined && hook.trim() !== "";
+  if (hook === undefined || !hookRan) return { hostEnv: { ...env }, hookRan };
+  const hostEnv = await traced("up.hook", async () =>
+    runHook(await privateHookCopy(state, hook), {
+      cwd: project.root,
+      env,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onLine ? { onLine: options.onLine } : {}),
+    }),
+  );
+  return { hostEnv, hookRan };
+}
+
 export async function upProject(engine: Engine, options: UpOptions): Promise<UpResult> {
   const env = options.env ?? process.env;
   const { project, state } = await openProject(options.cwd, env);
-  await reap(engine);
-  const running = await findProjectSandbox(engine, project.sandboxId);
+  await traced("up.reap", () => reap(engine));
+  const running = await traced("up.find-running", () => findProjectSandbox(engine, project.sandboxId));
   if (running) return { kind: "running", project, state, row: running };
 
   const owner = await stat(project.root);
   const host = workspaceUserFor(currentHostUser(), { uid: owner.uid, gid: owner.gid });
   const agentUser = agentUserFor(host, AGENT_UID);
-  const password = await ensureState(state, project.root, agentUser);
+  const password = await traced("up.state", () => ensureState(state, project.root, agentUser));
   const hookFile = join(project.root, project.config.hook.preStart);
   // Read once: what is approved is what is parsed, applied and run (never re-read by path).
-  const { read, opencodeJson, hook } = await readProjectFiles(project, hookFile, env);
-  const approval = await approve(project, state, read, options);
+  const { read, opencodeJson, hook } = await traced("up.read-files", () =>
+    readProjectFiles(project, hookFile, env),
+  );
+  const approval = await traced("up.approve", () => approve(project, state, read, options));
 
-  let hostEnv: Record<string, string | undefined> = { ...env };
-  const hookRan = hook !== undefined && hook.trim() !== "";
-  if (hook !== undefined && hookRan) {
-    hostEnv = await runHook(await privateHookCopy(state, hook), {
-      cwd: project.root,
-      env,
-      ...(options.signal ? { signal: options.signal } : {}),
-      ...(options.onLine ? { onLine: options.onLine } : {}),
-    });
-  }
+  const { hostEnv, hookRan } = await runApprovedHook(project, state, hook, env, options);
   options.signal?.throwIfAborted();
 
-  const images = await ensureImages(engine, {
-    ...(project.config.image.base ? { base: project.config.image.base } : {}),
-    packages: project.config.image.packages,
-    ...(options.onLine ? { onLine: options.onLine } : {}),
-  });
+  const images = await traced("up.images", () =>
+    ensureImages(engine, {
+      ...(project.config.image.base ? { base: project.config.image.base } : {}),
+      packages: project.config.image.packages,
+      ...(options.onLine ? { onLine: options.onLine } : {}),
+    }),
+  );
   const mcp = checkMcpServers(opencodeJson?.config, project.config.egress, opencodeJson?.file);
-  const workspaceProbe = await probeWorkspace(
-    engine,
-    { project, state, image: images.sandbox.tag, env },
-    options,
+  const workspaceProbe = await traced("up.probe", () =>
+    probeWorkspace(engine, { project, state, image: images.sandbox.tag, env }, options),
   );
   if (options.autonomous) project.config.autonomous = true;
   const authFile = hostAuthFile(env, homedir());
-  const providers = await readProviderFacts(findAnyOpencodeBinary(), authFile, env);
+  const providers = await traced("up.provider-facts", () =>
+    readProviderFacts(findAnyOpencodeBinary(), authFile, env),
+  );
   const {
     spec,
     env: envResolution,
@@ -196,7 +213,7 @@ export async function upProject(engine: Engine, options: UpOptions): Promise<UpR
     ...(workspaceProbe ? { workspaceProbe } : {}),
   });
   // What the agent may plant for the host to run later is compared at the session's end.
-  await beginSession(state, project.root, project.config.hook.preStart);
+  await traced("up.begin-session", () => beginSession(state, project.root, project.config.hook.preStart));
   const sandbox = await startSandbox(engine, spec, {
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onLog ? { onLog: options.onLog } : {}),

@@ -151,6 +151,8 @@ export interface EngineConnection {
   docker: Docker;
   /** For an ssh:// engine whose forward could not start: ssh's own reason (ssh-tunnel.ts). */
   failure: () => OcboxError | undefined;
+  /** After a refused connection: true when a dead ssh forward was started again (retry then). */
+  revive: () => Promise<boolean>;
 }
 
 /** dockerode for `choice`; an ssh:// endpoint goes through a forwarding `ssh` of this machine. */
@@ -158,13 +160,44 @@ export function engineConnection(
   choice: EndpointChoice,
   env: NodeJS.ProcessEnv = process.env,
 ): EngineConnection {
-  if (!choice.ssh) return { docker: new Docker(choice.options), failure: () => undefined };
+  if (!choice.ssh)
+    return {
+      docker: new Docker(choice.options),
+      failure: () => undefined,
+      revive: () => Promise.resolve(false),
+    };
   const tunnel = sshTunnel(choice.ssh, env);
-  // docker-modem takes a function returning a promise of the socket path (and asks it once);
-  // its types say string only.
+  // docker-modem takes a function returning a promise of the socket path; its types say string only.
   const socketPath = (() => tunnel.socket()) as unknown as string;
   // docker-modem starts from DOCKER_HOST's host and protocol (ssh): both cleared, or it would
   // dial by itself and ignore the socket.
   const cleared = { host: undefined, port: undefined, protocol: "http" } as unknown as Docker.DockerOptions;
-  return { docker: new Docker({ ...cleared, socketPath }), failure: tunnel.failure };
+  const docker = new Docker({ ...cleared, socketPath });
+  askPerRequest(docker.modem as unknown as SocketPathAsker, () => tunnel.socket());
+  return { docker, failure: tunnel.failure, revive: () => tunnel.revive() };
+}
+
+/** The part of docker-modem 5's Modem that picks the socket of each request (modem.js). */
+interface SocketPathAsker {
+  getSocketPath: () => Promise<string> | undefined;
+  socketPathCache?: unknown;
+}
+
+/**
+ * docker-modem keeps the first answer of a socketPath function for the client's life
+ * (getSocketPath's socketPathCache): a forward that died and was started again would never be
+ * asked for. Asked on every request instead, so the next engine call after a dead forward starts
+ * it again (ssh-tunnel.ts; a live forward answers from its settled promise). Checked against the
+ * pinned version by test/unit/ssh-tunnel.test.ts.
+ */
+export function askPerRequest(modem: SocketPathAsker, socket: () => Promise<string>): void {
+  if (typeof modem.getSocketPath !== "function")
+    throw new OcboxError(
+      "UNEXPECTED",
+      "docker-modem has no getSocketPath: the ssh forward cannot be restarted",
+      {
+        fix: "Reinstall ocbox's dependencies with `npm ci` (docker-modem is pinned through dockerode).",
+      },
+    );
+  modem.getSocketPath = socket;
 }

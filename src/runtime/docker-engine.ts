@@ -54,6 +54,7 @@ export class DockerEngine implements Engine {
   private readonly env: NodeJS.ProcessEnv;
   /** Why the connection itself failed (an ssh forward that did not start), when known. */
   private readonly connectionFailure: () => OcboxError | undefined;
+  private readonly revive: () => Promise<boolean>;
 
   constructor(env: NodeJS.ProcessEnv = process.env) {
     const choice = chooseEndpoint(env);
@@ -61,6 +62,7 @@ export class DockerEngine implements Engine {
     const connection = engineConnection(choice, env);
     this.docker = connection.docker;
     this.connectionFailure = connection.failure;
+    this.revive = connection.revive;
     this.env = env;
   }
 
@@ -124,7 +126,7 @@ export class DockerEngine implements Engine {
     fallback?: U,
   ): Promise<T | U | undefined> {
     try {
-      const value = await fn();
+      const value = await this.reviving(fn);
       this.answered = true;
       return value;
     } catch (e) {
@@ -132,6 +134,23 @@ export class DockerEngine implements Engine {
       if (code !== undefined) this.answered = true;
       if (code !== undefined && expected.includes(code)) return fallback;
       throw this.connectionFailure() ?? engineError(this.endpoint, what, e, this.answered);
+    }
+  }
+
+  /**
+   * `fn`, once more after a refused connection when that was a dead ssh forward started again
+   * meanwhile (ssh-tunnel.ts): a request that was refused never reached the engine, so it is
+   * safe to send again.
+   */
+  private async reviving<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      const code = (e as { code?: string } | undefined)?.code;
+      // Refused, or a kept-alive connection of the dead forward that took no byte (EPIPE).
+      const unsent = code === "ECONNREFUSED" || code === "ENOENT" || code === "EPIPE";
+      if (unsent && (await this.revive())) return fn();
+      throw e;
     }
   }
 
@@ -335,6 +354,18 @@ export class DockerEngine implements Engine {
       },
       [404],
       false,
+    );
+  }
+
+  async volumeLabels(name: string): Promise<Record<string, string> | undefined> {
+    return await this.call(
+      "inspect volume",
+      async () => {
+        const v = (await this.docker.getVolume(name).inspect()) as { Labels?: Record<string, string> | null };
+        return v.Labels ?? {};
+      },
+      [404],
+      undefined,
     );
   }
 

@@ -215,6 +215,8 @@ export interface Engine {
   ): Promise<void>;
   removeVolume(name: string): Promise<void>;
   volumeExists(name: string): Promise<boolean>;
+  /** A volume's labels; undefined when there is no such volume. */
+  volumeLabels(name: string): Promise<Record<string, string> | undefined>;
   listVolumes(labelFilter: string[]): Promise<Array<{ name: string; labels: Record<string, string> }>>;
 
   createContainer(spec: ContainerSpec): Promise<string>;

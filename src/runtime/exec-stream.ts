@@ -46,8 +46,15 @@ export async function execStreamDocker(
     if (pending) options.onStderr?.(pending);
     stdout.end();
   });
-  socket.once("close", () => stdout.end());
   const duplex = Duplex.from({ readable: stdout, writable: socket });
+  // The connection closed (the exec ended, or the engine connection under it died: an ssh
+  // forward killed): the stream closes too once its output is read, or its consumer would wait
+  // for a "close" that never comes (the writable side alone keeps a Duplex.from open).
+  socket.once("close", () => {
+    stdout.end();
+    if (duplex.readableEnded) duplex.destroy();
+    else duplex.once("end", () => duplex.destroy());
+  });
   // Either side gone is the connection gone: the consumer's destroy closes the exec's socket.
   duplex.once("close", () => socket.destroy());
   socket.once("error", (e: Error) => duplex.destroy(e));

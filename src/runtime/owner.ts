@@ -11,6 +11,13 @@ export function startFromStat(stat: string): string | undefined {
   return start !== undefined && /^\d+$/.test(start) ? start : undefined;
 }
 
+/** Whether /proc/PID/stat's state (field 3) is a zombie or a dead task: it ran to its end. Pure. */
+export function exitedFromStat(stat: string): boolean {
+  const close = stat.lastIndexOf(")");
+  const state = close < 0 ? undefined : stat.slice(close + 2, close + 3);
+  return state === "Z" || state === "X";
+}
+
 /** Start time of a process in clock ticks since boot (field 22 of /proc/PID/stat), or "" off Linux. */
 export function processStart(pid: number): string | undefined {
   try {
@@ -91,5 +98,7 @@ export function ownerLiveness(owner: Owner, probe: ProcessProbe = systemProbe): 
   }
   const start = startFromStat(stat);
   if (start === undefined) return "unknown";
-  return owner.start === "" || start === owner.start ? "alive" : "dead";
+  if (owner.start !== "" && start !== owner.start) return "dead";
+  // Killed and not yet waited for by its parent (a zombie), it keeps its /proc entry: it is dead.
+  return exitedFromStat(stat) ? "dead" : "alive";
 }

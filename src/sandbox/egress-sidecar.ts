@@ -24,7 +24,7 @@ import {
 import { parseDecisions, toJsonl, type Decision } from "../egress/decisions.js";
 import { hostOnlyTarget } from "../egress/host-only-upstream.js";
 import { PROXY_PORT, type EgressSpec } from "../egress/spec.js";
-import { squidConfig, type GatewayListener } from "../egress/squid.js";
+import { squidConfig, type GatewayListener, type SquidConfigInput } from "../egress/squid.js";
 
 export const NO_PROXY = "127.0.0.1,localhost,::1";
 
@@ -161,6 +161,20 @@ function gatewayListeners(egress: EgressSpec) {
   return { gateways, gatewayPorts, gatewayRelays, upstreamPorts, upstreams };
 }
 
+/** Where squid's files are in the sidecar (its volume and its tmpfs, made by the entrypoint). */
+export function squidPaths(withCa: boolean): SquidConfigInput["paths"] {
+  return {
+    accessLog: `${EGRESS_DIR}/access.log`,
+    cert: `${SIDECAR_TMP}/cert.pem`,
+    pidFile: `${SIDECAR_TMP}/squid.pid`,
+    localAddrs: `${SIDECAR_TMP}/local-addrs`,
+    errorDir: SQUID_ERROR_DIR,
+    gatewayPem: GATEWAY_TLS.serverPem,
+    relayCert: GATEWAY_TLS.relayCert,
+    ...(withCa ? { caFile: `${EGRESS_DIR}/ca.crt` } : {}),
+  };
+}
+
 /**
  * Stage the sidecar's files and pick its ports; write the control record. `volume`: the engine
  * volume the caller creates and fills with `files`; `image`: one the volume can be read back with.
@@ -188,16 +202,7 @@ export async function prepareEgress(
       ...(open ? { public: true } : {}),
       proxyPort,
       gateways,
-      paths: {
-        accessLog: `${EGRESS_DIR}/access.log`,
-        cert: `${SIDECAR_TMP}/cert.pem`,
-        pidFile: `${SIDECAR_TMP}/squid.pid`,
-        localAddrs: `${SIDECAR_TMP}/local-addrs`,
-        errorDir: SQUID_ERROR_DIR,
-        gatewayPem: GATEWAY_TLS.serverPem,
-        relayCert: GATEWAY_TLS.relayCert,
-        ...(caPath ? { caFile: `${EGRESS_DIR}/ca.crt` } : {}),
-      },
+      paths: squidPaths(caPath !== undefined),
     }),
     "access.log": "",
     ...(caPath ? { "ca.crt": await readFile(caPath, "utf8") } : {}),

@@ -36,7 +36,7 @@ import { emptyParts, tearDown, type SandboxParts } from "./teardown.js";
 import { checkWorkspaceBoundary } from "./workspace-guard.js";
 import { excludedBy } from "./copy-excludes.js";
 import { copyWorkspaceIn, type CopyInReport } from "./workspace-copy-in.js";
-import { KEPT_WORKSPACE_KIND, prepareWorkspaceVolume } from "./workspace-volume.js";
+import { giveVolumeRoot, KEPT_WORKSPACE_KIND } from "./workspace-volume.js";
 import { LABEL } from "../runtime/labels.js";
 import { makeDirs, TASK_AGENT_DIRS } from "./task-phases.js";
 import { chooseTransport } from "./loopback-probe.js";
@@ -337,16 +337,15 @@ async function prepareVolumes(b: Build, host: Host): Promise<void> {
   b.seedData = await ensureDataVolume(engine, spec);
   if (spec.workspaceCopy) {
     b.parts.volumes.push(b.names.workspaceVolume);
-    await prepareWorkspaceVolume(engine, {
-      name: b.names.workspaceVolume,
-      image: spec.images.sandbox,
-      agentUser: spec.agentUser,
-      sandboxId: spec.sandboxId,
-      labels: {
+    // Its root goes to the agent once the copy-in is done (fillAgent).
+    await engine.createVolume(
+      b.names.workspaceVolume,
+      {
         ...host.labels("workspace-copy"),
         ...(spec.workspaceCopy.keep ? { [LABEL.kind]: KEPT_WORKSPACE_KIND } : {}),
       },
-    });
+      {},
+    );
   }
   // C9 (only with apt.allow): the apt helper, before the agent that mounts its package volume.
   await startAptHelper(engine, spec, host.labels, b.parts);
@@ -393,23 +392,46 @@ interface Containers {
   relayId: string | undefined;
 }
 
-/** The run files, the sidecar's files and the data volume's dirs, in before either starts. */
+/**
+ * The run files, the sidecar's files and the data volume's dirs, in before either starts. The
+ * sidecar's files go in beside the agent's (different containers and volumes; about one archive
+ * call less on the way to ready); the agent's own steps stay in order.
+ */
 async function fillContainers(
   b: Build,
   host: Host,
   ids: { agentId: string; egressId: string },
 ): Promise<void> {
   const { engine, spec } = b;
-  await engine.putArchive(ids.agentId, RUN_DIR, await packFiles(host.runFiles, spec.agentUser));
-  await engine.putArchive(ids.egressId, EGRESS_DIR, await packFiles(host.egress.files, spec.agentUser));
-  if (spec.dataVolume) await fillDataVolume(engine, ids.agentId, spec, b.seedData);
+  const egressFiles = packFiles(host.egress.files, spec.agentUser).then((tar) =>
+    engine.putArchive(ids.egressId, EGRESS_DIR, tar),
+  );
+  const [agent, egress] = await Promise.allSettled([fillAgent(b, host, ids.agentId), egressFiles]);
+  if (agent.status === "rejected") throw agent.reason;
+  if (egress.status === "rejected") throw egress.reason;
+}
+
+async function fillAgent(b: Build, host: Host, agentId: string): Promise<void> {
+  const { engine, spec } = b;
+  await engine.putArchive(agentId, RUN_DIR, await packFiles(host.runFiles, spec.agentUser));
+  if (spec.dataVolume) await fillDataVolume(engine, agentId, spec, b.seedData);
   if (spec.workspaceCopy) {
     const target = spec.workspaceTarget ?? WORKSPACE;
     const excluded = excludedBy(spec.workspaceCopy.exclude);
-    b.copyIn = await copyWorkspaceIn(engine, ids.agentId, target, spec.workspace, spec.agentUser, excluded);
+    b.copyIn = await copyWorkspaceIn(engine, agentId, target, spec.workspace, spec.agentUser, excluded);
+    // The root to the agent once the files are in: a chown before the copy-in was seen undone by
+    // it (root's after 2 of 3 `up --copy`s whose target path the image does not have), and the
+    // agent could then create or delete nothing at its workspace's top.
+    await giveVolumeRoot(engine, {
+      name: b.names.workspaceVolume,
+      image: spec.images.sandbox,
+      agentUser: spec.agentUser,
+      sandboxId: spec.sandboxId,
+      labels: host.labels("workspace-copy"),
+    });
   }
   // A task's own image: Harbor's log dirs, the agent's to write (its logs, its artifacts).
-  if (spec.taskImage) await makeDirs(engine, ids.agentId, spec.taskImage.user, TASK_AGENT_DIRS);
+  if (spec.taskImage) await makeDirs(engine, agentId, spec.taskImage.user, TASK_AGENT_DIRS);
 }
 
 /**

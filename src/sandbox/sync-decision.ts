@@ -15,7 +15,13 @@
  */
 
 export type TreeEntry =
-  | { kind: "file"; size: number; hash: string; mode: number }
+  /**
+   * `stamp`: the file's change time and inode as the sync's listing saw it in the agent's volume
+   * (workspace-listing.ts); the same stamp again means the same content (a write always changes
+   * the change time, which no unprivileged process can set), so the next sync need not read it.
+   * Not compared by sameEntry.
+   */
+  | { kind: "file"; size: number; hash: string; mode: number; stamp?: string }
   | { kind: "link"; target: string }
   | { kind: "dir" };
 

@@ -5,6 +5,8 @@
  * remembered as the base (sync-decision.ts): the sync back tells an agent edit from a host edit by it.
  */
 import { createHash } from "node:crypto";
+import { readlinkSync } from "node:fs";
+import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { pack, type Headers } from "tar-fs";
 import type { Engine } from "../runtime/engine.js";
@@ -19,7 +21,18 @@ export interface CopyInReport {
   ms: number;
 }
 
-const rel = (name: string): string => name.replace(/^\.\/?/, "").replace(/\/$/, "");
+/** The base's key of a tar name: `./x/` → `x`, the root `.` → ``; a dot-name (`.env`) stays whole. */
+export const rel = (name: string): string =>
+  name === "." || name === "./" ? "" : name.replace(/^\.\//, "").replace(/\/$/, "");
+
+/** A link's target, or "" when it is no longer a link (changed since the pack's lstat): a throw here would end the process. */
+function linkTarget(path: string): string {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return "";
+  }
+}
 
 /** Pack `workspace` into `dir` of container `id` (created or running); returns the base. */
 export async function copyWorkspaceIn(
@@ -40,8 +53,10 @@ export async function copyWorkspaceIn(
     map: (header: Headers) => {
       const path = rel(header.name);
       if (header.type === "directory" && path) base.set(path, { kind: "dir" });
+      // tar-fs reads a link's target only after `map` (into the header map returns): read it here
+      // (readlink never follows), or the base would hold every link with an empty target.
       if (header.type === "symlink")
-        base.set(path, { kind: "link", target: (header as Headers & { linkname?: string }).linkname ?? "" });
+        base.set(path, { kind: "link", target: linkTarget(join(workspace, path)) });
       return { ...header, uid: owner.uid, gid: owner.gid, mode: (header.mode ?? 0o644) & 0o777 };
     },
     mapStream: (body, header: Headers) => {

@@ -23,9 +23,10 @@ import {
 import { tmpdir } from "node:os";
 import { dirname, join, sep } from "node:path";
 import type { Engine } from "../runtime/engine.js";
+import { LABEL } from "../runtime/labels.js";
 import type { CopyBackCaps, LeftOut } from "./copy-back-policy.js";
 import { copyBack, type CopyBackReport } from "./copy-back.js";
-import type { Excluded } from "./copy-excludes.js";
+import { excludedBy } from "./copy-excludes.js";
 import {
   agentChanges,
   conflictStamp,
@@ -35,7 +36,10 @@ import {
   type Tree,
   type TreeEntry,
 } from "./sync-decision.js";
+import { prunableNames } from "./workspace-listing.js";
 import { pullAgentTree, type PulledTree } from "./workspace-pull.js";
+import { SNAPSHOT_DIR, snapshotWorkspace, type WorkspaceSnapshot } from "./workspace-snapshot.js";
+import { assertOwnWorkspaceVolume } from "./workspace-volume.js";
 
 export interface SyncReport {
   report: CopyBackReport;
@@ -47,15 +51,25 @@ export interface SyncReport {
   /** Host paths written (the agent's version; NAME.ocbox-conflict-<time> for a conflict) and removed. */
   written: string[];
   deleted: string[];
+  /** Files fetched from the sandbox (the listing's candidates). */
+  fetched: number;
   ms: number;
+  /** The steps: listing, fetch of the candidates, read into staging, the host side. */
+  steps: { list: number; fetch: number; pull: number; host: number };
 }
 
 export interface SyncOptions {
   caps: CopyBackCaps;
-  excluded: Excluded;
-  /** Files emptied for being over the per-file cap (workspace-trim.ts). */
-  trimmed?: ReadonlyMap<string, number>;
+  /** `workspace.exclude`'s patterns: left out both ways. */
+  exclude: readonly string[];
   now?: Date;
+}
+
+/** The agent's workspace: its volume, and the image and labels its sync helpers get. */
+export interface SyncSource {
+  image: string;
+  volume: string;
+  labels: Record<string, string>;
 }
 
 /** The host's entry at a relative path (links not followed), hashing files. */
@@ -147,61 +161,127 @@ async function remove(workspace: string, root: string, path: string, dir: boolea
   }
 }
 
-/** Bring the agent's work in `dir` of container `id` back to `workspace`, three ways against `base`. */
-export async function syncWorkspaceBack(
+/** The listing's tree with what the fetch brought for its candidates (the host's hashes). */
+async function pulledChanges(
   engine: Pick<Engine, "getArchive">,
-  id: string,
-  dir: string,
+  snap: WorkspaceSnapshot,
+  staging: string,
+  base: Tree,
+  options: SyncOptions & { excluded: (p: string) => boolean },
+): Promise<PulledTree> {
+  const { plan } = snap;
+  const out: PulledTree = {
+    agent: plan.agent,
+    staged: new Set(),
+    dirModes: plan.dirModes,
+    leftOut: plan.leftOut,
+  };
+  if (snap.id === undefined) return out;
+  const pulled = await pullAgentTree(engine, snap.id, SNAPSHOT_DIR, staging, {
+    base,
+    caps: options.caps,
+    excluded: options.excluded,
+    trimmed: snap.trimmed,
+  });
+  for (const path of plan.candidates) {
+    const got = pulled.agent.get(path);
+    // Not brought (gone since the listing, or not a file any more): its base stays, never a delete.
+    if (got?.kind === "file") {
+      // The listing's stamp: an agent write since then changes it again, so the next sync refetches.
+      const stamp = plan.stamps.get(path);
+      out.agent.set(path, stamp === undefined ? got : { ...got, stamp });
+    }
+    if (pulled.staged.has(path)) out.staged.add(path);
+  }
+  const wanted = new Set(plan.candidates);
+  out.leftOut = [...out.leftOut, ...pulled.leftOut.filter((l) => wanted.has(l.path))];
+  return out;
+}
+
+/** Bring the agent's work in `source`'s volume back to `workspace`, three ways against `base`. */
+export async function syncWorkspaceBack(
+  engine: Engine,
+  source: SyncSource,
   workspace: string,
   base: Tree,
   options: SyncOptions,
 ): Promise<SyncReport> {
   const started = performance.now();
+  const excluded = excludedBy(options.exclude);
+  const snap = await snapshotWorkspace(engine, {
+    ...source,
+    base,
+    caps: options.caps,
+    excluded,
+    prune: prunableNames(options.exclude),
+  });
+  // After the listing: a volume the listing's own mount made (empty, unlabelled) is caught too.
+  await assertOwnWorkspaceVolume(engine, source.volume, source.labels[LABEL.sandbox]).catch(async (e) => {
+    await snap.dispose();
+    throw e;
+  });
   const work = await mkdtemp(join(tmpdir(), "ocbox-sync-"));
   try {
     const staging = join(work, "staging");
     const out = join(work, "out");
     await mkdir(staging, { mode: 0o700 });
     await mkdir(out, { mode: 0o755 });
-    const pulled = await pullAgentTree(engine, id, dir, staging, { base, ...options });
-    const changed = agentChanges(base, pulled.agent);
-    const host = await hostTree(workspace, changed);
-    const stamp = conflictStamp(options.now ?? new Date());
-    const decision = decideSync(base, host, pulled.agent, changed, stamp);
-    const notApplied = new Set<string>();
-    const asToPath = new Map<string, string>();
-    const placed: string[] = [];
-    const deleted: string[] = [];
-    const root = await realpath(workspace);
-    for (const a of decision.actions) {
-      if (a.kind === "write") {
-        asToPath.set(a.as, a.path);
-        if (await place(staging, out, pulled, a.path, a.as, workspace)) placed.push(a.as);
-        else notApplied.add(a.path);
-      }
-    }
-    const report = await copyBack(out, workspace, { caps: options.caps, mirror: false });
-    for (const a of decision.actions) {
-      if (a.kind === "delete") {
-        if (await remove(workspace, root, a.path, a.dir)) deleted.push(a.path);
-        else if (!a.dir) notApplied.add(a.path);
-      }
-    }
-    for (const l of report.leftOut) notApplied.add(asToPath.get(l.path) ?? l.path);
-    const notWritten = new Set(report.leftOut.map((l) => l.path));
-    const leftOut: LeftOut[] = [...pulled.leftOut, ...report.leftOut].sort((a, b) =>
-      a.path < b.path ? -1 : a.path > b.path ? 1 : 0,
-    );
+    const t0 = performance.now();
+    const pulled = await pulledChanges(engine, snap, staging, base, { ...options, excluded });
+    const t1 = performance.now();
+    const applied = await applyPulled(pulled, { staging, out, workspace, base, options });
     return {
-      report: { ...report, removed: report.removed + deleted.length, leftOut },
-      conflicts: decision.conflicts,
-      base: nextBase(base, pulled.agent, notApplied),
-      changed: changed.length,
-      written: placed.filter((p) => !notWritten.has(p)),
-      deleted,
+      ...applied,
+      fetched: snap.plan.candidates.length,
       ms: performance.now() - started,
+      steps: { ...snap.ms, pull: t1 - t0, host: performance.now() - t1 },
     };
   } finally {
     await rm(work, { recursive: true, force: true });
+    await snap.dispose();
   }
+}
+
+/** The decision for the pulled tree, applied to the host (writes through copy-back.ts, then deletes). */
+async function applyPulled(
+  pulled: PulledTree,
+  at: { staging: string; out: string; workspace: string; base: Tree; options: SyncOptions },
+): Promise<Omit<SyncReport, "fetched" | "ms" | "steps">> {
+  const { staging, out, workspace, base, options } = at;
+  const changed = agentChanges(base, pulled.agent);
+  const host = await hostTree(workspace, changed);
+  const stamp = conflictStamp(options.now ?? new Date());
+  const decision = decideSync(base, host, pulled.agent, changed, stamp);
+  const notApplied = new Set<string>();
+  const asToPath = new Map<string, string>();
+  const placed: string[] = [];
+  const deleted: string[] = [];
+  const root = await realpath(workspace);
+  for (const a of decision.actions) {
+    if (a.kind === "write") {
+      asToPath.set(a.as, a.path);
+      if (await place(staging, out, pulled, a.path, a.as, workspace)) placed.push(a.as);
+      else notApplied.add(a.path);
+    }
+  }
+  const report = await copyBack(out, workspace, { caps: options.caps, mirror: false });
+  for (const a of decision.actions) {
+    if (a.kind === "delete") {
+      if (await remove(workspace, root, a.path, a.dir)) deleted.push(a.path);
+      else if (!a.dir) notApplied.add(a.path);
+    }
+  }
+  for (const l of report.leftOut) notApplied.add(asToPath.get(l.path) ?? l.path);
+  const notWritten = new Set(report.leftOut.map((l) => l.path));
+  const leftOut: LeftOut[] = [...pulled.leftOut, ...report.leftOut].sort((a, b) =>
+    a.path < b.path ? -1 : a.path > b.path ? 1 : 0,
+  );
+  return {
+    report: { ...report, removed: report.removed + deleted.length, leftOut },
+    conflicts: decision.conflicts,
+    base: nextBase(base, pulled.agent, notApplied),
+    changed: changed.length,
+    written: placed.filter((p) => !notWritten.has(p)),
+    deleted,
+  };
 }

@@ -39,7 +39,7 @@ export interface PullOptions {
   base: Tree;
   caps: CopyBackCaps;
   excluded: Excluded;
-  /** Files emptied before the read for being over the per-file cap (workspace-trim.ts), with their size. */
+  /** Files emptied before the read for being over the per-file cap (the fetch helper, workspace-snapshot.ts), with their size. */
   trimmed?: ReadonlyMap<string, number>;
 }
 

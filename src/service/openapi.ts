@@ -23,7 +23,7 @@ const taskResultSchema = z
       .describe("MALFORMED_OUTPUT, TIMEOUT, INACTIVITY, RATE_LIMIT, MODEL, INFRASTRUCTURE …"),
     hint: z.string().nullable(),
     attempts: z.number(),
-    sandbox: z.enum(["warm", "cold"]),
+    sandbox: z.enum(["warm", "cold", "none"]),
     timings: z.looseObject({ queued: z.number(), sandbox: z.number(), agent: z.number(), total: z.number() }),
   })
   .describe("The TaskResult, as `ocbox run --json` prints it.");

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 
-export const CLI = join(import.meta.dirname, "..", "..", "dist", "cli", "main.js");
+export const CLI = join(import.meta.dirname, "..", "..", "dist", "bin", "ocbox.js");
 
 export interface CliResult {
   code: number | null;

@@ -86,7 +86,9 @@ function maxInFlight(entries: JournalEntry[]): number {
 
 beforeAll(async () => {
   await ensureImages(engine);
-  task("a-slow", SLOW, "timeoutS: 20\n");
+  // The cap counts the wait for a warm sandbox (11 s here on a quiet machine, three starting at
+  // once): 30 s leaves the hang most of it even at CI's load.
+  task("a-slow", SLOW, "timeoutS: 30\n");
   task("b-broken", BROKEN, "model: broken/scripted\n");
   for (const [id, marker] of Object.entries(OK)) task(id, marker);
   solver = await startScriptedModel({ scenario: { turns: [] } });
@@ -150,8 +152,8 @@ describe("ocbox eval, 6 tasks and 3 workers", () => {
     // Each unit's outcome and failure class, in result.json and in the journal.
     const slow = resultOf(output, "a-slow");
     expect(slow).toMatchObject({ outcome: "ERROR", failureReason: "TIMEOUT" });
-    expect(slow.timings.total).toBeGreaterThanOrEqual(20);
-    expect(slow.timings.total).toBeLessThan(40);
+    expect(slow.timings.total).toBeGreaterThanOrEqual(30);
+    expect(slow.timings.total).toBeLessThan(50);
     expect(resultOf(output, "b-broken")).toMatchObject({
       outcome: "ERROR",
       failureReason: "INFRASTRUCTURE",
@@ -190,7 +192,18 @@ describe("ocbox eval, 6 tasks and 3 workers", () => {
 
     // Every sandbox came from the warm pool; the later ones were started while others worked
     // (how long a unit still waited for one depends on the machine's load: logged, not asserted).
-    expect(results.map((x) => x.sandbox)).toEqual(ids.map(() => "warm"));
+    // A unit that started cold: the run's own lines say why (a warm start that failed is logged).
+    // Under heavy load the slow unit's cap may fire while it still waits for its sandbox: then
+    // the result says it had none, and why, rather than calling it cold.
+    const slowHadNone = slow.sandbox === "none";
+    if (slowHadNone) {
+      expect(slow.hint).toContain("while it waited for its sandbox");
+      console.log("eval-batch: the slow unit's cap fired before its sandbox was ready");
+    }
+    const expected = ids.map((id) => (id === "a-slow" && slowHadNone ? "none" : "warm"));
+    if (results.some((x, i) => x.sandbox !== expected[i]))
+      console.log(`eval run's stderr:\n${r.stderr.slice(-4000)}`);
+    expect(results.map((x) => x.sandbox)).toEqual(expected);
     const starts = results.map((x) => x.timings.sandbox);
     expect(await containersOf(run.child.pid)).toEqual([]);
     console.log(

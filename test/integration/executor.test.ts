@@ -345,21 +345,23 @@ describe("the warm pool", () => {
 });
 
 describe("the warm task's critical path (issue 16)", () => {
+  /** A task on the scripted model the test started. */
+  const options = (ws: string): RunTaskOptions => ({
+    workspace: ws,
+    prompt: "Do the task.",
+    model: "scripted/scripted",
+    opencodeConfig: scriptedOpencodeConfig((model as ScriptedModel).url),
+    engine,
+    images,
+    ...testConfig(),
+  });
+
   it("a warm task runs no engine path probe; when the pool has none left it starts cold on the probed plan", async () => {
     const { planTask } = await import("../../src/executor/prepare.js");
     const { WarmPool } = await import("../../src/executor/warm-pool.js");
     const { setTraceSink } = await import("../../src/util/trace.js");
     model = await startScriptedModel({
       scenario: { turns: [{ structured: contract }, { structured: contract }] },
-    });
-    const options = (ws: string): RunTaskOptions => ({
-      workspace: ws,
-      prompt: "Do the task.",
-      model: "scripted/scripted",
-      opencodeConfig: scriptedOpencodeConfig((model as ScriptedModel).url),
-      engine,
-      images,
-      ...testConfig(),
     });
     const plan = await planTask(options(workspace()));
     // One sandbox in all: the second task finds the pool empty and nothing starting.
@@ -382,6 +384,35 @@ describe("the warm task's critical path (issue 16)", () => {
       const cold = await runTask({ ...options(workspace()), warmPool: pool });
       expect(cold).toMatchObject({ outcome: "COMPLETE", sandbox: "cold" });
       expect(steps).toContain("plan.path-probe");
+    } finally {
+      setTraceSink(undefined);
+      await pool.close();
+    }
+  });
+
+  it("the refill a warm task makes room for starts at the task's first model request, not before it", async () => {
+    const { planTask } = await import("../../src/executor/prepare.js");
+    const { WarmPool } = await import("../../src/executor/warm-pool.js");
+    const { setTraceSink } = await import("../../src/util/trace.js");
+    model = await startScriptedModel({ scenario: { turns: [{ structured: contract, delayMs: 1500 }] } });
+    const plan = await planTask(options(workspace()));
+    const pool = new WarmPool(engine, plan.profile, { size: 1 });
+    const creates: number[] = [];
+    try {
+      await pool.whenFull();
+      setTraceSink((s) => {
+        if (s.name === "start.create-containers") creates.push(performance.timeOrigin + s.startMs);
+      });
+      const calledAt = Date.now();
+      const warm = await runTask({ ...options(workspace()), warmPool: pool });
+      expect(warm).toMatchObject({ outcome: "COMPLETE", sandbox: "warm" });
+      const firstRequestAt = calledAt + (warm.timings.firstRequest ?? Infinity) * 1000;
+      // The refill began while the model was still answering (1.5 s), after the request.
+      await pool.whenFull();
+      expect(creates).toHaveLength(1);
+      expect(creates[0]).toBeGreaterThanOrEqual(firstRequestAt - 20);
+      expect(creates[0]).toBeLessThan(calledAt + warm.timings.total * 1000);
+      expect(pool.readyCount).toBe(1);
     } finally {
       setTraceSink(undefined);
       await pool.close();

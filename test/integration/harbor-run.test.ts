@@ -139,7 +139,14 @@ it("runs each Harbor task in its own image, then its verifier; an interrupted ru
   // Root tasks (no [agent].user on a root image) are listed in the manifest and warned about.
   const manifest = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8")) as {
     taskWarnings?: Record<string, string[]>;
+    tasks: Record<string, { metadata?: Record<string, unknown> }>;
   };
+  // task.toml's [metadata] is kept in the results: the manifest and summary.json.
+  expect(manifest.tasks["hello-tool"]?.metadata).toMatchObject({ difficulty: "easy", category: "fixture" });
+  const summary = readJson(join(out, "summary.json")) as { tasks: Array<{ id: string; metadata?: unknown }> };
+  expect(summary.tasks.find((t) => t.id === "hello-tool")?.metadata).toMatchObject({
+    tags: ["tool", "workdir"],
+  });
   expect(manifest.taskWarnings?.["hello-tool"]?.join("\n")).toMatch(
     /WARNING task\.root: the task runs as root/,
   );

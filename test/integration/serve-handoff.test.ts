@@ -152,6 +152,12 @@ it("Ctrl+C on the client aborts the task in the service, its sandbox goes, the c
   const here = await run(args, true);
   const handed = await run(args);
   expect(here.code).toBe(handed.code);
-  expect(comparable(handed.stdout)).toEqual(comparable(here.stdout));
+  // How many prompts went out before a 3 s cap depends on the start (cold here, warm in the
+  // service; a loaded machine's cold start can take the whole 3 s): not part of "alike".
+  const untilCap = (stdout: string) => {
+    const { attempts: _a, ...rest } = comparable(stdout);
+    return rest;
+  };
+  expect(untilCap(handed.stdout)).toEqual(untilCap(here.stdout));
   expect(comparable(here.stdout)).toMatchObject({ outcome: "ERROR", failureReason: "TIMEOUT" });
 }, 900_000);

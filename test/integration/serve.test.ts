@@ -125,8 +125,20 @@ it("kill -9 of the service leaves nothing once the next command ran", async () =
   const mine = [`${LABEL.ownerPid}=${info.pid}`];
   const deadline = Date.now() + 240_000;
   // Its warm sandbox (refilled after the warm task) is what kill -9 would leave behind.
-  while ((await engine.listContainers(mine, true)).length === 0) {
+  // Killed while its create calls are still in the engine, the containers they make appear after
+  // the next command's reaper looked (the one after it reaps them): wait until the sandbox is
+  // whole, its containers running and their number steady for a second.
+  let seen = "";
+  let steadySince = Date.now();
+  for (;;) {
     if (Date.now() > deadline) throw new Error("the service's warm sandbox never appeared");
+    const list = await engine.listContainers(mine, true);
+    const now = list
+      .map((c) => `${c.name}:${c.state}`)
+      .sort()
+      .join(",");
+    if (now !== seen) [seen, steadySince] = [now, Date.now()];
+    if (list.length > 0 && list.every((c) => c.state === "running") && Date.now() - steadySince > 1000) break;
     await new Promise((r) => setTimeout(r, 200));
   }
   process.kill(info.pid, "SIGKILL");

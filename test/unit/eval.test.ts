@@ -5,7 +5,8 @@ import { describe, expect, it } from "vitest";
 import { describeEvent } from "../../src/eval/agent-log.js";
 import { journalState, readJournal, Journal } from "../../src/eval/journal.js";
 import { loggingSettings } from "../../src/eval/logging.js";
-import { configChanges, parseManifest } from "../../src/eval/manifest.js";
+import { harborVerifierSchema } from "../../src/config/harbor-task-schema.js";
+import { configChanges, manifestTask, parseManifest } from "../../src/eval/manifest.js";
 import { Progress } from "../../src/eval/progress.js";
 import { renderReport } from "../../src/eval/report.js";
 import { summarise, type UnitView } from "../../src/eval/summary.js";
@@ -261,6 +262,20 @@ describe("verdicts and summary", () => {
     expect(s.totals.failures).toEqual({ TIMEOUT: 1, INFRASTRUCTURE: 1 });
     expect(s.totals.tokens.input).toBe(40);
     expect(s.totals.cost).toBeCloseTo(0.04);
+  });
+
+  it("keeps a Harbor task's [metadata] in the manifest and summary.json (none for an empty one)", () => {
+    const policy = { mode: "no-network" as const, allowedHosts: [] };
+    const harbor = (metadata: Record<string, unknown>) => ({
+      network: { agent: policy, verifier: policy },
+      toml: { verifier: harborVerifierSchema.parse({}), metadata },
+    });
+    const meta = { difficulty: "easy", tags: ["tool"] };
+    const entry = manifestTask({ digest: "d", harbor: harbor(meta) });
+    expect(entry).toMatchObject({ digest: "d", metadata: meta, verifierMode: "shared" });
+    expect(manifestTask({ digest: "d", harbor: harbor({}) })).not.toHaveProperty("metadata");
+    const s = summarise([unit("a", 1, 1)], [], null, new Date(), { a: entry });
+    expect(s.tasks[0]?.metadata).toEqual(meta);
   });
 });
 

@@ -128,7 +128,22 @@ describe("the executor's state machine (fake OpenCode)", () => {
     const acquireSandbox = () =>
       Promise.reject(new OcboxError("SANDBOX_START", "the agent container did not start", { fix: "Look." }));
     const { result } = await run([], {}, { acquireSandbox });
-    expect(result).toMatchObject({ failureReason: "INFRASTRUCTURE", attempts: 0 });
+    expect(result).toMatchObject({ failureReason: "INFRASTRUCTURE", attempts: 0, sandbox: "none" });
+  });
+
+  it("the hard cap firing while the task waits for its sandbox: TIMEOUT, no sandbox, and the hint says so", async () => {
+    const clock = new ManualClock();
+    const acquireSandbox: ExecutorDeps["acquireSandbox"] = (_plan, _ws, _id, options) =>
+      new Promise((_resolve, reject) => {
+        options.signal?.addEventListener("abort", () =>
+          reject(new OcboxError("SANDBOX_START", "aborted while starting")),
+        );
+        setTimeout(() => clock.advance(7200_000), 10);
+      });
+    const { result } = await run([], {}, { clock, acquireSandbox });
+    expect(result).toMatchObject({ outcome: "ERROR", failureReason: "TIMEOUT", sandbox: "none", attempts: 0 });
+    expect(result.hint).toContain("while it waited for its sandbox");
+    expect(clock.pending).toBe(0);
   });
 });
 

@@ -208,13 +208,11 @@ describe("a shared-mode verifier's relays", () => {
     mode,
     allowedHosts: hosts,
   });
-  it("host ports always; the proxy only on the agent's own policy; never a gateway", () => {
+  it("host ports always; the proxy when the verifier's own policy allows something; never a gateway", () => {
     const list = pol("allowlist", ["deb.debian.org"]);
-    expect(sharedVerifierRelays({ agent: list, verifier: list }, [8080])).toEqual({ ports: [8080, 3128] });
-    expect(sharedVerifierRelays({ agent: list, verifier: pol("no-network") }, [])).toEqual({ ports: [] });
-    expect(sharedVerifierRelays({ agent: list, verifier: pol("allowlist") }, [])).toEqual({ ports: [] });
-    const own = sharedVerifierRelays({ agent: pol("no-network"), verifier: list }, [8080]);
-    expect(own.ports).toEqual([8080]);
-    expect(own.note).toMatch(/environment_mode = "separate"/);
+    expect(sharedVerifierRelays(list, [8080])).toEqual([8080, 3128]);
+    expect(sharedVerifierRelays(pol("public"), [])).toEqual([3128]);
+    expect(sharedVerifierRelays(pol("no-network"), [8080])).toEqual([8080]);
+    expect(sharedVerifierRelays(pol("allowlist"), [])).toEqual([]);
   });
 });

@@ -177,6 +177,88 @@ describe("Harbor's verifier mode", () => {
   });
 });
 
+// A task.toml with the later TaskConfig keys: [task] with a version, os, per-phase network
+// overrides, an MCP server over `http`, a separate verifier, artifacts.
+const LATER_SCHEMA = `schema_version = "1.1"
+
+[task]
+name = "acme/fix-build"
+version = "2.0.1"
+description = "Fix the build"
+authors = [{ name = "Jane Doe", email = "jane@example.com" }]
+keywords = ["c", "make"]
+
+[metadata]
+difficulty_explanation = "needs reading a Makefile"
+
+[agent]
+timeout_sec = 600.0
+user = "agent"
+network_mode = "allowlist"
+allowed_hosts = ["deb.debian.org"]
+
+[verifier]
+timeout_sec = 120.0
+env = { API_KEY = "sk-test" }
+user = 0
+environment_mode = "separate"
+
+[environment]
+build_timeout_sec = 900.0
+os = "Linux"
+cpus = 2
+memory_mb = 4096
+network_mode = "no-network"
+workdir = "/src"
+env = { CC = "gcc" }
+
+[[environment.mcp_servers]]
+name = "docs"
+transport = "http"
+url = "http://docs:8000/mcp"
+
+[solution]
+env = {}
+`;
+
+describe("Harbor's TaskConfig, key by key (compared with copies of Harbor's models/task/config.py)", () => {
+  it("reads the later keys: [task] with a version, os case-insensitive, mcp transport http, phases' networks", () => {
+    const { toml, unknown } = parseTaskToml(LATER_SCHEMA, "task.toml");
+    expect(unknown).toEqual([]);
+    expect(toml.task).toMatchObject({ name: "acme/fix-build", version: "2.0.1", keywords: ["c", "make"] });
+    expect(toml.environment).toMatchObject({ os: "linux", cpus: 2, memory_mb: 4096, workdir: "/src" });
+    expect(toml.environment.mcp_servers[0]).toMatchObject({ transport: "streamable-http" });
+    expect(toml.agent).toMatchObject({ user: "agent", timeout_sec: 600 });
+    expect(toml.verifier).toMatchObject({ user: 0, env: { API_KEY: "sk-test" } });
+    expect(verifierMode(toml)).toBe("separate");
+    expect(phaseNetworkPolicies(toml)).toEqual({
+      agent: { mode: "allowlist", allowedHosts: ["deb.debian.org"] },
+      verifier: { mode: "no-network", allowedHosts: [] },
+    });
+    expect(toml.artifacts).toEqual([]);
+  });
+
+  it("refuses Windows containers and multi-step tasks at their line; other values name the field", () => {
+    const windows = problem(`[environment]\ncpus = 1\nos = "WINDOWS"\n`);
+    expect(windows).toMatchObject({ path: "t/task.toml:3", field: "environment.os" });
+    expect(windows.problem).toMatch(/Windows containers are not supported/);
+    expect(problem(`[environment]\nos = "macos"\n`)).toMatchObject({ field: "environment.os" });
+    const steps = problem(`version = "1.0"\n\n[[steps]]\nname = "one"\n`);
+    expect(steps).toMatchObject({ path: "t/task.toml:3", field: "steps" });
+    expect(steps.problem).toMatch(/multi-step tasks/);
+    const transport = problem(`[[environment.mcp_servers]]\nname = "m"\ntransport = "ws"\n`);
+    expect(transport).toMatchObject({ field: "environment.mcp_servers[0].transport" });
+  });
+
+  it("keeps Harbor's older keys: version for schema_version, memory/storage sizes, allow_internet", () => {
+    const text = `version = "1.0"\n[environment]\nmemory = "512M"\nstorage = "1G"\nallow_internet = false\n`;
+    const { toml } = parseTaskToml(text, "t");
+    expect(toml.version).toBe("1.0");
+    expect(toml.environment).toMatchObject({ memory_mb: 512, storage_mb: 1024 });
+    expect(phaseNetworkPolicies(toml).agent.mode).toBe("no-network");
+  });
+});
+
 describe("Harbor task folders", () => {
   it("loads the fixture task set unchanged", async () => {
     const set = await loadTaskSet(FIXTURES);
@@ -207,7 +289,7 @@ describe("Harbor task folders", () => {
     harborTask(
       root,
       "extras",
-      `weird = true\n[environment]\ngpus = 1\nstorage_mb = 4096\nfuture_key = "x"\n[[environment.mcp_servers]]\nname = "docs"\nurl = "http://docs:8000/sse"\n[solution]\nenv = { TOKEN = "x" }\n`,
+      `weird = true\nartifacts = ["/app/out.log"]\n[environment]\ngpus = 1\nstorage_mb = 4096\nfuture_key = "x"\n[[environment.mcp_servers]]\nname = "docs"\nurl = "http://docs:8000/sse"\n[solution]\nenv = { TOKEN = "x" }\n`,
     );
     const set = await loadTaskSet(root);
     expect(set.invalid).toEqual([]);
@@ -217,6 +299,7 @@ describe("Harbor task folders", () => {
     expect(notices.join("\n")).toMatch(/mcp_servers: not supported yet/);
     expect(notices.join("\n")).toMatch(/solution.env: not supported/);
     expect(notices.join("\n")).toMatch(/storage_mb: not enforced/);
+    expect(notices.join("\n")).toMatch(/artifacts: not collected/);
     expect(taskSetLines(viewTaskSet(set))).toContain(
       "  note: environment.gpus: not supported, the task runs without",
     );

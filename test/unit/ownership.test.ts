@@ -27,8 +27,8 @@ import { sandboxesOnTree } from "../../src/sandbox/shared-tree.js";
 import { slotOwner, slotPrefix, slotsRoot } from "../../src/sandbox/slot-dir.js";
 
 const errno = (code: string) => Object.assign(new Error(code), { code });
-const stat = (start: string) =>
-  `42 (a (weird) name) S ${Array.from({ length: 18 }, (_, i) => i).join(" ")} ${start} 7 8`;
+const stat = (start: string, state = "S") =>
+  `42 (a (weird) name) ${state} ${Array.from({ length: 18 }, (_, i) => i).join(" ")} ${start} 7 8`;
 const probe = (readStat: () => string, signal: () => void = () => undefined): ProcessProbe => ({
   platform: "linux",
   readStat,
@@ -63,6 +63,26 @@ describe("owner liveness", () => {
         probe(() => stat("901")),
       ),
     ).toBe("dead");
+  });
+  it("is dead for a zombie (killed, its parent has not waited yet): kill -9 then the next command", () => {
+    expect(
+      ownerLiveness(
+        owner,
+        probe(() => stat("900", "Z")),
+      ),
+    ).toBe("dead");
+    expect(
+      ownerLiveness(
+        owner,
+        probe(() => stat("900", "X")),
+      ),
+    ).toBe("dead");
+    expect(
+      ownerLiveness(
+        owner,
+        probe(() => stat("900", "R")),
+      ),
+    ).toBe("alive");
   });
   it("is unknown, never dead, when the /proc entry exists but cannot be read", () => {
     const unreadable = () => {

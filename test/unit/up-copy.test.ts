@@ -4,7 +4,8 @@ import { copyBaseJson, parseCopyBase, type CopyBase } from "../../src/project/co
 import { keepCopy } from "../../src/project/down.js";
 import type { SyncResult } from "../../src/project/sync.js";
 import { copyModeConfigEnv } from "../../src/plan/project-placement.js";
-import { snapshotContainer, snapshotScript } from "../../src/sandbox/workspace-snapshot.js";
+import { fetchScript, listScript } from "../../src/sandbox/workspace-listing.js";
+import { syncHelperContainer } from "../../src/sandbox/workspace-snapshot.js";
 import { isKeptWorkspace } from "../../src/sandbox/workspace-volume.js";
 
 const record: CopyBase = {
@@ -32,7 +33,8 @@ const result = (over: Partial<SyncResult> = {}): SyncResult => ({
   conflicts: [],
   skipped: [],
   changed: 0,
-  ms: { snapshot: 1, total: 2 },
+  fetched: 0,
+  ms: { list: 1, fetch: 0, pull: 0, host: 0, total: 2 },
   ...over,
 });
 
@@ -70,23 +72,30 @@ describe("down keeps the agent's copy", () => {
 });
 
 describe("the snapshot helper", () => {
-  it("copies links as links, empties and lists files over the cap in the snapshot only", () => {
-    const script = snapshotScript(2048);
-    expect(script).toMatch(
-      /^set -e\ncp -R -P --preserve=mode,timestamps,links --sparse=always \/ocbox-src\/\. \/ocbox-snap\//,
+  it("lists without copying, hashes only files within the cap, prunes plain excluded names", () => {
+    const script = listScript(2048, ["node_modules"]);
+    expect(script).toContain(
+      "cd /ocbox-src\nfind . -xdev -mindepth 1 \\( -name 'node_modules' \\) -prune -o -printf",
     );
-    expect(script).toContain("find /ocbox-snap -xdev -type f -size +2048c");
-    expect(() => snapshotScript(Number.NaN)).toThrow(/not a byte count/);
+    expect(script).toContain("-type f -size -2049c -print0 | xargs -0r sha256sum -z > /ocbox-snap/hashes");
+    expect(script).not.toMatch(/cp /);
+    expect(() => listScript(Number.NaN, [])).toThrow(/not a byte count/);
+  });
+
+  it("fetches the wanted paths as links, empties and lists files over the cap in its own volume only", () => {
+    const script = fetchScript(2048);
+    expect(script).toContain(
+      "xargs -0r -a /ocbox-snap/want cp -P --parents --preserve=mode,timestamps,links --sparse=always -t /ocbox-snap/tree",
+    );
+    expect(script).toContain("find /ocbox-snap/tree -xdev -type f -size +2048c");
   });
 
   it("reads the agent's volume read-only, without network or more than read-everything capabilities", () => {
-    const spec = snapshotContainer({
-      image: "i",
-      volume: "ws",
-      snapshot: "snap",
-      maxFileBytes: 1,
-      labels: {},
-    });
+    const spec = syncHelperContainer(
+      { image: "i", volume: "ws", snapshot: "snap", labels: {} },
+      "list",
+      "true",
+    );
     expect(spec.mounts).toEqual([
       { type: "volume", source: "ws", target: "/ocbox-src", readOnly: true },
       { type: "volume", source: "snap", target: "/ocbox-snap" },

@@ -390,7 +390,7 @@ async function evalRunAction(ctx: Context, flags: RunFlags): Promise<number> {
     },
   }).finally(() => live.stop());
   ctx.out.result(result, (r) => [
-    `${r.units} run(s) in ${r.seconds.toFixed(1)} s (${r.ran} ran, ${r.kept} kept): ${style.green(`${r.completed} complete`)}, ${r.agentFailed} agent failure(s), ${r.infraFailed} infrastructure failure(s), ${r.invalid.length} invalid task(s)`,
+    `${r.units} run(s) in ${r.seconds.toFixed(1)} s (${r.ran} ran, ${r.kept} kept): ${style.green(`${r.completed} complete`)}, ${r.agentFailed} agent failure(s), ${r.infraFailed} infrastructure failure(s), ${r.invalid.length} invalid task(s); workspace: ${r.workspace.why}`,
     `results in ${r.outputDir}; next: ocbox eval judge --model M --input ${r.outputDir}`,
   ]);
   return 0;
@@ -443,7 +443,7 @@ function showRunEvent(e: EvalEvent, ctx: Context, workers: number, view: LiveVie
           `${style.yellow("skipped invalid task")} ${bad.id}: ${bad.path}: ${bad.field}: ${bad.problem}`,
         );
       live.log(
-        `${e.units} run(s): ${e.kept} already finished, ${e.todo} to do${e.resumed.length ? ` (${e.resumed.length} interrupted, rerun)` : ""}; ${e.invalid.length} invalid task(s) skipped`,
+        `${e.units} run(s): ${e.kept} already finished, ${e.todo} to do${e.resumed.length ? ` (${e.resumed.length} interrupted, rerun)` : ""}; ${e.invalid.length} invalid task(s) skipped; workspace: ${e.workspace.why}`,
       );
       live.milestone();
       return { progress, live };

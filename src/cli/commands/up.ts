@@ -25,6 +25,7 @@ import { style, terminalLine } from "../output.js";
 import { printUpPlan } from "./plan.js";
 import { parsePort } from "./web.js";
 import { COPY_HELP } from "../flags.js";
+import { traced } from "../../util/trace.js";
 
 interface UpFlags {
   detach?: boolean;
@@ -83,14 +84,17 @@ async function upAction(ctx: Context, opts: UpFlags): Promise<number> {
   const front = opts.detach
     ? undefined
     : await frontOn(sandbox, { landing: webSessionPath(inside), openDirectory: inside });
-  const summary = startedSummary(up, front, opts, await ctx.engine().capabilities());
+  const capabilities = await traced("up.capabilities", () => ctx.engine().capabilities());
+  const summary = startedSummary(up, front, opts, capabilities);
   ctx.out.result(summary, (s) => startupSummary(s));
   // Loud, every time, and on stderr even with --json (C8).
   if ((summary.security.unsafe.length > 0 || summary.egressWarnings.length > 0) && ctx.out.json) {
     for (const l of startupSummary(summary).filter((x) => x.includes("WARNING"))) ctx.out.notice(l.trim());
   }
   if (opts.detach) {
-    await appendFile(logFile, `${sandbox.recentLogs().join("\n")}\n`, { mode: 0o600 });
+    await traced("up.keep-log", () =>
+      appendFile(logFile, `${sandbox.recentLogs().join("\n")}\n`, { mode: 0o600 }),
+    );
     // With exec relays, the ways back would end with this process: a detached relay takes them.
     if (sandbox.reverseTargets.length > 0) {
       const relay = await startDetachedRelay(state.dir, {

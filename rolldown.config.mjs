@@ -1,0 +1,35 @@
+// The `ocbox` command as one bundle (issue 16, CLI start): tsc's dist/ resolved into a few files
+// in dist/bin/, so a cold `ocbox run` no longer resolves, reads and links some 300 modules one by
+// one (0.6–0.8 s of its start on 2 cores). dist/bin sits at dist/cli's depth: `packageRoot()`
+// (util/paths.ts) and the createRequire lookups resolve from it as from tsc's files. The library
+// (`dist/index.js`) stays unbundled.
+import { defineConfig } from "rolldown";
+
+export default defineConfig({
+  input: { ocbox: "dist/cli/main.js" },
+  platform: "node",
+  // Native or optional (ssh2's binding, cpu-features), found by path at run time (opencode-ai's
+  // platform binary), deferred until first use (runtime/dockerode-deferred.ts: gRPC), or a UMD
+  // build that requires its own files by relative path (jsonc-parser).
+  external: ["ssh2", "cpu-features", /^opencode-ai(\/|$)/, /^@grpc\//, "jsonc-parser"],
+  plugins: [
+    {
+      // ocbox reaches ssh:// engines through its own forwarding `ssh` (runtime/ssh-tunnel.ts) and
+      // clears docker-modem's ssh protocol, so docker-modem's ssh2 client (and its load time) is
+      // never wanted.
+      name: "no-docker-modem-ssh",
+      load(id) {
+        if (/docker-modem[\\/]lib[\\/]ssh\.js$/.test(id))
+          return "module.exports = function () { throw new Error('ocbox: docker-modem ssh is not used'); };";
+        return null;
+      },
+    },
+  ],
+  output: {
+    dir: "dist/bin",
+    format: "esm",
+    entryFileNames: "[name].js",
+    chunkFileNames: "[name]-[hash].js",
+    cleanDir: true,
+  },
+});
