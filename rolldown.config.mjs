@@ -6,7 +6,7 @@
 import { defineConfig } from "rolldown";
 
 export default defineConfig({
-  input: { ocbox: "dist/cli/main.js" },
+  input: { ocbox: "dist/cli/entry.js" },
   platform: "node",
   // Native or optional (ssh2's binding, cpu-features), found by path at run time (opencode-ai's
   // platform binary), deferred until first use (runtime/dockerode-deferred.ts: gRPC), or a UMD
