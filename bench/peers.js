@@ -37,8 +37,12 @@ export function runProcess(cmd, args, options = {}) {
   });
 }
 
-export function newWorkspace(prefix = "ocbox-bench-ws-") {
-  const ws = mkdtempSync(join(tmpdir(), prefix));
+export function newWorkspace(prefix = "ws-") {
+  // One parent for all of them, as a user's projects sit under one home: the engine path probe
+  // (cached by a path's first two components) runs once per run, not once per cold sample.
+  const parent = join(tmpdir(), "ocbox-bench-ws");
+  mkdirSync(parent, { recursive: true });
+  const ws = mkdtempSync(join(parent, prefix));
   writeFileSync(join(ws, "README.md"), "a benchmark workspace\n");
   return ws;
 }

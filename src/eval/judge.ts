@@ -168,6 +168,8 @@ export async function runJudge(options: JudgeOptions): Promise<JudgeRunResult> {
     warm ??= new WarmPool(engine, p.profile, {
       size: warmPoolSize(workers, todo.length, availableParallelism()),
       limit: todo.length,
+      // As for `eval run`: a batch waits on throughput, and the warm-up prompt costs CPU.
+      warmUpPrompt: false,
       onLine: (line) => emit({ type: "trace", unit: "warm-pool", line }),
     });
     warm.fill();

@@ -114,6 +114,14 @@ export interface EvalRunOptions {
    * wait for a gated refill counts against its own timeout.
    */
   warmPoolMaxBusy?: number;
+  /**
+   * Send each warm sandbox the pool's throwaway warm-up prompt (WarmPoolOptions.warmUpPrompt).
+   * Default false here: it brings a unit's first model request 1-2 s sooner but costs each unit
+   * about 0.5 s more CPU, and a batch's throughput, not one unit's start, is what an eval waits on.
+   */
+  warmUpPrompt?: boolean;
+  /** At most this many warm sandboxes starting at once (WarmPoolOptions.maxStarting). */
+  warmPoolMaxStarting?: number;
   /** `--oracle`: Harbor tasks run solution/solve.sh in the agent's place (no model), then the verifier. */
   oracle?: boolean;
   signal?: AbortSignal;
@@ -273,6 +281,8 @@ function warmPoolFactory(
       size: Math.min(options.warmPoolSize ?? warmPoolSize(workers, todo, availableParallelism()), todo),
       limit: todo,
       ...(options.warmPoolMaxBusy !== undefined ? { maxBusy: options.warmPoolMaxBusy } : {}),
+      warmUpPrompt: options.warmUpPrompt ?? false,
+      ...(options.warmPoolMaxStarting !== undefined ? { maxStarting: options.warmPoolMaxStarting } : {}),
       onLine: (line) => emit({ type: "trace", unit: "warm-pool", line }),
     });
     warm.fill();

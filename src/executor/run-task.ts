@@ -126,10 +126,13 @@ export async function executeTask(
     if (back?.kind === "failed") log(`cleanup: ${failedHint(back)}`);
     throw e;
   }
-  const back = await held.box?.finish().catch((e: unknown) => {
-    log(`cleanup: ${errorMessage(e)}`);
-    return undefined;
-  });
+  const box = held.box;
+  const back = !box
+    ? undefined
+    : await traced("exec.finish-sandbox", () => box.finish()).catch((e: unknown) => {
+        log(`cleanup: ${errorMessage(e)}`);
+        return undefined;
+      });
   if (!back) return result;
   const ended = applySyncBack(result, back);
   if (ended.failureReason !== result.failureReason)
@@ -335,18 +338,20 @@ async function agentTurns(step: Step, opened: OpenedSession): Promise<Ended> {
   const { session, watch } = opened;
   const stopWatching = request.onSession?.(session);
   try {
-    return await promptLoop({
-      plan,
-      prompt: request.prompt,
-      client: session.client,
-      sessionId: session.sessionId,
-      run,
-      watch,
-      watchdog: step.watchdog,
-      signal: step.signal,
-      interrupt: request.signal,
-      deps: step.deps,
-    });
+    return await traced("exec.agent-turns", () =>
+      promptLoop({
+        plan,
+        prompt: request.prompt,
+        client: session.client,
+        sessionId: session.sessionId,
+        run,
+        watch,
+        watchdog: step.watchdog,
+        signal: step.signal,
+        interrupt: request.signal,
+        deps: step.deps,
+      }),
+    );
   } catch (e) {
     // The server stopped answering: a sandbox that ended under the task is its result, not a throw.
     if (!(e instanceof OcboxError) || e.code !== "OPENCODE") throw e;

@@ -19,6 +19,8 @@ export interface PoolLimits {
   size: number;
   limit?: number | undefined;
   maxBusy?: number | undefined;
+  /** At most this many starting at once (a start is OpenCode's boot: CPU work); default no cap. */
+  maxStarting?: number | undefined;
 }
 
 /** How many sandboxes to start now: up to `size` ready or starting, within the limit and the gate. */
@@ -27,7 +29,8 @@ export function refillCount(c: PoolCounts, l: PoolLimits): number {
   const want = l.size - c.ready - c.starting;
   const left = (l.limit ?? Infinity) - c.started;
   const room = (l.maxBusy ?? Infinity) - c.taken - c.starting;
-  return Math.max(0, Math.min(want, left, room));
+  const booting = (l.maxStarting ?? Infinity) - c.starting;
+  return Math.max(0, Math.min(want, left, room, booting));
 }
 
 /**

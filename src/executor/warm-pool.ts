@@ -64,6 +64,11 @@ export interface WarmPoolOptions {
    * for the cores, and a `take` waits for room instead of starting cold. Default: no gate.
    */
   maxBusy?: number;
+  /**
+   * At most this many sandboxes starting at once; the next starts when one is ready. Starts are
+   * OpenCode boots, CPU work that slows each other down when many run on few cores. Default: no cap.
+   */
+  maxStarting?: number;
   onLine?: (line: string) => void;
   /** Asked before each start: false skips it (a service's budget); default always. */
   mayStart?: () => boolean;
@@ -135,7 +140,19 @@ export class WarmPool {
       n--
     ) {
       this.started++;
-      const p = this.startOne().finally(() => this.starting.delete(p));
+      const p: Promise<Slot | undefined> = this.startOne().then(
+        (slot) => {
+          this.starting.delete(p);
+          // Under a cap on starts, a start that made a sandbox makes room for the next (a failed
+          // one does not, so a start that keeps failing does not loop); a held refill waits.
+          if (slot && this.options.maxStarting !== undefined && !this.held) this.fill();
+          return slot;
+        },
+        (e: unknown) => {
+          this.starting.delete(p);
+          throw e;
+        },
+      );
       this.starting.add(p);
     }
   }

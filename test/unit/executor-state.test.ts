@@ -141,7 +141,12 @@ describe("the executor's state machine (fake OpenCode)", () => {
         setTimeout(() => clock.advance(7200_000), 10);
       });
     const { result } = await run([], {}, { clock, acquireSandbox });
-    expect(result).toMatchObject({ outcome: "ERROR", failureReason: "TIMEOUT", sandbox: "none", attempts: 0 });
+    expect(result).toMatchObject({
+      outcome: "ERROR",
+      failureReason: "TIMEOUT",
+      sandbox: "none",
+      attempts: 0,
+    });
     expect(result.hint).toContain("while it waited for its sandbox");
     expect(clock.pending).toBe(0);
   });

@@ -31,6 +31,16 @@ describe("the warm pool's refill gate", () => {
     expect(refillCount(at({}), { size: 4, maxBusy: 2 })).toBe(2);
   });
 
+  it("starts no more than maxStarting at once, whatever the size and the taken ones", () => {
+    // 4 workers, one boot at a time: one starts now, the next when it is ready.
+    expect(refillCount(at({}), { size: 4, maxStarting: 1 })).toBe(1);
+    expect(refillCount(at({ starting: 1 }), { size: 4, maxStarting: 1 })).toBe(0);
+    expect(refillCount(at({ ready: 1, started: 1 }), { size: 4, maxStarting: 1 })).toBe(1);
+    expect(refillCount(at({ taken: 3, starting: 1, started: 4 }), { size: 4, maxStarting: 2 })).toBe(1);
+    // With a gate as well, the smaller room wins.
+    expect(refillCount(at({ taken: 1 }), { size: 4, maxBusy: 2, maxStarting: 2 })).toBe(1);
+  });
+
   it("tells a task to take, wait for a start, wait for a finish, or go cold", () => {
     const l = { size: 2, limit: 8, maxBusy: 2 };
     expect(takeStep(at({ ready: 1 }), l)).toBe("take");
