@@ -4,32 +4,19 @@
  * connection), `ocbox web --print`'s link answers, `ocbox ls` shows the relay, a relay that was
  * killed is started again by `ocbox web`, and `ocbox down` leaves no relay process.
  */
-import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { readFile, writeFile } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { parseDocument } from "yaml";
-import { startScriptedModel, type ScriptedModel } from "../../src/scripted-model/server.js";
 import { ocbox } from "../helpers/cli.js";
-import {
-  containersOf,
-  makeProject,
-  removeHome,
-  tempHome,
-  useScriptedModel,
-  type TestProject,
-} from "../helpers/project.js";
+import { hostPortProject, type HostPortProject } from "../helpers/host-port-project.js";
+import { type TestProject } from "../helpers/project.js";
 
 const EXEC = { OCBOX_SERVER_TRANSPORT: "exec" };
-const secret = randomBytes(8).toString("hex");
-let model: ScriptedModel;
-let listener: Server;
-let port = 0;
-let home: string;
+let project: HostPortProject | undefined;
 let p: TestProject;
 let id = "";
+let port = 0;
+let secret = "";
 
 const alive = (pid: number) => {
   try {
@@ -41,29 +28,12 @@ const alive = (pid: number) => {
 };
 
 beforeAll(async () => {
-  model = await startScriptedModel({ scenario: { models: ["scripted"], turns: [] } });
-  // A host-port listener of this machine, on its loopback only.
-  listener = createServer((_req, res) => res.end(`host says ${secret}\n`));
-  await new Promise<void>((r) => listener.listen(0, "127.0.0.1", r));
-  port = (listener.address() as { port: number }).port;
-  home = await tempHome();
-  p = await makeProject(home, "detached-relay");
-  const init = await p.run(["init", "--yes", "--json"]);
-  expect(init.code, init.stderr).toBe(0);
-  await useScriptedModel(p, model.url);
-  const file = join(p.root, "ocbox.yaml");
-  const doc = parseDocument(await readFile(file, "utf8"));
-  doc.setIn(["egress", "hostPorts"], [port]);
-  await writeFile(file, doc.toString());
-  id = await p.sandboxId();
+  project = await hostPortProject("detached-relay");
+  ({ p, id, port, secret } = project);
 }, 120_000);
 
 afterAll(async () => {
-  await p?.run(["down"]);
-  if (id) expect(await containersOf([id])).toEqual([]);
-  await model?.close();
-  listener?.close();
-  if (home) await removeHome(home);
+  await project?.close();
 });
 
 type LsRow = { sandboxId: string; relay?: string; relayPid?: number };

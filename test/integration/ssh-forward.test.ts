@@ -6,35 +6,21 @@
  * this file only when DOCKER_HOST is ssh:// (vitest.config.ts).
  */
 import { execFileSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { readFile, writeFile } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
-import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { parseDocument } from "yaml";
 import { DockerEngine } from "../../src/runtime/docker-engine.js";
-import { startScriptedModel, type ScriptedModel } from "../../src/scripted-model/server.js";
-import {
-  containersOf,
-  makeProject,
-  removeHome,
-  tempHome,
-  useScriptedModel,
-  type TestProject,
-} from "../helpers/project.js";
+import { hostPortProject, type HostPortProject } from "../helpers/host-port-project.js";
+import { type TestProject } from "../helpers/project.js";
 
 if (!/^ssh:\/\//.test(process.env.DOCKER_HOST ?? ""))
   throw new Error(
     "ssh-forward.test.ts needs DOCKER_HOST=ssh://…: run it through `.ci/leg-ssh` (it starts an sshd)",
   );
 
-const secret = randomBytes(8).toString("hex");
-let model: ScriptedModel;
-let listener: Server;
-let port = 0;
-let home: string;
+let project: HostPortProject | undefined;
 let p: TestProject;
 let id = "";
+let port = 0;
+let secret = "";
 
 /** The `ssh` processes forwarding for process `pid` (its child sh runs ssh: ssh-tunnel.ts). */
 function forwardsOf(pid: number): number[] {
@@ -67,28 +53,12 @@ async function kill(pid: number): Promise<void> {
 }
 
 beforeAll(async () => {
-  model = await startScriptedModel({ scenario: { models: ["scripted"], turns: [] } });
-  listener = createServer((_req, res) => res.end(`host says ${secret}\n`));
-  await new Promise<void>((r) => listener.listen(0, "127.0.0.1", r));
-  port = (listener.address() as { port: number }).port;
-  home = await tempHome();
-  p = await makeProject(home, "ssh-forward");
-  const init = await p.run(["init", "--yes", "--json"]);
-  expect(init.code, init.stderr).toBe(0);
-  await useScriptedModel(p, model.url);
-  const file = join(p.root, "ocbox.yaml");
-  const doc = parseDocument(await readFile(file, "utf8"));
-  doc.setIn(["egress", "hostPorts"], [port]);
-  await writeFile(file, doc.toString());
-  id = await p.sandboxId();
+  project = await hostPortProject("ssh-forward");
+  ({ p, id, port, secret } = project);
 }, 120_000);
 
 afterAll(async () => {
-  await p?.run(["down"]);
-  if (id) expect(await containersOf([id])).toEqual([]);
-  await model?.close();
-  listener?.close();
-  if (home) await removeHome(home);
+  await project?.close();
 });
 
 it("this process: the next engine call after its forward was killed starts a new one and answers", async () => {
