@@ -5,12 +5,11 @@
  * should cost little more than Node's own start (issue 16). Everything else goes to main.ts, the
  * command's one exit point.
  */
-import { OPENCODE_VERSION } from "../image/opencode-binary.js";
-import { OCBOX_VERSION } from "../version.js";
+import { VERSION_LINE } from "./version-line.js";
 
 const args = process.argv.slice(2);
 if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
-  process.stdout.write(`ocbox ${OCBOX_VERSION} (opencode ${OPENCODE_VERSION})\n`);
+  process.stdout.write(`${VERSION_LINE}\n`);
 } else {
   await import("./main.js");
 }

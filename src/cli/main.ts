@@ -5,8 +5,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { ExitCode, OcboxError } from "../errors.js";
-import { OPENCODE_VERSION } from "../image/opencode-binary.js";
-import { OCBOX_VERSION } from "../version.js";
+import { VERSION_LINE } from "./version-line.js";
 import { commandsFor } from "./command-table.js";
 import type { Context, GlobalOptions, RunOptions } from "./context.js";
 import { asOcboxError, renderError } from "./output.js";
@@ -19,7 +18,7 @@ async function main(argv: string[]): Promise<number> {
   let globals: GlobalOptions = {};
   const program = new Command("ocbox")
     .description("Run the OpenCode coding agent inside hardened containers.")
-    .version(`ocbox ${OCBOX_VERSION} (opencode ${OPENCODE_VERSION})`, "-V, --version")
+    .version(VERSION_LINE, "-V, --version")
     .option("--json", "print the result as JSON on stdout")
     .option("-v, --verbose", "show build output and sandbox logs")
     .option(
