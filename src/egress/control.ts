@@ -5,11 +5,11 @@
  * container's label names it. Never beside the access log: the sidecar parses the agent's traffic
  * and can write its staged dir, so nothing there may steer the host (SECURITY.md).
  */
-import { randomBytes } from "node:crypto";
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { z } from "zod";
 import { stateHome } from "../util/paths.js";
+import { replaceFile } from "../util/replace-file.js";
 
 /** 2: the sidecar's files are in an engine volume (1 named a host dir; such records are ignored). */
 export const CONTROL_VERSION = 2;
@@ -48,9 +48,7 @@ export function egressIdOf(controlFileName: string): string | undefined {
 export async function writeEgressControl(file: string, control: EgressControl): Promise<void> {
   const root = join(file, "..");
   await mkdir(root, { recursive: true, mode: 0o700 });
-  const tmp = `${file}.${randomBytes(4).toString("hex")}.tmp`;
-  await writeFile(tmp, JSON.stringify(control), { mode: 0o600, flag: "wx" });
-  await rename(tmp, file);
+  await replaceFile(file, JSON.stringify(control), { mode: 0o600 });
 }
 
 /** The record, or undefined when there is none (or it is not one this ocbox wrote). */

@@ -3,7 +3,7 @@
  * tasks (their digests). Resuming compares the config; a change is refused unless forced. Pure
  * apart from reading and writing the file.
  */
-import { readFile, rename, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { OcboxError, errorMessage } from "../errors.js";
@@ -15,6 +15,7 @@ import {
   type NetworkPolicy,
 } from "../config/harbor-task-schema.js";
 import { sha256 } from "./digest.js";
+import { replaceFile } from "../util/replace-file.js";
 
 const networkPolicySchema = z.object({ mode: networkModeSchema, allowedHosts: z.array(z.string()) });
 
@@ -163,7 +164,5 @@ export async function readManifest(dir: string): Promise<Manifest | undefined> {
 
 /** Atomic: write a temp file, then rename over. 0600: eval outputs may hold what the agent printed. */
 export async function writeJson(file: string, value: unknown): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
-  await rename(tmp, file);
+  await replaceFile(file, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
 }

@@ -5,11 +5,12 @@
  * that built it; another task set with the same environment shares the image, and is found here.
  * The record holds folder paths and times only; a folder that is gone counts as no user.
  */
-import { mkdir, rename, writeFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { stateHome } from "../util/paths.js";
 import { parseVersioned, readJsonFile } from "../util/versioned-file.js";
+import { replaceFile } from "../util/replace-file.js";
 
 const VERSION = 1;
 const recordSchema = z.object({
@@ -54,12 +55,5 @@ export async function recordTaskSets(
   const record = await readRecord(env);
   for (const d of dirs) record.taskSets[d] = now.toISOString();
   await mkdir(join(stateHome(env), "eval"), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(
-    tmp,
-    `${JSON.stringify(record, null, 2)}
-`,
-    { mode: 0o600 },
-  );
-  await rename(tmp, file);
+  await replaceFile(file, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
 }

@@ -6,13 +6,14 @@
  * (plan/approval-state.ts); this file is the I/O.
  */
 import { createHash } from "node:crypto";
-import { mkdir, rename, writeFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import { z } from "zod";
 import { OcboxError } from "../errors.js";
 import { APPROVAL_FILE_KINDS, type ApprovalRecord } from "../plan/approval-files.js";
 import type { FileVerdict } from "../plan/approval-state.js";
 import { parseVersioned, readJsonFile } from "../util/versioned-file.js";
+import { replaceFile } from "../util/replace-file.js";
 
 /** approved.json's format: 1 (hook and config hashes), 2 (records). */
 export const APPROVALS_VERSION = 2;
@@ -86,11 +87,9 @@ export function mergeRecords(
 /** Write the records (0600, through a temp file and a rename, so a reader never sees half). */
 export async function writeApprovalRecords(file: string, records: readonly ApprovalRecord[]): Promise<void> {
   await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, `${JSON.stringify({ version: APPROVALS_VERSION, records }, null, 2)}\n`, {
+  await replaceFile(file, `${JSON.stringify({ version: APPROVALS_VERSION, records }, null, 2)}\n`, {
     mode: 0o600,
   });
-  await rename(tmp, file);
 }
 
 /** Record these verdicts as approved now, with the text each was read from (when small). */

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { cp, mkdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { OcboxError, tail } from "../errors.js";
@@ -23,13 +23,14 @@ export async function opencodeConfigDigest(): Promise<string> {
 export async function stageOpencodeConfig(onLine?: (line: string) => void): Promise<string> {
   const digest = (await opencodeConfigDigest()).slice(0, 16);
   const dir = join(cacheHome(), `opencode-config-${digest}`);
-  const done = await stat(join(dir, "node_modules")).then(
-    () => true,
-    () => false,
-  );
-  if (done) return dir;
-  const work = `${dir}.tmp-${process.pid}`;
-  await rm(work, { recursive: true, force: true });
+  const done = (): Promise<boolean> =>
+    stat(join(dir, "node_modules")).then(
+      () => true,
+      () => false,
+    );
+  if (await done()) return dir;
+  // A work dir of its own: two builds staging at once never share (or remove) each other's.
+  const work = `${dir}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
   await mkdir(work, { recursive: true });
   for (const file of FILES)
     await cp(join(packageRoot(), "assets", "opencode-config", file), join(work, file));
@@ -47,6 +48,10 @@ export async function stageOpencodeConfig(onLine?: (line: string) => void): Prom
       detail: tail(result.stderr || result.stdout),
       fix: "The host needs the npm registry once to build the image. Check `npm ping`, your npm proxy and CA settings.",
     });
+  }
+  if (await done()) {
+    await rm(work, { recursive: true, force: true }); // another build staged it meanwhile
+    return dir;
   }
   await rm(dir, { recursive: true, force: true });
   await rename(work, dir);

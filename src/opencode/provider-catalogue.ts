@@ -3,11 +3,12 @@
  * host), read once from the binary on the host and cached per OpenCode version under
  * $XDG_CACHE_HOME/ocbox/ (reading the 180 MB binary takes seconds; the cache, milliseconds).
  */
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { OcboxError } from "../errors.js";
 import { cacheHome } from "../util/paths.js";
 import { parseCatalogue, type ProviderCatalogue } from "./provider-catalogue-text.js";
+import { replaceFile } from "../util/replace-file.js";
 
 /** Bump when the cached shape or the parse changes. */
 const CACHE_FORMAT = 1;
@@ -64,9 +65,7 @@ async function readCatalogue(
     });
   }
   await mkdir(join(file, ".."), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify(catalogue));
-  await rename(tmp, file);
+  await replaceFile(file, JSON.stringify(catalogue), { mode: 0o644 });
   return catalogue;
 }
 

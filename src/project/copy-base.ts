@@ -5,14 +5,14 @@
  * cannot widen them), and the base of the three-way merge (sync-decision.ts): what was copied in,
  * then what each sync left. Written whole to a new file and renamed (0600).
  */
-import { randomBytes } from "node:crypto";
-import { rename, rm, writeFile } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import type { CopyBackCaps } from "../sandbox/copy-back-policy.js";
 import type { TreeEntry } from "../sandbox/sync-decision.js";
 import type { StateLayout } from "../util/state-layout.js";
 import { parseVersioned, readJsonFile } from "../util/versioned-file.js";
+import { replaceFile } from "../util/replace-file.js";
 
 export const COPY_BASE_VERSION = 1;
 
@@ -88,12 +88,7 @@ export async function readCopyBase(state: Pick<StateLayout, "dir">): Promise<Cop
 
 export async function writeCopyBase(state: Pick<StateLayout, "dir">, record: CopyBase): Promise<void> {
   const file = copyBaseFile(state);
-  const temp = `${file}.${randomBytes(4).toString("hex")}.tmp`;
-  await writeFile(temp, copyBaseJson(record), { mode: 0o600, flag: "wx" });
-  await rename(temp, file).catch(async (e: unknown) => {
-    await rm(temp, { force: true });
-    throw e;
-  });
+  await replaceFile(file, copyBaseJson(record), { mode: 0o600 });
 }
 
 export async function removeCopyBase(state: Pick<StateLayout, "dir">): Promise<void> {

@@ -5,12 +5,13 @@
  * write the state dir. `parseRelayRecord` is pure.
  */
 import { randomBytes } from "node:crypto";
-import { readFile, rename, rm, writeFile } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
 import { OcboxError } from "../errors.js";
 import type { ReverseTarget } from "../sandbox/reverse-relay.js";
 import { zodIssues } from "../util/versioned-file.js";
+import { replaceFile } from "../util/replace-file.js";
 
 /** What the relay serves; handed to the relay process, and kept so that it can be restarted. */
 export interface RelayJob {
@@ -112,9 +113,7 @@ export async function readRelayRecord(stateDir: string): Promise<RelayRecord | u
 /** Written whole (a temp file renamed over it), 0600. */
 export async function writeRelayRecord(stateDir: string, r: RelayRecord): Promise<void> {
   const file = relayRecordFile(stateDir);
-  const temp = `${file}.${process.pid}.tmp`;
-  await writeFile(temp, `${JSON.stringify(r, null, 2)}\n`, { mode: 0o600 });
-  await rename(temp, file);
+  await replaceFile(file, `${JSON.stringify(r, null, 2)}\n`, { mode: 0o600 });
 }
 
 export async function removeRelayRecord(stateDir: string): Promise<void> {

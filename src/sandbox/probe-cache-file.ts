@@ -2,10 +2,11 @@
  * The probes' cache files in the state dir (engine-paths.json, engine-loopback.json): read as a
  * cache (a missing or damaged file is an empty one) and replaced whole, 0600, by rename.
  */
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import type { Engine } from "../runtime/engine.js";
 import { engineKey, parseProbeCache, type ProbeCache } from "./path-probe-cache.js";
+import { replaceFile } from "../util/replace-file.js";
 
 const keys = new WeakMap<Engine, Promise<string>>();
 
@@ -34,7 +35,5 @@ export async function readProbeCacheFile(file: string): Promise<ProbeCache> {
 
 export async function writeProbeCacheFile(file: string, cache: ProbeCache): Promise<void> {
   await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify(cache, null, 2), { mode: 0o600 });
-  await rename(tmp, file);
+  await replaceFile(file, JSON.stringify(cache, null, 2), { mode: 0o600 });
 }

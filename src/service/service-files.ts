@@ -9,11 +9,12 @@
  * A client finds the service here; a service.json whose process is gone (kill -9) is stale.
  */
 import { readFileSync } from "node:fs";
-import { readFile, rename, rm, writeFile } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { errorMessage, OcboxError } from "../errors.js";
 import { processStart } from "../runtime/owner.js";
 import { stateHome } from "../util/paths.js";
+import { replaceFile } from "../util/replace-file.js";
 
 export interface ServiceFiles {
   dir: string;
@@ -42,9 +43,7 @@ export interface ServiceInfo {
 }
 
 export async function writeServiceInfo(files: ServiceFiles, info: ServiceInfo): Promise<void> {
-  const tmp = `${files.info}.${process.pid}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
-  await rename(tmp, files.info);
+  await replaceFile(files.info, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
 }
 
 /** The service.json of a live service, or undefined (none, or its process is gone). */
