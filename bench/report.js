@@ -238,7 +238,7 @@ function sections(r, file) {
     out.push(
       "## 7. Evaluation runner (issues 6, 16)",
       "",
-      `\`ocbox eval run\` through its library call, ${e.count} trivial tasks a batch (the scripted model answers at once), warm pool as `eval run` sets it (one sandbox per worker plus one while a core is spare, no refill gate, no warm-up prompt), on ${e.cores} cores, against ${e.count} bare \`opencode run\`s in a row, ${e.rounds.length} round(s). CPU: the bare children's rusage; ocbox's process plus its containers' cpuacct, sampled every 100 ms. Floor: bare's CPU per task × tasks / cores (bare's CPU per task ${sec(e.bare.cpuPerTaskS)}, floor ${sec(e.bare.floorS)}).`,
+      `\`ocbox eval run\` through its library call, ${e.count} trivial tasks a batch (the scripted model answers at once), warm pool as \`eval run\` sets it (one sandbox per worker plus one while a core is spare, no refill gate, no warm-up prompt), on ${e.cores} cores, against ${e.count} bare \`opencode run\`s in a row, ${e.rounds.length} round(s). CPU: the bare children's rusage; ocbox's process plus its containers' cpuacct, sampled every 100 ms. Floor: bare's CPU per task × tasks / cores (bare's CPU per task ${sec(e.bare.cpuPerTaskS)}, floor ${sec(e.bare.floorS)}).`,
       "",
       "| workers | wall | ratio to bare (paired) | ratio to the CPU floor | CPU | beyond the task per unit |",
       "|---|---|---|---|---|---|",

@@ -23,6 +23,7 @@ import { LABEL } from "../runtime/labels.js";
 import { parseLoan, returnWorkspace, type Ids } from "./ownership.js";
 import { removeRunDir } from "./run-dir.js";
 import { slotOwner } from "./slot-dir.js";
+import { traced } from "../util/trace.js";
 
 export interface PartContainer {
   id: string;
@@ -198,15 +199,18 @@ export async function tearDown(
       report.kept.push(...phase.steps.map((s) => `${describe(s)}: kept, a container is still there`));
       continue;
     }
-    await Promise.all(
-      phase.steps.map(async (step) => {
-        try {
-          await perform(engine, step, report);
-        } catch (e) {
-          if (step.kind === "stop-and-remove") containerFailed = true;
-          report.errors.push(`${describe(step)}: ${errorMessage(e)}`);
-        }
-      }),
+    const kinds = [...new Set(phase.steps.map((s) => s.kind))].join("+");
+    await traced(`teardown.${kinds}`, () =>
+      Promise.all(
+        phase.steps.map(async (step) => {
+          try {
+            await perform(engine, step, report);
+          } catch (e) {
+            if (step.kind === "stop-and-remove") containerFailed = true;
+            report.errors.push(`${describe(step)}: ${errorMessage(e)}`);
+          }
+        }),
+      ),
     );
   }
   return report;
