@@ -83,3 +83,16 @@ export function containerCpu(engine, everyMs = 100) {
     },
   };
 }
+
+/**
+ * The whole machine's busy CPU seconds so far (`/proc/stat`: user, nice, system, irq, softirq,
+ * steal; idle and iowait left out), all cores summed. Over a window it counts what the per-process
+ * figures miss: the engine's daemons (dockerd, containerd, the shims, runc) and the kernel's work
+ * for them. On a machine with nothing else running, busy ÷ (wall × cores) says how saturated the
+ * cores were, and busy ÷ cores is the floor the pattern's own work sets.
+ */
+export function machineCpuS() {
+  const line = readFileSync("/proc/stat", "utf8").split("\n")[0];
+  const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
+  return (user + nice + system + irq + softirq + (steal ?? 0)) / TICK;
+}

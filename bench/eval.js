@@ -15,7 +15,7 @@ import { runEval } from "../dist/eval/run.js";
 import { Pools } from "../dist/executor/pool.js";
 import { scriptedOpencodeConfig } from "../dist/scripted-model/opencode-config.js";
 import { summary } from "./lib.js";
-import { containerCpu, childCpuS } from "./cpu.js";
+import { containerCpu, childCpuS, machineCpuS } from "./cpu.js";
 
 const CONTRACT = { outcome: "COMPLETE", summary: "done" };
 
@@ -33,12 +33,13 @@ export function taskSetForBench(count) {
 }
 
 /** One batch; tasks/minute from runEval's own clock, per-unit spans from the journal. */
-async function batch(env, tasksDir, count, { workers, delayMs = 0, warm = true }) {
+async function batch(env, tasksDir, count, { workers, delayMs = 0, warm = true, evalOptions = {} }) {
   env.model.setScenario({ turns: Array.from({ length: count }, () => ({ structured: CONTRACT, delayMs })) });
   const outputDir = mkdtempSync(join(tmpdir(), "ocbox-bench-eval-out-"));
   try {
     const cpu = containerCpu(env.engine);
     const self0 = process.cpuUsage();
+    const machine0 = machineCpuS();
     const r = await runEval({
       model: "scripted/scripted",
       tasksDir,
@@ -51,7 +52,9 @@ async function batch(env, tasksDir, count, { workers, delayMs = 0, warm = true }
       pools: new Pools(),
       warmPool: warm,
       timeoutS: 120,
+      ...evalOptions,
     });
+    const machineS = machineCpuS() - machine0;
     const containersS = await cpu.stop();
     const containerCpuByRoleS = cpu.byRole();
     const self = process.cpuUsage(self0);
@@ -84,6 +87,7 @@ async function batch(env, tasksDir, count, { workers, delayMs = 0, warm = true }
     return {
       seconds: r.seconds,
       cpuS,
+      machineCpuS: machineS,
       containerCpuS: containersS,
       containerCpuByRoleS,
       selfCpuS: (self.user + self.system) / 1e6,
@@ -104,10 +108,15 @@ async function bareBatch(env, count) {
   env.model.setScenario({ turns: Array.from({ length: count }, () => ({ text: "done" })) });
   const ws = mkdtempSync(join(tmpdir(), "ocbox-bench-eval-bare-"));
   const cpu0 = childCpuS();
+  const machine0 = machineCpuS();
   const t = performance.now();
   try {
     for (let i = 0; i < count; i++) await env.bare.run("Reply with the word done.", ws);
-    return { seconds: (performance.now() - t) / 1000, cpuS: childCpuS() - cpu0 };
+    return {
+      seconds: (performance.now() - t) / 1000,
+      cpuS: childCpuS() - cpu0,
+      machineCpuS: machineCpuS() - machine0,
+    };
   } finally {
     rmSync(ws, { recursive: true, force: true });
   }
@@ -115,7 +124,15 @@ async function bareBatch(env, count) {
 
 export async function benchEval(
   env,
-  { count = 8, workers = [1, 2, 4], cold = true, rounds = 1, overheadCount = 4, delaysS = [0] } = {},
+  {
+    count = 8,
+    workers = [1, 2, 4],
+    cold = true,
+    rounds = 1,
+    overheadCount = 4,
+    delaysS = [0],
+    evalOptions = {},
+  } = {},
 ) {
   const tasksDir = taskSetForBench(count);
   const cores = availableParallelism();
@@ -129,11 +146,11 @@ export async function benchEval(
       const bare = await bareBatch(env, count);
       const row = { bare, workers: {} };
       for (const w of workers) {
-        const warm = await batch(env, tasksDir, count, { workers: w });
+        const warm = await batch(env, tasksDir, count, { workers: w, evalOptions });
         const coldRun = cold ? await batch(env, tasksDir, count, { workers: w, warm: false }) : undefined;
         row.workers[w] = { warm, ...(coldRun ? { cold: coldRun } : {}), ratio: warm.seconds / bare.seconds };
         console.log(
-          `eval ${count} tasks, ${w} worker(s): ${warm.seconds.toFixed(1)} s (${(warm.seconds / bare.seconds).toFixed(2)}× bare's ${bare.seconds.toFixed(1)} s), CPU ${warm.cpuS.toFixed(1)} s (this process ${warm.selfCpuS.toFixed(1)}, containers ${JSON.stringify(Object.fromEntries(Object.entries(warm.containerCpuByRoleS).map(([k, v]) => [k, Number(v.toFixed(1))])))}; bare ${bare.cpuS.toFixed(1)} s), ${warm.warmTasks} warm, beyond the task median ${warm.beyondTaskS.median.toFixed(3)} s (${warm.beyondTaskS.min.toFixed(3)}–${warm.beyondTaskS.max.toFixed(3)}), steps ${JSON.stringify(warm.stepMedianS)}${coldRun ? `, cold ${coldRun.seconds.toFixed(1)} s` : ""}`,
+          `eval ${count} tasks, ${w} worker(s): ${warm.seconds.toFixed(1)} s (${(warm.seconds / bare.seconds).toFixed(2)}× bare's ${bare.seconds.toFixed(1)} s), CPU ${warm.cpuS.toFixed(1)} s, machine ${warm.machineCpuS.toFixed(1)} s = ${((100 * warm.machineCpuS) / (warm.seconds * cores)).toFixed(0)}% busy (this process ${warm.selfCpuS.toFixed(1)}, containers ${JSON.stringify(Object.fromEntries(Object.entries(warm.containerCpuByRoleS).map(([k, v]) => [k, Number(v.toFixed(1))])))}; bare ${bare.cpuS.toFixed(1)} s), ${warm.warmTasks} warm, beyond the task median ${warm.beyondTaskS.median.toFixed(3)} s (${warm.beyondTaskS.min.toFixed(3)}–${warm.beyondTaskS.max.toFixed(3)}), steps ${JSON.stringify(warm.stepMedianS)}${coldRun ? `, cold ${coldRun.seconds.toFixed(1)} s` : ""}`,
         );
       }
       result.rounds.push(row);
@@ -143,6 +160,8 @@ export async function benchEval(
       seconds: summary(result.rounds.map((r) => r.bare.seconds)),
       cpuPerTaskS: summary(result.rounds.map((r) => r.bare.cpuS / count)),
       floorS: summary(result.rounds.map(floorS)),
+      machineCpuS: summary(result.rounds.map((r) => r.bare.machineCpuS)),
+      busy: summary(result.rounds.map((r) => r.bare.machineCpuS / (r.bare.seconds * cores))),
     };
     for (const w of workers) {
       const runs = result.rounds.map((r) => r.workers[w]);
@@ -151,12 +170,17 @@ export async function benchEval(
         ratioToBare: summary(runs.map((x) => x.ratio)),
         ratioToFloor: summary(result.rounds.map((r) => r.workers[w].warm.seconds / floorS(r))),
         cpuS: summary(runs.map((x) => x.warm.cpuS)),
+        // The whole machine's busy CPU in the batch (the engine's daemons too), its share of the
+        // cores, and the wall against the floor it sets (machine CPU ÷ cores).
+        machineCpuS: summary(runs.map((x) => x.warm.machineCpuS)),
+        busy: summary(runs.map((x) => x.warm.machineCpuS / (x.warm.seconds * cores))),
+        ratioToOwnFloor: summary(runs.map((x) => x.warm.seconds / (x.warm.machineCpuS / cores))),
         beyondTaskS: summary(runs.flatMap((x) => x.warm.beyondTaskS.samples)),
         ...(cold ? { coldSeconds: summary(runs.map((x) => x.cold.seconds)) } : {}),
       };
     }
     console.log(
-      `bare: ${count} opencode runs in a row ${result.bare.seconds.median.toFixed(1)} s, CPU per task ${result.bare.cpuPerTaskS.median.toFixed(2)} s, floor on ${cores} cores ${result.bare.floorS.median.toFixed(1)} s`,
+      `bare: ${count} opencode runs in a row ${result.bare.seconds.median.toFixed(1)} s, CPU per task ${result.bare.cpuPerTaskS.median.toFixed(2)} s, machine ${result.bare.machineCpuS.median.toFixed(1)} s = ${(100 * result.bare.busy.median).toFixed(0)}% busy, floor on ${cores} cores ${result.bare.floorS.median.toFixed(1)} s`,
     );
     const small = taskSetForBench(overheadCount);
     try {

@@ -235,17 +235,19 @@ function sections(r, file) {
   if (r.eval) {
     const e = r.eval;
     const x = (v) => `${v.median.toFixed(2)}× (${v.min.toFixed(2)}–${v.max.toFixed(2)})`;
+    const pct = (v) =>
+      `${(100 * v.median).toFixed(0)}% (${(100 * v.min).toFixed(0)}–${(100 * v.max).toFixed(0)})`;
     out.push(
       "## 7. Evaluation runner (issues 6, 16)",
       "",
-      `\`ocbox eval run\` through its library call, ${e.count} trivial tasks a batch (the scripted model answers at once), warm pool as \`eval run\` sets it (one sandbox per worker plus one while a core is spare, no refill gate, no warm-up prompt), on ${e.cores} cores, against ${e.count} bare \`opencode run\`s in a row, ${e.rounds.length} round(s). CPU: the bare children's rusage; ocbox's process plus its containers' cpuacct, sampled every 100 ms. Floor: bare's CPU per task × tasks / cores (bare's CPU per task ${sec(e.bare.cpuPerTaskS)}, floor ${sec(e.bare.floorS)}).`,
+      `\`ocbox eval run\` through its library call, ${e.count} trivial tasks a batch (the scripted model answers at once), warm pool as \`eval run\` sets it (one sandbox per worker plus one while a core is spare, no refill gate, no warm-up prompt), on ${e.cores} cores, against ${e.count} bare \`opencode run\`s in a row, ${e.rounds.length} round(s). CPU: the bare children's rusage; ocbox's process plus its containers' cpuacct, sampled every 100 ms. Floor: bare's CPU per task × tasks / cores (bare's CPU per task ${sec(e.bare.cpuPerTaskS)}, floor ${sec(e.bare.floorS)}). Machine CPU: the whole machine's busy time from \`/proc/stat\` over the batch, which counts the engine's daemons and the kernel too; busy is its share of the cores, and the own floor is machine CPU ÷ cores, the wall the batch's own work allows.`,
       "",
-      "| workers | wall | ratio to bare (paired) | ratio to the CPU floor | CPU | beyond the task per unit |",
-      "|---|---|---|---|---|---|",
-      `| bare | ${sec(e.bare.seconds)} | 1 | – | – | – |`,
+      "| workers | wall | ratio to bare (paired) | ratio to bare's CPU floor | CPU (ocbox's process and containers) | machine CPU | busy | ratio to its own floor | beyond the task per unit |",
+      "|---|---|---|---|---|---|---|---|---|",
+      `| bare | ${sec(e.bare.seconds)} | 1 | – | – | ${e.bare.machineCpuS ? sec(e.bare.machineCpuS) : "–"} | ${e.bare.busy ? pct(e.bare.busy) : "–"} | – | – |`,
       ...Object.entries(e.throughput).map(
         ([w, t]) =>
-          `| ${w} | ${sec(t.seconds)} | ${x(t.ratioToBare)} | ${x(t.ratioToFloor)} | ${sec(t.cpuS)} | ${sec(t.beyondTaskS)} |`,
+          `| ${w} | ${sec(t.seconds)} | ${x(t.ratioToBare)} | ${x(t.ratioToFloor)} | ${sec(t.cpuS)} | ${t.machineCpuS ? sec(t.machineCpuS) : "–"} | ${t.busy ? pct(t.busy) : "–"} | ${t.ratioToOwnFloor ? x(t.ratioToOwnFloor) : "–"} | ${sec(t.beyondTaskS)} |`,
       ),
       "",
       "Per-unit overhead beyond the task (1 worker; a unit's journal span minus its task's own span from unit.json's step trace):",

@@ -29,7 +29,7 @@ import { writeReport } from "./report-file.js";
 import { writeSummary } from "./summary-file.js";
 import type { Summary } from "./summary.js";
 import type { UnitStreamEvent } from "./progress.js";
-import { runWorkers, warmPoolSize } from "./units.js";
+import { runWorkers, warmPoolMaxStarting, warmPoolSize } from "./units.js";
 import { grade, gradedRequirements, judgeContract, judgePrompt } from "./verdict.js";
 import { freshCopy } from "./workspace.js";
 
@@ -170,6 +170,7 @@ export async function runJudge(options: JudgeOptions): Promise<JudgeRunResult> {
       limit: todo.length,
       // As for `eval run`: a batch waits on throughput, and the warm-up prompt costs CPU.
       warmUpPrompt: false,
+      maxStarting: warmPoolMaxStarting(availableParallelism()),
       onLine: (line) => emit({ type: "trace", unit: "warm-pool", line }),
     });
     warm.fill();

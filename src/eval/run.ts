@@ -50,7 +50,7 @@ import { scaleTaskTimeouts } from "./task-timeouts.js";
 import { StepTimer } from "./unit-steps.js";
 import type { CheckOutcome, UnitRecord } from "./unit-record.js";
 import type { UnitStreamEvent } from "./progress.js";
-import { planUnits, runWorkers, warmPoolSize, type Unit } from "./units.js";
+import { planUnits, runWorkers, warmPoolMaxStarting, warmPoolSize, type Unit } from "./units.js";
 import { bringBack, freshCopy } from "./workspace.js";
 import { harborApprovalFiles, prepareHarborTasks, type HarborEnvironment } from "./harbor-prepare.js";
 import { harborPlan, harborTaskWarnings, runHarborWith } from "./harbor-run-unit.js";
@@ -120,7 +120,10 @@ export interface EvalRunOptions {
    * about 0.5 s more CPU, and a batch's throughput, not one unit's start, is what an eval waits on.
    */
   warmUpPrompt?: boolean;
-  /** At most this many warm sandboxes starting at once (WarmPoolOptions.maxStarting). */
+  /**
+   * At most this many warm sandboxes starting at once (WarmPoolOptions.maxStarting); default one
+   * per core (units.ts warmPoolMaxStarting).
+   */
   warmPoolMaxStarting?: number;
   /** `--oracle`: Harbor tasks run solution/solve.sh in the agent's place (no model), then the verifier. */
   oracle?: boolean;
@@ -282,7 +285,7 @@ function warmPoolFactory(
       limit: todo,
       ...(options.warmPoolMaxBusy !== undefined ? { maxBusy: options.warmPoolMaxBusy } : {}),
       warmUpPrompt: options.warmUpPrompt ?? false,
-      ...(options.warmPoolMaxStarting !== undefined ? { maxStarting: options.warmPoolMaxStarting } : {}),
+      maxStarting: options.warmPoolMaxStarting ?? warmPoolMaxStarting(availableParallelism()),
       onLine: (line) => emit({ type: "trace", unit: "warm-pool", line }),
     });
     warm.fill();

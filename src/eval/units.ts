@@ -81,3 +81,15 @@ export async function runWorkers<T>(
 export function warmPoolSize(workers: number, units: number, cpus: number): number {
   return Math.max(0, Math.min(units, workers < cpus ? workers + 1 : workers));
 }
+
+/**
+ * How many warm sandboxes may start at once: one per core. A sandbox's start (the engine's
+ * containers, OpenCode's boot) is CPU-bound; with more workers than cores every refill started at
+ * once makes them all slower and costs more CPU in all. 8 trivial tasks, 4 workers on 2 cores,
+ * n=2 each, 2026-12-03: uncapped 24.2 and 24.6 s (machine CPU 47.6 and 48.5 s), capped at 2
+ * 20.6 and 21.2 s (40.2 and 41.7 s), capped at 1 23.6 and 23.7 s (the cores went 15 % idle).
+ * With no more workers than cores the cap changes nothing (the pool is never larger).
+ */
+export function warmPoolMaxStarting(cpus: number): number {
+  return Math.max(1, cpus);
+}

@@ -213,7 +213,10 @@ function newBuild(engine: Engine, spec: SandboxSpec, options: StartOptions): Bui
 /** Tear down what was made, then stop following logs; throws when something could not be removed. */
 async function removeAll(b: Build): Promise<void> {
   const report = await tearDown(b.engine, b.parts, {
-    agentStopS: 10,
+    // OpenCode's graceful shutdown matters only where its data outlives the sandbox (a project's
+    // data volume); a task's sandbox was read before its end, and killing it saves a round of
+    // engine calls (about 70 ms of a cold task's 230 ms teardown, measured).
+    agentStopS: b.spec.dataVolume ? 10 : 0,
     // Killed at once, as stop() always removed the sidecar: squid's access log is not buffered
     // (buffered_logs off, its default), and nobody waits for an install once the agent is gone.
     otherStopS: 0,

@@ -65,7 +65,11 @@ export interface TeardownPhase {
 }
 
 export interface TeardownOptions {
-  /** Seconds the agent gets for OpenCode's own shutdown before it is killed. */
+  /**
+   * Seconds the agent gets for OpenCode's own shutdown before it is killed; 0 kills it with its
+   * removal, for a sandbox whose OpenCode data is thrown away with it (a task's: its session was
+   * read before the end).
+   */
   agentStopS: number;
   /** Seconds for the sidecar and the apt helper; 0 removes them at once (SIGKILL). */
   otherStopS: number;
@@ -84,9 +88,13 @@ export function teardownPlan(parts: SandboxParts, options: TeardownOptions): Tea
     ...(parts.giveBack ? [{ kind: "give-back" as const, ...parts.giveBack }] : []),
   ];
   const phases: TeardownPhase[] = [
+    // No grace (a sandbox whose OpenCode data dies with it): the removal below kills the agent.
     {
       needsContainersGone: false,
-      steps: parts.agents.map((container) => ({ kind: "stop", container, stopS: options.agentStopS })),
+      steps:
+        options.agentStopS > 0
+          ? parts.agents.map((container) => ({ kind: "stop", container, stopS: options.agentStopS }))
+          : [],
     },
     // Once the agents have stopped, nothing needs the sidecar: it goes while they are removed.
     {

@@ -11,7 +11,7 @@ import { Progress } from "../../src/eval/progress.js";
 import { renderReport } from "../../src/eval/report.js";
 import { summarise, type UnitView } from "../../src/eval/summary.js";
 import { globMatcher, loadTaskSet, type TaskDef } from "../../src/eval/task-set.js";
-import { planUnits, runWorkers, warmPoolSize } from "../../src/eval/units.js";
+import { planUnits, runWorkers, warmPoolMaxStarting, warmPoolSize } from "../../src/eval/units.js";
 import { grade } from "../../src/eval/verdict.js";
 import { relativizeDiff } from "../../src/eval/workspace.js";
 import { emptyTokens, type TaskResult } from "../../src/executor/task.js";
@@ -379,5 +379,11 @@ describe("the eval runner's warm pool size", () => {
     expect(warmPoolSize(4, 8, 8)).toBe(5);
     expect(warmPoolSize(3, 1, 8)).toBe(1);
     expect(warmPoolSize(1, 0, 2)).toBe(0);
+  });
+
+  it("starts at most one sandbox per core at once, and at least one", () => {
+    expect(warmPoolMaxStarting(2)).toBe(2);
+    expect(warmPoolMaxStarting(8)).toBe(8);
+    expect(warmPoolMaxStarting(0)).toBe(1);
   });
 });

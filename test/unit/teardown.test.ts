@@ -91,6 +91,16 @@ describe("teardownPlan", () => {
     expect(plan[2]?.steps[0]).toMatchObject({ decisionLog: "/state/egress.jsonl" });
   });
 
+  it("with no grace for the agent (a task's sandbox), the agent is killed by its removal, beside the sidecar", () => {
+    const parts = partsFromLabels([c("sb-egress", "egress", egressLabels), c("sb-agent", "agent")], [], 0);
+    const plan = teardownPlan(parts, { ...options, agentStopS: 0 });
+    expect(plan[0]?.steps.map((s) => [s.kind, "container" in s ? s.container.name : ""])).toEqual([
+      ["stop-and-remove", "sb-agent"],
+      ["stop-and-remove", "sb-egress"],
+    ]);
+    expect(plan[0]?.steps[0]).toMatchObject({ stopS: 0 });
+  });
+
   it("plans nothing for nothing", () => {
     expect(teardownPlan(emptyParts(), options)).toEqual([]);
   });
