@@ -4,6 +4,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
+import { median } from "./lib.js";
 
 const FILE = join(import.meta.dirname, "..", "BENCHMARKS.md");
 const START = "<!-- findings -->";
@@ -22,6 +23,25 @@ const NAMES = {
   dockerServe: "peer: `docker run … opencode serve` + poll + prompt",
 };
 
+/** Each worker count's wall over the next smaller one's, paired by round: the 5 % rule. */
+function evalScaling(e) {
+  if (!e?.rounds?.length) return undefined;
+  const ws = Object.keys(e.throughput)
+    .map(Number)
+    .sort((a, b) => a - b);
+  const pairs = ws.slice(1).map((w, i) => {
+    const fewer = ws[i];
+    const xs = e.rounds.map((round) => round.workers[w].warm.seconds / round.workers[fewer].warm.seconds);
+    return { w, fewer, worst: Math.max(...xs), median: median(xs) };
+  });
+  return {
+    text: pairs
+      .map((p) => `${p.w} vs ${p.fewer}: ${p.median.toFixed(2)}× (worst ${p.worst.toFixed(2)}×)`)
+      .join(", "),
+    ok: pairs.every((p) => p.median <= 1.05),
+  };
+}
+
 function goals(r) {
   const one = r.one;
   const t4 = r.throughput?.workers?.[4];
@@ -29,6 +49,8 @@ function goals(r) {
   const sc = r.scaling;
   const drift = sc?.[10] && sc?.[0] ? sc[10].overheadS.median - sc[0].overheadS.median : undefined;
   const peersBeaten = one ? Object.values(one.vsPeers).every((x) => x && x.median < 1) : undefined;
+  const ev2 = r.eval?.throughput?.[2];
+  const evScaling = evalScaling(r.eval);
   return [
     [
       "One task, warm pool",
@@ -69,6 +91,49 @@ function goals(r) {
       r.serve?.coldOverBare && r.serve.coldOverBare.median <= 1.1,
     ],
     [
+      "`ocbox --version`, whole process (issue 16)",
+      "≤ 0.15 s",
+      r.cli && `${sec(r.cli.version)} (bare \`node -e ''\` ${sec(r.cli.node)})`,
+      r.cli && r.cli.version.median <= 0.15,
+    ],
+    [
+      "`runTask` warm: call → the task's first model request (issue 16)",
+      "≤ 0.35 s",
+      one?.firstRequestS?.warm && sec(one.firstRequestS.warm),
+      one?.firstRequestS?.warm && one.firstRequestS.warm.median <= 0.35,
+    ],
+    [
+      "`runTask` cold vs the `docker run --rm … opencode run` peer (issue 16)",
+      "≤ 1.0×",
+      one && ratio(one.vsPeers.coldToDockerRun),
+      one && one.vsPeers.coldToDockerRun.median <= 1.0,
+    ],
+    [
+      "`ocbox eval run`, 8 tasks, 2 workers, vs 8 bare runs in a row (issue 16)",
+      "≤ 0.8× bare",
+      ev2 &&
+        `${ratio(ev2.ratioToBare)}${ev2.ratioToOwnFloor ? `; its own CPU floor (machine CPU ÷ cores) ${ratio(ev2.ratioToOwnFloor)}, bare's ${ratio(ev2.ratioToFloor)}` : ""}`,
+      ev2 && ev2.ratioToBare.median <= 0.8,
+    ],
+    [
+      "More eval workers never more than 5 % slower than fewer (issue 16)",
+      "each ≤ 1.05× the fewer",
+      evScaling && evScaling.text,
+      evScaling && evScaling.ok,
+    ],
+    [
+      "`up --detach` to UI ready vs bare `opencode serve` to healthy (issue 16)",
+      "≤ 1.4×",
+      r.up?.ratioToBareServe && ratio(r.up.ratioToBareServe),
+      r.up?.ratioToBareServe && r.up.ratioToBareServe.median <= 1.4,
+    ],
+    [
+      "Sandbox image (issue 16)",
+      "≤ 500 MB",
+      r.footprint?.imageMB && `${r.footprint.imageMB.sandbox.toFixed(0)} MB`,
+      r.footprint?.imageMB && r.footprint.imageMB.sandbox <= 500,
+    ],
+    [
       "Flat overhead (scaling)",
       "overhead at 10 s within 0.5 s of 0 s",
       drift !== undefined && `${drift >= 0 ? "+" : ""}${s2(drift)} s`,
@@ -101,7 +166,7 @@ function sections(r, file) {
     "",
     `${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, Node ${m.node}, Docker ${m.docker ?? "?"}. **The machine was shared**: other engineers ran test suites and builds during the run, so absolute times are noisy; the paired ratios are the figures to read. The full run took ${Math.round(r.seconds)} s.`,
     "",
-    "## Goals (issue 8)",
+    "## Goals (issues 8 and 16)",
     "",
     "| goal | target | measured: median (min–max) | status |",
     "|---|---|---|---|",
