@@ -5,6 +5,7 @@
 // bench/results/<date>-bench.json and regenerates BENCHMARKS.md; a single scenario or --quick
 // writes <date>-<name>.json and leaves BENCHMARKS.md alone. It fails only when the bench itself
 // breaks (a task did not succeed, a container did not start), never on a timing.
+import { loadavg } from "node:os";
 import { benchCli } from "./cli.js";
 import { benchEgress } from "./egress.js";
 import { benchEngines } from "./engines.js";
@@ -50,7 +51,14 @@ if (only && !SCENARIOS.includes(only)) {
 const want = (name) => !only || only === name;
 
 const started = performance.now();
-const results = { at: new Date().toISOString(), quick, machine: machine(), sharedMachine: true };
+// `--quiet-machine`: the operator's word that nothing else runs beside the bench (the report says so).
+const results = {
+  at: new Date().toISOString(),
+  quick,
+  machine: machine(),
+  sharedMachine: !args.includes("--quiet-machine"),
+  loadAverage: { start: loadavg()[0] },
+};
 const env = await setup();
 try {
   if (want("cli")) {
@@ -121,6 +129,7 @@ try {
   await env.close();
 }
 results.seconds = (performance.now() - started) / 1000;
+results.loadAverage.end = loadavg()[0];
 const file = await writeResults(only ?? (quick ? "quick" : "bench"), results);
 console.log(`results: ${file} (${results.seconds.toFixed(0)} s)`);
 if (!only && !quick) console.log(`report: ${await writeReport(results, file)}`);
