@@ -331,7 +331,7 @@ async function planParts(options: RunTaskOptions): Promise<PlanParts> {
         ...(probe ? { workspaceProbe: { ...probe, endpoint: engine.endpoint } } : {}),
         images: { sandbox: images.sandbox.tag, egress: images.egress.tag },
         users: { host, agent: agentUserFor(host, AGENT_UID) },
-        providers: { catalogue, authProviders: [], model: task.model },
+        providers: { catalogue, authProviders: [], model: task.model, alsoModels: [task.structurer.model] },
       }),
     );
     return {

@@ -28,6 +28,7 @@ export function profileKey(p: SandboxProfile): string {
         p.aptAllow ?? [],
         p.copyBack ?? null,
         p.taskImage ?? null,
+        p.modelProviders ?? null,
       ]),
     )
     .digest("hex")

@@ -9,6 +9,7 @@ import { OcboxError } from "../errors.js";
 import { cacheHome } from "../util/paths.js";
 import { parseCatalogue, type ProviderCatalogue } from "./provider-catalogue-text.js";
 import { replaceFile } from "../util/replace-file.js";
+import { fillModelsCache } from "./models-snapshot.js";
 
 /** Bump when the cached shape or the parse changes. */
 const CACHE_FORMAT = 1;
@@ -44,7 +45,7 @@ export function readProviderCatalogue(
   const file = catalogueCacheFile(binary.version, env);
   let read = memo.get(file);
   if (!read) {
-    read = readCatalogue(binary, file);
+    read = readCatalogue(binary, file, env);
     memo.set(file, read);
     read.catch(() => memo.delete(file));
   }
@@ -54,10 +55,12 @@ export function readProviderCatalogue(
 async function readCatalogue(
   binary: { path: string; version: string },
   file: string,
+  env: NodeJS.ProcessEnv,
 ): Promise<ProviderCatalogue> {
   const hit = await cached(file);
   if (hit) return hit;
-  const catalogue = parseCatalogue(await readFile(binary.path));
+  const bytes = await readFile(binary.path);
+  const catalogue = parseCatalogue(bytes);
   if (Object.keys(catalogue).length === 0) {
     throw new OcboxError("OPENCODE", `no provider catalogue found in ${binary.path}`, {
       detail: `OpenCode ${binary.version}: the bundled models.dev data has another shape than ocbox reads`,
@@ -65,6 +68,8 @@ async function readCatalogue(
     });
   }
   await mkdir(join(file, ".."), { recursive: true });
+  // The same bytes give the models files a task sandbox gets (models-snapshot.ts): one read.
+  await fillModelsCache(binary, bytes, env);
   await replaceFile(file, JSON.stringify(catalogue), { mode: 0o644 });
   return catalogue;
 }

@@ -51,7 +51,7 @@ function hostOf(url: string): string | undefined {
 }
 
 /** Each provider the agent will use, with the first reason found. */
-export function providersNeeded(input: GapInput): Map<string, string> {
+export function providersNeeded(input: Omit<GapInput, "egress">): Map<string, string> {
   const needed = new Map<string, string>();
   const add = (p: string, why: string) => void (needed.has(p) || needed.set(p, why));
   if (input.model) add(input.model.providerID, `the task's model ${formatModelRef(input.model)}`);

@@ -21,6 +21,7 @@ import { planEnv, type EnvPlan } from "./env-plan.js";
 import { egressGaps, egressGapWarnings, type EgressGap, type ProviderCatalogue } from "./egress-gaps.js";
 import { planForwardPorts } from "./forward-ports.js";
 import { knownModels } from "./known-models.js";
+import { taskModelProviders } from "./model-providers.js";
 import { parseModelRef, type ModelRef } from "./model-ref.js";
 import { permissionEnv, permissionPolicy, type PermissionPolicy } from "./permission-policy.js";
 import {
@@ -87,7 +88,13 @@ export interface PlanInput {
    * in the host's auth.json: with them, the plan warns about model API hosts egress would deny.
    */
   providers?:
-    | { catalogue: ProviderCatalogue; authProviders: readonly string[]; model?: ModelRef | undefined }
+    | {
+        catalogue: ProviderCatalogue;
+        authProviders: readonly string[];
+        model?: ModelRef | undefined;
+        /** Other models a task calls (its structurer's): their providers go into its models file. */
+        alsoModels?: ReadonlyArray<ModelRef | undefined>;
+      }
     | undefined;
 }
 
@@ -206,8 +213,13 @@ function policyOf(input: Pick<PlanInput, "entry" | "config" | "options">): Permi
 
 function sandboxBase(input: PlanInput) {
   const permission = policyOf(input);
-  const { profile, env, generated, viaGateway } = profileFor(input, permission);
+  const planned = profileFor(input, permission);
+  const { env, generated, viaGateway } = planned;
   const workspace = input.workspaceOpencode?.config;
+  // Every variable the agent gets, the caller's included: a key among them connects its provider.
+  const agentEnv = Object.keys(env.resolution.env).sort();
+  const modelProviders = taskProviders(input, [generated, workspace], agentEnv);
+  const profile = modelProviders ? { ...planned.profile, modelProviders } : planned.profile;
   const base: SandboxPlan = {
     entry: input.entry,
     approval: input.approval ?? NOT_CHECKED,
@@ -216,10 +228,32 @@ function sandboxBase(input: PlanInput) {
     env,
     opencodeConfigs: { generated, ...(workspace ? { workspace } : {}) },
     warnings: profileWarnings(profile),
-    egressGaps: gapsFor(input, [generated, workspace], env.resolution.passed, profile.egress),
+    egressGaps: gapsFor(input, [generated, workspace], agentEnv, profile.egress),
   };
   return { base, generated, viaGateway };
 }
+
+/** A task's providers (plan/model-providers.ts); none for `up`, or without the catalogue. */
+function taskProviders(
+  input: PlanInput,
+  configs: Array<Record<string, unknown> | undefined>,
+  passedEnv: readonly string[],
+): string[] | undefined {
+  if (input.entry === "up" || !input.providers) return undefined;
+  return taskModelProviders(
+    {
+      configs,
+      model: taskModel(input),
+      authProviders: input.providers.authProviders,
+      passedEnv,
+      catalogue: input.providers.catalogue,
+    },
+    input.providers.alsoModels,
+  );
+}
+
+const taskModel = (input: PlanInput): ModelRef | undefined =>
+  input.providers?.model ?? (input.options.model ? parseModelRef(input.options.model) : undefined);
 
 function gapsFor(
   input: PlanInput,
@@ -230,7 +264,7 @@ function gapsFor(
   if (!input.providers) return { gaps: [], warnings: [] };
   const gaps = egressGaps({
     configs,
-    model: input.providers.model ?? (input.options.model ? parseModelRef(input.options.model) : undefined),
+    model: taskModel(input),
     authProviders: input.providers.authProviders,
     passedEnv,
     catalogue: input.providers.catalogue,

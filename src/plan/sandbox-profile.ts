@@ -37,6 +37,8 @@ export interface SandboxProfile {
   workspaceMode?: string;
   /** Issue 15: a benchmark task's own image as the agent's container (plan/task-image-plan.ts). */
   taskImage?: SandboxSpec["taskImage"];
+  /** A task's providers in OpenCode's models file (plan/model-providers.ts); absent: the whole snapshot. */
+  modelProviders?: string[];
 }
 
 /** Where one sandbox of a profile goes: its workspace, ids and users (chosen by the caller). */
@@ -80,5 +82,6 @@ export function sandboxSpec(profile: SandboxProfile, placement: Placement): Sand
     ...(profile.aptAllow?.length ? { aptAllow: profile.aptAllow } : {}),
     ...(profile.workspaceCopy ? { workspaceCopy: profile.workspaceCopy } : {}),
     ...(profile.taskImage ? { taskImage: profile.taskImage } : {}),
+    ...(profile.modelProviders ? { modelProviders: profile.modelProviders } : {}),
   };
 }

@@ -1,3 +1,4 @@
+import { modelsFileEnv } from "./models-file.js";
 import { AGENT_DNS, type EgressPlan } from "./egress-sidecar.js";
 import {
   AGENT_HOME,
@@ -97,6 +98,7 @@ export function agentContainer(
       OCBOX_SERVER_LOG_LEVEL: spec.server.logLevel,
       OCBOX_PRINT_LOGS: spec.server.printLogs ? "1" : "0",
       ...(spec.opencodeConfig ? { OPENCODE_CONFIG: `${RUN_DIR}/opencode.json` } : {}),
+      ...modelsFileEnv(spec),
       ...(docker ? { DOCKER_HOST: `unix://${DOCKER_SOCKET}` } : {}),
       // C9: the apt helper's prefix on PATH and LD_LIBRARY_PATH (only with apt.allow).
       ...withRuntimePath(spec, aptAgentEnv(spec)),

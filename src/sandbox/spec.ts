@@ -87,6 +87,11 @@ export interface SandboxSpec {
    * with no workspace mounted; absent: ocbox's sandbox image with the workspace.
    */
   taskImage?: TaskImageSandbox;
+  /**
+   * The providers OpenCode loads from its models.dev snapshot (a models file in the run volume,
+   * `OPENCODE_MODELS_PATH`); absent: the whole snapshot bundled in the binary.
+   */
+  modelProviders?: string[];
   limits: { memoryBytes: number; nanoCpus: number; pids: number; nofile: number };
   server: { logLevel: LogLevel; printLogs: boolean };
   lifetime: "session" | "detached";

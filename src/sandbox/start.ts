@@ -39,6 +39,7 @@ import { copyWorkspaceIn, type CopyInReport } from "./workspace-copy-in.js";
 import { giveVolumeRoot, KEPT_WORKSPACE_KIND } from "./workspace-volume.js";
 import { LABEL } from "../runtime/labels.js";
 import { makeDirs, TASK_AGENT_DIRS } from "./task-phases.js";
+import { modelsRunFiles } from "./models-file.js";
 import { chooseTransport } from "./loopback-probe.js";
 import { reverseTargets, startReverseRelays, type ReverseTarget } from "./reverse-relay.js";
 import {
@@ -574,6 +575,7 @@ async function runVolumeFiles(spec: SandboxSpec, password: string): Promise<Stag
     ...(spec.authFile !== undefined
       ? [{ name: "auth.json", content: await authFileCopy(spec, spec.authFile) }]
       : []),
+    ...(await modelsRunFiles(spec)),
   ];
 }
 

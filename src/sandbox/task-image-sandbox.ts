@@ -12,6 +12,7 @@ import type { ContainerSpec } from "../runtime/engine.js";
 import { LABEL } from "../runtime/labels.js";
 import { AGENT_DNS, type EgressPlan } from "./egress-sidecar.js";
 import { DEFAULT_HARDENING, hardeningOptions } from "./hardening.js";
+import { modelsFileEnv } from "./models-file.js";
 import type { SandboxSpec, TaskImageSandbox } from "./spec.js";
 
 export type { TaskImageSandbox };
@@ -61,6 +62,7 @@ export function taskAgentContainer(
       OCBOX_PRINT_LOGS: spec.server.printLogs ? "1" : "0",
       ...(t.lib64FromPayload ? { OCBOX_OPENCODE_LIBS: "/lib64" } : {}),
       ...(spec.opencodeConfig ? { OPENCODE_CONFIG: `${RUN_DIR}/opencode.json` } : {}),
+      ...modelsFileEnv(spec),
     },
     workingDir: t.workdir,
     networkMode: "none",

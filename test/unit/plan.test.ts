@@ -59,6 +59,13 @@ const WORKSPACE_OPENCODE = {
   },
 };
 
+/** A small stand-in for the pinned OpenCode's catalogue (opencode/provider-catalogue.ts). */
+const CATALOGUE = {
+  anthropic: { env: ["ANTHROPIC_API_KEY"], npm: "@ai-sdk/anthropic", host: "api.anthropic.com" },
+  openai: { env: ["OPENAI_API_KEY"], npm: "@ai-sdk/openai", host: "api.openai.com" },
+  groq: { env: ["GROQ_API_KEY"], npm: "@ai-sdk/groq", host: "api.groq.com" },
+};
+
 const USERS = { host: { uid: 1000, gid: 1000 }, agent: { uid: 1000, gid: 1000 } };
 const PROJECT = { root: "/p", sandboxId: "app-1234" };
 
@@ -72,6 +79,7 @@ function input(entry: EntryPoint, overrides: Partial<PlanInput> = {}): PlanInput
     options: {},
     images: { sandbox: "ocbox/sandbox:x", egress: "ocbox/egress:y" },
     users: USERS,
+    providers: { catalogue: CATALOGUE, authProviders: [] },
     ...(entry === "up"
       ? {
           up: {
@@ -145,6 +153,8 @@ const ON_PURPOSE = {
   ],
   /** Unattended entry points pin OPENCODE_PERMISSION (`*` allowed, the project's lines kept for the ask policy); up leaves it to the project. */
   unattendedPolicy: ["env.OPENCODE_PERMISSION", "opencodeConfig.permission"],
+  /** A task's OpenCode loads only its providers' models (plan/model-providers.ts); up, all of them. */
+  taskOnly: ["modelProviders"],
 };
 
 describe("one planner: the same project, the same sandbox for every entry point", () => {
@@ -159,7 +169,7 @@ describe("one planner: the same project, the same sandbox for every entry point"
     const up = specOf("up");
     for (const entry of unattended)
       expect(differences(up, specOf(entry)), entry).toEqual(
-        [...ON_PURPOSE.upOnly, ...ON_PURPOSE.unattendedPolicy].sort(),
+        [...ON_PURPOSE.upOnly, ...ON_PURPOSE.unattendedPolicy, ...ON_PURPOSE.taskOnly].sort(),
       );
   });
 
@@ -167,7 +177,7 @@ describe("one planner: the same project, the same sandbox for every entry point"
     const up = specOf("up", { options: { autonomous: true } });
     for (const entry of unattended)
       expect(differences(up, specOf(entry)), entry).toEqual(
-        [...ON_PURPOSE.upOnly, "env.OPENCODE_PERMISSION"].sort(),
+        [...ON_PURPOSE.upOnly, "env.OPENCODE_PERMISSION", ...ON_PURPOSE.taskOnly].sort(),
       );
   });
 
@@ -180,6 +190,34 @@ describe("one planner: the same project, the same sandbox for every entry point"
 });
 
 describe("planner decisions (one rule each, every entry point)", () => {
+  it("a task's models file: the providers it can call and OpenCode's keyless one; up keeps every provider", () => {
+    const providers = (entry: EntryPoint, overrides: Partial<PlanInput> = {}) =>
+      planSandbox(input(entry, overrides)).profile.modelProviders;
+    // ocbox.yaml's `model` (local), the workspace config's provider block (other), and the key
+    // variables the agent gets: the host's OPENAI_API_KEY by the rules, GROQ_API_KEY by the caller.
+    expect(providers("run", { options: { env: { GROQ_API_KEY: "gsk-x" } } })).toEqual([
+      "groq",
+      "local",
+      "openai",
+      "opencode",
+      "other",
+    ]);
+    expect(providers("run")).toEqual(["local", "openai", "opencode", "other"]);
+    // The task's model and the structurer's, beside them.
+    const models = {
+      providers: {
+        catalogue: CATALOGUE,
+        authProviders: [],
+        model: { providerID: "anthropic", modelID: "claude-haiku-4-5" },
+        alsoModels: [{ providerID: "openai", modelID: "gpt-4.1" }],
+      },
+    };
+    expect(providers("eval-run", models)).toEqual(["anthropic", "local", "openai", "opencode", "other"]);
+    expect(providers("up", models)).toBeUndefined();
+    // Without the catalogue (a plan that starts nothing) no set is decided: the whole snapshot.
+    expect(providers("run", { providers: undefined })).toBeUndefined();
+  });
+
   it("env.map: the config's explicit line wins over the mapping generated for model.apiKeyEnv", () => {
     for (const entry of ENTRY_POINTS) {
       const env = specOf(entry).env;
