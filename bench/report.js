@@ -223,6 +223,12 @@ function sections(r, file) {
             `| ratio, paired | ${ratio(r.up.ratioToBareServe)} |`,
           ]
         : []),
+      ...(r.up.dockerServeToHealthy
+        ? [
+            `| \`docker run -d … opencode serve\` (seed 000, host network, one container) to healthy | ${sec(r.up.dockerServeToHealthy)} |`,
+            `| up's ratio to it, paired | ${ratio(r.up.ratioToDockerServe)} |`,
+          ]
+        : []),
       "",
     );
   }

@@ -79,7 +79,12 @@ try {
   }
   if (want("up")) {
     console.log("== 3. interactive start");
-    results.up = await benchUp({ runs: quick ? 1 : 5, idleS: quick ? 3 : 15, bare: env.bare });
+    results.up = await benchUp({
+      runs: quick ? 1 : 5,
+      idleS: quick ? 3 : 15,
+      bare: env.bare,
+      peers: env.peers,
+    });
   }
   if (want("footprint")) {
     console.log("== 4. footprint");

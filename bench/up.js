@@ -30,7 +30,30 @@ async function bareServeReady(bare, dir) {
   }
 }
 
-export async function benchUp({ runs = 5, idleS = 15, bare } = {}) {
+/**
+ * The seed scripts' own pattern (seed 000): `docker run -d … opencode serve` on the host's network
+ * with ocbox's image, from the call to its first healthy answer, then `docker rm -f`. One container,
+ * no proxy, no isolation of its network: what starting a containerised OpenCode server costs here.
+ */
+async function dockerServeReady(peers, dir) {
+  const t = performance.now();
+  const server = await peers.start(dir);
+  try {
+    for (;;) {
+      const res = await fetch(`${server.url}/global/health`, {
+        headers: { Authorization: authorization("bench") },
+        signal: AbortSignal.timeout(1000),
+      }).catch(() => undefined);
+      if (res?.ok) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return (performance.now() - t) / 1000;
+  } finally {
+    await peers.remove(server.id);
+  }
+}
+
+export async function benchUp({ runs = 5, idleS = 15, bare, peers } = {}) {
   const home = mkdtempSync(join(tmpdir(), "ocbox-bench-up-"));
   const root = join(home, "project");
   mkdirSync(root);
@@ -54,6 +77,7 @@ export async function benchUp({ runs = 5, idleS = 15, bare } = {}) {
     const readyCpu = [];
     const bareReady = [];
     const bareCpu = [];
+    const peerReady = [];
     let memory;
     for (let i = 0; i < runs; i++) {
       const t = performance.now();
@@ -95,6 +119,7 @@ export async function benchUp({ runs = 5, idleS = 15, bare } = {}) {
         bareReady.push(b.seconds);
         bareCpu.push(b.cpuS);
       }
+      if (peers) peerReady.push(await dockerServeReady(peers, root));
     }
     const result = {
       upToUiReady: summary(ready),
@@ -105,6 +130,13 @@ export async function benchUp({ runs = 5, idleS = 15, bare } = {}) {
     console.log(
       `ocbox up --detach to UI-ready (warm): ${fmt(result.upToUiReady)}; CPU ${fmt(result.upCpuS)} (${JSON.stringify(readyCpu.map((c) => [c.cliS, ...c.containers.map((x) => `${x.role} ${x.cpuS.toFixed(2)}`)]))})`,
     );
+    if (peers) {
+      result.dockerServeToHealthy = summary(peerReady);
+      result.ratioToDockerServe = ratios(ready, peerReady);
+      console.log(
+        `docker run -d … opencode serve to healthy: ${fmt(result.dockerServeToHealthy)}; up's ratio to it median ${result.ratioToDockerServe.median.toFixed(2)} (${result.ratioToDockerServe.min.toFixed(2)}–${result.ratioToDockerServe.max.toFixed(2)})`,
+      );
+    }
     if (bare) {
       result.bareServeToHealthy = summary(bareReady);
       result.bareServeCpuS = summary(bareCpu);
