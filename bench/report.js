@@ -124,7 +124,8 @@ function goals(r) {
     [
       "`up --detach` to UI ready vs bare `opencode serve` to healthy (issue 16)",
       "≤ 1.4×",
-      r.up?.ratioToBareServe && ratio(r.up.ratioToBareServe),
+      r.up?.ratioToBareServe &&
+        `${ratio(r.up.ratioToBareServe)}${r.up.ratioToDockerServe ? `; against \`docker run -d … opencode serve\` ${ratio(r.up.ratioToDockerServe)}` : ""}`,
       r.up?.ratioToBareServe && r.up.ratioToBareServe.median <= 1.4,
     ],
     [
