@@ -159,6 +159,22 @@ export async function modelsFileText(
   providers: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<string> {
+  try {
+    return await subsetText(binary, providers, env);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    // The cache went away under a long-lived process (`ocbox clean`, a cleared ~/.cache): again.
+    indexes.delete(modelsCacheDir(binary.version, env));
+    entries.clear();
+    return await subsetText(binary, providers, env);
+  }
+}
+
+async function subsetText(
+  binary: Binary,
+  providers: readonly string[],
+  env: NodeJS.ProcessEnv,
+): Promise<string> {
   const index = await indexOf(binary, env);
   const dir = modelsCacheDir(binary.version, env);
   const ids = [...new Set(providers)].filter((id) => index.has(id)).sort();

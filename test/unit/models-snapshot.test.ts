@@ -87,6 +87,11 @@ describe("the cache and a task's models file, from the real binary", () => {
       expect(JSON.parse(await modelsFileText(binary, ["opencode", "openai"], env))).toHaveProperty(
         "openai.models",
       );
+      // A cache removed under a long-lived process (the service) is filled again, not a failed start.
+      await rm(dir, { recursive: true, force: true });
+      const again = JSON.parse(await modelsFileText(binary, ["groq"], env)) as Record<string, unknown>;
+      expect(Object.keys(again)).toEqual(["groq"]);
+      expect(await readdir(dir)).toContain("groq.json");
     } finally {
       await rm(cache, { recursive: true, force: true });
     }
