@@ -1,6 +1,5 @@
 import type { Command } from "commander";
 import { OcboxError } from "../../errors.js";
-import { dryPlanTask } from "../../executor/dry-plan.js";
 import { ENTRY_POINTS, type EntryPoint } from "../../plan/entry-point.js";
 import type { Plan } from "../../plan/plan.js";
 import { planView } from "../../plan/plan-view.js";
@@ -63,7 +62,10 @@ export function registerPlan(program: Command, run: (fn: (ctx: Context) => Promi
           return printPlan(ctx, await dryPlanUp({ cwd, ...(flags.autonomous ? { autonomous: true } : {}) }));
         return printPlan(
           ctx,
-          await dryPlanTask({
+          // Loaded here: `up` imports this file for printUpPlan, and must not load the task executor.
+          await (
+            await import("../../executor/dry-plan.js")
+          ).dryPlanTask({
             entry,
             workspace: cwd,
             ...(flags.model ? { model: flags.model } : {}),
