@@ -51,6 +51,7 @@ import { StepTimer } from "./unit-steps.js";
 import type { CheckOutcome, UnitRecord } from "./unit-record.js";
 import type { UnitStreamEvent } from "./progress.js";
 import { planUnits, runWorkers, warmPoolMaxStarting, warmPoolSize, type Unit } from "./units.js";
+import { withModelProviders } from "../executor/task-sandbox-spec.js";
 import { bringBack, freshCopy } from "./workspace.js";
 import { harborApprovalFiles, prepareHarborTasks, type HarborEnvironment } from "./harbor-prepare.js";
 import { harborPlan, harborTaskWarnings, runHarborWith } from "./harbor-run-unit.js";
@@ -267,20 +268,26 @@ async function openJournal(
   return { state, plan: { ...plan, warnings }, journal };
 }
 
-/** The run's one warm pool, made for the first task plan that can use one. */
+/**
+ * The run's one warm pool, made for the first task plan that can use one. Its sandboxes' models
+ * file holds the providers of every model the run's units name (task.yaml `model`, else the run's),
+ * so that a unit of another provider than the first still takes a warm sandbox.
+ */
 function warmPoolFactory(
   engine: Engine,
   options: EvalRunOptions,
   workers: number,
-  todo: number,
+  units: readonly Unit[],
 ): { poolFor: (p: TaskPlan) => WarmPool | undefined; close: () => Promise<void> } {
+  const todo = units.length;
+  const runProviders = [...new Set(units.flatMap((u) => providerOf(u.task.config.model ?? options.model)))];
   const emit = (e: EvalEvent) => options.onEvent?.(e);
   let warm: WarmPool | undefined;
   const poolFor = (p: TaskPlan): WarmPool | undefined => {
     // A profile with performance volumes (E11), or a task's own image, always starts cold.
     if (options.warmPool === false || p.profile.cacheVolumes?.paths.length || p.profile.taskImage)
       return undefined;
-    warm ??= new WarmPool(engine, p.profile, {
+    warm ??= new WarmPool(engine, withModelProviders(p.profile, runProviders), {
       size: Math.min(options.warmPoolSize ?? warmPoolSize(workers, todo, availableParallelism()), todo),
       limit: todo,
       ...(options.warmPoolMaxBusy !== undefined ? { maxBusy: options.warmPoolMaxBusy } : {}),
@@ -293,6 +300,12 @@ function warmPoolFactory(
   };
   return { poolFor, close: async () => await warm?.close() };
 }
+
+/** The provider of a `provider/model` name (none when there is no model). */
+const providerOf = (model: string | undefined): string[] => {
+  const slash = model?.indexOf("/") ?? -1;
+  return model && slash > 0 ? [model.slice(0, slash)] : [];
+};
 
 /** The counts of the units a resumed run keeps from before. */
 function keptCounts(
@@ -424,7 +437,7 @@ export async function runEval(options: EvalRunOptions): Promise<EvalRunResult> {
   });
 
   const workers = options.workers ?? 1;
-  const warm = warmPoolFactory(engine, options, workers, plan.todo.length);
+  const warm = warmPoolFactory(engine, options, workers, plan.todo);
 
   const counts = keptCounts(plan.kept, state);
 

@@ -29,7 +29,7 @@ import { preloadInstance, serverCall } from "./preload.js";
 import { warmUpPrompt } from "../opencode/warm-up-prompt.js";
 import { WARM_UP_MODEL, WARM_UP_PROVIDER, withWarmUpProvider } from "./warm-up-provider.js";
 import type { SandboxProfile } from "../plan/sandbox-profile.js";
-import { profileKey, specFor, taskSandboxId } from "./task-sandbox-spec.js";
+import { canServe, specFor, taskSandboxId } from "./task-sandbox-spec.js";
 import type { SyncBack } from "./sync-back.js";
 import { traced } from "../util/trace.js";
 import { refillCount, takeStep, type PoolCounts } from "./warm-pool-gate.js";
@@ -90,7 +90,6 @@ const REFILL_HOLD_MS = 5_000;
 const WARM_UP_TIMEOUT_MS = 60_000;
 
 export class WarmPool {
-  private readonly key: string;
   private readonly ready: Slot[] = [];
   private readonly starting = new Set<Promise<Slot | undefined>>();
   private closed = false;
@@ -106,12 +105,11 @@ export class WarmPool {
     private readonly engine: Engine,
     private readonly profile: SandboxProfile,
     private readonly options: WarmPoolOptions,
-  ) {
-    this.key = profileKey(profile);
-  }
+  ) {}
 
+  /** Whether this pool's sandboxes can run a task planned with `profile` (task-sandbox-spec.ts). */
   matches(profile: SandboxProfile): boolean {
-    return !this.closed && profileKey(profile) === this.key;
+    return !this.closed && canServe(this.profile, profile);
   }
 
   get readyCount(): number {

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { ensureImages, type ImageSet } from "../../src/image/build.js";
 import { planTask } from "../../src/executor/prepare.js";
-import { profileKey, specFor } from "../../src/executor/task-sandbox-spec.js";
+import { canServe, profileKey, specFor } from "../../src/executor/task-sandbox-spec.js";
 import { DockerEngine } from "../../src/runtime/docker-engine.js";
 import { LABEL } from "../../src/runtime/labels.js";
 import { startSandbox } from "../../src/sandbox/start.js";
@@ -70,6 +70,10 @@ it("a task's OpenCode has only its providers' models, and offers exactly what th
   });
   expect(other.profile.modelProviders).toEqual(["opencode", "scripted"]);
   expect(profileKey(other.profile)).not.toBe(profileKey(plan.profile));
+  // A warm sandbox whose file holds the task's providers serves it; one that lacks one does not.
+  const fewer = { ...plan.profile, modelProviders: ["opencode", "scripted"] };
+  expect(canServe(plan.profile, fewer)).toBe(true);
+  expect(canServe(fewer, plan.profile)).toBe(false);
 
   const { modelProviders: _trimmed, ...whole } = plan.profile;
   await using trimmed = await startSandbox(engine, specFor(plan.profile, ws, "models-trimmed"));
