@@ -68,8 +68,12 @@ async function readCatalogue(
     });
   }
   await mkdir(join(file, ".."), { recursive: true });
-  // The same bytes give the models files a task sandbox gets (models-snapshot.ts): one read.
-  await fillModelsCache(binary, bytes, env);
+  // The same bytes give the models files a task sandbox gets (models-snapshot.ts): one read. A
+  // snapshot ocbox cannot read is that file's error, said by the task's start when it reads the
+  // cache again; the catalogue (and `up`, which needs no models file) does not fail with it.
+  await fillModelsCache(binary, bytes, env).catch((e: unknown) => {
+    if (!(e instanceof OcboxError)) throw e;
+  });
   await replaceFile(file, JSON.stringify(catalogue), { mode: 0o644 });
   return catalogue;
 }
