@@ -77,7 +77,7 @@ export async function fillModelsCache(
     for (const id of ids) await writeFile(join(temp, `${id}.json`), JSON.stringify(snapshot[id]));
     await writeFile(join(temp, INDEX), JSON.stringify(ids));
     if (!(await moveInto(temp, dir)) && !(await readIndex(dir))) {
-      // A dir without its index (an older ocbox's crash): never read, so replaced.
+      // A dir without its index was never whole (nothing here writes one): replaced.
       await rm(dir, { recursive: true, force: true });
       await moveInto(temp, dir);
     }
@@ -141,7 +141,16 @@ function entryOf(dir: string, id: string): Promise<unknown> {
   const file = join(dir, `${id}.json`);
   let read = entries.get(file);
   if (!read) {
-    read = readFile(file, "utf8").then((text) => JSON.parse(text) as unknown);
+    read = readFile(file, "utf8").then((text) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch (e) {
+        if (!(e instanceof SyntaxError)) throw e;
+        throw new OcboxError("OPENCODE", `${file} is not JSON: ${e.message}`, {
+          fix: `Remove ${dir}; ocbox fills it again from the OpenCode binary.`,
+        });
+      }
+    });
     entries.set(file, read);
     read.catch(() => entries.delete(file));
   }

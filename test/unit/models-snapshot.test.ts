@@ -3,7 +3,7 @@
  * literal as data and nothing but data, the per-provider cache, and the subset a task sandbox
  * gets, whose provider ids (from configs in the workspace) are looked up, never used as paths.
  */
-import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseExpressionAt } from "acorn";
@@ -92,6 +92,9 @@ describe("the cache and a task's models file, from the real binary", () => {
       const again = JSON.parse(await modelsFileText(binary, ["groq"], env)) as Record<string, unknown>;
       expect(Object.keys(again)).toEqual(["groq"]);
       expect(await readdir(dir)).toContain("groq.json");
+      // A provider file broken by hand is an error that says how to get it back.
+      await writeFile(join(dir, "mistral.json"), "{not json");
+      await expect(modelsFileText(binary, ["mistral"], env)).rejects.toThrow(/mistral\.json is not JSON/);
     } finally {
       await rm(cache, { recursive: true, force: true });
     }
