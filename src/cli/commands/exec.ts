@@ -36,6 +36,28 @@ function collector(): { stream: Writable; text: () => string } {
   return { stream, text: () => Buffer.concat(chunks).toString("utf8") };
 }
 
+/**
+ * `send` run one call at a time, a call asked for meanwhile run once after it: two resizes in
+ * flight reach the engine in either order, and a terminal's `stty rows R cols C` is two resize
+ * events. Each run reads the size then, so the last size is the one that stays.
+ */
+function oneAtATime(send: () => Promise<void>): () => void {
+  let running = false;
+  let again = false;
+  const go = (): void => {
+    running = true;
+    again = false;
+    void send().finally(() => {
+      running = false;
+      if (again) go();
+    });
+  };
+  return () => {
+    if (running) again = true;
+    else go();
+  };
+}
+
 /** An interactive session: raw keys in, the terminal's size forwarded while it runs. */
 async function runWithTty(
   start: (streams: ExecStreams) => ReturnType<typeof execAttachedInProject>,
@@ -49,7 +71,7 @@ async function runWithTty(
       stderr: process.stderr,
       tty: size(),
     });
-    const onResize = () => void session.resize(size());
+    const onResize = oneAtATime(() => session.resize(size()));
     process.stdout.on("resize", onResize);
     try {
       return await session.exitCode;
