@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { runTask } from "../dist/executor/prepare.js";
 import { Pools } from "../dist/executor/pool.js";
 import { ensureImages } from "../dist/image/build.js";
-import { authorization } from "../dist/opencode/client.js";
+import { authorization } from "../dist/opencode/server-handle.js";
 import { DockerEngine } from "../dist/runtime/docker-engine.js";
 
 const CLI = join(import.meta.dirname, "..", "dist", "bin", "ocbox.js");

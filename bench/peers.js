@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { findOpencodeBinary } from "../dist/image/opencode-binary.js";
 import { stageOpencodeConfig } from "../dist/image/opencode-config.js";
-import { authorization } from "../dist/opencode/client.js";
+import { authorization } from "../dist/opencode/server-handle.js";
 import { freePort } from "../dist/util/free-port.js";
 
 export const OFFLINE_ENV = {

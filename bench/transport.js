@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { Agent } from "undici";
 import { ensureImages } from "../dist/image/build.js";
 import { AGENT_UID } from "../dist/image/dockerfile.js";
-import { authorization } from "../dist/opencode/client.js";
+import { authorization } from "../dist/opencode/server-handle.js";
 import { DockerEngine } from "../dist/runtime/docker-engine.js";
 import { execFetch, serverConnector } from "../dist/sandbox/server-transport.js";
 import { DEFAULT_LIMITS, agentUserFor, currentHostUser } from "../dist/sandbox/spec.js";

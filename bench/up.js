@@ -5,7 +5,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { authorization } from "../dist/opencode/client.js";
+import { authorization } from "../dist/opencode/server-handle.js";
 import { DockerEngine } from "../dist/runtime/docker-engine.js";
 import { childCpuS, cgroupCpuS, processCpuS } from "./cpu.js";
 import { fmt, ratios, summary } from "./lib.js";

@@ -3,6 +3,7 @@
  * The `ocbox` command. Commands are thin layers over library functions; this file is the one
  * exit point: every command returns an exit code or throws a typed error, rendered here.
  */
+import "./zod-jitless.js";
 import { Command, CommanderError } from "commander";
 import { ExitCode, OcboxError } from "../errors.js";
 import { VERSION_LINE } from "./version-line.js";

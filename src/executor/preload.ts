@@ -8,7 +8,7 @@
  * The warm pool preloads while a sandbox waits for a task. A cold task does not: a preload running
  * next to the task's own session and prompt made the cold task slower on 2 cores (BENCHMARKS.md).
  */
-import { authorization, type ServerHandle } from "../opencode/client.js";
+import { authorization, type ServerHandle } from "../opencode/server-handle.js";
 
 /** One request to the server with a bounded wait; throws on a non-2xx answer. */
 export async function serverCall(server: ServerHandle, method: string, path: string): Promise<void> {

@@ -247,6 +247,8 @@ async function queue(step: Step): Promise<PoolLease | Ended> {
 async function startBox(step: Step, workspace: string): Promise<TaskSandbox | Ended> {
   const { plan, request, run } = step;
   const ts = performance.now();
+  // The SDK the task talks through loads while the sandbox starts (sandbox.client() imports it).
+  void import("../opencode/client.js").catch(() => undefined);
   let box: TaskSandbox;
   try {
     box = await traced("exec.acquire-sandbox", () =>
@@ -284,7 +286,7 @@ interface OpenedSession {
 async function openSession(step: Step, box: TaskSandbox, configs: ConfigText[]): Promise<OpenedSession> {
   const { plan, run } = step;
   const startedAt = performance.now();
-  const client = box.sandbox.client();
+  const client = await box.sandbox.client();
   const created = traced("exec.new-session", () => newSession(client, step.request.taskId ?? "ocbox task"));
   const watch = watchTask({
     client,

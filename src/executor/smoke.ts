@@ -239,7 +239,7 @@ async function sandboxStep(run: SmokeRun): Promise<string> {
 async function promptStep(run: SmokeRun): Promise<string> {
   const { sandbox, model, options } = run;
   if (!sandbox || !model) throw new Error("no sandbox");
-  const client = sandbox.client();
+  const client = await sandbox.client();
   const sessionId = await newSession(client, "ocbox smoke");
   const outcome = await promptAndWait(client, {
     sessionId,

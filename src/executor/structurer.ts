@@ -57,7 +57,7 @@ export async function runStructurer(
     { signal },
   );
   try {
-    const client = sandbox.client();
+    const client = await sandbox.client();
     const sessionId = await newSession(client, "ocbox structurer");
     const model = plan.structurer.model ?? plan.model;
     const outcome = await promptAndWait(client, {

@@ -79,10 +79,10 @@ export async function resolveBase(
 ): Promise<{ ref: string; id: string }> {
   const defaults = options.defaultBases ?? DEFAULT_BASES;
   const candidates = baseCandidates(options.base, defaults);
-  for (const ref of candidates) {
-    const id = await engine.imageId(ref);
-    if (id) return { ref, id };
-  }
+  // All asked at once (one round instead of one per candidate); the first present one wins.
+  const ids = await Promise.all(candidates.map((ref) => engine.imageId(ref)));
+  const found = candidates.findIndex((_, i) => ids[i] !== undefined);
+  if (found >= 0) return { ref: candidates[found] as string, id: ids[found] as string };
   const first = candidates[0] as string;
   options.onLine?.(`base image ${first} is not here; pulling it`);
   try {
@@ -150,8 +150,7 @@ async function plan(
   engine: Engine,
   options: ImageOptions,
 ): Promise<{ base: string; plans: Plan[]; opencode: string }> {
-  const info = await engine.info();
-  const base = await resolveBase(engine, options);
+  const [info, base] = await Promise.all([engine.info(), resolveBase(engine, options)]);
   const opencode = findOpencodeBinary(info.arch);
   const configDir = await stageOpencodeConfig(options.onLine);
   const caPath = hostCaBundle(options.env);
@@ -291,8 +290,10 @@ export async function imageStatus(
 export async function ensureImages(engine: Engine, options: ImageOptions = {}): Promise<ImageSet> {
   const { base, plans, opencode } = await plan(engine, options);
   const results: BuiltImage[] = [];
-  for (const p of plans) {
-    if (!options.rebuild && (await engine.imageId(p.tag))) {
+  // Both asked at once: one engine round, not one per image.
+  const present = options.rebuild ? [] : await Promise.all(plans.map((p) => engine.imageId(p.tag)));
+  for (const [i, p] of plans.entries()) {
+    if (present[i]) {
       results.push({ kind: p.inputs.kind, tag: p.tag, built: false, seconds: 0 });
       continue;
     }

@@ -8,7 +8,7 @@
 import { summarise } from "../egress/decisions.js";
 import { errorMessage } from "../errors.js";
 import { loadProjectConfig } from "../config/load.js";
-import { authorization } from "../opencode/client.js";
+import { authorization } from "../opencode/server-handle.js";
 import type { Engine } from "../runtime/engine.js";
 import { listSandboxes, type SandboxRow } from "../project/sandbox-list.js";
 import { readPassword } from "../project/state.js";

@@ -3,7 +3,7 @@
  * server's second (executor/warm-up-provider.ts says why and what the provider is). The session is
  * deleted afterwards, whatever happened, so the task's session list never shows it.
  */
-import { authorization, type ServerHandle } from "./client.js";
+import { authorization, type ServerHandle } from "./server-handle.js";
 
 export interface WarmUpModel {
   providerID: string;

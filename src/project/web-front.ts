@@ -25,7 +25,7 @@ import {
   type ServerResponse,
 } from "node:http";
 import type { Socket } from "node:net";
-import { authorization, type ServerHandle } from "../opencode/client.js";
+import { authorization, type ServerHandle } from "../opencode/server-handle.js";
 import { LoginCodes, cookieValue, systemClock, type Clock } from "./login-codes.js";
 import {
   browserHeaders,

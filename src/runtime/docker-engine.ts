@@ -1,5 +1,6 @@
 import { PassThrough, type Duplex } from "node:stream";
 import type Docker from "dockerode";
+import type { DockerVersion } from "dockerode";
 import { OcboxError, errorMessage, tail } from "../errors.js";
 import { chooseEndpoint, engineConnection, isConnectionError } from "./connect.js";
 import {
@@ -66,26 +67,30 @@ export class DockerEngine implements Engine {
     this.env = env;
   }
 
-  private factsOnce: Promise<EngineFacts> | undefined;
+  private factsOnce: Promise<{ facts: EngineFacts; version: DockerVersion }> | undefined;
 
-  /** The engine's facts, read once per engine object from /version and /info. */
-  facts(): Promise<EngineFacts> {
+  /** The engine's /version and facts, read once per engine object from /version and /info. */
+  private known(): Promise<{ facts: EngineFacts; version: DockerVersion }> {
     this.factsOnce ??= this.readFacts();
     this.factsOnce.catch(() => (this.factsOnce = undefined));
     return this.factsOnce;
   }
 
-  private async readFacts(): Promise<EngineFacts> {
+  async facts(): Promise<EngineFacts> {
+    return (await this.known()).facts;
+  }
+
+  private async readFacts(): Promise<{ facts: EngineFacts; version: DockerVersion }> {
     const [version, info] = await Promise.all([
       this.call("version", () => this.docker.version()),
       this.call("info", () => this.docker.info() as Promise<DockerInfo>),
     ]);
     const facts = factsOf(version, info);
-    if (facts.flavour !== "podman") return facts;
+    if (facts.flavour !== "podman") return { facts, version };
     // Podman's compat /info says neither whether it is rootless nor which cgroups it may use;
     // its own /libpod/info does.
     const libpod = await this.call("podman info", () => this.libpodInfo());
-    return withLibpodInfo(facts, libpod);
+    return { facts: withLibpodInfo(facts, libpod), version };
   }
 
   private libpodInfo(): Promise<LibpodInfo> {
@@ -155,8 +160,7 @@ export class DockerEngine implements Engine {
   }
 
   async info(): Promise<EngineInfo> {
-    const version = await this.call("version", () => this.docker.version());
-    const facts = await this.facts();
+    const { version, facts } = await this.known();
     return {
       endpoint: this.endpoint,
       version: version.Version,

@@ -18,6 +18,14 @@ export async function readHook(file: string): Promise<string | undefined> {
   });
 }
 
+/**
+ * Whether a hook's text has nothing for bash to run: only blank lines and `#` comments (the
+ * template `ocbox init` writes). Sourcing it would change nothing, so it is not run. Pure.
+ */
+export function hookDoesNothing(text: string): boolean {
+  return text.split("\n").every((line) => /^\s*(#.*)?\s*$/.test(line));
+}
+
 /** `env -0` output → a map. Pure. */
 export function parseEnvZ(text: string): Record<string, string> {
   const env: Record<string, string> = {};

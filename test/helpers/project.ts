@@ -5,10 +5,15 @@ import { join } from "node:path";
 import { createOpencodeClient, type OpencodeClient } from "@opencode-ai/sdk/v2";
 import { DockerEngine } from "../../src/runtime/docker-engine.js";
 import { LABEL } from "../../src/runtime/labels.js";
-import { authorization } from "../../src/opencode/client.js";
+import { authorization } from "../../src/opencode/server-handle.js";
 import { ocbox, type CliResult } from "./cli.js";
+import { loadProjectConfig } from "../../src/config/load.js";
+import { dataVolumeName } from "../../src/sandbox/data-volume-name.js";
 
 export const engine = new DockerEngine();
+
+/** The project folders made under each home, whose data volumes go with the home. */
+const projectsOf = new Map<string, string[]>();
 
 export interface TestProject {
   root: string;
@@ -23,6 +28,7 @@ export interface TestProject {
 export async function makeProject(home: string, name: string): Promise<TestProject> {
   const root = join(home, name);
   await mkdir(root, { recursive: true });
+  projectsOf.set(home, [...(projectsOf.get(home) ?? []), root]);
   const env = { XDG_STATE_HOME: join(home, "state"), XDG_DATA_HOME: join(home, "data") };
   const p: TestProject = {
     root,
@@ -42,7 +48,13 @@ export async function tempHome(): Promise<string> {
   return mkdtemp(join(tmpdir(), "ocbox-project-test-"));
 }
 
+/** The home and, for each project made in it, its data volume (kept by `down`, as for a person). */
 export async function removeHome(home: string): Promise<void> {
+  for (const root of projectsOf.get(home) ?? []) {
+    const project = await loadProjectConfig(root).catch(() => undefined);
+    if (project) await engine.removeVolume(dataVolumeName(project.sandboxId)).catch(() => undefined);
+  }
+  projectsOf.delete(home);
   await rm(home, { recursive: true, force: true });
 }
 

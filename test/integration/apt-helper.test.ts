@@ -91,7 +91,7 @@ it("the agent installs an allowed package with ocbox-apt and runs it without roo
     expect(info.HostConfig.NetworkMode).toBe("bridge");
 
     // The agent's own bash tool, through OpenCode: install, then run jq.
-    const client = sandbox.client();
+    const client = await sandbox.client();
     const session = await client.session.create({});
     const id = session.data?.id;
     if (!id) throw new Error("no session");

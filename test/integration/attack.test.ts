@@ -159,7 +159,7 @@ describe("attack suite: from inside a running sandbox, every way out fails", () 
     const quoted = argv.map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(" ");
     const put = await sh(`printf '%s\\n' "$SCRIPT" > ${file}`, { SCRIPT: quoted });
     if (put.exitCode !== 0) throw new Error(`writing ${file}: ${put.stdout}${put.stderr}`);
-    const client = sandbox.client();
+    const client = await sandbox.client();
     const session = await client.session.create({});
     const sessionID = session.data?.id;
     if (!sessionID) throw new Error("no session for the agent's shell");
@@ -354,7 +354,7 @@ describe("attack suite: from inside a running sandbox, every way out fails", () 
   // --- what must work ------------------------------------------------------------------------
 
   it("the model endpoint works through the gateway, which holds the real key; OpenCode uses the proxy", async () => {
-    const client = sandbox.client();
+    const client = await sandbox.client();
     const session = await client.session.create({});
     const id = session.data?.id;
     if (!id) throw new Error("no session");

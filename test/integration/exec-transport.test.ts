@@ -112,7 +112,7 @@ it("exec transport: nothing published, no host relay; the web UI and the agent's
     }
 
     // Our own client over the exec dispatcher; the model call comes back over the reverse relay.
-    const client = sandbox.client();
+    const client = await sandbox.client();
     const id = (await client.session.create({})).data?.id;
     if (!id) throw new Error("no session");
     const reply = await client.session.prompt({

@@ -14,7 +14,7 @@ import { canServe, profileKey, specFor } from "../../src/executor/task-sandbox-s
 import { DockerEngine } from "../../src/runtime/docker-engine.js";
 import { LABEL } from "../../src/runtime/labels.js";
 import { startSandbox } from "../../src/sandbox/start.js";
-import { authorization } from "../../src/opencode/client.js";
+import { authorization } from "../../src/opencode/server-handle.js";
 import { startScriptedModel, type ScriptedModel } from "../../src/scripted-model/server.js";
 import { scriptedOpencodeConfig } from "../../src/scripted-model/opencode-config.js";
 

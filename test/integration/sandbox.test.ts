@@ -61,7 +61,7 @@ it("the real opencode in a sandbox edits the workspace through a scripted model,
   };
   const sandbox = await startSandbox(engine, spec);
   try {
-    const client = sandbox.client();
+    const client = await sandbox.client();
     const session = await client.session.create({});
     const id = session.data?.id;
     if (!id) throw new Error("no session");

@@ -70,7 +70,7 @@ describe("the warm pool's warm-up prompt", () => {
       const [sandbox] = readySandboxes(pool);
       if (!sandbox) throw new Error("the pool has no ready sandbox");
       expect(await sandbox.egressDecisions()).toEqual([]);
-      const sessions = await sandbox.client("/workspace").session.list();
+      const sessions = await (await sandbox.client("/workspace")).session.list();
       expect(sessions.data).toEqual([]);
       const result = await runTask({ ...options(workspace()), warmPool: pool });
       expect(result).toMatchObject({ outcome: "COMPLETE", sandbox: "warm", contract });

@@ -2,7 +2,7 @@ import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
 import { parseProjectConfig } from "../../src/config/parse.js";
 import { addGitignoreEntries } from "../../src/project/gitignore.js";
-import { parseEnvZ } from "../../src/util/hook.js";
+import { hookDoesNothing, parseEnvZ } from "../../src/util/hook.js";
 import { ocboxYamlTemplate } from "../../src/project/init-templates.js";
 import { LoginCodes, cookieValue } from "../../src/project/login-codes.js";
 import { formatUptime, sandboxRows } from "../../src/project/sandbox-list.js";
@@ -299,6 +299,12 @@ describe("project spec", () => {
 describe("hook env and attach argv", () => {
   it("parses env -0 output", () => {
     expect(parseEnvZ("A=1\0B=x=y\0\0")).toEqual({ A: "1", B: "x=y" });
+  });
+  it("a hook of comments and blank lines is not run; one command is", () => {
+    expect(hookDoesNothing("#!/usr/bin/env bash\n# a comment\n\n   # indented\r\n")).toBe(true);
+    expect(hookDoesNothing("")).toBe(true);
+    expect(hookDoesNothing("# set up\nexport A=1\n")).toBe(false);
+    expect(hookDoesNothing("  : # a no-op command is still a command\n")).toBe(false);
   });
   it("attach opens the project's dir inside", () => {
     expect(attachArgv("/bin/opencode", "http://127.0.0.1:5", [], "/myapp").slice(3)).toEqual([

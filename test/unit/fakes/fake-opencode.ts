@@ -203,7 +203,11 @@ export function fakeDeps(fake: FakeOpencode, extra: Partial<ExecutorDeps> = {}) 
   const deps: Partial<ExecutorDeps> = {
     acquireSandbox: () =>
       Promise.resolve({
-        sandbox: { client: () => fake.client(), agentId: "agent", port: 1 } as unknown as StartedSandbox,
+        sandbox: {
+          client: () => Promise.resolve(fake.client()),
+          agentId: "agent",
+          port: 1,
+        } as unknown as StartedSandbox,
         warm: false,
         finish: () => Promise.resolve({ kind: "in-place" as const }),
       }),
