@@ -152,9 +152,13 @@ async function plan(
 ): Promise<{ base: string; plans: Plan[]; opencode: string }> {
   const [info, base] = await Promise.all([engine.info(), resolveBase(engine, options)]);
   const opencode = findOpencodeBinary(info.arch);
-  const configDir = await stageOpencodeConfig(options.onLine);
+  // After the base (a pull or bootstrap of its own may run): a failure here leaves no child behind.
   const caPath = hostCaBundle(options.env);
-  const ca = caPath ? await readFile(caPath) : undefined;
+  const [configDir, configDigest, ca] = await Promise.all([
+    stageOpencodeConfig(options.onLine),
+    opencodeConfigDigest(),
+    caPath ? readFile(caPath) : undefined,
+  ]);
   const dfInput = (packages: readonly string[]): DockerfileInput => ({
     base: base.ref,
     packages,
@@ -172,7 +176,7 @@ async function plan(
     files: {
       ...caDigest,
       opencode: `${opencode.packageName}@${opencode.version}`,
-      "opencode-config": await opencodeConfigDigest(),
+      "opencode-config": configDigest,
       "context-rules": CONTEXT_RULES,
       "agent-entrypoint.sh": sha256(agentEntrypoint),
       "ocbox-apt": sha256(aptClientScript),
