@@ -3,7 +3,7 @@
  * from the labels, so a detached sandbox is stopped as cleanly as a foreground one. The agent's
  * last log lines are kept in the state dir; the state itself stays.
  */
-import { appendFile } from "node:fs/promises";
+import { appendFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { OcboxError, errorMessage } from "../errors.js";
 import type { ContainerSummary, Engine } from "../runtime/engine.js";
@@ -126,20 +126,27 @@ export async function downProject(
     true,
   );
   const report: DownReport = { sandboxId, removed: [] };
+  // What could not be removed, and apart from it what else of the ending was not done (the relay's
+  // stop, the kept log, the host-executed check): each is reported as what it is.
   const failures: string[] = [];
+  const notDone: string[] = [];
   // The detached relay first (it would see its sidecar go and end by itself, seconds later).
-  await stopRelay(state.dir).catch((e) => void failures.push(`relay: ${errorMessage(e)}`));
+  await stopRelay(state.dir).catch((e) => void notDone.push(`relay: ${errorMessage(e)}`));
   for (const c of containers) {
     if (c.labels[LABEL.role] !== "agent") continue;
     const text = await engine
       .logsTail(c.id, 2000)
-      .catch((e) => void failures.push(`log of ${c.name}: ${errorMessage(e)}`));
+      .catch((e) => void notDone.push(`log of ${c.name}: ${errorMessage(e)}`));
     if (text) {
       const file = join(state.logsDir, logFileName(new Date(), c.labels[LABEL.run] ?? "run"));
-      await appendFile(file, text, { mode: 0o600 }).catch(
-        (e) => void failures.push(`${file}: ${errorMessage(e)}`),
-      );
-      report.log = file;
+      // The logs dir may not be there: another XDG_STATE_HOME than `up`'s, or a state dir removed.
+      const kept = await mkdir(state.logsDir, { recursive: true, mode: 0o700 })
+        .then(() => appendFile(file, text, { mode: 0o600 }))
+        .then(
+          () => true,
+          (e) => void notDone.push(`the agent's log was not kept in ${file}: ${errorMessage(e)}`),
+        );
+      if (kept) report.log = file;
     }
   }
   const record = await readCopyBase(state);
@@ -169,14 +176,24 @@ export async function downProject(
   failures.push(...reaped.errors);
   // The agent is gone and the workspace given back: what did it leave for the host to run?
   const edits = await endSession(state).catch(
-    (e) => void failures.push(`host-executed files: ${errorMessage(e)}`),
+    (e) => void notDone.push(`the check of host-executed files failed: ${errorMessage(e)}`),
   );
   if (edits) report.hostExecutedEdits = edits;
   if (failures.length > 0) {
     throw new OcboxError("ENGINE", "some of the sandbox's resources could not be removed", {
-      detail: [...failures, ...hostExecutedWarnings(edits ?? [])].join("\n"),
+      detail: [...failures, ...notDone, ...hostExecutedWarnings(edits ?? [])].join("\n"),
       fix: "Run `ocbox clean` to remove leftovers.",
     });
+  }
+  if (notDone.length > 0) {
+    throw new OcboxError(
+      "UNEXPECTED",
+      "the sandbox is down and removed, but not all of its ending was done",
+      {
+        detail: [...notDone, ...hostExecutedWarnings(edits ?? [])].join("\n"),
+        fix: "Read what failed above; nothing of the sandbox is left in the engine.",
+      },
+    );
   }
   return report;
 }

@@ -4,7 +4,7 @@
  * down/up; env rules; per-container auth.json; hook approval. Real engine, image and opencode.
  */
 import { existsSync } from "node:fs";
-import { readFile, stat, writeFile } from "node:fs/promises";
+import { readFile, readdir, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import { DockerEngine } from "../../src/runtime/docker-engine.js";
@@ -130,6 +130,19 @@ it("two projects at once: init, up --detach, ls, a prompt, down; sessions surviv
   expect(before.match(/Permission denied/g)).toHaveLength(2);
   expect(after).toMatch(/\.ocbox-dirs-[1-9]\d*-\d+/);
   expect(after).not.toContain(".ocbox-dirs-0-0");
+});
+
+it("down from another state dir than up's removes everything, keeps the log there and exits 0", async () => {
+  const p = await project("otherstate");
+  await up(p);
+  const elsewhere = join(home, "other-state");
+  const down = await p.run(["down", "--json"], { XDG_STATE_HOME: elsewhere });
+  expect(down.code, down.stderr).toBe(0);
+  expect(down.stderr).not.toMatch(/could not be removed/);
+  const left = await new DockerEngine().listContainers([`dev.ocbox.sandbox=${await p.sandboxId()}`], true);
+  expect(left).toEqual([]);
+  const logs = await readdir(join(elsewhere, "ocbox", "sandboxes", await p.sandboxId(), "logs"));
+  expect(logs.some((f) => f.endsWith(".log"))).toBe(true);
 });
 
 it("a host variable no rule names is absent inside, /proc/1/environ included; the summary shows names only", async () => {
