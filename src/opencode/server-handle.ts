@@ -43,7 +43,7 @@ async function getHealth(
   const headers = { Authorization: authorization(server.password) };
   if (server.fetch) {
     const res = await server.fetch(url, { headers, signal });
-    return { status: res.status, body: (await res.text()).slice(0, MAX_HEALTH_BYTES) };
+    return { status: res.status, body: await cappedText(res, signal) };
   }
   return new Promise((resolve, reject) => {
     const req = request(url, { headers, signal, agent: false }, (res) => {
@@ -59,6 +59,24 @@ async function getHealth(
     req.on("error", reject);
     req.end();
   });
+}
+
+/** A response's text, refused past MAX_HEALTH_BYTES: the server is the agent's to replace. */
+async function cappedText(res: Response, signal: AbortSignal): Promise<string> {
+  const reader = (res.body as ReadableStream<Uint8Array> | null)?.getReader();
+  if (!reader) return "";
+  const decoder = new TextDecoder();
+  let text = "";
+  for (;;) {
+    signal.throwIfAborted();
+    const { done, value } = await reader.read();
+    if (done) return text + decoder.decode();
+    text += decoder.decode(value, { stream: true });
+    if (text.length > MAX_HEALTH_BYTES) {
+      await reader.cancel();
+      throw new Error("the health answer is too long");
+    }
+  }
 }
 
 /**

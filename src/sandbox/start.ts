@@ -493,6 +493,7 @@ async function waitUntilReady(
       });
       while (!heard) {
         await pause(Math.max(0, Math.min(1000, deadline - Date.now()) + 1), ended, options.signal);
+        if (heard) break;
         options.signal?.throwIfAborted();
         if (Date.now() > deadline) {
           throw new OcboxError(
