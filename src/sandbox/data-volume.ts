@@ -14,7 +14,6 @@ import { hostMode } from "./copy-back-policy.js";
 import type { SandboxSpec } from "./spec.js";
 
 const DIRS = ["local/", "local/share/", "local/share/opencode/", "local/state/"];
-const ROOT = { uid: 0, gid: 0 };
 
 /** Make the spec's data volume when it is missing; true when this call made it. */
 export async function ensureDataVolume(
@@ -33,27 +32,20 @@ export async function ensureDataVolume(
  * modes are masked and everything becomes the agent's.
  */
 export async function fillDataVolume(
-  engine: Pick<Engine, "putArchive" | "pathStat">,
+  engine: Pick<Engine, "putArchive">,
   agentId: string,
   spec: SandboxSpec,
   seed: boolean | undefined,
 ): Promise<void> {
   const owner = spec.agentUser;
-  // Done once per volume and agent user: the dirs' put (an archive call that mounts every volume
-  // of the container, about 50 ms of each `up`) leaves a root-owned marker in the volume's root,
-  // which the agent can neither make nor remove. Asking for it is one stat (5-10 ms). Another
-  // agent user (`sudo ocbox up` on a user's folder) has another marker, so its dirs are made its own.
-  const marker = `.ocbox-dirs-${owner.uid}-${owner.gid}`;
-  if (seed || !(await engine.pathStat(agentId, `${DATA_DIR}/${marker}`))) {
-    await engine.putArchive(
-      agentId,
-      DATA_DIR,
-      await packFiles(
-        [...DIRS.map((name) => ({ name })), { name: marker, content: "", mode: 0o444, owner: ROOT }],
-        owner,
-      ),
-    );
-  }
+  await engine.putArchive(
+    agentId,
+    DATA_DIR,
+    await packFiles(
+      DIRS.map((name) => ({ name })),
+      owner,
+    ),
+  );
   const from = spec.dataSeed;
   if (!seed || from === undefined) return;
   const st = await lstat(from).catch(() => undefined);
