@@ -159,8 +159,10 @@ export class DockerEngine implements Engine {
     }
   }
 
+  /** Asks /version each time: `ocbox serve` calls this to learn whether the engine still answers. */
   async info(): Promise<EngineInfo> {
-    const { version, facts } = await this.known();
+    const version = await this.call("version", () => this.docker.version());
+    const facts = await this.facts();
     return {
       endpoint: this.endpoint,
       version: version.Version,
