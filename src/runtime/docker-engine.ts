@@ -1,6 +1,5 @@
 import { PassThrough, type Duplex } from "node:stream";
 import type Docker from "dockerode";
-import type { DockerVersion } from "dockerode";
 import { OcboxError, errorMessage, tail } from "../errors.js";
 import { chooseEndpoint, engineConnection, isConnectionError } from "./connect.js";
 import {
@@ -67,30 +66,26 @@ export class DockerEngine implements Engine {
     this.env = env;
   }
 
-  private factsOnce: Promise<{ facts: EngineFacts; version: DockerVersion }> | undefined;
+  private factsOnce: Promise<EngineFacts> | undefined;
 
-  /** The engine's /version and facts, read once per engine object from /version and /info. */
-  private known(): Promise<{ facts: EngineFacts; version: DockerVersion }> {
+  /** The engine's facts, read once per engine object from /version and /info. */
+  facts(): Promise<EngineFacts> {
     this.factsOnce ??= this.readFacts();
     this.factsOnce.catch(() => (this.factsOnce = undefined));
     return this.factsOnce;
   }
 
-  async facts(): Promise<EngineFacts> {
-    return (await this.known()).facts;
-  }
-
-  private async readFacts(): Promise<{ facts: EngineFacts; version: DockerVersion }> {
+  private async readFacts(): Promise<EngineFacts> {
     const [version, info] = await Promise.all([
       this.call("version", () => this.docker.version()),
       this.call("info", () => this.docker.info() as Promise<DockerInfo>),
     ]);
     const facts = factsOf(version, info);
-    if (facts.flavour !== "podman") return { facts, version };
+    if (facts.flavour !== "podman") return facts;
     // Podman's compat /info says neither whether it is rootless nor which cgroups it may use;
     // its own /libpod/info does.
     const libpod = await this.call("podman info", () => this.libpodInfo());
-    return { facts: withLibpodInfo(facts, libpod), version };
+    return withLibpodInfo(facts, libpod);
   }
 
   private libpodInfo(): Promise<LibpodInfo> {
