@@ -3,15 +3,20 @@
 // one (0.6–0.8 s of its start on 2 cores). dist/bin sits at dist/cli's depth: `packageRoot()`
 // (util/paths.ts) and the createRequire lookups resolve from it as from tsc's files. The library
 // (`dist/index.js`) stays unbundled.
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "rolldown";
 
 export default defineConfig({
   input: { ocbox: "dist/cli/entry.js" },
   platform: "node",
   // Native or optional (ssh2's binding, cpu-features), found by path at run time (opencode-ai's
-  // platform binary), deferred until first use (runtime/dockerode-deferred.ts: gRPC), or a UMD
-  // build that requires its own files by relative path (jsonc-parser).
-  external: ["ssh2", "cpu-features", /^opencode-ai(\/|$)/, /^@grpc\//, "jsonc-parser"],
+  // platform binary), or deferred until first use (runtime/dockerode-deferred.ts: gRPC).
+  external: ["ssh2", "cpu-features", /^opencode-ai(\/|$)/, /^@grpc\//],
+  resolve: {
+    // jsonc-parser's `main` is a UMD build that requires its own files by relative path through
+    // Node's CommonJS loader at run time (about 8 ms of every `ocbox up`); its ESM build bundles.
+    alias: { "jsonc-parser": fileURLToPath(import.meta.resolve("jsonc-parser/lib/esm/main.js")) },
+  },
   plugins: [
     {
       // ocbox reaches ssh:// engines through its own forwarding `ssh` (runtime/ssh-tunnel.ts) and

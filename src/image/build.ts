@@ -77,13 +77,10 @@ export async function resolveBase(
   engine: Engine,
   options: ImageOptions,
 ): Promise<{ ref: string; id: string }> {
+  const present = await presentBase(engine, options);
+  if (present) return present;
   const defaults = options.defaultBases ?? DEFAULT_BASES;
-  const candidates = baseCandidates(options.base, defaults);
-  // All asked at once (one round instead of one per candidate); the first present one wins.
-  const ids = await Promise.all(candidates.map((ref) => engine.imageId(ref)));
-  const found = candidates.findIndex((_, i) => ids[i] !== undefined);
-  if (found >= 0) return { ref: candidates[found] as string, id: ids[found] as string };
-  const first = candidates[0] as string;
+  const first = baseCandidates(options.base, defaults)[0] as string;
   options.onLine?.(`base image ${first} is not here; pulling it`);
   try {
     await engine.pullImage(first, options.onLine);
@@ -108,6 +105,18 @@ export async function resolveBase(
   const id = await engine.imageId(first);
   if (!id) throw new OcboxError("IMAGE_MISSING", `base image ${first} is still missing after the pull`);
   return { ref: first, id };
+}
+
+/** The first base candidate the engine has, asked without pulling; undefined when none is here. */
+async function presentBase(
+  engine: Engine,
+  options: ImageOptions,
+): Promise<{ ref: string; id: string } | undefined> {
+  const candidates = baseCandidates(options.base, options.defaultBases ?? DEFAULT_BASES);
+  // All asked at once (one round instead of one per candidate); the first present one wins.
+  const ids = await Promise.all(candidates.map((ref) => engine.imageId(ref)));
+  const found = candidates.findIndex((_, i) => ids[i] !== undefined);
+  return found >= 0 ? { ref: candidates[found] as string, id: ids[found] as string } : undefined;
 }
 
 /** No registry, and this host can make the base itself: debootstrap it, showing its progress. */
@@ -139,6 +148,15 @@ async function bootstrapInstead(
   return { ref: result.tag, id };
 }
 
+/** The sandbox image's own scripts, by their names in the build context (each an input of its tag). */
+function sandboxScripts(): Record<string, string> {
+  return {
+    "agent-entrypoint.sh": agentEntrypoint,
+    "ocbox-apt": aptClientScript,
+    "ocbox-apt-helper": aptHelperScript,
+  };
+}
+
 interface Plan {
   inputs: ImageInputs;
   tag: string;
@@ -146,23 +164,40 @@ interface Plan {
   context: Record<string, { text: string; mode?: number } | { path: string }>;
 }
 
+/**
+ * The images' inputs and tags. "lookup" (presentImages): the base only if the engine has it,
+ * nothing pulled or staged (the plans' contexts are then not for building).
+ */
 async function plan(
   engine: Engine,
   options: ImageOptions,
-): Promise<{ base: string; plans: Plan[]; opencode: string }> {
-  const [info, base] = await Promise.all([engine.info(), resolveBase(engine, options)]);
+): Promise<{ base: string; plans: Plan[]; opencode: string }>;
+async function plan(
+  engine: Engine,
+  options: ImageOptions,
+  mode: "lookup",
+): Promise<{ base: string; plans: Plan[]; opencode: string } | undefined>;
+async function plan(
+  engine: Engine,
+  options: ImageOptions,
+  mode: "build" | "lookup" = "build",
+): Promise<{ base: string; plans: Plan[]; opencode: string } | undefined> {
+  const lookup = mode === "lookup";
+  const baseOf = lookup ? presentBase : resolveBase;
+  const [info, base] = await Promise.all([engine.info(), baseOf(engine, options)]);
+  if (!base) return undefined;
   const opencode = findOpencodeBinary(info.arch);
   // After the base (a pull or bootstrap of its own may run): a failure here leaves no child behind.
   const caPath = hostCaBundle(options.env);
   const [configDir, configDigest, ca] = await Promise.all([
-    stageOpencodeConfig(options.onLine),
+    lookup ? "" : stageOpencodeConfig(options.onLine),
     opencodeConfigDigest(),
     caPath ? readFile(caPath) : undefined,
   ]);
   const dfInput = (packages: readonly string[]): DockerfileInput => ({
     base: base.ref,
     packages,
-    hostCa: ca !== undefined,
+    hostCa: !!ca,
   });
   const caFiles: Plan["context"] = caPath ? { "host-ca.crt": { path: caPath } } : {};
   const caDigest: Record<string, string> = ca ? { "host-ca.crt": sha256(ca) } : {};
@@ -178,9 +213,7 @@ async function plan(
       opencode: `${opencode.packageName}@${opencode.version}`,
       "opencode-config": configDigest,
       "context-rules": CONTEXT_RULES,
-      "agent-entrypoint.sh": sha256(agentEntrypoint),
-      "ocbox-apt": sha256(aptClientScript),
-      "ocbox-apt-helper": sha256(aptHelperScript),
+      ...Object.fromEntries(Object.entries(sandboxScripts()).map(([name, text]) => [name, sha256(text)])),
     },
   };
   const errorPages = Object.keys(ERROR_PAGES).sort();
@@ -208,9 +241,9 @@ async function plan(
           Dockerfile: { text: sandboxDf },
           opencode: { path: opencode.path },
           "opencode-config": { path: configDir },
-          "agent-entrypoint.sh": { text: agentEntrypoint, mode: 0o755 },
-          "ocbox-apt": { text: aptClientScript, mode: 0o755 },
-          "ocbox-apt-helper": { text: aptHelperScript, mode: 0o755 },
+          ...Object.fromEntries(
+            Object.entries(sandboxScripts()).map(([name, text]) => [name, { text, mode: 0o755 }]),
+          ),
         },
       },
       {
@@ -278,7 +311,6 @@ async function buildOne(engine: Engine, p: Plan, options: ImageOptions): Promise
   return { kind: p.inputs.kind, tag: p.tag, built: true, seconds: (performance.now() - started) / 1000 };
 }
 
-/** Make sure the sandbox and egress images for these inputs exist; build what is missing. */
 /** The tags these inputs give and whether each image exists, without building (`ocbox check`). */
 export async function imageStatus(
   engine: Engine,
@@ -291,6 +323,30 @@ export async function imageStatus(
   return out;
 }
 
+/**
+ * The images these inputs give, when the base and both images are on the engine already; asked
+ * without pulling, bootstrapping or building anything, so it may run before a project's config is
+ * approved (`up` asks it while the reaper runs). Undefined when anything is missing.
+ */
+export async function presentImages(
+  engine: Engine,
+  options: ImageOptions = {},
+): Promise<ImageSet | undefined> {
+  if (options.rebuild) return undefined;
+  const planned = await plan(engine, options, "lookup");
+  if (!planned) return undefined;
+  const present = await Promise.all(planned.plans.map((p) => engine.imageId(p.tag)));
+  if (present.some((id) => id === undefined)) return undefined;
+  const [sandbox, egress] = planned.plans.map((p): BuiltImage => ({
+    kind: p.inputs.kind,
+    tag: p.tag,
+    built: false,
+    seconds: 0,
+  })) as [BuiltImage, BuiltImage];
+  return { base: planned.base, sandbox, egress, opencodeVersion: planned.opencode };
+}
+
+/** Make sure the sandbox and egress images for these inputs exist; build what is missing. */
 export async function ensureImages(engine: Engine, options: ImageOptions = {}): Promise<ImageSet> {
   const { base, plans, opencode } = await plan(engine, options);
   const results: BuiltImage[] = [];

@@ -29,6 +29,11 @@ RUN=${RUN_DIR}
 for port in \${OCBOX_FORWARD_PORTS:-}; do
   socat -lf /dev/null TCP-LISTEN:"$port",bind=127.0.0.1,fork,reuseaddr UNIX-CONNECT:"$SOCK/fwd-$port.sock" &
 done
+# The host puts local/ in once per volume; where the volume's root is the agent's (Podman), an
+# agent may have removed it since: make it again (under Docker the root is root's and this fails).
+if [ -d ${DATA_DIR} ] && [ ! -e ${DATA_DIR}/local ] && [ ! -L ${DATA_DIR}/local ]; then
+  mkdir ${DATA_DIR}/local 2>/dev/null || true
+fi
 if [ -d ${DATA_DIR}/local ] && [ ! -L ${AGENT_HOME}/.local ]; then
   ln -s ${DATA_DIR}/local ${AGENT_HOME}/.local
 fi

@@ -23,6 +23,7 @@ import { sandboxSpec, type Placement, type SandboxProfile } from "./sandbox-prof
 export interface ProjectStatePaths {
   homeLocal: string;
   dataDir: string;
+  dataVolumeRecord: string;
   egressLog: string;
 }
 
@@ -113,6 +114,7 @@ export function projectSandboxSpec(
     dataVolume: dataVolumeName(placement.sandboxId),
     dataVolumeLabels: dataVolumeLabels(placement.sandboxId),
     dataSeed: facts.state.homeLocal,
+    dataVolumeRecord: facts.state.dataVolumeRecord,
     password: facts.password,
     authFile: facts.authFile,
     authProviders: extra.authProviders,

@@ -10,7 +10,7 @@ import { OcboxError } from "../errors.js";
 import { loadProjectConfig, requireProjectRoot, type LoadedProject } from "../config/load.js";
 import type { EnvResolution } from "../config/env-rules.js";
 import { checkMcpServers, type McpReport } from "../plan/mcp-servers.js";
-import { ensureImages } from "../image/build.js";
+import { ensureImages, presentImages, type ImageOptions } from "../image/build.js";
 import { AGENT_UID } from "../image/dockerfile.js";
 import { findAnyOpencodeBinary } from "../image/opencode-binary.js";
 import { readProviderFacts } from "../opencode/provider-catalogue.js";
@@ -156,6 +156,14 @@ async function runApprovedHook(
 export async function upProject(engine: Engine, options: UpOptions): Promise<UpResult> {
   const env = options.env ?? process.env;
   const { project, state } = await openProject(options.cwd, env);
+  const imageOptions: ImageOptions = {
+    ...(project.config.image.base ? { base: project.config.image.base } : {}),
+    packages: project.config.image.packages,
+    ...(options.onLine ? { onLine: options.onLine } : {}),
+  };
+  // Whether the images are here already, asked while the reaper runs: nothing is pulled or built
+  // before the approval (a failure here is left to ensureImages below to report).
+  const present = presentImages(engine, imageOptions).catch(() => undefined);
   await traced("up.reap", () => reap(engine));
   const running = await traced("up.find-running", () => findProjectSandbox(engine, project.sandboxId));
   if (running) return { kind: "running", project, state, row: running };
@@ -174,13 +182,7 @@ export async function upProject(engine: Engine, options: UpOptions): Promise<UpR
   const { hostEnv, hookRan } = await runApprovedHook(project, state, hook, env, options);
   options.signal?.throwIfAborted();
 
-  const images = await traced("up.images", () =>
-    ensureImages(engine, {
-      ...(project.config.image.base ? { base: project.config.image.base } : {}),
-      packages: project.config.image.packages,
-      ...(options.onLine ? { onLine: options.onLine } : {}),
-    }),
-  );
+  const images = await traced("up.images", async () => (await present) ?? ensureImages(engine, imageOptions));
   const mcp = checkMcpServers(opencodeJson?.config, project.config.egress, opencodeJson?.file);
   const workspaceProbe = await traced("up.probe", () =>
     probeWorkspace(engine, { project, state, image: images.sandbox.tag, env }, options),

@@ -358,6 +358,18 @@ export class DockerEngine implements Engine {
     );
   }
 
+  async volumeCreatedAt(name: string): Promise<string | undefined> {
+    return await this.call(
+      "inspect volume",
+      async () => {
+        const v = (await this.docker.getVolume(name).inspect()) as { CreatedAt?: unknown };
+        return typeof v.CreatedAt === "string" ? v.CreatedAt : "";
+      },
+      [404],
+      undefined,
+    );
+  }
+
   async volumeLabels(name: string): Promise<Record<string, string> | undefined> {
     return await this.call(
       "inspect volume",

@@ -215,6 +215,12 @@ export interface Engine {
   ): Promise<void>;
   removeVolume(name: string): Promise<void>;
   volumeExists(name: string): Promise<boolean>;
+  /**
+   * When the engine made this volume (its `CreatedAt`, as the engine gives it); undefined when there
+   * is no such volume, "" when the engine gives no time. Only the engine sets it: a volume removed
+   * and made again under the same name has a new one.
+   */
+  volumeCreatedAt(name: string): Promise<string | undefined>;
   /** A volume's labels; undefined when there is no such volume. */
   volumeLabels(name: string): Promise<Record<string, string> | undefined>;
   listVolumes(labelFilter: string[]): Promise<Array<{ name: string; labels: Record<string, string> }>>;

@@ -4,39 +4,75 @@
  * engine's, so the agent gets a `local/` dir in it (the entrypoint links ~/.local there). A volume
  * made by this start is seeded once from the host dir an ocbox before data volumes kept (the
  * state dir's home-local), so that earlier sessions carry over.
+ *
+ * The dirs go in once per volume and agent user, not on every start (an archive call, about 40 ms
+ * of each `up` on the way to ready). What decides is host-owned: the engine's creation time of the
+ * volume and a record in ocbox's state dir, which no container mounts. Nothing the agent can
+ * write in the volume is read here. What the agent does to its own dirs afterwards it does to its
+ * own sessions; under Podman, where the volume's root is the agent's, the entrypoint makes
+ * `local/` again if the agent removed it.
  */
-import { lstat } from "node:fs/promises";
+import { lstat, readFile } from "node:fs/promises";
 import { pack } from "tar-fs";
 import { DATA_DIR } from "../image/dockerfile.js";
 import type { Engine } from "../runtime/engine.js";
+import { replaceFile } from "../util/replace-file.js";
 import { packFiles } from "./archive-files.js";
 import { hostMode } from "./copy-back-policy.js";
 import type { SandboxSpec } from "./spec.js";
 
 const DIRS = ["local/", "local/share/", "local/share/opencode/", "local/state/"];
 
-/** Make the spec's data volume when it is missing; true when this call made it. */
+/** The data volume of this start: whether this start made it, and when the engine made it. */
+export interface DataVolume {
+  made: boolean;
+  /** The engine's `CreatedAt`; "" when the engine gives none. */
+  createdAt: string;
+}
+
+/** Make the spec's data volume when it is missing; undefined when the spec has none. */
 export async function ensureDataVolume(
-  engine: Pick<Engine, "volumeExists" | "createVolume">,
+  engine: Pick<Engine, "volumeCreatedAt" | "createVolume">,
   spec: SandboxSpec,
-): Promise<boolean> {
-  if (!spec.dataVolume || (await engine.volumeExists(spec.dataVolume))) return false;
+): Promise<DataVolume | undefined> {
+  if (!spec.dataVolume) return undefined;
+  const createdAt = await engine.volumeCreatedAt(spec.dataVolume);
+  if (createdAt !== undefined) return { made: false, createdAt };
   await engine.createVolume(spec.dataVolume, spec.dataVolumeLabels ?? {}, {});
-  return true;
+  return { made: true, createdAt: (await engine.volumeCreatedAt(spec.dataVolume)) ?? "" };
 }
 
 /**
- * Give the agent its dirs in the data volume (through the agent container, before it starts) and,
- * with `seed`, copy the old host dir in. The host dir is ocbox's own state dir, but an earlier
- * agent wrote its contents: links are copied as links (they resolve inside the container only),
- * modes are masked and everything becomes the agent's.
+ * The record's line for this volume and agent user: the volume's name, the engine's creation time
+ * and the owner the dirs were given to. Undefined (put every start) when the engine gives no time.
+ */
+export function dataVolumeKey(
+  spec: Pick<SandboxSpec, "dataVolume" | "agentUser">,
+  volume: DataVolume,
+): string | undefined {
+  if (!spec.dataVolume || volume.createdAt === "") return undefined;
+  return `${spec.dataVolume} ${volume.createdAt} ${spec.agentUser.uid}:${spec.agentUser.gid}\n`;
+}
+
+/**
+ * Give the agent its dirs in the data volume (through the agent container, before it starts)
+ * unless the record says this volume got them for this agent user, and copy the old host dir into
+ * a volume this start made. The host dir is ocbox's own state dir, but an earlier agent wrote its
+ * contents: links are copied as links (they resolve inside the container only), modes are masked
+ * and everything becomes the agent's.
  */
 export async function fillDataVolume(
   engine: Pick<Engine, "putArchive">,
   agentId: string,
   spec: SandboxSpec,
-  seed: boolean | undefined,
-): Promise<void> {
+  volume: DataVolume,
+): Promise<{ put: boolean }> {
+  const key = dataVolumeKey(spec, volume);
+  const record = spec.dataVolumeRecord;
+  if (!volume.made && key !== undefined && record !== undefined) {
+    // A record that is missing, unreadable or of another volume or user: put the dirs again.
+    if ((await readFile(record, "utf8").catch(() => undefined)) === key) return { put: false };
+  }
   const owner = spec.agentUser;
   await engine.putArchive(
     agentId,
@@ -47,18 +83,20 @@ export async function fillDataVolume(
     ),
   );
   const from = spec.dataSeed;
-  if (!seed || from === undefined) return;
-  const st = await lstat(from).catch(() => undefined);
-  if (!st?.isDirectory()) return;
-  const stream = pack(from, {
-    dereference: false,
-    map: (header) => ({
-      ...header,
-      name: `local/${header.name}`,
-      uid: owner.uid,
-      gid: owner.gid,
-      mode: header.type === "directory" ? 0o700 : hostMode(header.mode ?? 0o600, "file"),
-    }),
-  });
-  await engine.putArchive(agentId, DATA_DIR, stream as unknown as NodeJS.ReadableStream);
+  const st = volume.made && from !== undefined ? await lstat(from).catch(() => undefined) : undefined;
+  if (from !== undefined && st?.isDirectory()) {
+    const stream = pack(from, {
+      dereference: false,
+      map: (header) => ({
+        ...header,
+        name: `local/${header.name}`,
+        uid: owner.uid,
+        gid: owner.gid,
+        mode: header.type === "directory" ? 0o700 : hostMode(header.mode ?? 0o600, "file"),
+      }),
+    });
+    await engine.putArchive(agentId, DATA_DIR, stream as unknown as NodeJS.ReadableStream);
+  }
+  if (key !== undefined && record !== undefined) await replaceFile(record, key, { mode: 0o600 });
+  return { put: true };
 }

@@ -54,6 +54,12 @@ export interface SandboxSpec {
    * of an ocbox before data volumes, so its sessions carry over.
    */
   dataSeed?: string;
+  /**
+   * A host file in ocbox's state dir (no container mounts it) recording the data volume that got
+   * the agent's dirs: while it names this volume (its creation time) and this agent user, a start
+   * puts nothing in it (one archive call less on the way to ready). Absent: the dirs go in every start.
+   */
+  dataVolumeRecord?: string;
   /** Server password; a fresh random one when absent (project sandboxes keep theirs in the state dir). */
   password?: string;
   /**

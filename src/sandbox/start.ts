@@ -12,7 +12,7 @@ import { resolveGatewayNetworks } from "../egress/gateway-network.js";
 import { needsHostRelay, prepareEgress, type EgressPlan } from "./egress-sidecar.js";
 import { EGRESS_DIR, RUN_DIR, WORKSPACE } from "../image/dockerfile.js";
 import { packFiles, type StagedFile } from "./archive-files.js";
-import { ensureDataVolume, fillDataVolume } from "./data-volume.js";
+import { ensureDataVolume, fillDataVolume, type DataVolume } from "./data-volume.js";
 import { liveDecisions } from "./egress-log.js";
 import { freePort, portInUse } from "../util/free-port.js";
 import {
@@ -106,8 +106,8 @@ interface Build {
   follow: AbortController;
   logs: string[];
   remember: (line: string, source: "agent" | "egress") => void;
-  /** The data volume was made by this start: copy `spec.dataSeed` into it. */
-  seedData?: boolean;
+  /** The spec's data volume: made by this start (then `spec.dataSeed` goes in), and when the engine made it. */
+  dataVolume?: DataVolume;
   /** Copy mode: what went in. */
   copyIn?: CopyInReport;
   /** What to close with the sandbox: exec relays (their fetch agent, the reverse relays). */
@@ -307,6 +307,13 @@ async function checkRuntime(engine: Engine, spec: SandboxSpec): Promise<void> {
   if (problem) throw problem;
 }
 
+interface NewVolume {
+  name: string;
+  labels: Record<string, string>;
+  /** The engine's driver options (a tmpfs for the socket volumes). */
+  opts: Record<string, string>;
+}
+
 /** Cache volumes, the workspace lent to the agent user, the socket volume and the apt helper. */
 async function prepareVolumes(b: Build, host: Host): Promise<void> {
   const { spec, engine } = b;
@@ -327,30 +334,38 @@ async function prepareVolumes(b: Build, host: Host): Promise<void> {
     b.parts.giveBack = { workspace: spec.workspace, hostUser: spec.hostUser, agentUser: spec.agentUser };
   }
   b.options.signal?.throwIfAborted();
-  await engine.createVolume(b.names.socketVolume, host.labels("sockets"), socketVolumeOptions(spec));
-  b.parts.volumes.push(b.names.socketVolume);
-  if (host.hostRelay) {
-    await engine.createVolume(b.names.relayVolume, host.labels("relay"), socketVolumeOptions(spec));
-    b.parts.volumes.push(b.names.relayVolume);
-  }
+  // The run's volumes, all asked at once (none needs another); each is recorded for teardown
+  // before it is asked for, so one made by a call that then failed is removed too.
+  const volumes: NewVolume[] = [
+    { name: b.names.socketVolume, labels: host.labels("sockets"), opts: socketVolumeOptions(spec) },
+  ];
+  if (host.hostRelay)
+    volumes.push({
+      name: b.names.relayVolume,
+      labels: host.labels("relay"),
+      opts: socketVolumeOptions(spec),
+    });
   // Decision 9: the run files and the sidecar's files are engine volumes, not host dirs.
-  await engine.createVolume(b.names.runVolume, host.labels("run-files"), {});
-  b.parts.volumes.push(b.names.runVolume);
-  await engine.createVolume(b.names.egressVolume, host.labels("egress-files"), {});
-  b.parts.volumes.push(b.names.egressVolume);
-  b.seedData = await ensureDataVolume(engine, spec);
+  volumes.push({ name: b.names.runVolume, labels: host.labels("run-files"), opts: {} });
+  volumes.push({ name: b.names.egressVolume, labels: host.labels("egress-files"), opts: {} });
   if (spec.workspaceCopy) {
-    b.parts.volumes.push(b.names.workspaceVolume);
     // Its root goes to the agent once the copy-in is done (fillAgent).
-    await engine.createVolume(
-      b.names.workspaceVolume,
-      {
-        ...host.labels("workspace-copy"),
-        ...(spec.workspaceCopy.keep ? { [LABEL.kind]: KEPT_WORKSPACE_KIND } : {}),
-      },
-      {},
-    );
+    const kept: Record<string, string> = spec.workspaceCopy.keep ? { [LABEL.kind]: KEPT_WORKSPACE_KIND } : {};
+    volumes.push({
+      name: b.names.workspaceVolume,
+      labels: { ...host.labels("workspace-copy"), ...kept },
+      opts: {},
+    });
   }
+  b.parts.volumes.push(...volumes.map((v) => v.name));
+  const made = await Promise.allSettled([
+    ...volumes.map((v) => engine.createVolume(v.name, v.labels, v.opts)),
+    ensureDataVolume(engine, spec).then((v) => {
+      b.dataVolume = v;
+    }),
+  ]);
+  const failed = made.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
   // C9 (only with apt.allow): the apt helper, before the agent that mounts its package volume.
   await startAptHelper(engine, spec, host.labels, b.parts);
 }
@@ -418,7 +433,7 @@ async function fillContainers(
 async function fillAgent(b: Build, host: Host, agentId: string): Promise<void> {
   const { engine, spec } = b;
   await engine.putArchive(agentId, RUN_DIR, await packFiles(host.runFiles, spec.agentUser));
-  if (spec.dataVolume) await fillDataVolume(engine, agentId, spec, b.seedData);
+  if (b.dataVolume) await fillDataVolume(engine, agentId, spec, b.dataVolume);
   if (spec.workspaceCopy) {
     const target = spec.workspaceTarget ?? WORKSPACE;
     const excluded = excludedBy(spec.workspaceCopy.exclude);

@@ -6,6 +6,7 @@
  *     password        the server password (0600), stable across up/down
  *     home-local/     the agent's ~/.local (kept, and owned by the agent user); OpenCode's data dir
  *                     (sessions, snapshots) is home-local/share/opencode
+ *     data-volume     which data volume (engine, creation time, owner) got the agent's dirs (0600)
  *     logs/           one log file per start
  *     egress.jsonl    the egress proxy's allow/deny decisions, one JSON line each (B6)
  *     approved.json   hashes of the pre-start hook and ocbox.yaml the person approved
@@ -21,6 +22,8 @@ export interface StateLayout {
   /** Mounted at the agent's ~/.local, so every folder under it belongs to the agent user. */
   homeLocal: string;
   dataDir: string;
+  /** The record of the data volume the agent's dirs were put in (sandbox/data-volume.ts). */
+  dataVolumeRecord: string;
   logsDir: string;
   /** The egress decision log (JSONL), read by `ocbox egress log` and `ocbox egress suggest`. */
   egressLog: string;
@@ -41,6 +44,7 @@ export function stateLayout(sandboxId: string, env: NodeJS.ProcessEnv = process.
     password: join(dir, "password"),
     homeLocal: join(dir, "home-local"),
     dataDir: join(dir, "home-local", "share", "opencode"),
+    dataVolumeRecord: join(dir, "data-volume"),
     logsDir: join(dir, "logs"),
     egressLog: join(dir, "egress.jsonl"),
     approved: join(dir, "approved.json"),

@@ -83,7 +83,12 @@ function input(entry: EntryPoint, overrides: Partial<PlanInput> = {}): PlanInput
     ...(entry === "up"
       ? {
           up: {
-            state: { homeLocal: "/s/home-local", dataDir: "/s/data", egressLog: "/s/egress.jsonl" },
+            state: {
+              homeLocal: "/s/home-local",
+              dataDir: "/s/data",
+              dataVolumeRecord: "/s/data-volume",
+              egressLog: "/s/egress.jsonl",
+            },
             password: "pw-secret",
             hostPort: 4096,
             lifetime: "detached",
@@ -142,6 +147,7 @@ const ON_PURPOSE = {
     "dataSeed",
     "dataVolume",
     "dataVolumeLabels",
+    "dataVolumeRecord",
     "egress.decisionLog",
     "extraMounts",
     "hostPort",

@@ -204,6 +204,8 @@ describe("project spec", () => {
       // A3: sessions in the project's data volume, seeded once from an older state dir's home-local.
       dataVolume: "ocbox-app-1-data",
       dataSeed: base.state.homeLocal,
+      // Which volume got the agent's dirs: a host file in the state dir, never in the volume.
+      dataVolumeRecord: base.state.dataVolumeRecord,
       hostPort: 0,
       lifetime: "detached",
     });
