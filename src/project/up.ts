@@ -10,7 +10,7 @@ import { OcboxError } from "../errors.js";
 import { loadProjectConfig, requireProjectRoot, type LoadedProject } from "../config/load.js";
 import type { EnvResolution } from "../config/env-rules.js";
 import { checkMcpServers, type McpReport } from "../plan/mcp-servers.js";
-import { ensureImages, presentImages, type ImageOptions } from "../image/build.js";
+import { ensureImages, presentImages, type ImageOptions, type ImageSet } from "../image/build.js";
 import { AGENT_UID } from "../image/dockerfile.js";
 import { findAnyOpencodeBinary } from "../image/opencode-binary.js";
 import { readProviderFacts } from "../opencode/provider-catalogue.js";
@@ -164,10 +164,42 @@ export async function upProject(engine: Engine, options: UpOptions): Promise<UpR
   // Whether the images are here already, asked while the reaper runs: nothing is pulled or built
   // before the approval (a failure here is left to ensureImages below to report).
   const present = presentImages(engine, imageOptions).catch(() => undefined);
-  await traced("up.reap", () => reap(engine));
-  const running = await traced("up.find-running", () => findProjectSandbox(engine, project.sandboxId));
+  // The reaper runs beside the steps up to the start, which waits for it (a crashed run's fixed
+  // port is free by then). A sandbox of this project seen before it ended may be one it removes:
+  // asked again once it has.
+  const reaping = traced("up.reap", () => reap(engine));
+  reaping.catch(() => undefined);
+  const running = await traced("up.find-running", async () => {
+    const seen = await findProjectSandbox(engine, project.sandboxId);
+    if (!seen) return undefined;
+    await reaping;
+    return await findProjectSandbox(engine, project.sandboxId);
+  });
   if (running) return { kind: "running", project, state, row: running };
+  try {
+    return await startProject(engine, options, { project, state, env, imageOptions, present, reaping });
+  } finally {
+    // Whatever failed or was refused, the reaper's teardown of a crashed run is not cut short.
+    await reaping.catch(() => undefined);
+  }
+}
 
+/** What upProject asked before the start, and what still runs beside it. */
+interface UpStart {
+  project: Awaited<ReturnType<typeof openProject>>["project"];
+  state: StateLayout;
+  env: NodeJS.ProcessEnv;
+  imageOptions: ImageOptions;
+  present: Promise<ImageSet | undefined>;
+  reaping: Promise<unknown>;
+}
+
+/** Approve, build what is missing, plan and start the project's sandbox (no sandbox of it runs). */
+async function startProject(
+  engine: Engine,
+  options: UpOptions,
+  { project, state, env, imageOptions, present, reaping }: UpStart,
+): Promise<UpResult> {
   const owner = await stat(project.root);
   const host = workspaceUserFor(currentHostUser(), { uid: owner.uid, gid: owner.gid });
   const agentUser = agentUserFor(host, AGENT_UID);
@@ -217,6 +249,7 @@ export async function upProject(engine: Engine, options: UpOptions): Promise<UpR
   });
   // What the agent may plant for the host to run later is compared at the session's end.
   await traced("up.begin-session", () => beginSession(state, project.root, project.config.hook.preStart));
+  await reaping;
   const sandbox = await startSandbox(engine, spec, {
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onLog ? { onLog: options.onLog } : {}),

@@ -83,9 +83,12 @@ export async function reap(engine: Engine, options: ReapOptions = {}): Promise<R
     }
   };
 
-  const all = await engine.listContainers([`${LABEL.managed}=true`], true);
+  // Both asked at once (one engine round on every `up`, `run` and `eval`).
+  const [all, volumes] = await Promise.all([
+    engine.listContainers([`${LABEL.managed}=true`], true),
+    engine.listVolumes([`${LABEL.managed}=true`]),
+  ]);
   const doomed = containersToReap(all, host, liveness, options.stopped ?? false);
-  const volumes = await engine.listVolumes([`${LABEL.managed}=true`]);
   // Each doomed run is torn down as one sandbox: agents first, its dirs once its containers are gone.
   for (const run of groupByRun(doomed)) {
     const parts = partsFromLabels(
