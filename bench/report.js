@@ -125,8 +125,11 @@ function goals(r) {
       "`up --detach` to UI ready vs bare `opencode serve` to healthy (issue 16)",
       "≤ 1.4×",
       r.up?.ratioToBareServe &&
-        `${ratio(r.up.ratioToBareServe)}${r.up.ratioToDockerServe ? `; against \`docker run -d … opencode serve\` ${ratio(r.up.ratioToDockerServe)}` : ""}`,
-      r.up?.ratioToBareServe && r.up.ratioToBareServe.median <= 1.4,
+        `${ratio(r.up.ratioToBareServe)}${r.up.ratioToDockerServe ? `; against \`docker run -d … opencode serve\` ${ratio(r.up.ratioToDockerServe)}` : ""}${r.up.floorRatioToBareServe ? `; the floor (its containers replayed by a bare engine client) ${ratio(r.up.floorRatioToBareServe)} bare, up ${ratio(r.up.ratioToFloor)} of it` : ""}`,
+      // The goal, or (issue 16's done-when) a floor above it with up within 10 % of that floor.
+      r.up?.ratioToBareServe &&
+        (r.up.ratioToBareServe.median <= 1.4 ||
+          (r.up.floorRatioToBareServe?.median > 1.4 && r.up.ratioToFloor?.median <= 1.1)),
     ],
     [
       "Sandbox image (issue 16)",
@@ -228,6 +231,17 @@ function sections(r, file) {
         ? [
             `| \`docker run -d … opencode serve\` (seed 000, host network, one container) to healthy | ${sec(r.up.dockerServeToHealthy)} |`,
             `| up's ratio to it, paired | ${ratio(r.up.ratioToDockerServe)} |`,
+          ]
+        : []),
+      ...(r.up.floorToUiReady
+        ? [
+            `| floor: up's two containers, files and data volume, replayed by a bare engine client (bench/up-floor.js), to UI-ready | ${sec(r.up.floorToUiReady)} |`,
+            ...(r.up.floorRatioToBareServe
+              ? [
+                  `| the floor's ratio to bare \`opencode serve\`, paired | ${ratio(r.up.floorRatioToBareServe)} |`,
+                ]
+              : []),
+            `| up's ratio to the floor, paired | ${ratio(r.up.ratioToFloor)} |`,
           ]
         : []),
       "",

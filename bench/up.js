@@ -2,15 +2,18 @@
 // (agent + egress sidecar, from the engine's stats). Runs the built CLI as a person would. CPU
 // to ready, paired: the CLI's rusage plus the sandbox containers' cgroups against bare's own.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { authorization } from "../dist/opencode/server-handle.js";
 import { DockerEngine } from "../dist/runtime/docker-engine.js";
+import { dataVolumeName } from "../dist/sandbox/data-volume-name.js";
 import { childCpuS, cgroupCpuS, processCpuS } from "./cpu.js";
 import { fmt, ratios, summary } from "./lib.js";
+import { captureFloorPlan, removeFloor } from "./up-floor.js";
 
 const CLI = join(import.meta.dirname, "..", "dist", "bin", "ocbox.js");
+const FLOOR = join(import.meta.dirname, "up-floor.js");
 
 /** A bare `opencode serve` on the host, from the spawn to its first healthy answer (wall and its CPU). */
 async function bareServeReady(bare, dir) {
@@ -27,6 +30,34 @@ async function bareServeReady(bare, dir) {
     return { seconds: (performance.now() - t) / 1000, cpuS: processCpuS(server.child.pid) };
   } finally {
     server.stop();
+  }
+}
+
+/** Until the web UI's page answers through the server at `url` (polled every 50 ms, as for `up`). */
+async function uiReady(url, password) {
+  for (;;) {
+    const res = await fetch(`${url}/`, { headers: { Authorization: authorization(password) } }).catch(
+      () => undefined,
+    );
+    if (res?.ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * The floor (bench/up-floor.js): a fresh Node process replays the sandbox's engine calls and
+ * waits for the listening line; then until the UI answers, as for `up`. Its sandbox is removed after.
+ */
+async function floorReady(planFile, password) {
+  const t = performance.now();
+  const r = spawnSync(process.execPath, [FLOOR, planFile], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`the up floor's replay failed: ${r.stderr}`);
+  const made = JSON.parse(r.stdout);
+  try {
+    await uiReady(`http://127.0.0.1:${made.port}`, password);
+    return (performance.now() - t) / 1000;
+  } finally {
+    await removeFloor(made);
   }
 }
 
@@ -71,8 +102,23 @@ export async function benchUp({ runs = 5, idleS = 15, bare, peers } = {}) {
   const engine = new DockerEngine();
   try {
     ocbox("init", "--yes");
-    ocbox("up", "--detach"); // warm: images built, state created
+    // Warm: images built, state created; the floor's plan copied from this sandbox.
+    const warm = JSON.parse(ocbox("up", "--detach", "--json"));
+    const parts = await engine.listContainers([`dev.ocbox.sandbox=${warm.sandboxId}`], false);
+    const idOf = (role) => parts.find((c) => c.labels["dev.ocbox.role"] === role)?.id;
+    const floorPlan = join(home, "floor-plan.json");
+    writeFileSync(
+      floorPlan,
+      JSON.stringify(
+        await captureFloorPlan({
+          agentId: idOf("agent"),
+          egressId: idOf("egress"),
+          dataVolume: dataVolumeName(warm.sandboxId),
+        }),
+      ),
+    );
     ocbox("down");
+    const floor = [];
     const ready = [];
     const readyCpu = [];
     const bareReady = [];
@@ -86,13 +132,7 @@ export async function benchUp({ runs = 5, idleS = 15, bare, peers } = {}) {
       const cliCpuS = childCpuS() - cli0;
       const password = readFileSync(join(up.stateDir, "password"), "utf8").trim();
       // UI-ready: the web UI's page answers through the server.
-      for (;;) {
-        const res = await fetch(`${up.url}/`, { headers: { Authorization: authorization(password) } }).catch(
-          () => undefined,
-        );
-        if (res?.ok) break;
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await uiReady(up.url, password);
       ready.push((performance.now() - t) / 1000);
       // CPU to UI-ready: the CLI process (its rusage) plus the sandbox's containers (their cgroups).
       const mine = await engine.listContainers([`dev.ocbox.sandbox=${up.sandboxId}`], true);
@@ -120,6 +160,7 @@ export async function benchUp({ runs = 5, idleS = 15, bare, peers } = {}) {
         bareCpu.push(b.cpuS);
       }
       if (peers) peerReady.push(await dockerServeReady(peers, root));
+      floor.push(await floorReady(floorPlan, readFileSync(join(warm.stateDir, "password"), "utf8").trim()));
     }
     const result = {
       upToUiReady: summary(ready),
@@ -137,7 +178,16 @@ export async function benchUp({ runs = 5, idleS = 15, bare, peers } = {}) {
         `docker run -d … opencode serve to healthy: ${fmt(result.dockerServeToHealthy)}; up's ratio to it median ${result.ratioToDockerServe.median.toFixed(2)} (${result.ratioToDockerServe.min.toFixed(2)}–${result.ratioToDockerServe.max.toFixed(2)})`,
       );
     }
+    result.floorToUiReady = summary(floor);
+    result.ratioToFloor = ratios(ready, floor);
+    console.log(
+      `floor (the same containers replayed by a bare engine client) to UI-ready: ${fmt(result.floorToUiReady)}; up's ratio to it median ${result.ratioToFloor.median.toFixed(2)} (${result.ratioToFloor.min.toFixed(2)}–${result.ratioToFloor.max.toFixed(2)})`,
+    );
     if (bare) {
+      result.floorRatioToBareServe = ratios(floor, bareReady);
+      console.log(
+        `floor's ratio to bare opencode serve: median ${result.floorRatioToBareServe.median.toFixed(2)} (${result.floorRatioToBareServe.min.toFixed(2)}–${result.floorRatioToBareServe.max.toFixed(2)})`,
+      );
       result.bareServeToHealthy = summary(bareReady);
       result.bareServeCpuS = summary(bareCpu);
       result.ratioToBareServe = ratios(ready, bareReady);

@@ -1,5 +1,14 @@
 /** Numeric flag values, checked the same way by every command. */
+import { InvalidArgumentError } from "commander";
 import { OcboxError } from "../errors.js";
+
+/** A TCP port (`--port`), checked while commander parses the flag. */
+export function parsePort(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 65535)
+    throw new InvalidArgumentError("a port is a whole number from 1 to 65535");
+  return n;
+}
 
 /** A positive number of seconds, or undefined when the flag was not given. */
 export function secondsFlag(flag: string, v: string | undefined): number | undefined {

@@ -3,8 +3,7 @@ import type { Command } from "commander";
 import { openBridge } from "../../bridge/bridge.js";
 import { BRIDGE_TOOLS } from "../../bridge/tools.js";
 import type { Context } from "../context.js";
-import { APPROVE_CONFIG_HELP } from "../flags.js";
-import { parsePort } from "./web.js";
+import { APPROVE_CONFIG_HELP, parsePort } from "../flags.js";
 
 export function registerBridge(program: Command, run: (fn: (ctx: Context) => Promise<number>) => void) {
   program

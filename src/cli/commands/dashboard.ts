@@ -3,7 +3,7 @@ import { errorMessage } from "../../errors.js";
 import { openDashboard } from "../../monitor/dashboard.js";
 import { openBrowser } from "../../project/web.js";
 import type { Context } from "../context.js";
-import { parsePort } from "./web.js";
+import { parsePort } from "../flags.js";
 
 export function registerDashboard(program: Command, run: (fn: (ctx: Context) => Promise<number>) => void) {
   program

@@ -18,7 +18,7 @@ import {
   type WarmUse,
 } from "../../service/warm-budget.js";
 import type { Context } from "../context.js";
-import { parsePort } from "./web.js";
+import { parsePort } from "../flags.js";
 
 interface ServeFlags {
   port?: number;

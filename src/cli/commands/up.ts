@@ -5,17 +5,14 @@ import { OcboxError } from "../../errors.js";
 import { formatUptime } from "../../project/sandbox-list.js";
 import { logFileName } from "../../util/state-layout.js";
 import { mcpSummaryLines } from "../../plan/mcp-servers.js";
-import { anyMonitorOn, startMonitors } from "../../monitor/run-monitors.js";
 import { startupSummary } from "../../project/summary.js";
 import { securityProfile } from "../../sandbox/profile.js";
 import type { EngineCapabilities } from "../../runtime/engine-capabilities.js";
 import { upProject } from "../../project/up.js";
-import { startDetachedRelay } from "../../project/detached-relay.js";
 import { endSession } from "../../project/session-edits.js";
-import { stopUpSandbox } from "../../project/down.js";
-import { copyLines } from "./down.js";
-import { hostExecutedWarnings } from "../../sandbox/host-executed-edits.js";
-import { startWebFront } from "../../project/web-front.js";
+// The foreground's parts (the log stream, monitors, the login front, the session's end) and the
+// detached relay load when they run: `up --detach` reads none of them on its way to ready.
+import type { startWebFront } from "../../project/web-front.js";
 import type { StartedSandbox } from "../../sandbox/start.js";
 import { WORKSPACE } from "../../image/dockerfile.js";
 import { webSessionPath } from "../../opencode/web-route.js";
@@ -23,8 +20,7 @@ import { terminalAsk } from "../ask.js";
 import type { Context } from "../context.js";
 import { style, terminalLine } from "../output.js";
 import { printUpPlan } from "./plan.js";
-import { parsePort } from "./web.js";
-import { COPY_HELP } from "../flags.js";
+import { COPY_HELP, parsePort } from "../flags.js";
 import { traced } from "../../util/trace.js";
 
 interface UpFlags {
@@ -97,6 +93,7 @@ async function upAction(ctx: Context, opts: UpFlags): Promise<number> {
     );
     // With exec relays, the ways back would end with this process: a detached relay takes them.
     if (sandbox.reverseTargets.length > 0) {
+      const { startDetachedRelay } = await import("../../project/detached-relay.js");
       const relay = await startDetachedRelay(state.dir, {
         sandboxId: sandbox.spec.sandboxId,
         runId: sandbox.spec.runId,
@@ -138,6 +135,13 @@ async function runForeground(
   logFile: string,
 ): Promise<number> {
   const { sandbox, project, state } = up;
+  const [{ anyMonitorOn, startMonitors }, { stopUpSandbox }, { copyLines }, { hostExecutedWarnings }] =
+    await Promise.all([
+      import("../../monitor/run-monitors.js"),
+      import("../../project/down.js"),
+      import("./down.js"),
+      import("../../sandbox/host-executed-edits.js"),
+    ]);
   // G1: the monitors run in this process, on the host, while the sandbox is in the foreground.
   const monitors = anyMonitorOn(project.config.monitors)
     ? startMonitors(
@@ -196,6 +200,7 @@ async function runForeground(
 /** The login front on this machine's loopback (through a local relay with the "exec" transport). */
 async function frontOn(sandbox: StartedSandbox, options: { landing: string; openDirectory: string }) {
   const local = await sandbox.localServer();
+  const { startWebFront } = await import("../../project/web-front.js");
   const front = await startWebFront({ url: local.url, password: sandbox.server.password }, options).catch(
     async (e: unknown) => {
       await local.close();

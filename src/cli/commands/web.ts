@@ -1,15 +1,7 @@
 import type { Command } from "commander";
-import { InvalidArgumentError } from "commander";
 import { openProject } from "../../project/up.js";
 import { openBrowser, openWebFront } from "../../project/web.js";
 import type { Context } from "../context.js";
-
-export function parsePort(text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > 65535)
-    throw new InvalidArgumentError("a port is a whole number from 1 to 65535");
-  return n;
-}
 
 export function registerWeb(program: Command, run: (fn: (ctx: Context) => Promise<number>) => void) {
   program
