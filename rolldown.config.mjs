@@ -19,6 +19,14 @@ export default defineConfig({
   },
   plugins: [
     {
+      // The chunks are CommonJS (compile-cache.ts wraps the CommonJS loader's compile step to
+      // give them V8's code cache, which Node 20 has no API for with ES modules) in an ESM package.
+      name: "commonjs-dir",
+      generateBundle() {
+        this.emitFile({ type: "asset", fileName: "package.json", source: '{ "type": "commonjs" }\n' });
+      },
+    },
+    {
       // ocbox reaches ssh:// engines through its own forwarding `ssh` (runtime/ssh-tunnel.ts) and
       // clears docker-modem's ssh protocol, so docker-modem's ssh2 client (and its load time) is
       // never wanted.
@@ -32,7 +40,7 @@ export default defineConfig({
   ],
   output: {
     dir: "dist/bin",
-    format: "esm",
+    format: "cjs",
     entryFileNames: "[name].js",
     chunkFileNames: "[name]-[hash].js",
     cleanDir: true,

@@ -168,7 +168,7 @@ function sections(r, file) {
     "",
     "## Machine",
     "",
-    `${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, Node ${m.node}, Docker ${m.docker ?? "?"}. ${r.loadAverage ? `Load average (1 min) at the start ${r.loadAverage.start.toFixed(1)}, at the end ${r.loadAverage.end.toFixed(1)}. ` : ""}${r.sharedMachine === false ? "Nothing else ran on the machine during the run; the paired ratios are still the figures to read." : "**The machine was shared**: other engineers ran test suites and builds during the run, so absolute times are noisy; the paired ratios are the figures to read."} The full run took ${Math.round(r.seconds)} s.`,
+    `${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, Node ${m.node}, Docker ${m.docker ?? "?"}. ${r.loadAverage ? `Load average (1 min) at the start ${r.loadAverage.start.toFixed(1)}, at the end ${r.loadAverage.end.toFixed(1)}. ` : ""}${r.sharedMachine === false ? "Nothing else ran on the machine during the run; the paired ratios are still the figures to read." : "The run was not marked quiet (`--quiet-machine`): other work may have run beside it, so absolute times are noisy; the paired ratios are the figures to read."} The full run took ${Math.round(r.seconds)} s.`,
     "",
     "## Goals (issues 8 and 16)",
     "",

@@ -5,7 +5,11 @@
  * should cost little more than Node's own start (issue 16). Everything else goes to main.ts, the
  * command's one exit point.
  */
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { setFlagsFromString } from "node:v8";
+import { cacheHome } from "../util/paths.js";
+import { enableCompileCache } from "./compile-cache.js";
 import { VERSION_LINE } from "./version-line.js";
 
 const args = process.argv.slice(2);
@@ -18,5 +22,7 @@ if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
   // showed the thread in ExecuteTurbofanWasmCompilation). The baseline compiler's code parses the
   // few responses a command reads just as well. Set before any module compiles WebAssembly.
   setFlagsFromString("--liftoff-only");
-  await import("./main.js");
+  // The bundle's chunks compile from V8's code cache (compile-cache.ts); set before main loads.
+  enableCompileCache(join(cacheHome(), "v8"), dirname(fileURLToPath(import.meta.url)));
+  void import("./main.js");
 }

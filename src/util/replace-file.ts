@@ -30,7 +30,7 @@ export async function replaceFile(file: string, text: string, opts: ReplaceOptio
 }
 
 /** The same, synchronously (for the few writers that run before anything is async). */
-export function replaceFileSync(file: string, text: string, opts: ReplaceOptions): void {
+export function replaceFileSync(file: string, text: string | Uint8Array, opts: ReplaceOptions): void {
   const tmp = tempName(file);
   try {
     writeFileSync(tmp, text, { mode: opts.mode, flag: "wx" });
