@@ -44,5 +44,11 @@ export default defineConfig({
     entryFileNames: "[name].js",
     chunkFileNames: "[name]-[hash].js",
     cleanDir: true,
+    // Without comments and with non-ASCII escaped the chunks are ASCII: V8 keeps their sources as
+    // one-byte strings (half the heap of two-byte ones) and the CLI's start is about 25 ms less
+    // CPU (`up --detach`, 0.245 s to 0.220 s, medians of 10 interleaved). No compression and no
+    // renaming: the code stays as tsc wrote it, names and all.
+    comments: false,
+    minify: { compress: false, mangle: false, codegen: { removeWhitespace: false, asciiOnly: true } },
   },
 });

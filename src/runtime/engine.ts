@@ -176,7 +176,10 @@ export interface BuildProgress {
 
 export interface Engine {
   readonly endpoint: string;
+  /** The engine's version and facts, read once per engine object. */
   info(): Promise<EngineInfo>;
+  /** Does the engine answer now? (Its cheapest call, asked each time.) */
+  ping(): Promise<void>;
   /** What this engine does differently from Docker's API, detected once (engine-capabilities.ts). */
   capabilities(): Promise<EngineCapabilities>;
   imageId(ref: string): Promise<string | undefined>;

@@ -422,8 +422,8 @@ async function fillContainers(
   ids: { agentId: string; egressId: string },
 ): Promise<void> {
   const { engine, spec } = b;
-  const egressFiles = packFiles(host.egress.files, spec.agentUser).then((tar) =>
-    engine.putArchive(ids.egressId, EGRESS_DIR, tar),
+  const egressFiles = traced("start.fill-egress", async () =>
+    engine.putArchive(ids.egressId, EGRESS_DIR, await packFiles(host.egress.files, spec.agentUser)),
   );
   const [agent, egress] = await Promise.allSettled([fillAgent(b, host, ids.agentId), egressFiles]);
   if (agent.status === "rejected") throw agent.reason;
@@ -432,8 +432,10 @@ async function fillContainers(
 
 async function fillAgent(b: Build, host: Host, agentId: string): Promise<void> {
   const { engine, spec } = b;
-  await engine.putArchive(agentId, RUN_DIR, await packFiles(host.runFiles, spec.agentUser));
-  if (b.dataVolume) await fillDataVolume(engine, agentId, spec, b.dataVolume);
+  const tar = await traced("start.pack-run-files", () => packFiles(host.runFiles, spec.agentUser));
+  await traced("start.fill-run-files", () => engine.putArchive(agentId, RUN_DIR, tar));
+  if (b.dataVolume)
+    await traced("start.fill-data-volume", () => fillDataVolume(engine, agentId, spec, b.dataVolume!));
   if (spec.workspaceCopy) {
     const target = spec.workspaceTarget ?? WORKSPACE;
     const excluded = excludedBy(spec.workspaceCopy.exclude);

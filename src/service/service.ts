@@ -55,7 +55,7 @@ export interface Service {
 /** Does the engine answer? A refusal names the engine and the fix (503 to the client). */
 async function engineAnswers(engine: Engine): Promise<void> {
   try {
-    await engine.info();
+    await engine.ping();
   } catch (e) {
     if (isOcboxError(e)) throw e;
     throw new OcboxError("ENGINE_UNAVAILABLE", `the container engine does not answer: ${errorMessage(e)}`, {
