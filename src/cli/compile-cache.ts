@@ -29,15 +29,19 @@ interface CompilingModule {
 /** Node 22.1+: the loader's own cache (CommonJS and ESM). */
 type NodeCompileCache = (dir: string) => unknown;
 
-/** A directory that only this user can write, made if missing; undefined when it is not one. */
+/**
+ * A directory that only this user can write, made if missing; undefined when it is not one. Its
+ * parent is held to the same (someone who may write there could swap the directory for theirs).
+ */
 export function privateCacheDir(dir: string): string | undefined {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const st = lstatSync(dir);
     const uid = process.getuid?.();
-    if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o022) !== 0)
-      return undefined;
-    return dir;
+    const onlyMine = (path: string) => {
+      const st = lstatSync(path);
+      return st.isDirectory() && (uid === undefined || st.uid === uid) && (st.mode & 0o022) === 0;
+    };
+    return onlyMine(dir) && onlyMine(dirname(dir)) ? dir : undefined;
   } catch {
     return undefined;
   }

@@ -112,7 +112,7 @@ describe("the bundle's code cache (cli/compile-cache.ts)", () => {
     expect(s.misses).toEqual([]);
   });
 
-  it("is off when the dir is open to others, a symlink, or not a dir (the cache is code that runs as the user)", () => {
+  it("is off when the dir or its parent is open to others, a symlink, or not a dir (the cache is code that runs as the user)", () => {
     mkdirSync(cache, { recursive: true });
     chmodSync(cache, 0o777);
     expect(privateCacheDir(cache)).toBeUndefined();
@@ -130,6 +130,13 @@ describe("the bundle's code cache (cli/compile-cache.ts)", () => {
     const file = join(root, "file");
     writeFileSync(file, "");
     expect(privateCacheDir(file)).toBeUndefined();
+
+    // A parent others may write: they could swap the dir for one of theirs.
+    const parent = join(root, "cache");
+    chmodSync(parent, 0o777);
+    expect(privateCacheDir(cache)).toBeUndefined();
+    chmodSync(parent, 0o755);
+    expect(privateCacheDir(cache)).toBe(cache);
   });
 
   it("prunes caches of chunks the bundle no longer has once they are a month old, and old temp files", () => {
