@@ -434,8 +434,8 @@ async function fillAgent(b: Build, host: Host, agentId: string): Promise<void> {
   const { engine, spec } = b;
   const tar = await traced("start.pack-run-files", () => packFiles(host.runFiles, spec.agentUser));
   await traced("start.fill-run-files", () => engine.putArchive(agentId, RUN_DIR, tar));
-  if (b.dataVolume)
-    await traced("start.fill-data-volume", () => fillDataVolume(engine, agentId, spec, b.dataVolume!));
+  const volume = b.dataVolume;
+  if (volume) await traced("start.fill-data-volume", () => fillDataVolume(engine, agentId, spec, volume));
   if (spec.workspaceCopy) {
     const target = spec.workspaceTarget ?? WORKSPACE;
     const excluded = excludedBy(spec.workspaceCopy.exclude);
