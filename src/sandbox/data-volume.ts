@@ -62,7 +62,7 @@ export function dataVolumeKey(
  * and everything becomes the agent's.
  */
 export async function fillDataVolume(
-  engine: Pick<Engine, "putArchive">,
+  engine: Pick<Engine, "putArchive" | "volumeCreatedAt">,
   agentId: string,
   spec: SandboxSpec,
   volume: DataVolume,
@@ -97,6 +97,12 @@ export async function fillDataVolume(
     });
     await engine.putArchive(agentId, DATA_DIR, stream as unknown as NodeJS.ReadableStream);
   }
-  if (key !== undefined && record !== undefined) await replaceFile(record, key, { mode: 0o600 });
+  // Docker's `CreatedAt` of a local volume is its root's mtime, which the dirs just put there
+  // moved: the record takes the time as it is now (Podman keeps the creation time).
+  if (key !== undefined && record !== undefined) {
+    const now = await engine.volumeCreatedAt(spec.dataVolume ?? "");
+    const after = now === undefined ? undefined : dataVolumeKey(spec, { ...volume, createdAt: now });
+    if (after !== undefined) await replaceFile(record, after, { mode: 0o600 });
+  }
   return { put: true };
 }
